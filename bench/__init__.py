@@ -1,0 +1,1 @@
+"""Benchmarks of metareg (see docs/benchmarks.md). Never timed tests."""

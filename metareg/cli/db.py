@@ -1,0 +1,35 @@
+"""`metareg db upgrade|current`: schema migrations."""
+
+from __future__ import annotations
+
+import typer
+
+from metareg.cli.context import console, options
+from metareg.db import migrate
+from metareg.db.engine import make_engine
+from metareg.settings import redact_url
+
+app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+
+
+@app.command("upgrade")
+def upgrade(ctx: typer.Context) -> None:
+    """Apply every pending migration (every command also does this on start)."""
+    opts = options(ctx)
+    engine = make_engine(opts.db)
+    migrate.upgrade(engine)
+    console.print(
+        f"schema current at {', '.join(sorted(migrate.applied(engine)))} ({redact_url(opts.db)})"
+    )
+
+
+@app.command("current")
+def current(ctx: typer.Context) -> None:
+    """Show the applied revisions; exit 1 when migrations are pending."""
+    engine = make_engine(options(ctx).db)
+    applied, heads = migrate.applied(engine), migrate.heads(engine)
+    console.print(
+        f"applied: {', '.join(sorted(applied)) or 'none'}; heads: {', '.join(sorted(heads))}"
+    )
+    if applied != heads:
+        raise typer.Exit(1)

@@ -1,0 +1,25 @@
+"""`metareg registries`: the registries of config/registries.toml."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from metareg.cli.context import console, fail, options
+from metareg.registries import RegistryConfigError, load_registries
+
+
+def registries(ctx: typer.Context) -> None:
+    """List the configured registries (id, Party, name)."""
+    path = options(ctx).config / "registries.toml"
+    try:
+        configs = load_registries(path)
+    except RegistryConfigError as error:
+        raise fail(str(error)) from error
+    if not configs:
+        console.print(f"no registries configured in {path}")
+        return
+    table = Table("id", "Party", "name", title=f"registries ({path})")
+    for config in configs:
+        table.add_row(config.id, config.party_id, config.name)
+    console.print(table)

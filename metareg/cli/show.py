@@ -1,0 +1,111 @@
+"""`metareg show IDENTIFIER`: everything the index knows about a unit or block."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from metareg.cli.context import console, fail, options
+from metareg.identifiers import IdentifierError, parse_itmo
+from metareg.index import query
+
+
+def describe(connection: Any, identifier: str) -> dict[str, Any]:
+    """The machine form of `show`: the block, the records covering it, their history."""
+    block = parse_itmo(identifier)
+    found = query.intersecting(
+        connection,
+        block.cooperative_approach_id,
+        block.party_registry_id,
+        block.first_id,
+        block.last_id,
+    )
+    for item in found:
+        item["history"] = query.history(
+            connection, item["registry"], item["record_type"], item["record_id"]
+        )
+    named = {
+        item["record"]["authorization_id"]
+        for item in found
+        if item["record"].get("authorization_id")
+    }
+    authorizations = query.authorizations(connection, block.cooperative_approach_id, named)
+    return {
+        "identifier": block.text(),
+        "block": {
+            "cooperative_approach_id": block.cooperative_approach_id,
+            "party_registry_id": block.party_registry_id,
+            "first_transferring_party_id": block.first_transferring_party_id,
+            "first_id": block.first_id,
+            "last_id": block.last_id,
+            "vintage": block.vintage,
+            "quantity": block.quantity,
+        },
+        "records": found,
+        "authorizations": authorizations,
+    }
+
+
+def _summary(record: dict[str, Any]) -> str:
+    if record["record_type"] == "action":
+        parts = [record["action_type"], record["action_date"]]
+        for key in ("acquiring_party_id", "transferring_party_id", "purpose", "authorization_id"):
+            if record.get(key):
+                parts.append(f"{key.removesuffix('_id')}={record[key]}")
+        return " ".join(parts)
+    return f"{record['account_type']} account {record['account_id']} as of {record['as_of']}"
+
+
+def show(
+    ctx: typer.Context,
+    identifier: str = typer.Argument(..., help="e.g. CA0001-IDN01-IDN-1001-2000-2023"),
+    output: str = typer.Option("table", "--format", "-f", help="table or json"),
+) -> None:
+    """Print the current records covering a unit or block, each with its history."""
+    if output not in ("table", "json"):
+        raise fail("--format must be table or json")
+    try:
+        parse_itmo(identifier)
+    except IdentifierError as error:
+        raise fail(str(error)) from error
+    with options(ctx).engine().connect() as connection:
+        described = describe(connection, identifier)
+    if output == "json":
+        typer.echo(json.dumps(described, indent=2, default=str))
+        return
+    records = described["records"]
+    if not records:
+        console.print(f"no current record covers {described['identifier']}")
+        return
+    table = Table(
+        "registry",
+        "record",
+        "block",
+        "what",
+        "history",
+        title=f"{described['identifier']}: {len(records)} current record(s)",
+    )
+    for item in records:
+        record = item["record"]
+        history = "\n".join(
+            f"{h['received_at'][:19]} {h['change']} from {h['source']}" for h in item["history"]
+        )
+        table.add_row(
+            item["registry"],
+            f"{item['record_type']} {item['record_id']}",
+            f"{record['first_id']}-{record['last_id']} v{record['vintage']} "
+            f"{record['first_transferring_party_id']}",
+            _summary(record),
+            history,
+        )
+    console.print(table)
+    for auth in described["authorizations"]:
+        record = auth["record"]
+        console.print(
+            f"authorization {record['authorization_id']} v{record['version']} by "
+            f"{record['authorizing_party_id']} ({auth['registry']}): "
+            f"purposes {', '.join(record.get('purposes', [])) or 'none'}, status {record['status']}"
+        )

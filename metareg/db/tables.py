@@ -1,0 +1,189 @@
+"""The tables of the unified ITMO index.
+
+- `registry`: every participating registry metareg knows.
+- `action`, `holding`, `authorization`: the *current* records, one row per identity,
+  every canonical field a column so that rules and queries run in SQL.
+- `record_version`: the history: every version ever received (new, correction,
+  withdrawal, superseded snapshot row, stale snapshot row), with its content hash,
+  the normalized payload, the raw payload verbatim, its source and when it arrived.
+  Its id is the index's change sequence: incremental checks read "everything after
+  the last id I saw".
+- `quarantine`: input that failed validation, kept verbatim with its reasons.
+- `sync_state`: one row per registry: the committed cursor and sync health.
+- `block_span`: per (cooperative approach, originating registry) the longest block
+  ever stored, which bounds the range queries (see docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from metareg.db.types import BigId, Json, Serial, UtcDateTime
+
+
+def _serial() -> Any:
+    return Field(sa_type=Serial, nullable=False)
+
+
+class Registry(SQLModel, table=True):
+    __tablename__ = "registry"
+
+    id: str = Field(primary_key=True, max_length=16)
+    party_id: str = Field(max_length=3, index=True)
+    name: str = Field(default="", max_length=200)
+    origin: str = Field(default="config", max_length=16)  # config | ingest
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class BlockColumns(SQLModel):
+    """The block fields of RECORDS.md, shared by actions and holdings."""
+
+    cooperative_approach_id: str = Field(max_length=6)
+    party_registry_id: str = Field(max_length=5)
+    first_transferring_party_id: str = Field(max_length=3)
+    first_id: int = _serial()
+    last_id: int = _serial()
+    vintage: int
+    metric: str = Field(default="GHG", max_length=8)
+    quantity_tco2e: float | None = None
+    mitigation_type: str | None = Field(default=None, max_length=40)
+    sectors: list[str] | None = Field(default=None, sa_type=Json)
+    activity_types: list[str] | None = Field(default=None, sa_type=Json)
+    underlying_registry_id: str | None = Field(default=None, max_length=256)
+    first_unit_id: str | None = Field(default=None, max_length=256)
+    last_unit_id: str | None = Field(default=None, max_length=256)
+
+
+class CurrentColumns(SQLModel):
+    registry_id: str = Field(max_length=16)
+    uid: str = Field(max_length=600)
+    content_hash: str = Field(max_length=64)
+
+
+class Action(CurrentColumns, BlockColumns, table=True):
+    __tablename__ = "actions"
+    __table_args__ = (
+        UniqueConstraint("registry_id", "uid", name="uq_action_identity"),
+        Index("ix_action_block", "cooperative_approach_id", "party_registry_id", "first_id"),
+        Index("ix_action_authorization", "authorization_id"),
+    )
+
+    id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
+    action_id: str = Field(max_length=256)
+    action_date: date
+    action_type: str = Field(max_length=32)
+    action_subtype: str | None = Field(default=None, max_length=256)
+    authorization_id: str | None = Field(default=None, max_length=256)
+    transferring_party_id: str | None = Field(default=None, max_length=3)
+    acquiring_party_id: str | None = Field(default=None, max_length=3)
+    purpose: str | None = Field(default=None, max_length=8)
+    using_party_id: str | None = Field(default=None, max_length=3)
+    using_entity_id: str | None = Field(default=None, max_length=256)
+    ndc_use_year: int | None = None
+
+
+class Holding(CurrentColumns, BlockColumns, table=True):
+    __tablename__ = "holdings"
+    __table_args__ = (
+        UniqueConstraint("registry_id", "uid", name="uq_holding_identity"),
+        Index("ix_holding_block", "cooperative_approach_id", "party_registry_id", "first_id"),
+        Index("ix_holding_snapshot", "registry_id", "as_of"),
+    )
+
+    id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
+    as_of: date
+    account_id: str = Field(max_length=256)
+    account_type: str = Field(max_length=24)
+
+
+class Authorization(CurrentColumns, table=True):
+    __tablename__ = "authorizations"
+    __table_args__ = (
+        UniqueConstraint("registry_id", "uid", name="uq_authorization_identity"),
+        Index("ix_authorization_lookup", "cooperative_approach_id", "authorization_id"),
+    )
+
+    id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
+    authorization_id: str = Field(max_length=256)
+    version: int = 1
+    authorization_date: date
+    authorizing_party_id: str = Field(max_length=3)
+    cooperative_approach_id: str = Field(max_length=6)
+    authorized_quantity: float | None = None
+    metric: str = Field(default="GHG", max_length=8)
+    purposes: list[str] | None = Field(default=None, sa_type=Json)
+    authorized_party_ids: list[str] | None = Field(default=None, sa_type=Json)
+    authorized_entity_ids: list[str] | None = Field(default=None, sa_type=Json)
+    timeframe_start: int | None = None
+    timeframe_end: int | None = None
+    first_transfer_definition_oimp: str | None = Field(default=None, max_length=40)
+    terms: str | None = Field(default=None, sa_column=Column(Text))
+    status: str = Field(default="active", max_length=8)
+
+
+class RecordVersion(SQLModel, table=True):
+    __tablename__ = "record_version"
+    __table_args__ = (
+        Index("ix_record_version_identity", "registry_id", "record_type", "uid", "id"),
+    )
+
+    id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
+    registry_id: str = Field(max_length=16)
+    record_type: str = Field(max_length=16)
+    uid: str = Field(max_length=600)
+    # new | correction | withdrawal | superseded | stale
+    change: str = Field(max_length=12)
+    content_hash: str | None = Field(default=None, max_length=64)
+    payload: str | None = Field(default=None, sa_column=Column(Text))
+    raw: str | None = Field(default=None, sa_column=Column(Text))
+    source: str = Field(default="", max_length=1000)
+    received_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class Quarantine(SQLModel, table=True):
+    __tablename__ = "quarantine"
+    __table_args__ = (
+        Index("ix_quarantine_registry_status", "registry_id", "status"),
+        # The same bad input from the same place is quarantined once, however often read.
+        UniqueConstraint("fingerprint", name="uq_quarantine_fingerprint"),
+    )
+
+    id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
+    fingerprint: str = Field(max_length=64)
+    registry_id: str = Field(max_length=16)
+    source: str = Field(default="", max_length=1000)
+    location: str = Field(default="", max_length=200)
+    raw: str = Field(sa_column=Column(Text, nullable=False))
+    reasons: list[dict[str, str]] = Field(sa_type=Json)
+    status: str = Field(default="unreviewed", max_length=12)  # unreviewed | reviewed
+    received_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class SyncState(SQLModel, table=True):
+    __tablename__ = "sync_state"
+
+    registry_id: str = Field(primary_key=True, max_length=16)
+    cursor: str | None = Field(default=None, sa_column=Column(Text))
+    cursor_updated_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    last_attempt_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    last_success_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    records_received: int = Field(default=0, sa_type=Serial)
+    records_quarantined: int = Field(default=0, sa_type=Serial)
+    consecutive_failures: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    lag_seconds: float | None = None
+
+
+class BlockSpan(SQLModel, table=True):
+    __tablename__ = "block_span"
+
+    cooperative_approach_id: str = Field(primary_key=True, max_length=6)
+    party_registry_id: str = Field(primary_key=True, max_length=5)
+    max_span: int = Field(sa_type=Serial)
+
+
+CURRENT_TABLES = {"action": Action, "holding": Holding, "authorization": Authorization}

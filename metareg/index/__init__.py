@@ -1,0 +1,1 @@
+"""The unified ITMO index: writing records with their history, and reading them."""

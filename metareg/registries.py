@@ -1,0 +1,113 @@
+"""Participating registries: read from config/registries.toml, kept in the index.
+
+A registry belongs to the Party whose alpha-3 code begins its id (RULES.md:
+`JPN01` belongs to `JPN`). Later sections of the same file add each registry's
+connector and schedule; this module reads only what every registry has.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from metareg.db.tables import Registry
+from metareg.db.upsert import upsert
+
+REGISTRY_ID = re.compile(r"^[A-Z]{3}[0-9]{2}$")
+_registry = Registry.__table__  # type: ignore[attr-defined]
+
+
+class RegistryConfigError(ValueError):
+    """The registries file is missing, unreadable or names a registry wrongly."""
+
+
+def party_of(registry_id: str) -> str:
+    return registry_id[:3]
+
+
+def check_registry_id(registry_id: str) -> str:
+    if not REGISTRY_ID.match(registry_id or ""):
+        raise RegistryConfigError(
+            f"registry id {registry_id!r} must be an ISO 3166 alpha-3 code and two digits, "
+            "e.g. JPN01"
+        )
+    return registry_id
+
+
+@dataclass(frozen=True)
+class RegistryConfig:
+    id: str
+    name: str
+    party_id: str
+    settings: dict[str, Any] = field(default_factory=dict)  # connector, schedule, ...
+
+
+def load_registries(path: Path) -> list[RegistryConfig]:
+    """Every [[registries]] entry of the file; a missing file means no registries."""
+    if not path.exists():
+        return []
+    try:
+        document = tomllib.loads(path.read_text("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise RegistryConfigError(f"{path}: not valid TOML: {error}") from error
+    entries = document.get("registries", [])
+    if not isinstance(entries, list):
+        raise RegistryConfigError(f"{path}: 'registries' must be an array of tables")
+    configs: list[RegistryConfig] = []
+    seen: set[str] = set()
+    for number, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict) or "id" not in entry:
+            raise RegistryConfigError(f"{path}: registries entry {number} has no id")
+        registry_id = check_registry_id(str(entry["id"]))
+        if registry_id in seen:
+            raise RegistryConfigError(f"{path}: registry {registry_id} is listed twice")
+        seen.add(registry_id)
+        party = str(entry.get("party", party_of(registry_id)))
+        if party != party_of(registry_id):
+            raise RegistryConfigError(
+                f"{path}: registry {registry_id} must belong to Party {party_of(registry_id)}, "
+                f"not {party}"
+            )
+        settings = {k: v for k, v in entry.items() if k not in ("id", "name", "party")}
+        configs.append(RegistryConfig(registry_id, str(entry.get("name", "")), party, settings))
+    return configs
+
+
+def ensure_registry(
+    connection: Connection, registry_id: str, name: str = "", origin: str = "ingest"
+) -> None:
+    """Add the registry to the index if it is not there yet (its Party from its id)."""
+    check_registry_id(registry_id)
+    exists = connection.execute(select(_registry.c.id).where(_registry.c.id == registry_id)).first()
+    if exists is None:
+        upsert(
+            connection,
+            _registry,
+            [
+                {
+                    "id": registry_id,
+                    "party_id": party_of(registry_id),
+                    "name": name,
+                    "origin": origin,
+                    "created_at": datetime.now(UTC),
+                }
+            ],
+            key=("id",),
+            update=(),
+        )
+
+
+def store_configured(connection: Connection, configs: list[RegistryConfig]) -> None:
+    """Make the index's registry table agree with the configuration file."""
+    now = datetime.now(UTC)
+    rows = [
+        {"id": c.id, "party_id": c.party_id, "name": c.name, "origin": "config", "created_at": now}
+        for c in configs
+    ]
+    upsert(connection, _registry, rows, key=("id",), update=("party_id", "name", "origin"))
