@@ -14,7 +14,7 @@ from metareg.index.open import open_index
 from metareg.settings import config_dir, database_url, redact_url
 
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 
 @dataclass

@@ -9,6 +9,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
+from metareg import log
 from metareg.cli.context import console, errors, fail, options
 from metareg.ingest import IngestUsageError, ingest_files
 from metareg.registries import RegistryConfigError, check_registry_id
@@ -54,6 +55,13 @@ def ingest(
             raise fail(str(error)) from error
 
     counts = report.counts
+    log.get_logger("metareg.ingest").info(
+        "ingest finished",
+        registry=registry,
+        files=report.files,
+        lines=report.lines,
+        **counts.as_dict(),
+    )
     table = Table(
         "accepted",
         "corrected",
