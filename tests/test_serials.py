@@ -607,3 +607,12 @@ def test_near_miss_serials_raise_only_serial_error(
     # Random text rarely gets deep into a parser; serial-like pieces do.
     text = "".join(token + sep for token, sep in zip(tokens, seps, strict=False))
     _only_serial_errors(text, registry)
+
+
+@pytest.mark.parametrize(
+    "serial", ["G\u017f1-1-UG-GS11236-16-2024-30307-1-19149", "ACR-FR-\u0131-1 to 2"]
+)
+def test_programme_parsers_refuse_non_ascii(serial: str) -> None:
+    # str.upper() would turn the long s into 'S' and the dotless i into 'I'.
+    with pytest.raises(SerialError):
+        parse_serial(serial, "GS" if serial.startswith("G") else "ACR")

@@ -93,3 +93,14 @@ def require_prefix(fmt: str, unit_range: UnitRange, pattern: re.Pattern[str]) ->
     if pattern.fullmatch(unit_range.prefix) is None:
         raise SerialError(fmt, unit_range.prefix, "the prefix does not have this format's shape")
     return unit_range.prefix.split("-")
+
+
+def ascii_upper(text: str, fmt: str) -> str:
+    """Upper-case a programme serial, refusing non-ASCII first.
+
+    Programme serials are ASCII; without this check str.upper() would turn e.g. the
+    long s in 'Gſ1-...' into a valid-looking 'GS1-...'.
+    """
+    if not text.isascii():
+        raise SerialError(fmt, text, "contains non-ASCII characters")
+    return text.upper()

@@ -14,6 +14,7 @@ from metareg.serials._base import (
     NUMBER,
     SerialError,
     UnitRange,
+    ascii_upper,
     clean,
     make_range,
     require_prefix,
@@ -36,7 +37,7 @@ def claims(text: str) -> bool:
 
 
 def parse_apx(serial: str) -> UnitRange:
-    text = clean(serial, NAME).upper()
+    text = ascii_upper(clean(serial, NAME), NAME)
     match = _SERIAL_RE.fullmatch(text)
     if match is None:
         raise SerialError(NAME, text, "expected PROGRAMME-...-N or PROGRAMME-...-N to M")

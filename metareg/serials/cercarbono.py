@@ -16,6 +16,7 @@ from metareg.serials._base import (
     NUMBER,
     SerialError,
     UnitRange,
+    ascii_upper,
     clean,
     make_range,
     require_prefix,
@@ -36,7 +37,7 @@ def claims(text: str) -> bool:
 
 
 def parse_cercarbono(serial: str) -> UnitRange:
-    text = clean(serial, NAME).upper()
+    text = ascii_upper(clean(serial, NAME), NAME)
     if _BATCH_RE.fullmatch(text) is not None:
         raise SerialError(
             NAME, text, "this is a batch id, not a block; append the block as ' FROM to TO'"

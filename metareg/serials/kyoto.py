@@ -15,6 +15,7 @@ from metareg.serials._base import (
     NUMBER,
     SerialError,
     UnitRange,
+    ascii_upper,
     clean,
     make_range,
     require_prefix,
@@ -44,7 +45,7 @@ def _unit(text: str, piece: str) -> tuple[str, str]:
 
 
 def parse_kyoto(serial: str) -> UnitRange:
-    text = clean(serial, NAME).upper()
+    text = ascii_upper(clean(serial, NAME), NAME)
     pieces = _RANGE_SPLIT_RE.split(text)
     if len(pieces) == 1:
         prefix, number = _unit(text, pieces[0])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from metareg.serials._base import NUMBER, SerialError, UnitRange, clean, make_range
+from metareg.serials._base import NUMBER, SerialError, UnitRange, ascii_upper, clean, make_range
 
 NAME: Final = "UNDP National Carbon Registry"
 
@@ -34,7 +34,7 @@ def claims(text: str) -> bool:
 
 
 def parse_undp(serial: str) -> UnitRange:
-    text = clean(serial, NAME).upper()
+    text = ascii_upper(clean(serial, NAME), NAME)
     v2 = _V2_RE.fullmatch(text)
     if v2 is not None:
         prefix = f"{v2['head']}-{v2['vintage']}"

@@ -16,6 +16,7 @@ from metareg.serials._base import (
     NUMBER,
     SerialError,
     UnitRange,
+    ascii_upper,
     clean,
     make_range,
     require_prefix,
@@ -44,7 +45,7 @@ def claims(text: str) -> bool:
 
 
 def parse_verra(serial: str) -> UnitRange:
-    text = clean(serial, NAME).upper()
+    text = ascii_upper(clean(serial, NAME), NAME)
     match = _SERIAL_RE.fullmatch(text)
     if match is None:
         raise SerialError(
