@@ -1,0 +1,114 @@
+"""Alert events: every change of an alert, in one ordered log with a cursor.
+
+The JSON feed, the Atom feed, the SSE stream and the webhooks all read this log.
+Its `seq` is the cursor: a client that asks for "everything after N" never misses or
+repeats an event. That holds only if events become visible in `seq` order, so event
+writers are serialized: SQLite has one writer at a time anyway, on PostgreSQL a
+transaction-scoped advisory lock is taken before the first event is numbered and
+held until commit.
+
+Webhook deliveries are written to the outbox in the same transaction as their
+events, so an event is never committed without its pending deliveries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from metareg.alerts.tables import AlertEvent
+from metareg.db.locks import serialize_writers
+from metareg.db.upsert import insert_many
+
+__all__ = ["record_events", "serialize_writers"]
+
+EVENT_KINDS = ("opened", "resolved", "reopened", "acknowledged")
+MAX_PAGE = 1_000
+
+events_table = AlertEvent.__table__  # type: ignore[attr-defined]
+
+# (kind, alert object, extra fields such as an acknowledgement's note, or None)
+EventItem = tuple[str, dict[str, Any], dict[str, Any] | None]
+
+
+def _iso(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def record_events(connection: Connection, items: Sequence[EventItem], at: datetime) -> list[int]:
+    """Append events (in the given order) and queue their webhook deliveries."""
+    if not items:
+        return []
+    serialize_writers(connection)
+    before = connection.execute(select(func.max(events_table.c.seq))).scalar() or 0
+    rows = []
+    for kind, alert, extra in items:
+        if kind not in EVENT_KINDS:
+            raise ValueError(f"unknown alert event {kind!r}")
+        rows.append(
+            {
+                "alert_id": alert["id"],
+                "kind": kind,
+                "at": at,
+                "payload": {"alert": alert, **(extra or {})},
+            }
+        )
+    insert_many(connection, events_table, rows)
+    written = [
+        event_dict(row)
+        for row in connection.execute(
+            select(events_table).where(events_table.c.seq > before).order_by(events_table.c.seq)
+        )
+    ]
+    from metareg.alerts.webhooks.outbox import enqueue  # the outbox reads events, not v.v.
+
+    enqueue(connection, written, at)
+    return [event["seq"] for event in written]
+
+
+def event_dict(row: Any) -> dict[str, Any]:
+    """One event as the feeds show it: its cursor, what happened, when, to which alert."""
+    payload = dict(row.payload)
+    event = {
+        "seq": row.seq,
+        "cursor": str(row.seq),
+        "event": row.kind,
+        "at": _iso(row.at),
+        "alert": payload.pop("alert"),
+    }
+    event.update(payload)  # an acknowledgement's note and author
+    return event
+
+
+def events_page(connection: Connection, since: int | None, limit: int = 100) -> dict[str, Any]:
+    """Events after cursor `since` (None: from the start), oldest first.
+
+    Returns {"events": [...], "next": cursor to pass as `since` next time,
+    "has_more": whether another page is ready now}. Following `next` visits every
+    event exactly once.
+    """
+    if since is not None and since < 0:
+        raise ValueError("since must be a cursor returned by the feed (0 or more)")
+    limit = max(1, min(limit, MAX_PAGE))
+    after = since or 0
+    rows = connection.execute(
+        select(events_table)
+        .where(events_table.c.seq > after)
+        .order_by(events_table.c.seq)
+        .limit(limit + 1)
+    ).all()
+    events = [event_dict(row) for row in rows[:limit]]
+    return {
+        "events": events,
+        "next": events[-1]["seq"] if events else after,
+        "has_more": len(rows) > limit,
+    }
+
+
+def latest_seq(connection: Connection) -> int:
+    return int(connection.execute(select(func.max(events_table.c.seq))).scalar() or 0)

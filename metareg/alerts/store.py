@@ -1,0 +1,397 @@
+"""The alert store and its lifecycle (RULES.md "Alerts").
+
+An alert is identified by its fingerprint (rule plus evidence identities), its `id`
+is a short stable digest of that fingerprint. A check hands `reconcile` the findings
+it made over some part of the index together with the alerts that part already had:
+
+- a finding without an alert opens one (`opened`);
+- a finding whose alert was resolved reopens it (`reopened`), the same id;
+- a finding whose alert is open or acknowledged only refreshes `last_seen` and the
+  message (an acknowledged alert stays acknowledged until resolved);
+- an open or acknowledged alert of that part that no finding confirms any more is
+  `resolved` (a registry corrected or withdrew a record).
+
+Every status change is an event (`metareg.alerts.events`). Writes are bulk (the one
+upsert helper); no per-alert query. The caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, or_, select, update
+
+from metareg.alerts.events import record_events, serialize_writers
+from metareg.alerts.tables import Alert
+from metareg.db.upsert import batched, upsert
+from metareg.detection.model import Finding
+
+ALERT_FIELDS = (
+    "id",
+    "rule",
+    "name",
+    "severity",
+    "status",
+    "cooperative_approach_id",
+    "party_registry_id",
+    "first_id",
+    "last_id",
+    "registries",
+    "evidence",
+    "message",
+    "first_seen",
+    "last_seen",
+    "resolved_at",
+)
+STATUSES = ("open", "acknowledged", "resolved")
+UNRESOLVED = ("open", "acknowledged")
+LOOKUP_CHUNK = 2_000
+
+alerts_table = Alert.__table__  # type: ignore[attr-defined]
+
+
+class AlertError(ValueError):
+    """A request about an alert that cannot be honoured (unknown id, bad status)."""
+
+
+def alert_id(fingerprint: str) -> str:
+    """A short, stable id derived from the fingerprint (64 bits of it)."""
+    return fingerprint[:16]
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:  # SQLite returns naive datetimes; they were stored in UTC
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def to_dict(row: Any) -> dict[str, Any]:
+    """An alert row as the RULES.md alert object: exactly its field names."""
+    mapping = row._mapping if hasattr(row, "_mapping") else row
+    alert = {name: mapping[name] for name in ALERT_FIELDS}
+    for name in ("first_seen", "last_seen", "resolved_at"):
+        alert[name] = _iso(alert[name])
+    alert["registries"] = list(alert["registries"] or [])
+    alert["evidence"] = list(alert["evidence"] or [])
+    return alert
+
+
+def registry_keys(registries: Iterable[str], party_registry_id: str | None) -> str:
+    keys = sorted({*registries, *([party_registry_id] if party_registry_id else [])})
+    return "|" + "|".join(keys) + "|" if keys else ""
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(UTC)
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+def _filters(
+    status: str | None,
+    rule: str | None,
+    registry: str | None,
+    cooperative_approach_id: str | None,
+) -> list[Any]:
+    conditions: list[Any] = []
+    if status is not None:
+        if status not in STATUSES:
+            raise AlertError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+        conditions.append(alerts_table.c.status == status)
+    if rule is not None:
+        conditions.append(alerts_table.c.rule == rule.upper())
+    if registry is not None:
+        conditions.append(alerts_table.c.registry_keys.contains(f"|{registry}|"))
+    if cooperative_approach_id is not None:
+        conditions.append(alerts_table.c.cooperative_approach_id == cooperative_approach_id)
+    return conditions
+
+
+def list_alerts(
+    connection: Connection,
+    *,
+    status: str | None = None,
+    rule: str | None = None,
+    registry: str | None = None,
+    cooperative_approach_id: str | None = None,
+    limit: int = 100,
+    after_id: str | None = None,
+) -> list[dict[str, Any]]:
+    """Alerts in id order (stable for paging with `after_id`). `registry` matches the
+    originating registry or any reporting registry involved."""
+    conditions = _filters(status, rule, registry, cooperative_approach_id)
+    if after_id is not None:
+        conditions.append(alerts_table.c.id > after_id)
+    rows = connection.execute(
+        select(alerts_table).where(*conditions).order_by(alerts_table.c.id).limit(max(limit, 0))
+    )
+    return [to_dict(row) for row in rows]
+
+
+def count_alerts(
+    connection: Connection,
+    *,
+    status: str | None = None,
+    rule: str | None = None,
+    registry: str | None = None,
+    cooperative_approach_id: str | None = None,
+) -> dict[str, Any]:
+    """{"total": n, "by_status": {...}, "by_rule": {rule: {status: n}}, "by_severity": {...}}."""
+    conditions = _filters(status, rule, registry, cooperative_approach_id)
+    rows = connection.execute(
+        select(alerts_table.c.rule, alerts_table.c.severity, alerts_table.c.status, func.count())
+        .where(*conditions)
+        .group_by(alerts_table.c.rule, alerts_table.c.severity, alerts_table.c.status)
+    )
+    total = 0
+    by_status: dict[str, int] = dict.fromkeys(STATUSES, 0)
+    by_rule: dict[str, dict[str, int]] = {}
+    by_severity: dict[str, int] = {}
+    for rule_code, severity, state, count in rows:
+        total += count
+        by_status[state] = by_status.get(state, 0) + count
+        by_rule.setdefault(rule_code, dict.fromkeys(STATUSES, 0))[state] += count
+        by_severity[severity] = by_severity.get(severity, 0) + count
+    return {"total": total, "by_status": by_status, "by_rule": by_rule, "by_severity": by_severity}
+
+
+def get_alert(connection: Connection, alert_id: str) -> dict[str, Any] | None:
+    row = connection.execute(select(alerts_table).where(alerts_table.c.id == alert_id)).first()
+    return to_dict(row) if row else None
+
+
+def get_acknowledgement(connection: Connection, alert_id: str) -> dict[str, Any] | None:
+    """Who acknowledged an alert, when, and their note (not part of the alert object)."""
+    row = connection.execute(
+        select(
+            alerts_table.c.acknowledged_at, alerts_table.c.acknowledged_by, alerts_table.c.note
+        ).where(alerts_table.c.id == alert_id)
+    ).first()
+    if row is None or row.acknowledged_at is None:
+        return None
+    return {"at": _iso(row.acknowledged_at), "by": row.acknowledged_by, "note": row.note}
+
+
+def alerts_touching(
+    connection: Connection,
+    ca: str,
+    registry: str,
+    first_id: int,
+    last_id: int,
+    status: str | None = "open",
+) -> list[dict[str, Any]]:
+    """Alerts of (ca, originating registry) whose range intersects [first_id, last_id].
+    `status="open"` means unresolved (open or acknowledged); None means any."""
+    conditions = [
+        alerts_table.c.cooperative_approach_id == ca,
+        alerts_table.c.party_registry_id == registry,
+        alerts_table.c.first_id <= last_id,
+        alerts_table.c.last_id >= first_id,
+    ]
+    if status == "open":
+        conditions.append(alerts_table.c.status.in_(UNRESOLVED))
+    elif status is not None:
+        conditions.append(alerts_table.c.status == status)
+    rows = connection.execute(
+        select(alerts_table).where(*conditions).order_by(alerts_table.c.first_id, alerts_table.c.id)
+    )
+    return [to_dict(row) for row in rows]
+
+
+# -- acknowledging ---------------------------------------------------------------------
+
+
+def acknowledge(
+    connection: Connection,
+    alert_id: str,
+    note: str,
+    by: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """A person has seen the alert: it stays `acknowledged` (with their note) until a
+    check resolves it. Acknowledging a resolved alert is refused."""
+    if not note or not note.strip():
+        raise AlertError("an acknowledgement needs a note saying what was done or decided")
+    # Take the event lock before touching the row, as checks do: no lock-order deadlock.
+    serialize_writers(connection)
+    row = connection.execute(select(alerts_table).where(alerts_table.c.id == alert_id)).first()
+    if row is None:
+        raise AlertError(f"no alert with id {alert_id!r}")
+    if row.status == "resolved":
+        raise AlertError(f"alert {alert_id} is resolved; there is nothing to acknowledge")
+    at = _now(now)
+    connection.execute(
+        update(alerts_table)
+        .where(alerts_table.c.id == alert_id)
+        .values(status="acknowledged", acknowledged_at=at, acknowledged_by=by, note=note.strip())
+    )
+    alert = get_alert(connection, alert_id)
+    assert alert is not None
+    record_events(connection, [("acknowledged", alert, {"note": note.strip(), "by": by})], at)
+    return alert
+
+
+# -- reconciling findings ----------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Existing:
+    id: str
+    status: str
+    rule: str
+
+
+def existing_in(connection: Connection, *conditions: Any) -> dict[str, Existing]:
+    """fingerprint -> (id, status, rule) of the alerts matching the conditions."""
+    rows = connection.execute(
+        select(
+            alerts_table.c.fingerprint,
+            alerts_table.c.id,
+            alerts_table.c.status,
+            alerts_table.c.rule,
+        ).where(*conditions)
+    )
+    return {fp: Existing(aid, status, rule) for fp, aid, status, rule in rows}
+
+
+def block_scope_conditions(
+    rules: Sequence[str], ca: str, registry: str, intervals: Sequence[tuple[int, int]]
+) -> list[Any]:
+    """Alerts of block rules in (ca, registry) whose range meets one of the intervals."""
+    return [
+        alerts_table.c.rule.in_(rules),
+        alerts_table.c.cooperative_approach_id == ca,
+        alerts_table.c.party_registry_id == registry,
+        or_(
+            *(
+                and_(alerts_table.c.first_id <= last, alerts_table.c.last_id >= first)
+                for first, last in intervals
+            )
+        ),
+    ]
+
+
+def _lookup(connection: Connection, fingerprints: list[str]) -> dict[str, Existing]:
+    found: dict[str, Existing] = {}
+    for chunk in batched(fingerprints, LOOKUP_CHUNK):
+        found.update(existing_in(connection, alerts_table.c.fingerprint.in_(chunk)))
+    return found
+
+
+def _row(finding: Finding, fingerprint: str, now: datetime) -> dict[str, Any]:
+    registries = finding.registries
+    return {
+        "id": alert_id(fingerprint),
+        "fingerprint": fingerprint,
+        "rule": finding.rule,
+        "name": finding.name,
+        "severity": finding.severity,
+        "status": "open",
+        "cooperative_approach_id": finding.cooperative_approach_id,
+        "party_registry_id": finding.party_registry_id,
+        "first_id": finding.first_id,
+        "last_id": finding.last_id,
+        "registries": registries,
+        "evidence": finding.evidence_dicts(),
+        "message": finding.message,
+        "first_seen": now,
+        "last_seen": now,
+        "resolved_at": None,
+        "scope": finding.scope,
+        "registry_keys": registry_keys(registries, finding.party_registry_id),
+        "details": finding.details,
+        "acknowledged_at": None,
+        "acknowledged_by": None,
+        "note": None,
+    }
+
+
+REFRESHED = (
+    "last_seen",
+    "message",
+    "cooperative_approach_id",
+    "party_registry_id",
+    "first_id",
+    "last_id",
+    "registries",
+    "evidence",
+    "scope",
+    "registry_keys",
+    "details",
+)
+REOPENED = (*REFRESHED, "status", "resolved_at", "acknowledged_at", "acknowledged_by", "note")
+
+
+@dataclass
+class Reconciled:
+    opened: dict[str, int]
+    reopened: dict[str, int]
+    resolved: dict[str, int]
+
+
+def reconcile(
+    connection: Connection,
+    findings: Iterable[Finding],
+    in_scope: dict[str, Existing],
+    now: datetime | None = None,
+) -> Reconciled:
+    """Make the alerts of one part of the index agree with the findings made over it.
+
+    `in_scope`: the alerts that part already had (fingerprint -> Existing); any of them
+    not confirmed by a finding is resolved. Findings are de-duplicated by fingerprint.
+    """
+    at = _now(now)
+    by_fp: dict[str, Finding] = {}
+    for finding in findings:
+        by_fp.setdefault(finding.fingerprint, finding)
+    unknown = [fp for fp in by_fp if fp not in in_scope]
+    known = {**in_scope, **_lookup(connection, unknown)} if unknown else in_scope
+
+    result = Reconciled({}, {}, {})
+    new_rows, refreshed, reopened = [], [], []
+    for fp, finding in by_fp.items():
+        row = _row(finding, fp, at)
+        current = known.get(fp)
+        if current is None:
+            new_rows.append(row)
+            result.opened[finding.rule] = result.opened.get(finding.rule, 0) + 1
+        elif current.status == "resolved":
+            reopened.append(row)
+            result.reopened[finding.rule] = result.reopened.get(finding.rule, 0) + 1
+        else:
+            refreshed.append(row)
+    gone: list[str] = []
+    for fp, existing in in_scope.items():
+        if fp not in by_fp and existing.status != "resolved":
+            gone.append(existing.id)
+            result.resolved[existing.rule] = result.resolved.get(existing.rule, 0) + 1
+
+    upsert(connection, alerts_table, new_rows, key=("fingerprint",))
+    upsert(connection, alerts_table, refreshed, key=("fingerprint",), update=REFRESHED)
+    upsert(connection, alerts_table, reopened, key=("fingerprint",), update=REOPENED)
+    for chunk in batched(gone, LOOKUP_CHUNK):
+        connection.execute(
+            update(alerts_table)
+            .where(alerts_table.c.id.in_(chunk), alerts_table.c.status.in_(UNRESOLVED))
+            .values(status="resolved", resolved_at=at)
+        )
+    changed = [("opened", r["id"]) for r in new_rows] + [("reopened", r["id"]) for r in reopened]
+    changed += [("resolved", aid) for aid in gone]
+    if changed:
+        snapshots = _snapshots(connection, [aid for _, aid in changed])
+        record_events(connection, [(kind, snapshots[aid], None) for kind, aid in changed], at)
+    return result
+
+
+def _snapshots(connection: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for chunk in batched(sorted(set(ids)), LOOKUP_CHUNK):
+        for row in connection.execute(select(alerts_table).where(alerts_table.c.id.in_(chunk))):
+            found[row.id] = to_dict(row)
+    return found

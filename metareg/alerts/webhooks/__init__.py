@@ -1,0 +1,1 @@
+"""Webhooks: subscriptions, the outbox of deliveries, signing and delivery."""

@@ -1,0 +1,89 @@
+"""The authorization-level pass: DC07, DC08 and DC09 over the actions of each
+authorization key (cooperative approach, authorization id).
+
+Each key is judged on its own, against the current authorization of that key
+(`choose_current`), so an incremental check re-judges exactly the keys whose actions
+or authorizations changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from sqlalchemy import Connection
+
+from metareg.detection import loading
+from metareg.detection.model import AuthRec, Finding, Rec, choose_current
+from metareg.detection.rules import (
+    dc07_missing_authorization,
+    dc08_purpose_not_authorized,
+    dc09_authorization_exceeded,
+)
+
+AuthKey = tuple[str, str | None]  # (cooperative approach, authorization id or None)
+
+
+def check_key(actions: list[Rec], authorization: AuthRec | None) -> list[Finding]:
+    """Every DC07-DC09 finding among the actions of one authorization key."""
+    findings: list[Finding] = []
+    for record in actions:
+        for rule in (dc07_missing_authorization, dc08_purpose_not_authorized):
+            finding = rule.check(record, authorization)
+            if finding is not None:
+                findings.append(finding)
+    if authorization is not None:
+        findings += dc09_authorization_exceeded.check_authorization(authorization, actions)
+    return findings
+
+
+def keys_pass(connection: Connection, keys: Iterable[AuthKey]) -> Iterator[Finding]:
+    wanted = sorted(set(keys), key=lambda k: (k[0], k[1] or ""))
+    versions = loading.authorization_versions(connection, [(ca, aid) for ca, aid in wanted if aid])
+    for ca, authorization_id in wanted:
+        actions = loading.actions_naming(connection, ca, authorization_id)
+        current = (
+            choose_current(versions.get((ca, authorization_id), [])) if authorization_id else None
+        )
+        yield from check_key(actions, current)
+
+
+class InlineAuthorizations:
+    """DC07-DC09 judged record by record during the full sweep, which reads every
+    action anyway, instead of a second sorted pass over them.
+
+    Equivalent to `check_key` per key: DC07 and DC08 are per record; DC09 is per
+    record too except for the running total, so the keys whose first transfers
+    exceed their authorized quantity (summed in SQL) are left to `keys_pass`.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        versions = loading.authorization_versions(connection)
+        self.current = {key: choose_current(found) for key, found in versions.items()}
+        self.exceeded: set[AuthKey] = set()
+        for ca, authorization_id, total in loading.first_transfer_totals(connection):
+            current = self.current.get((ca, authorization_id))
+            limit = current.authorized_quantity if current is not None else None
+            if limit is not None and total > limit:
+                self.exceeded.add((ca, authorization_id))
+
+    def __call__(self, record: Rec) -> list[Finding]:
+        authorization_id = record.authorization_id
+        if authorization_id is None:
+            if record.action_type not in dc07_missing_authorization.NEEDS_AUTHORIZATION:
+                return []
+            current = None
+        else:
+            key = (record.cooperative_approach_id, authorization_id)
+            if key in self.exceeded:
+                return []
+            current = self.current.get(key)
+        findings: list[Finding] = []
+        for rule in (dc07_missing_authorization, dc08_purpose_not_authorized):
+            finding = rule.check(record, current)
+            if finding is not None:
+                findings.append(finding)
+        if current is not None:
+            why = dc09_authorization_exceeded.reasons(record, current, None)
+            if why:
+                findings.append(dc09_authorization_exceeded.make(record, current, why))
+        return findings

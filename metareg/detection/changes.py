@@ -1,0 +1,168 @@
+"""What an incremental check must re-judge: the parts of the index that the records
+changed since the last check (every `record_version` after its watermark) can affect.
+
+For every changed identity we take every range it has had (its history payloads for
+actions; the block text in a holding's identity, which survives even a superseded
+row without payload), so both the place a record left and the place it arrived are
+re-checked. From those we derive:
+
+- per (ca, originating registry), the intervals whose block-rule alerts may change;
+- the authorization keys (ca, authorization id) whose DC07-DC09 alerts may change;
+- the underlying registries whose DC03 alerts may change.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+import orjson
+from sqlalchemy import Connection, select
+
+from metareg.db.tables import Action, RecordVersion
+from metareg.db.upsert import batched
+from metareg.detection.model import MOVEMENT_TYPES, TRANSFER_TYPES
+
+LOOKUP_CHUNK = 2_000
+
+history = RecordVersion.__table__  # type: ignore[attr-defined]
+actions = Action.__table__  # type: ignore[attr-defined]
+
+
+@dataclass
+class Touched:
+    ranges: dict[tuple[str, str], list[tuple[int, int]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    auth_keys: set[tuple[str, str | None]] = field(default_factory=set)
+    unit_registries: set[str] = field(default_factory=set)
+
+    def add_block(self, ca: str, registry: str, first: int, last: int) -> None:
+        self.ranges[(ca, registry)].append((first, last))
+
+    def add_action(self, record: dict[str, object]) -> None:
+        ca, registry = str(record["cooperative_approach_id"]), str(record["party_registry_id"])
+        self.add_block(ca, registry, int(record["first_id"]), int(record["last_id"]))  # type: ignore[call-overload]
+        authorization_id = record.get("authorization_id")
+        self.auth_keys.add((ca, str(authorization_id) if authorization_id else None))
+        underlying = record.get("underlying_registry_id")
+        if record.get("action_type") == "Issuance" and underlying:
+            self.unit_registries.add(str(underlying))
+
+    def merged(self) -> dict[tuple[str, str], list[tuple[int, int]]]:
+        return {key: merge_intervals(found) for key, found in self.ranges.items() if found}
+
+    def __bool__(self) -> bool:
+        return bool(self.ranges or self.auth_keys or self.unit_registries)
+
+
+def merge_intervals(intervals: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted, disjoint intervals covering the same serials (touching ones stay apart:
+    they share no serial)."""
+    merged: list[tuple[int, int]] = []
+    for first, last in sorted(intervals):
+        if merged and first <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return merged
+
+
+def holding_block(uid: str) -> tuple[str, str, int, int] | None:
+    """(ca, registry, first, last) from a holding's identity `as_of|account|block text`."""
+    parts = uid.rsplit("|", 1)[-1].split("-")
+    if len(parts) != 6:
+        return None
+    try:
+        return parts[0], parts[1], int(parts[3]), int(parts[4])
+    except ValueError:
+        return None
+
+
+def changed_since(connection: Connection, watermark: int, upto: int) -> Touched:
+    """Everything the records changed in (watermark, upto] may affect."""
+    touched = Touched()
+    changed: dict[tuple[str, str], set[str]] = defaultdict(set)
+    rows = connection.execute(
+        select(history.c.registry_id, history.c.record_type, history.c.uid).where(
+            history.c.id > watermark, history.c.id <= upto
+        )
+    )
+    for registry_id, record_type, uid in rows:
+        if record_type == "holding":
+            block = holding_block(uid)
+            if block is not None:
+                touched.add_block(*block)
+        else:
+            changed[(registry_id, record_type)].add(uid)
+    for (registry_id, record_type), uids in changed.items():
+        for chunk in batched(sorted(uids), LOOKUP_CHUNK):
+            payloads = connection.execute(
+                select(history.c.payload).where(
+                    history.c.registry_id == registry_id,
+                    history.c.record_type == record_type,
+                    history.c.uid.in_(chunk),
+                    history.c.payload.is_not(None),
+                )
+            )
+            for (payload,) in payloads:
+                record = orjson.loads(payload)
+                if record_type == "action":
+                    touched.add_action(record)
+                elif record_type == "authorization":
+                    touched.auth_keys.add(
+                        (str(record["cooperative_approach_id"]), str(record["authorization_id"]))
+                    )
+    return touched
+
+
+def crossed_grace(connection: Connection, touched: Touched, before: date, after: date) -> None:
+    """Transfers and acquisitions whose age crossed the grace period between two
+    checks (the cutoff moved from `before` to `after`): their DC10/DC11 verdict may
+    change although no record did."""
+    if before == after:
+        return
+    low, high = sorted((before, after))
+    rows = connection.execute(
+        select(
+            actions.c.cooperative_approach_id,
+            actions.c.party_registry_id,
+            actions.c.first_id,
+            actions.c.last_id,
+        ).where(
+            actions.c.action_type.in_(sorted(MOVEMENT_TYPES)),
+            actions.c.action_date >= low,
+            actions.c.action_date < high,
+        )
+    )
+    for ca, registry, first, last in rows:
+        touched.add_block(ca, registry, first, last)
+
+
+def parties_changed(connection: Connection, touched: Touched, parties: Iterable[str]) -> None:
+    """Transfers to, and acquisitions from, Parties whose synced status changed: DC10
+    and DC11 are only raised where that Party has a synced registry."""
+    wanted = sorted(set(parties))
+    if not wanted:
+        return
+    rows = connection.execute(
+        select(
+            actions.c.cooperative_approach_id,
+            actions.c.party_registry_id,
+            actions.c.first_id,
+            actions.c.last_id,
+        ).where(
+            (
+                actions.c.action_type.in_(sorted(TRANSFER_TYPES))
+                & actions.c.acquiring_party_id.in_(wanted)
+            )
+            | (
+                (actions.c.action_type == "Acquisition")
+                & actions.c.transferring_party_id.in_(wanted)
+            )
+        )
+    )
+    for ca, registry, first, last in rows:
+        touched.add_block(ca, registry, first, last)

@@ -1,0 +1,256 @@
+"""What the rules read and what they produce.
+
+`Rec` is one current action or holding, reduced to the columns the rules read. It is
+a NamedTuple so a row streamed from the database becomes one with `Rec._make(row)`
+(no per-record ORM object), and so a hypothetical action given to
+`evaluate_action` can be one too. Dates are ISO strings: they compare correctly as
+text and need no conversion per row.
+
+`Finding` is one conflict as a rule states it; the alert store turns findings into
+alerts (fingerprint, lifecycle).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+USE_TYPES = frozenset({"Use", "Cancellation", "Voluntary cancellation"})
+TRANSFER_TYPES = frozenset({"First transfer", "Transfer"})
+MOVEMENT_TYPES = frozenset({"First transfer", "Transfer", "Acquisition"})
+ACTIVE_ACCOUNT_TYPES = frozenset({"holding", "government-holding"})
+
+
+class Rec(NamedTuple):
+    """A current block record (action or holding): the columns the rules need."""
+
+    record_type: str  # "action" | "holding"
+    registry_id: str  # the reporting registry
+    uid: str
+    cooperative_approach_id: str
+    party_registry_id: str
+    first_id: int
+    last_id: int
+    first_transferring_party_id: str
+    vintage: int
+    metric: str
+    mitigation_type: str | None
+    quantity_tco2e: float | None
+    action_type: str | None  # None for holdings
+    action_date: str | None  # ISO date (actions)
+    authorization_id: str | None
+    transferring_party_id: str | None
+    acquiring_party_id: str | None
+    purpose: str | None
+    using_party_id: str | None
+    as_of: str | None  # ISO date (holdings)
+    account_id: str | None
+    account_type: str | None
+    underlying_registry_id: str | None
+    first_unit_id: str | None
+    last_unit_id: str | None
+
+    @property
+    def identity(self) -> tuple[str, str, str]:
+        return (self.registry_id, self.record_type, self.uid)
+
+    @property
+    def quantity(self) -> int:
+        return self.last_id - self.first_id + 1
+
+    def label(self) -> str:
+        what = self.action_type or f"holding ({self.account_type} {self.account_id})"
+        return f"{what} {self.uid} of {self.registry_id} [{self.first_id}-{self.last_id}]"
+
+
+REC_FIELDS = Rec._fields
+
+
+def rec_from_record(record: dict[str, Any], registry_id: str, uid: str) -> Rec:
+    """A canonical record (RECORDS.md field names) as a `Rec`."""
+    values: dict[str, Any] = {name: record.get(name) for name in REC_FIELDS}
+    values["record_type"] = record.get("record_type", "action")
+    values["registry_id"] = registry_id
+    values["uid"] = uid
+    values["metric"] = record.get("metric") or "GHG"
+    for name in ("action_date", "as_of"):
+        if values[name] is not None:
+            values[name] = str(values[name])[:10]
+    return Rec(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    code: str
+    name: str
+    severity: str
+
+
+CATALOGUE: dict[str, RuleInfo] = {
+    info.code: info
+    for info in (
+        RuleInfo("DC01", "double-issuance", "critical"),
+        RuleInfo("DC02", "identifier-conflict", "critical"),
+        RuleInfo("DC03", "underlying-unit-reuse", "critical"),
+        RuleInfo("DC04", "multiple-holders", "critical"),
+        RuleInfo("DC05", "double-use", "critical"),
+        RuleInfo("DC06", "activity-after-use", "critical"),
+        RuleInfo("DC07", "missing-authorization", "high"),
+        RuleInfo("DC08", "purpose-not-authorized", "high"),
+        RuleInfo("DC09", "authorization-exceeded", "high"),
+        RuleInfo("DC10", "unmatched-transfer", "warning"),
+        RuleInfo("DC11", "unmatched-acquisition", "warning"),
+        RuleInfo("DC12", "quantity-mismatch", "low"),
+        RuleInfo("SY01", "registry-unreachable", "high"),
+        RuleInfo("SY02", "reconciliation-mismatch", "high"),
+        RuleInfo("SY03", "records-quarantined", "warning"),
+    )
+}
+DETECTION_RULES = tuple(code for code in CATALOGUE if code.startswith("DC"))
+# Rules whose alerts are re-judged by block range (scope ""), by underlying registry
+# ("unit:<id>") or by authorization ("auth:<id>").
+BLOCK_RULES = ("DC01", "DC02", "DC04", "DC05", "DC06", "DC10", "DC11", "DC12")
+UNIT_RULES = ("DC03",)
+AUTH_RULES = ("DC07", "DC08", "DC09")
+
+Identity = tuple[str, str, str]  # (registry, record_type, record_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One conflict found by a rule: `(rule, name, severity, message, evidence)` plus
+    where it lies. `evidence` is a tuple of (registry, record_type, record_id)."""
+
+    rule: str
+    name: str
+    severity: str
+    message: str
+    evidence: tuple[Identity, ...]
+    cooperative_approach_id: str | None = None
+    party_registry_id: str | None = None
+    first_id: int | None = None
+    last_id: int | None = None
+    scope: str = ""
+    details: dict[str, Any] | None = field(default=None, compare=False)
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.rule, self.evidence)
+
+    @property
+    def registries(self) -> list[str]:
+        return sorted({registry for registry, _, _ in self.evidence})
+
+    def evidence_dicts(self) -> list[dict[str, str]]:
+        return [
+            {"registry": registry, "record_type": record_type, "record_id": record_id}
+            for registry, record_type, record_id in self.evidence
+        ]
+
+
+def fingerprint(rule: str, evidence: tuple[Identity, ...] | list[Identity]) -> str:
+    """RULES.md: an alert's identity is its rule plus its evidence identities (in any
+    order), so re-running the checks finds the same alert again."""
+    parts = [rule, *sorted("\x1f".join(item) for item in evidence)]
+    return hashlib.sha256("\x1e".join(parts).encode()).hexdigest()
+
+
+def make_finding(
+    rule: str,
+    message: str,
+    evidence: tuple[Identity, ...],
+    block: Rec | None = None,
+    first_id: int | None = None,
+    last_id: int | None = None,
+    scope: str = "",
+) -> Finding:
+    info = CATALOGUE[rule]
+    return Finding(
+        rule=rule,
+        name=info.name,
+        severity=info.severity,
+        message=message,
+        evidence=evidence,
+        cooperative_approach_id=block.cooperative_approach_id if block else None,
+        party_registry_id=block.party_registry_id if block else None,
+        first_id=first_id if first_id is not None else (block.first_id if block else None),
+        last_id=last_id if last_id is not None else (block.last_id if block else None),
+        scope=scope,
+    )
+
+
+def pair_finding(rule: str, a: Rec, b: Rec, message: str) -> Finding:
+    """A pair rule's finding: two evidence entries (in identity order), the
+    intersection of the two blocks as its range."""
+    first, second = sorted((a, b), key=lambda r: r.identity)
+    return make_finding(
+        rule,
+        message,
+        (first.identity, second.identity),
+        block=a,
+        first_id=max(a.first_id, b.first_id),
+        last_id=min(a.last_id, b.last_id),
+    )
+
+
+def overlap(a: Rec, b: Rec) -> bool:
+    """RULES.md "overlap": same cooperative approach and originating registry, and
+    intersecting ranges. Touching ranges (one ends where the other starts - 1) do not."""
+    return (
+        a.cooperative_approach_id == b.cooperative_approach_id
+        and a.party_registry_id == b.party_registry_id
+        and a.first_id <= b.last_id
+        and b.first_id <= a.last_id
+    )
+
+
+def party_of(registry_id: str) -> str:
+    """RULES.md: a registry belongs to the Party whose alpha-3 code begins its id."""
+    return registry_id[:3]
+
+
+class AuthRec(NamedTuple):
+    """A current authorization: the columns DC07-DC09 read."""
+
+    registry_id: str
+    uid: str
+    cooperative_approach_id: str
+    authorization_id: str
+    version: int
+    authorizing_party_id: str
+    authorized_quantity: float | None
+    purposes: list[str] | None
+    authorized_party_ids: list[str] | None
+    timeframe_start: int | None
+    timeframe_end: int | None
+    status: str
+
+    @property
+    def identity(self) -> tuple[str, str, str]:
+        return (self.registry_id, "authorization", self.uid)
+
+
+AUTH_FIELDS = AuthRec._fields
+
+
+def auth_scope(authorization_id: str | None) -> str:
+    """The alert scope of the authorization-level rules (DC07-DC09)."""
+    return f"auth:{authorization_id or ''}"
+
+
+def choose_current(versions: list[AuthRec]) -> AuthRec | None:
+    """RULES.md: an `authorization_id` is looked up across every registry's current
+    authorizations of the cooperative approach, the highest `version` wins. Where two
+    registries report the same highest version, the authorizing Party's own registry
+    wins, then the lowest registry id (a deterministic choice of ours)."""
+    if not versions:
+        return None
+    return max(
+        versions,
+        key=lambda a: (
+            a.version,
+            party_of(a.registry_id) == a.authorizing_party_id,
+            [-ord(c) for c in a.registry_id],
+        ),
+    )

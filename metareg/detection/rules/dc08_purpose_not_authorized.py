@@ -1,0 +1,50 @@
+"""DC08 purpose-not-authorized (high).
+
+RULES.md: "a `Use` or `Cancellation` whose `purpose` (`NDC` or `OIMP`) is not among
+its authorization's `purposes`, or an authorization that is `revoked`".
+
+Decisions: only the purposes `NDC` and `OIMP` are judged (`OMGE` and `other` are not
+authorization purposes). `OIMP` ("other international mitigation purposes") is the
+umbrella of the AEF's `IMP` and `OP`, so an authorization for `OIMP`, `IMP` or `OP`
+covers a use for `OIMP`. A `Use` or `Cancellation` under a revoked authorization is
+flagged whatever its purpose. Without a current authorization DC07 speaks, not DC08.
+Shared with `evaluate_action`.
+"""
+
+from __future__ import annotations
+
+from metareg.detection.model import AuthRec, Finding, Rec, auth_scope, make_finding
+
+CODE = "DC08"
+JUDGED = frozenset({"Use", "Cancellation"})
+COVERING = {"NDC": frozenset({"NDC"}), "OIMP": frozenset({"OIMP", "IMP", "OP"})}
+
+
+def violation(record: Rec, authorization: AuthRec | None) -> str | None:
+    """Why the use is not authorized, or None when it is (or is not judged)."""
+    if record.action_type not in JUDGED or authorization is None:
+        return None
+    if authorization.status == "revoked":
+        return f"authorization {authorization.authorization_id} is revoked"
+    covering = COVERING.get(record.purpose or "")
+    if covering is not None and not covering.intersection(authorization.purposes or ()):
+        return (
+            f"purpose {record.purpose} is not among the purposes "
+            f"{', '.join(authorization.purposes or []) or '(none)'} of authorization "
+            f"{authorization.authorization_id}"
+        )
+    return None
+
+
+def check(record: Rec, authorization: AuthRec | None) -> Finding | None:
+    why = violation(record, authorization)
+    if why is None:
+        return None
+    assert authorization is not None
+    return make_finding(
+        CODE,
+        f"{record.label()}: {why}",
+        (record.identity, authorization.identity),
+        block=record,
+        scope=auth_scope(record.authorization_id),
+    )

@@ -1,0 +1,33 @@
+"""DC12 quantity-mismatch (low).
+
+RULES.md: "a `GHG` record whose `quantity_tco2e` differs from `last_id - first_id + 1`".
+
+Only records that give `quantity_tco2e` are judged (it is optional); one unit of a
+GHG metric is one tonne, so the block size is the quantity.
+"""
+
+from __future__ import annotations
+
+from metareg.detection.model import Finding, Rec, make_finding
+
+CODE = "DC12"
+
+
+def mismatched(record: Rec) -> bool:
+    return (
+        record.metric == "GHG"
+        and record.quantity_tco2e is not None
+        and record.quantity_tco2e != record.quantity
+    )
+
+
+def check(record: Rec) -> Finding | None:
+    if not mismatched(record):
+        return None
+    return make_finding(
+        CODE,
+        f"{record.label()} states {record.quantity_tco2e:g} t CO2 eq but its block holds "
+        f"{record.quantity} units",
+        (record.identity,),
+        block=record,
+    )

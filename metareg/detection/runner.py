@@ -1,0 +1,347 @@
+"""The check runner: full and incremental checks, and their watermark.
+
+A full check reads every current block once per (ca, originating registry) in
+`first_id` order and sweeps it (`metareg.detection.sweep`), judging DC07-DC09 on
+each action as it passes (only authorizations whose first transfers exceed their
+quantity, summed in SQL, get a pass of their own), runs DC03 over all issuances,
+then reconciles every detection alert with what it found.
+
+An incremental check (the default, run after each sync) reads only what changed
+since the last check's watermark (`record_version` id), finds the intervals,
+authorization keys and underlying registries those changes can affect
+(`metareg.detection.changes`), re-judges exactly those, and reconciles only the
+alerts that lie there. Its result equals a full check's (tested with hypothesis).
+
+The check takes the database write lock first (it updates its own state row before
+reading), so two checks never interleave and SQLite never has to upgrade a reader.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select, union, update
+
+from metareg.alerts import store
+from metareg.alerts.events import serialize_writers
+from metareg.alerts.tables import Alert, DetectionState
+from metareg.db.tables import Action, Holding, RecordVersion, Registry, SyncState
+from metareg.db.upsert import batched, upsert
+from metareg.detection import authpass, loading
+from metareg.detection.changes import (
+    Touched,
+    changed_since,
+    crossed_grace,
+    merge_intervals,
+    parties_changed,
+)
+from metareg.detection.model import (
+    AUTH_RULES,
+    BLOCK_RULES,
+    CATALOGUE,
+    DETECTION_RULES,
+    Finding,
+    auth_scope,
+    party_of,
+)
+from metareg.detection.rules import dc03_underlying_unit_reuse as dc03
+from metareg.detection.sweep import SweepContext, sweep_group
+from metareg.log import get_logger
+
+DEFAULT_GRACE_DAYS = 30
+STATE_NAME = "detection"
+SCOPE_CHUNK = 100  # intervals or scopes per reconciliation query (SQLite expression depth)
+
+state_table = DetectionState.__table__  # type: ignore[attr-defined]
+alerts_table = Alert.__table__  # type: ignore[attr-defined]
+history = RecordVersion.__table__  # type: ignore[attr-defined]
+log = get_logger("metareg.detection")
+
+
+@dataclass
+class CheckSummary:
+    """What one check did, per rule: alerts opened (new or reopened), resolved, and
+    the alerts now open (and acknowledged) in the store."""
+
+    full: bool
+    as_of: date
+    grace_days: int
+    watermark: int
+    opened: dict[str, int] = field(default_factory=dict)
+    reopened: dict[str, int] = field(default_factory=dict)
+    resolved: dict[str, int] = field(default_factory=dict)
+    open: dict[str, int] = field(default_factory=dict)
+    acknowledged: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def rules(self) -> list[dict[str, Any]]:
+        """One row per rule (every DC rule, plus any other code with alerts)."""
+        codes = list(DETECTION_RULES) + sorted(
+            {*self.open, *self.acknowledged, *self.opened, *self.resolved} - set(DETECTION_RULES)
+        )
+        return [
+            {
+                "rule": code,
+                "name": CATALOGUE[code].name if code in CATALOGUE else "",
+                "severity": CATALOGUE[code].severity if code in CATALOGUE else "",
+                "opened": self.opened.get(code, 0) + self.reopened.get(code, 0),
+                "reopened": self.reopened.get(code, 0),
+                "resolved": self.resolved.get(code, 0),
+                "open": self.open.get(code, 0),
+                "acknowledged": self.acknowledged.get(code, 0),
+            }
+            for code in codes
+        ]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "full": self.full,
+            "as_of": self.as_of.isoformat(),
+            "grace_days": self.grace_days,
+            "watermark": self.watermark,
+            "seconds": round(self.seconds, 3),
+            "rules": self.rules(),
+        }
+
+
+def serialize_with_checks(connection: Connection) -> None:
+    """Call first in a transaction that writes the index (on PostgreSQL).
+
+    The incremental check reads "every `record_version` id after the watermark". On
+    PostgreSQL a transaction that took a lower id may commit after one with a higher
+    id; a check running in between would move its watermark past the late one and
+    never see it. Taking this transaction-scoped lock (the one the checks and the
+    event log take) before writing makes writers and checks take turns. SQLite needs
+    nothing: it has one writer at a time.
+    """
+    serialize_writers(connection)
+
+
+# -- state -------------------------------------------------------------------------------
+
+
+def _load_state(connection: Connection) -> Any:
+    return connection.execute(select(state_table).where(state_table.c.name == STATE_NAME)).first()
+
+
+def _save_state(connection: Connection, **values: Any) -> None:
+    upsert(connection, state_table, [{"name": STATE_NAME, **values}], key=("name",))
+
+
+def _synced_registries(connection: Connection, candidates: set[str] | None) -> list[str]:
+    """RULES.md: a registry counts as synced when it is configured or has records in
+    the index. Configured (or ever ingested) registries are in `registry`, syncing ones
+    in `sync_state`. A full check (`candidates` None) finds the others among the current
+    records; an incremental one asks only about the registries synced last time or
+    changed since, which by induction are all that can have records."""
+    registry = Registry.__table__  # type: ignore[attr-defined]
+    sync = SyncState.__table__  # type: ignore[attr-defined]
+    actions = Action.__table__  # type: ignore[attr-defined]
+    holdings = Holding.__table__  # type: ignore[attr-defined]
+    known = {
+        row[0]
+        for row in connection.execute(union(select(registry.c.id), select(sync.c.registry_id)))
+    }
+    if candidates is None:
+        with_records = {
+            row[0]
+            for row in connection.execute(
+                union(
+                    select(actions.c.registry_id).distinct(),
+                    select(holdings.c.registry_id).distinct(),
+                )
+            )
+        }
+    else:
+        with_records = set()
+        for registry_id in sorted(candidates - known):
+            for table in (actions, holdings):
+                found = connection.execute(
+                    select(table.c.registry_id).where(table.c.registry_id == registry_id).limit(1)
+                ).first()
+                if found:
+                    with_records.add(registry_id)
+                    break
+    return sorted(known | with_records)
+
+
+# -- the checks -----------------------------------------------------------------------------
+
+
+def _full(connection: Connection, context: SweepContext) -> tuple[list[Finding], dict[str, Any]]:
+    findings: list[Finding] = []
+    inline = authpass.InlineAuthorizations(connection)
+    for ca, registry in loading.pairs(connection):
+        findings.extend(sweep_group(loading.blocks(connection, ca, registry), context, inline))
+    findings.extend(dc03.check_issuances(loading.issuances(connection)))
+    findings.extend(authpass.keys_pass(connection, inline.exceeded))
+    existing = store.existing_in(connection, alerts_table.c.rule.in_(DETECTION_RULES))
+    return findings, existing
+
+
+def _meets(intervals: list[tuple[int, int]], first: int | None, last: int | None) -> bool:
+    """Whether [first, last] intersects one of the sorted, disjoint intervals."""
+    if first is None or last is None:
+        return False
+    index = bisect.bisect_right(intervals, (last, float("inf"))) - 1
+    return index >= 0 and intervals[index][1] >= first
+
+
+def _incremental(
+    connection: Connection, touched: Touched, context: SweepContext
+) -> tuple[list[Finding], dict[str, Any]]:
+    findings: list[Finding] = []
+    existing: dict[str, Any] = {}
+    for (ca, registry), intervals in sorted(touched.merged().items()):
+        # Every block meeting a touched interval, and every block meeting those (their
+        # partners): enough to judge any alert whose range meets the interval.
+        span = loading.max_span(connection, ca, registry)
+        hulls = merge_intervals(
+            loading.hull(connection, ca, registry, low, high, span) for low, high in intervals
+        )
+        region: dict[tuple[str, str, str], Any] = {}
+        for first, last in hulls:
+            for record in loading.blocks_meeting(connection, ca, registry, first, last, span):
+                region[record.identity] = record
+        ordered = sorted(
+            region.values(), key=lambda r: (r.first_id, r.record_type, r.registry_id, r.uid)
+        )
+        for finding in sweep_group(ordered, context):
+            if _meets(intervals, finding.first_id, finding.last_id):
+                findings.append(finding)
+        for chunk in batched(intervals, SCOPE_CHUNK):
+            existing.update(
+                store.existing_in(
+                    connection, *store.block_scope_conditions(BLOCK_RULES, ca, registry, chunk)
+                )
+            )
+    if touched.unit_registries:
+        findings.extend(
+            dc03.check_issuances(loading.issuances(connection, touched.unit_registries))
+        )
+        scopes = sorted(dc03.scope_of(u) for u in touched.unit_registries)
+        for chunk in batched(scopes, SCOPE_CHUNK):
+            existing.update(
+                store.existing_in(
+                    connection, alerts_table.c.rule == dc03.CODE, alerts_table.c.scope.in_(chunk)
+                )
+            )
+    if touched.auth_keys:
+        findings.extend(authpass.keys_pass(connection, touched.auth_keys))
+        by_ca: dict[str, set[str]] = {}
+        for ca, authorization_id in touched.auth_keys:
+            by_ca.setdefault(ca, set()).add(auth_scope(authorization_id))
+        for ca, scopes_of_ca in by_ca.items():
+            for chunk in batched(sorted(scopes_of_ca), SCOPE_CHUNK):
+                existing.update(
+                    store.existing_in(
+                        connection,
+                        alerts_table.c.rule.in_(AUTH_RULES),
+                        alerts_table.c.cooperative_approach_id == ca,
+                        alerts_table.c.scope.in_(chunk),
+                    )
+                )
+    return findings, existing
+
+
+def run_checks(
+    engine: Engine,
+    *,
+    full: bool = False,
+    as_of: date | None = None,
+    grace_days: int = DEFAULT_GRACE_DAYS,
+    now: datetime | None = None,
+) -> CheckSummary:
+    """Run the double-counting checks and reconcile the alerts.
+
+    Incremental by default: only what changed since the last check's watermark (the
+    first check ever, or `full=True`, reads everything).
+    "Now" for DC10/DC11 is `as_of` (default: today, UTC); `grace_days` is their grace
+    period.
+    """
+    if grace_days < 0:
+        raise ValueError("grace_days must be 0 or more")
+    started = datetime.now(UTC)
+    at = now or started
+    as_of = as_of or at.date()
+    cutoff = as_of - timedelta(days=grace_days)
+    with engine.begin() as connection:
+        state = _load_state(connection)
+        # Take the write lock before reading anything (see the module docstring).
+        if state is None:
+            _save_state(
+                connection,
+                watermark=0,
+                cutoff=None,
+                grace_days=grace_days,
+                synced_registries=[],
+                checked_at=at,
+            )
+        else:
+            connection.execute(
+                update(state_table).where(state_table.c.name == STATE_NAME).values(checked_at=at)
+            )
+        serialize_writers(connection)
+        upto = int(connection.execute(select(func.max(history.c.id))).scalar() or 0)
+        watermark = int(state.watermark) if state else 0
+        incremental = not full and state is not None and state.cutoff is not None
+        if incremental:
+            changed = {
+                row[0]
+                for row in connection.execute(
+                    select(history.c.registry_id)
+                    .where(history.c.id > watermark, history.c.id <= upto)
+                    .distinct()
+                )
+            }
+            registries = _synced_registries(
+                connection, changed | set(state.synced_registries or [])
+            )
+        else:
+            registries = _synced_registries(connection, None)
+        parties = sorted({party_of(r) for r in registries})
+        context = SweepContext(cutoff, grace_days, frozenset(parties))
+        summary = CheckSummary(full=True, as_of=as_of, grace_days=grace_days, watermark=upto)
+        if incremental:
+            assert state is not None
+            touched = changed_since(connection, watermark, upto)
+            crossed_grace(connection, touched, state.cutoff, cutoff)
+            before = {party_of(r) for r in state.synced_registries or []}
+            parties_changed(connection, touched, before.symmetric_difference(parties))
+            findings, existing = _incremental(connection, touched, context)
+            summary.full = False
+        else:
+            findings, existing = _full(connection, context)
+        result = store.reconcile(connection, findings, existing, at)
+        summary.opened, summary.reopened, summary.resolved = (
+            result.opened,
+            result.reopened,
+            result.resolved,
+        )
+        counts = store.count_alerts(connection)["by_rule"]
+        summary.open = {rule: c["open"] for rule, c in counts.items() if c["open"]}
+        summary.acknowledged = {
+            rule: c["acknowledged"] for rule, c in counts.items() if c["acknowledged"]
+        }
+        _save_state(
+            connection,
+            watermark=upto,
+            cutoff=cutoff,
+            grace_days=grace_days,
+            synced_registries=registries,
+            checked_at=at,
+        )
+    summary.seconds = (datetime.now(UTC) - started).total_seconds()
+    log.info(
+        "checks done",
+        full=summary.full,
+        watermark=upto,
+        opened=sum(summary.opened.values()),
+        reopened=sum(summary.reopened.values()),
+        resolved=sum(summary.resolved.values()),
+        seconds=round(summary.seconds, 3),
+    )
+    return summary

@@ -1,0 +1,158 @@
+"""The alert lifecycle of RULES.md: never duplicated, resolved and reopened on their
+own, acknowledged by a person until resolved; every change an event."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from metareg.alerts import store
+from metareg.alerts.events import events_page
+from metareg.alerts.operational import raise_operational, resolve_operational
+from tests.alerts.conftest import Index
+from tests.helpers import action
+
+RULES_FIELDS = {
+    "id",
+    "rule",
+    "name",
+    "severity",
+    "status",
+    "cooperative_approach_id",
+    "party_registry_id",
+    "first_id",
+    "last_id",
+    "registries",
+    "evidence",
+    "message",
+    "first_seen",
+    "last_seen",
+    "resolved_at",
+}
+
+
+def _conflict(index: Index) -> None:
+    index.put("IDN01", action("ISS-1", 1, 100))
+    index.put("JPN01", action("ISS-9", 50, 150))
+
+
+def _events(index: Index) -> list[tuple[str, str]]:
+    with index.engine.connect() as connection:
+        return [
+            (e["event"], e["alert"]["id"]) for e in events_page(connection, None, 1000)["events"]
+        ]
+
+
+def test_rerunning_checks_never_duplicates_alerts(index: Index) -> None:
+    _conflict(index)
+    index.check()
+    index.check()
+    index.check(full=True)
+    index.put("IDN01", action("ISS-1", 1, 100))  # the same record again
+    index.check()
+    [alert] = index.alerts()
+    assert set(alert) == RULES_FIELDS
+    assert alert["evidence"] == [
+        {"registry": "IDN01", "record_type": "action", "record_id": "ISS-1"},
+        {"registry": "JPN01", "record_type": "action", "record_id": "ISS-9"},
+    ]
+    assert _events(index) == [("opened", alert["id"])]
+
+
+def test_acknowledged_stays_acknowledged_until_resolved_then_reopens_open(index: Index) -> None:
+    _conflict(index)
+    index.check()
+    [alert] = index.alerts()
+    with index.engine.begin() as connection:
+        acked = store.acknowledge(connection, alert["id"], "registry asked to correct", by="ana")
+    assert acked["status"] == "acknowledged"
+    index.check(full=True)
+    assert index.alerts()[0]["status"] == "acknowledged"
+    with index.engine.connect() as connection:
+        ack = store.get_acknowledgement(connection, alert["id"])
+    assert ack is not None and ack["note"] == "registry asked to correct" and ack["by"] == "ana"
+    index.put("JPN01", action("ISS-9", 101, 150))
+    index.check()
+    assert index.alerts()[0]["status"] == "resolved"
+    with index.engine.begin() as connection, pytest.raises(store.AlertError):
+        store.acknowledge(connection, alert["id"], "too late")
+    index.put("JPN01", action("ISS-9", 90, 150))
+    index.check()
+    assert index.alerts()[0]["status"] == "open"
+    assert [kind for kind, _ in _events(index)] == [
+        "opened",
+        "acknowledged",
+        "resolved",
+        "reopened",
+    ]
+    with index.engine.connect() as connection:
+        page = events_page(connection, None, 10)
+    assert page["events"][1]["note"] == "registry asked to correct"
+
+
+def test_acknowledging_needs_a_known_alert_and_a_note(index: Index) -> None:
+    _conflict(index)
+    index.check()
+    [alert] = index.alerts()
+    with index.engine.begin() as connection:
+        with pytest.raises(store.AlertError, match="no alert"):
+            store.acknowledge(connection, "nope", "note")
+        with pytest.raises(store.AlertError, match="note"):
+            store.acknowledge(connection, alert["id"], "  ")
+    assert index.alerts()[0]["status"] == "open"
+
+
+def test_list_filters_and_counts(index: Index) -> None:
+    _conflict(index)
+    index.put("MNG01", action("X-1", 1, 10, quantity_tco2e=3, party_registry_id="MNG01"))
+    index.check()
+    with index.engine.connect() as connection:
+        assert {a["rule"] for a in store.list_alerts(connection)} == {"DC01", "DC12"}
+        assert [a["rule"] for a in store.list_alerts(connection, registry="JPN01")] == ["DC01"]
+        assert [a["rule"] for a in store.list_alerts(connection, registry="MNG01")] == ["DC12"]
+        assert store.list_alerts(connection, rule="dc05") == []
+        first = store.list_alerts(connection, limit=1)
+        rest = store.list_alerts(connection, after_id=first[0]["id"])
+        assert len(first) + len(rest) == 2
+        counts = store.count_alerts(connection)
+        assert counts["total"] == 2 and counts["by_rule"]["DC01"]["open"] == 1
+        touching = store.alerts_touching(connection, "CA0001", "IDN01", 100, 200)
+        assert [a["rule"] for a in touching] == ["DC01"]
+        assert store.alerts_touching(connection, "CA0001", "IDN01", 101, 200) == []
+        with pytest.raises(store.AlertError):
+            store.list_alerts(connection, status="closed")
+
+
+def test_operational_alerts_one_per_code_and_registry(index: Index) -> None:
+    t0 = datetime(2025, 1, 1, tzinfo=UTC)
+    t1 = datetime(2025, 1, 2, tzinfo=UTC)
+    with index.engine.begin() as connection:
+        raise_operational(connection, "SY01", "JPN01", "no sync for 3 h", now=t0)
+        raise_operational(connection, "SY01", "JPN01", "no sync for 4 h", now=t1)
+        raise_operational(connection, "SY03", "JPN01", "2 records quarantined", details={"n": 2})
+    alerts = {a["rule"]: a for a in index.alerts()}
+    assert set(alerts) == {"SY01", "SY03"}
+    sy01 = alerts["SY01"]
+    assert sy01["message"] == "no sync for 4 h" and sy01["severity"] == "high"
+    assert sy01["first_seen"].startswith("2025-01-01") and sy01["last_seen"].startswith(
+        "2025-01-02"
+    )
+    assert sy01["registries"] == ["JPN01"]
+    with index.engine.begin() as connection:
+        resolve_operational(connection, "SY01", "JPN01")
+        resolve_operational(connection, "SY01", "JPN01")  # nothing left to resolve
+        resolve_operational(connection, "SY02", "IDN01")  # never raised
+        raise_operational(connection, "SY01", "JPN01", "down again")
+    [again] = [a for a in index.alerts() if a["rule"] == "SY01"]
+    assert again["id"] == sy01["id"] and again["status"] == "open"
+    assert [k for k, aid in _events(index) if aid == sy01["id"]] == [
+        "opened",
+        "resolved",
+        "reopened",
+    ]
+    # A detection check never resolves operational alerts.
+    index.check(full=True)
+    assert {a["rule"] for a in index.alerts(status="open")} == {"SY01", "SY03"}
+    with index.engine.begin() as connection, pytest.raises(ValueError):
+        raise_operational(connection, "DC01", "JPN01", "not operational")
