@@ -1,0 +1,1 @@
+"""The Agreed Electronic Format: column definitions (columns), reader, writer."""

@@ -1,0 +1,108 @@
+"""`metareg sync [REGISTRY...]`: sync registries once, now, with a progress bar."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from metareg.cli.context import console, errors, fail, options
+from metareg.connectors.errors import ConfigurationError
+from metareg.registries import RegistryConfig, RegistryConfigError, load_registries
+from metareg.sync.settings import SyncSettings
+from metareg.sync.worker import Worker
+
+
+def configured_registries(ctx: typer.Context) -> list[RegistryConfig]:
+    path = options(ctx).config / "registries.toml"
+    try:
+        registries = load_registries(path)
+        for registry in registries:
+            SyncSettings.of(registry)  # a bad schedule or policy fails here, named
+    except (RegistryConfigError, ConfigurationError) as error:
+        raise fail(str(error)) from error
+    return registries
+
+
+def sync(
+    ctx: typer.Context,
+    registries: list[str] = typer.Argument(
+        None, help="Registry ids (default: every registry with a connector)."
+    ),
+    checks: bool = typer.Option(True, "--checks/--no-checks", help="Run detection after."),
+) -> None:
+    """Sync now. Exit 0 when every sync succeeded, 1 when one failed or was busy."""
+    configs = configured_registries(ctx)
+    worker = Worker(options(ctx).engine(), configs, run_checks=checks)
+    wanted = list(registries or worker.syncable())
+    unknown = [r for r in wanted if r not in worker.registries]
+    if unknown:
+        raise fail(f"not in registries.toml: {', '.join(unknown)}")
+    no_connector = [r for r in wanted if r not in worker.syncable()]
+    if no_connector:
+        raise fail(f"no connector configured for: {', '.join(no_connector)}")
+    if not wanted:
+        console.print("no registry has a connector configured (see docs/connectors.md)")
+        return
+    table = Table(
+        "registry",
+        "result",
+        "pages",
+        "received",
+        "new",
+        "corrected",
+        "withdrawn",
+        "quarantined",
+        "error",
+        title="sync",
+    )
+    failed = False
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed} records"),
+        TimeElapsedColumn(),
+        console=errors,
+        disable=not sys.stderr.isatty(),
+        transient=True,
+    ) as progress:
+        for registry_id in wanted:
+            task = progress.add_task(f"syncing {registry_id}", total=None)
+
+            def advance(count: int, task: TaskID = task) -> None:
+                progress.advance(task, count)
+
+            result = worker.sync_one(registry_id, progress=advance)
+            progress.remove_task(task)
+            if result is None:
+                failed = True
+                table.add_row(
+                    registry_id,
+                    "[yellow]busy[/]",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "another worker holds its lease",
+                )
+                continue
+            failed |= not result.ok
+            counts = result.counts
+            table.add_row(
+                registry_id,
+                "[green]ok[/]" if result.ok else "[red]failed[/]",
+                str(result.pages),
+                str(result.received),
+                str(counts.accepted),
+                str(counts.corrected),
+                str(counts.withdrawn + counts.superseded),
+                str(counts.quarantined),
+                result.error or "",
+            )
+    console.print(table)
+    if failed:
+        raise typer.Exit(1)

@@ -1,0 +1,233 @@
+"""The HTTP client every connector shares: auth, retries, size cap, URL checks.
+
+- Each attempt's failure is classified by `errors.classify_*`; RATE_LIMITED waits the
+  server's `Retry-After` (capped), TRANSIENT waits a bounded exponential backoff with full
+  jitter; anything else, or the last attempt, raises ConnectorError.
+- Bodies are streamed and refused past `max_response_bytes` (a declared Content-Length
+  over the cap is refused before reading), so a hostile registry cannot exhaust memory.
+- Redirects are followed by hand, each hop checked by `urls.check_url`.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import orjson
+
+from metareg import log
+from metareg.connectors.auth import AuthSettings
+from metareg.connectors.errors import (
+    RETRYABLE,
+    ConnectorError,
+    CursorExpired,
+    ErrorClass,
+    MalformedResponse,
+    classify_exception,
+    classify_status,
+)
+from metareg.connectors.urls import check_url
+
+DEFAULT_MAX_RESPONSE_BYTES = 50 * 1024 * 1024
+MAX_REDIRECTS = 5
+USER_AGENT = "metareg/0.1 (+https://metareg.example)"
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+_log = log.get_logger("metareg.connectors.http")
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """Transport settings of one registry (keys of its `[registries.connector]` table)."""
+
+    timeout_seconds: float = 30.0
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    max_attempts: int = 5
+    backoff_base_seconds: float = 0.5
+    backoff_max_seconds: float = 60.0
+    max_retry_after_seconds: float = 300.0
+    allow_private_network: bool = False
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], *, allow_private_network: bool) -> HttpSettings:
+        return cls(
+            timeout_seconds=float(raw.get("timeout_seconds", 30.0)),
+            max_response_bytes=int(raw.get("max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES)),
+            max_attempts=max(1, int(raw.get("max_attempts", 5))),
+            backoff_base_seconds=float(raw.get("backoff_base_seconds", 0.5)),
+            backoff_max_seconds=float(raw.get("backoff_max_seconds", 60.0)),
+            max_retry_after_seconds=float(raw.get("max_retry_after_seconds", 300.0)),
+            allow_private_network=allow_private_network,
+            auth=AuthSettings.parse(raw.get("auth")),
+            headers={str(k): str(v) for k, v in dict(raw.get("headers", {})).items()},
+        )
+
+
+@dataclass(frozen=True)
+class Fetched:
+    url: str
+    status: int
+    headers: httpx.Headers
+    content: bytes
+
+    def json(self) -> Any:
+        try:
+            return orjson.loads(self.content)
+        except orjson.JSONDecodeError as error:
+            raise MalformedResponse(f"body is not JSON: {error}", url=self.url) from error
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """`Retry-After` as seconds: either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class HttpClient:
+    """One registry's HTTP access. `sleep` and `transport` are injectable for tests;
+    `heartbeat` is called before every wait (the sync engine renews its lease there)."""
+
+    def __init__(
+        self,
+        settings: HttpSettings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        heartbeat: Callable[[], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sleep = sleep
+        self.heartbeat = heartbeat
+        self._client = httpx.Client(
+            timeout=settings.timeout_seconds,
+            follow_redirects=False,
+            transport=transport,
+            headers={"User-Agent": USER_AGENT, **settings.headers},
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def backoff(self, attempt: int) -> float:
+        """Full jitter: uniform in [0, min(max, base * 2**attempt)]."""
+        ceiling = min(
+            self.settings.backoff_max_seconds, self.settings.backoff_base_seconds * 2**attempt
+        )
+        return random.uniform(0, ceiling)
+
+    def get(
+        self,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        ok_statuses: frozenset[int] = frozenset({200}),
+    ) -> Fetched:
+        """GET with retries; returns a response whose status is in `ok_statuses` (304 may
+        be added by callers that send If-None-Match) or raises ConnectorError."""
+        clean = {k: v for k, v in (params or {}).items() if v is not None}
+        attempt = 0
+        while True:
+            try:
+                fetched = self._once(url, clean, headers or {})
+                kind = None if fetched.status in ok_statuses else classify_status(fetched.status)
+                if kind is None and fetched.status not in ok_statuses:
+                    kind = ErrorClass.MALFORMED
+            except ConnectorError:
+                raise
+            except httpx.HTTPError as error:
+                fetched, kind = None, classify_exception(error)
+                detail = f"{type(error).__name__}: {error}"
+            if kind is None and fetched is not None:
+                return fetched
+            assert kind is not None
+            if fetched is not None:
+                detail = _problem_detail(fetched)
+                if kind is ErrorClass.CURSOR_EXPIRED:
+                    raise CursorExpired(detail)
+            attempt += 1
+            if kind not in RETRYABLE or attempt >= self.settings.max_attempts:
+                raise ConnectorError(
+                    kind,
+                    detail,
+                    status=fetched.status if fetched is not None else None,
+                    url=url,
+                )
+            wait = self.backoff(attempt)
+            if kind is ErrorClass.RATE_LIMITED and fetched is not None:
+                asked = retry_after_seconds(fetched.headers.get("Retry-After"))
+                if asked is not None:
+                    wait = min(asked, self.settings.max_retry_after_seconds)
+            _log.info("retrying", url=url, kind=str(kind), attempt=attempt, wait=round(wait, 2))
+            if self.heartbeat:
+                self.heartbeat()
+            self.sleep(wait)
+
+    def _once(self, url: str, params: Mapping[str, Any], headers: Mapping[str, str]) -> Fetched:
+        current = url
+        query: Mapping[str, Any] | None = params
+        for _hop in range(MAX_REDIRECTS + 1):
+            check_url(current, allow_private_network=self.settings.allow_private_network)
+            request_headers = {**self.settings.auth.headers(), **headers}
+            with self._client.stream(
+                "GET", current, params=query, headers=request_headers
+            ) as response:
+                if response.status_code in _REDIRECTS and "location" in response.headers:
+                    current = str(response.url.join(response.headers["location"]))
+                    query = None  # the Location carries its own query
+                    continue
+                content = self._read_capped(response, current)
+                return Fetched(str(response.url), response.status_code, response.headers, content)
+        raise ConnectorError(ErrorClass.CONFIG, f"more than {MAX_REDIRECTS} redirects", url=url)
+
+    def _read_capped(self, response: httpx.Response, url: str) -> bytes:
+        cap = self.settings.max_response_bytes
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > cap:
+            raise ConnectorError(
+                ErrorClass.TOO_LARGE, f"declared {declared} bytes, limit {cap}", url=url
+            )
+        chunks: list[bytes] = []
+        total = 0
+        for chunk in response.iter_bytes():
+            total += len(chunk)
+            if total > cap:
+                raise ConnectorError(ErrorClass.TOO_LARGE, f"body over {cap} bytes", url=url)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _problem_detail(fetched: Fetched) -> str:
+    """A short reason for a failed response: the RFC 9457 title/detail when given."""
+    text = ""
+    try:
+        body = orjson.loads(fetched.content[:65536]) if fetched.content else None
+    except orjson.JSONDecodeError:
+        body = None
+    if isinstance(body, dict):
+        parts = [str(body[k]) for k in ("title", "detail") if body.get(k)]
+        text = ": ".join(parts)
+    return f"HTTP {fetched.status}" + (f" {text}" if text else "")

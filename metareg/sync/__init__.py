@@ -1,0 +1,1 @@
+"""Scheduled sync: engine (one registry, page by page), leases, scheduler, reconciliation."""

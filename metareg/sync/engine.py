@@ -1,0 +1,358 @@
+"""One sync of one registry: fetch a page, validate, normalize, upsert, commit the cursor.
+
+Each page is written in ONE transaction together with the cursor after it (and the lease
+renewal, when a lease is held), so a process killed at any point either committed the page
+and its cursor or neither: the restart continues from the last committed cursor, and the
+index's identity semantics make any page read twice "unchanged". Invalid records go to the
+quarantine with their reasons; the rest of the page proceeds.
+
+A cursor the registry no longer accepts (410) or a page asking for `reset` starts a full
+resync from the beginning; the full listing is a pass (`passes.py`) that also withdraws
+what the registry no longer lists, so it reconciles instead of duplicating.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select
+
+from metareg import log
+from metareg.connectors import build_connector
+from metareg.connectors.base import SCOPE_RECORDS, Connector, Item, Page
+from metareg.connectors.errors import ConnectorError, CursorExpired, ErrorClass
+from metareg.db.tables import Quarantine, RecordVersion, Registry
+from metareg.index.counts import Counts
+from metareg.index.incoming import Operation
+from metareg.index.quarantine import Rejected, quarantine
+from metareg.index.writer import IndexWriter
+from metareg.ingest import to_operation
+from metareg.registries import RegistryConfig, ensure_registry
+from metareg.schemas import RECORD_TYPES, load_schema
+from metareg.sync import alerts_bridge, passes, state
+from metareg.sync.settings import SyncSettings
+from metareg.validation import Problem, RecordValidator
+
+_log = log.get_logger("metareg.sync")
+_quarantine = Quarantine.__table__  # type: ignore[attr-defined]
+_registry = Registry.__table__  # type: ignore[attr-defined]
+_history = RecordVersion.__table__  # type: ignore[attr-defined]
+
+# Called inside each page's transaction; raises to abort the page (e.g. the lease is lost).
+PageGuard = Callable[[Connection], None]
+Progress = Callable[[int], None]  # called with the number of items of each committed page
+
+
+class LeaseLost(RuntimeError):
+    """Another worker holds this registry now: stop without committing."""
+
+
+@dataclass
+class SyncResult:
+    registry_id: str
+    counts: Counts = field(default_factory=Counts)
+    pages: int = 0
+    received: int = 0
+    unknown_fields: int = 0
+    full_resync: bool = False
+    ok: bool = False
+    error: str | None = None
+    error_kind: str | None = None
+    checks: Any = None
+
+
+def _known_fields() -> dict[str, frozenset[str]]:
+    return {
+        name: frozenset(load_schema(name).get("properties", {}))
+        for name in RECORD_TYPES
+        if name in ("action", "authorization", "holding")
+    }
+
+
+_KNOWN = _known_fields()
+
+
+def strip_unknown(value: Any) -> tuple[Any, list[str]]:
+    """A record without top-level fields the canonical schema does not list (they stay in
+    the raw payload kept in history), and the names removed."""
+    if not isinstance(value, dict):
+        return value, []
+    known = _KNOWN.get(str(value.get("record_type")))
+    if known is None:
+        return value, []
+    extra = sorted(k for k in value if k not in known)
+    if not extra:
+        return value, []
+    return {k: v for k, v in value.items() if k in known}, extra
+
+
+class SyncEngine:
+    """Syncs registries into one index; reusable across runs (holds the validator)."""
+
+    def __init__(self, engine: Engine, *, run_checks: bool = True) -> None:
+        self.engine = engine
+        self.validator = RecordValidator()
+        self.run_checks = run_checks
+
+    def sync(
+        self,
+        registry: RegistryConfig,
+        connector: Connector | None = None,
+        *,
+        guard: PageGuard | None = None,
+        progress: Progress | None = None,
+        now: Callable[[], datetime] | None = None,
+        heartbeat: Callable[[], None] | None = None,
+    ) -> SyncResult:
+        """Sync one registry; `connector` defaults to the one its configuration names
+        (built here, so a configuration error is recorded in its health like any other)."""
+        clock = now or (lambda: datetime.now(UTC))
+        settings = SyncSettings.of(registry)
+        result = SyncResult(registry.id)
+        started = clock()
+        with self.engine.begin() as connection:
+            ensure_registry(connection, registry.id, registry.name, origin="config")
+            state.ensure_state(connection, registry.id)
+            state.mark_attempt(connection, registry.id, started)
+        own_connector = connector is None
+        lag: float | None = None
+        try:
+            if connector is None:
+                connector = build_connector(registry, heartbeat=heartbeat)
+            lag = self._run(registry.id, connector, settings, result, guard, progress, clock)
+            result.ok = True
+        except LeaseLost as error:
+            result.error, result.error_kind = str(error), "lease-lost"
+            _log.warning("lease lost; sync stopped", registry=registry.id)
+            return result
+        except ConnectorError as error:
+            result.error, result.error_kind = str(error), str(error.kind)
+        except Exception as error:  # a bug or the database: recorded, never swallowed silently
+            result.error, result.error_kind = f"{type(error).__name__}: {error}", "internal"
+            _log.exception("sync failed", registry=registry.id)
+        finally:
+            if own_connector and connector is not None:
+                connector.close()
+        self._finish(registry.id, settings, result, lag, clock())
+        return result
+
+    # -- the page loop -------------------------------------------------------------------
+
+    def _run(
+        self,
+        registry_id: str,
+        connector: Connector,
+        settings: SyncSettings,
+        result: SyncResult,
+        guard: PageGuard | None,
+        progress: Progress | None,
+        clock: Callable[[], datetime],
+    ) -> float | None:
+        with self.engine.connect() as connection:
+            cursor = state.read_cursor(connection, registry_id)
+        lag: float | None = None
+        while True:
+            try:
+                for page in connector.pages(cursor):
+                    if page.reset:
+                        raise CursorExpired("the registry asked for a full resync")
+                    self._commit_page(registry_id, page, settings, result, guard, clock())
+                    lag = page.lag_seconds if page.lag_seconds is not None else lag
+                    if progress:
+                        progress(len(page.items))
+                return lag
+            except CursorExpired as error:
+                if result.full_resync:
+                    raise ConnectorError(
+                        ErrorClass.CURSOR_EXPIRED, f"still refused after a full resync: {error}"
+                    ) from error
+                _log.warning("full resync", registry=registry_id, reason=str(error))
+                result.full_resync = True
+                cursor = None
+
+    def _convert(
+        self, items: list[Item], settings: SyncSettings, result: SyncResult
+    ) -> tuple[list[Operation], list[Rejected]]:
+        ops: list[Operation] = []
+        rejected: list[Rejected] = []
+        for item in items:
+            if item.problems:
+                reasons = [Problem("$", problem) for problem in item.problems]
+                rejected.append(Rejected(item.location, item.raw, reasons))
+                continue
+            value = item.value
+            if settings.unknown_fields == "keep-raw":
+                value, extra = strip_unknown(value)
+                if extra:
+                    result.unknown_fields += 1
+                    _log.info("unknown fields kept in raw", location=item.location, fields=extra)
+            if not isinstance(value, dict):
+                rejected.append(Rejected(item.location, item.raw, [Problem("$", "not an object")]))
+                continue
+            outcome = to_operation(value, item.raw, item.location, self.validator)
+            if isinstance(outcome, Rejected):
+                rejected.append(outcome)
+            else:
+                ops.append(outcome)
+        return ops, rejected
+
+    def _commit_page(
+        self,
+        registry_id: str,
+        page: Page,
+        settings: SyncSettings,
+        result: SyncResult,
+        guard: PageGuard | None,
+        now: datetime,
+    ) -> None:
+        ops, rejected = self._convert(page.items, settings, result)
+        source = f"sync:{registry_id}"
+        with self.engine.begin() as connection:
+            if guard:
+                guard(connection)
+            writer = IndexWriter(connection, registry_id, source, now)
+            if page.pass_start:
+                staged = page.scope == SCOPE_RECORDS and _holds_records(connection, registry_id)
+                passes.open_pass(connection, registry_id, page.scope, now, staged=staged)
+            mode = passes.pass_mode(connection, registry_id, page.scope)
+            counts = Counts()
+            if mode != "staged":
+                counts.add(writer.apply(ops))
+            if mode is not None:
+                passes.note_seen(connection, registry_id, page.scope, ops, staged=mode == "staged")
+            if mode is not None and page.pass_end:
+                final: list[Operation] = []
+                if mode == "staged":
+                    final.extend(passes.staged_operations(connection, registry_id, page.scope))
+                final.extend(passes.unlisted(connection, registry_id, page.scope))
+                counts.add(writer.apply(final))
+                passes.close_pass(connection, registry_id, page.scope)
+            counts.quarantined += quarantine(connection, registry_id, source, rejected, now)
+            state.commit_cursor(
+                connection,
+                registry_id,
+                page.cursor,
+                now=now,
+                received=len(page.items),
+                quarantined=len(rejected),
+                lag_seconds=page.lag_seconds,
+            )
+        result.pages += 1
+        result.received += len(page.items)
+        result.counts.add(counts)
+
+    # -- health and alerts --------------------------------------------------------------
+
+    def _finish(
+        self,
+        registry_id: str,
+        settings: SyncSettings,
+        result: SyncResult,
+        lag: float | None,
+        now: datetime,
+    ) -> None:
+        with self.engine.begin() as connection:
+            if result.ok:
+                state.mark_success(connection, registry_id, now, lag)
+                alerts_bridge.resolve_alert(connection, alerts_bridge.SY01, registry_id, now=now)
+            else:
+                state.mark_failure(connection, registry_id, result.error or "failed")
+                self._check_staleness(connection, registry_id, settings, result, now)
+            unreviewed = connection.execute(
+                select(func.count()).where(
+                    _quarantine.c.registry_id == registry_id,
+                    _quarantine.c.status == "unreviewed",
+                )
+            ).scalar_one()
+            if unreviewed:
+                alerts_bridge.raise_alert(
+                    connection,
+                    alerts_bridge.SY03,
+                    registry_id,
+                    f"{unreviewed} quarantined record(s) from {registry_id} await review",
+                    details={"unreviewed": unreviewed, "this_sync": result.counts.quarantined},
+                    now=now,
+                )
+            else:
+                alerts_bridge.resolve_alert(connection, alerts_bridge.SY03, registry_id, now=now)
+        log_event = _log.info if result.ok else _log.warning
+        log_event(
+            "sync finished" if result.ok else "sync failed",
+            registry=registry_id,
+            pages=result.pages,
+            **result.counts.as_dict(),
+            error=result.error,
+        )
+        if result.counts.changed and self.run_checks:
+            try:
+                result.checks = alerts_bridge.run_detection(self.engine)
+            except Exception:
+                _log.exception("double-counting checks failed after sync", registry=registry_id)
+
+    def _check_staleness(
+        self,
+        connection: Connection,
+        registry_id: str,
+        settings: SyncSettings,
+        result: SyncResult,
+        now: datetime,
+    ) -> None:
+        current = state.read_state(connection, registry_id) or {}
+        last_success = current.get("last_success_at")
+        if last_success is not None and last_success.tzinfo is None:
+            last_success = last_success.replace(tzinfo=UTC)
+        reference = last_success or _registered_at(connection, registry_id, now)
+        if now - reference <= settings.staleness_limit:
+            return
+        since = last_success.isoformat() if last_success else "never"
+        alerts_bridge.raise_alert(
+            connection,
+            alerts_bridge.SY01,
+            registry_id,
+            f"{registry_id}: no successful sync since {since} (limit "
+            f"{settings.staleness_limit}); last error: {result.error}",
+            details={
+                "last_success_at": last_success.isoformat() if last_success else None,
+                "consecutive_failures": current.get("consecutive_failures"),
+                "error_kind": result.error_kind,
+                "last_error": result.error,
+            },
+            now=now,
+        )
+
+
+def _holds_records(connection: Connection, registry_id: str) -> bool:
+    """Whether the index already has anything from this registry (then a listing from the
+    beginning is a resync, and is staged)."""
+    found = connection.execute(
+        select(_history.c.id).where(_history.c.registry_id == registry_id).limit(1)
+    ).first()
+    return found is not None
+
+
+def _registered_at(connection: Connection, registry_id: str, now: datetime) -> datetime:
+    """Never synced: staleness counts from when the registry joined the index."""
+    created = connection.execute(
+        select(_registry.c.created_at).where(_registry.c.id == registry_id)
+    ).scalar()
+    if created is None:
+        return now
+    return created if created.tzinfo else created.replace(tzinfo=UTC)
+
+
+def sync_registry(
+    engine: Engine,
+    registry: RegistryConfig,
+    connector: Connector | None = None,
+    *,
+    run_checks: bool = True,
+    guard: PageGuard | None = None,
+    progress: Progress | None = None,
+) -> SyncResult:
+    """Sync one registry now (see `SyncEngine.sync`)."""
+    return SyncEngine(engine, run_checks=run_checks).sync(
+        registry, connector, guard=guard, progress=progress
+    )

@@ -1,0 +1,146 @@
+"""Complete listings: track what a full listing has shown, withdraw what it no longer does.
+
+A pass for (registry, scope) opens on a page marked `pass_start`, records every identity
+its pages list (in the page's own transaction), and on the page marked `pass_end`
+withdraws the current records of the scope it never listed. Scopes: `records` (actions
+and authorizations) and `holdings:<as_of>` (the rows of one snapshot).
+
+A *staged* pass (a full resync of a registry the index already holds) does not write its
+pages to the index: it keeps the latest operation per identity in `sync_seen` and applies
+the net result when the listing ends, in that page's transaction. Replaying a change feed
+from its beginning therefore leaves every unchanged record unchanged, instead of writing
+its old versions into history again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Table, and_, delete, select
+
+from metareg.connectors.base import SCOPE_RECORDS
+from metareg.db.tables import CURRENT_TABLES
+from metareg.db.upsert import batched, upsert
+from metareg.index.incoming import Incoming, Operation, Withdrawal
+from metareg.records import content_hash, dumps
+from metareg.sync.tables import SyncPass, SyncSeen
+
+_seen: Table = SyncSeen.__table__  # type: ignore[attr-defined]
+_pass: Table = SyncPass.__table__  # type: ignore[attr-defined]
+CHUNK = 2_000
+
+
+def open_pass(
+    connection: Connection, registry_id: str, scope: str, now: datetime, *, staged: bool
+) -> None:
+    connection.execute(
+        delete(_seen).where(_seen.c.registry_id == registry_id, _seen.c.scope == scope)
+    )
+    upsert(
+        connection,
+        _pass,
+        [{"registry_id": registry_id, "scope": scope, "started_at": now, "staged": staged}],
+        key=("registry_id", "scope"),
+        update=("started_at", "staged"),
+    )
+
+
+def pass_mode(connection: Connection, registry_id: str, scope: str) -> str | None:
+    """None (no pass open), "tracking" or "staged"."""
+    found = connection.execute(
+        select(_pass.c.staged).where(_pass.c.registry_id == registry_id, _pass.c.scope == scope)
+    ).first()
+    if found is None:
+        return None
+    return "staged" if found[0] else "tracking"
+
+
+def note_seen(
+    connection: Connection,
+    registry_id: str,
+    scope: str,
+    ops: list[Operation],
+    *,
+    staged: bool,
+) -> None:
+    """Record the page's identities (and, staged, their latest operation)."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for op in ops:
+        if not staged and not isinstance(op, Incoming):
+            continue
+        row: dict[str, Any] = {
+            "registry_id": registry_id,
+            "scope": scope,
+            "record_type": op.record_type,
+            "uid": op.uid,
+        }
+        if staged:
+            row["op"] = "upsert" if isinstance(op, Incoming) else "withdraw"
+            row["payload"] = dumps(op.normal) if isinstance(op, Incoming) else None
+            row["raw"] = op.raw
+            row["location"] = op.location[:200]
+        rows[(op.record_type, op.uid)] = row  # later in the page wins
+    for chunk in batched(list(rows.values()), CHUNK):
+        upsert(
+            connection,
+            _seen,
+            chunk,
+            key=("registry_id", "scope", "record_type", "uid"),
+            update=("op", "payload", "raw", "location") if staged else (),
+        )
+
+
+def staged_operations(connection: Connection, registry_id: str, scope: str) -> Iterator[Operation]:
+    rows = connection.execute(
+        select(
+            _seen.c.record_type,
+            _seen.c.uid,
+            _seen.c.op,
+            _seen.c.payload,
+            _seen.c.raw,
+            _seen.c.location,
+        ).where(_seen.c.registry_id == registry_id, _seen.c.scope == scope)
+    )
+    for record_type, uid, op, payload, raw, location in rows:
+        if op == "upsert" and payload is not None:
+            normal = orjson.loads(payload)
+            yield Incoming(
+                record_type, uid, normal, content_hash(normal), raw or "", location or ""
+            )
+        else:
+            yield Withdrawal(record_type, uid, raw or "", location or "")
+
+
+def unlisted(connection: Connection, registry_id: str, scope: str) -> list[Withdrawal]:
+    """Withdrawals of the scope's current records that the finished listing never showed."""
+    targets: list[tuple[str, str | None]]
+    if scope == SCOPE_RECORDS:
+        targets = [("action", None), ("authorization", None)]
+    else:
+        targets = [("holding", scope.split(":", 1)[1])]
+    withdrawals: list[Withdrawal] = []
+    for record_type, as_of in targets:
+        table: Table = CURRENT_TABLES[record_type].__table__  # type: ignore[attr-defined]
+        listed = select(_seen.c.uid).where(
+            _seen.c.registry_id == registry_id,
+            _seen.c.scope == scope,
+            _seen.c.record_type == record_type,
+        )
+        condition = and_(table.c.registry_id == registry_id, table.c.uid.not_in(listed))
+        if as_of is not None:
+            condition = and_(condition, table.c.as_of == date.fromisoformat(as_of))
+        for (uid,) in connection.execute(select(table.c.uid).where(condition)):
+            withdrawals.append(Withdrawal(record_type, uid, "", "absent from a complete listing"))
+    return withdrawals
+
+
+def close_pass(connection: Connection, registry_id: str, scope: str) -> None:
+    connection.execute(
+        delete(_seen).where(_seen.c.registry_id == registry_id, _seen.c.scope == scope)
+    )
+    connection.execute(
+        delete(_pass).where(_pass.c.registry_id == registry_id, _pass.c.scope == scope)
+    )

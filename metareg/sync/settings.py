@@ -1,0 +1,83 @@
+"""A registry's sync settings: the keys of its `[[registries]]` entry besides `connector`.
+
+schedule = { interval_minutes = 15, jitter_seconds = 30 }   # or { cron = "*/15 * * * *" }
+reconcile = { interval_hours = 24 }                          # or { cron = "0 3 * * *" }
+staleness_limit_minutes = 45        # default: 3 poll intervals (SY01 after that)
+unknown_fields = "keep-raw"         # or "reject"
+allow_private_network = false
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from metareg.connectors.errors import ConfigurationError
+from metareg.registries import RegistryConfig
+
+UNKNOWN_FIELD_POLICIES = ("keep-raw", "reject")
+DEFAULT_INTERVAL = timedelta(minutes=15)
+DEFAULT_RECONCILE = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    interval: timedelta | None = None
+    cron: str | None = None
+    jitter_seconds: int = 0
+
+    @classmethod
+    def parse(cls, raw: Any, default: timedelta, what: str) -> Schedule:
+        if raw is None:
+            return cls(interval=default)
+        if not isinstance(raw, dict):
+            raise ConfigurationError(f"{what} must be a table, e.g. {{ interval_minutes = 15 }}")
+        jitter = int(raw.get("jitter_seconds", 0))
+        if "cron" in raw:
+            return cls(cron=str(raw["cron"]), jitter_seconds=jitter)
+        seconds = (
+            float(raw.get("interval_seconds", 0))
+            + 60 * float(raw.get("interval_minutes", 0))
+            + 3600 * float(raw.get("interval_hours", 0))
+        )
+        if seconds <= 0:
+            raise ConfigurationError(f"{what} needs cron or a positive interval_* value")
+        return cls(interval=timedelta(seconds=seconds), jitter_seconds=jitter)
+
+    def nominal_interval(self) -> timedelta:
+        """The poll interval (for a cron schedule, a conservative one day)."""
+        return self.interval or timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    registry_id: str
+    schedule: Schedule
+    reconcile: Schedule
+    staleness_limit: timedelta
+    unknown_fields: str = "keep-raw"
+    has_connector: bool = False
+
+    @classmethod
+    def of(cls, registry: RegistryConfig) -> SyncSettings:
+        settings = registry.settings
+        schedule = Schedule.parse(settings.get("schedule"), DEFAULT_INTERVAL, "schedule")
+        reconcile = Schedule.parse(settings.get("reconcile"), DEFAULT_RECONCILE, "reconcile")
+        if "staleness_limit_minutes" in settings:
+            staleness = timedelta(minutes=float(settings["staleness_limit_minutes"]))
+        else:
+            staleness = 3 * schedule.nominal_interval()
+        policy = str(settings.get("unknown_fields", "keep-raw"))
+        if policy not in UNKNOWN_FIELD_POLICIES:
+            raise ConfigurationError(
+                f"{registry.id}: unknown_fields must be one of {', '.join(UNKNOWN_FIELD_POLICIES)}"
+            )
+        return cls(
+            registry.id,
+            schedule,
+            reconcile,
+            staleness,
+            policy,
+            has_connector=isinstance(settings.get("connector"), dict),
+        )

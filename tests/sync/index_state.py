@@ -1,0 +1,36 @@
+"""What the index holds, as comparable sets (for 'identical to a clean run' checks)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, select
+
+from metareg.db.tables import CURRENT_TABLES, RecordVersion
+
+
+def current(engine: Engine) -> set[tuple[str, str, str, str]]:
+    """(registry, record_type, uid, content hash) of every current record."""
+    out: set[tuple[str, str, str, str]] = set()
+    with engine.connect() as connection:
+        for record_type, model in CURRENT_TABLES.items():
+            table = model.__table__  # type: ignore[attr-defined]
+            for registry, uid, digest in connection.execute(
+                select(table.c.registry_id, table.c.uid, table.c.content_hash)
+            ):
+                out.add((registry, record_type, uid, digest))
+    return out
+
+
+def history(engine: Engine) -> list[tuple[str, str, str, str, str | None]]:
+    """Every history entry (sorted), so a doubled write shows as an extra entry."""
+    table = RecordVersion.__table__  # type: ignore[attr-defined]
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(
+                table.c.registry_id,
+                table.c.record_type,
+                table.c.uid,
+                table.c.change,
+                table.c.content_hash,
+            )
+        ).all()
+    return sorted((r[0], r[1], r[2], r[3], r[4]) for r in rows)
