@@ -1,0 +1,18 @@
+"""Settings of the API process (defaults suit a single-node deployment)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from metareg.settings import config_dir
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    config: Path = field(default_factory=lambda: config_dir())  # registries.toml lives here
+    public_requests_per_minute: int = 120  # 0 = no limit
+    public_burst: int | None = None  # default: one minute's worth
+    feed_poll_seconds: float = 2.0  # how often the server-sent-event stream looks for news
+    base_url: str = "http://localhost:8000"  # for absolute links in the Atom feed
+    max_page_size: int = 500
