@@ -1,23 +1,32 @@
 """`metareg demo`: the README's first command.
 
-Until the simulator lands this loads the sample records of config/samples into a
-fresh index and shows what it holds; it grows into the full live demo.
+One process: a fresh SQLite index (in a new temporary folder, or `--dir`), the default
+scenario's simulated registries on loopback, a sync loop with short intervals that runs
+the checks after every round, and the oversight API with its dashboard. It prints the
+dashboard's address and API keys; Ctrl-C stops everything cleanly.
 """
 
 from __future__ import annotations
 
+import socket
 import tempfile
 from pathlib import Path
 
 import typer
-from rich.table import Table
-from sqlalchemy import func, select
 
+from metareg import log
 from metareg.cli.context import console, fail, options
-from metareg.db.tables import CURRENT_TABLES
-from metareg.index.open import open_index
-from metareg.ingest import ingest_files
-from metareg.registries import load_registries, store_configured
+from metareg.cli.simulate import build_world
+
+
+def _free_port(host: str, wanted: int) -> int:
+    """`wanted` if it is free (0: any), else any free port (a second demo must start)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, wanted))
+        except OSError:
+            probe.bind((host, 0))
+        return int(probe.getsockname()[1])
 
 
 def demo(
@@ -25,52 +34,62 @@ def demo(
     directory: Path | None = typer.Option(
         None, "--dir", help="Where to create the demo index (default: a new temporary folder)."
     ),
+    scenario: Path | None = typer.Option(
+        None, "--scenario", help="Scenario TOML (default: config/scenarios/jcm.toml)."
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="Override the scenario's seed."),
+    port: int = typer.Option(8000, "--port", help="Port of the API and dashboard."),
+    interval: float = typer.Option(2.0, "--interval", help="Seconds between sync rounds."),
+    speed: float | None = typer.Option(
+        None, "--speed", help="Simulated days per second (default: the scenario's)."
+    ),
 ) -> None:
-    """Load the sample registry records into a fresh SQLite index and show it."""
-    opts = options(ctx)
-    samples = opts.config / "samples"
-    files = sorted(samples.glob("*.jsonl"))
-    if not files:
-        raise fail(f"no sample records in {samples}")
-    folder = directory or Path(tempfile.mkdtemp(prefix="metareg-demo-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite:///{folder / 'metareg.db'}"
-    engine = open_index(url)
-    with engine.begin() as connection:
-        store_configured(connection, load_registries(opts.config / "registries.toml"))
-    for path in files:
-        report = ingest_files(engine, [path], path.stem)
-        counts = report.counts
-        console.print(
-            f"{path.name}: {counts.accepted} accepted, {counts.unchanged} unchanged, "
-            f"{counts.quarantined} quarantined into registry {path.stem}"
-        )
-    table = Table("registry", "authorizations", "actions", "holdings", title=f"index at {url}")
-    with engine.connect() as connection:
-        per_type = {
-            name: dict(
-                connection.execute(
-                    select(model.__table__.c.registry_id, func.count()).group_by(  # type: ignore[attr-defined]
-                        model.__table__.c.registry_id  # type: ignore[attr-defined]
-                    )
-                ).all()
-            )
-            for name, model in CURRENT_TABLES.items()
-        }
-    registries = sorted({r for counts in per_type.values() for r in counts})
-    for registry in registries:
-        table.add_row(
-            registry,
-            *(str(per_type[t].get(registry, 0)) for t in ("authorization", "action", "holding")),
-        )
-    console.print(table)
-    example = "CA0001-IDN01-IDN-25001-35000-2023"
-    console.print(f"\nEverything the index knows about {example}:")
-    from metareg.cli.show import show
+    """Watch a meta-registry sync a world of simulated Article 6.2 registries, catch the
+    double counting planted in it, and show it on a dashboard."""
+    import uvicorn
 
-    ctx.find_root().obj.db = url
-    ctx.find_root().obj._engine = engine
-    show(ctx, example, "table")
+    from metareg.simulator.demo import build_demo
+    from metareg.simulator.truth import write_truth
+
+    opts = options(ctx)
+    world = build_world(opts.config, scenario, seed)
+    if interval <= 0 or (speed is not None and speed <= 0):
+        raise fail("--interval and --speed must be positive")
+    host = "127.0.0.1"
+    port = _free_port(host, port)
+    url = f"http://{host}:{port}"
+    folder = directory or Path(tempfile.mkdtemp(prefix="metareg-demo-"))
+    try:
+        stack = build_demo(folder, world, interval=interval, days_per_second=speed, base_url=url)
+    except FileExistsError as error:
+        raise fail(str(error)) from None
+    write_truth(world, folder / "planted-truth.json")
+    spec = world.scenario
+    stack.simulator.start()
+    stack.loop.start()
     console.print(
-        f"\nTry: metareg --db {url} show CA0001-IDN01-IDN-100001-110000-2023 --format json"
+        f"[bold]metareg demo[/]: scenario {spec.name!r} (seed {spec.seed}), "
+        f"{len(spec.registries)} simulated registries, {len(world.conflicts)} planted "
+        f"conflicts; simulated time runs from {spec.clock.start} to {spec.end}."
     )
+    # Plain lines (never wrapped), so a key can be copied whole.
+    typer.echo(f"  index:      {folder / 'metareg.db'}")
+    typer.echo(f"  dashboard:  {url}/dashboard")
+    typer.echo(f"  API docs:   {url}/docs")
+    typer.echo(f"  oversight API key (log in with it): {stack.oversight_key}")
+    typer.echo(f"  admin API key (can also acknowledge alerts): {stack.admin_key}")
+    typer.echo("Alerts appear within a minute. Ctrl-C stops everything.")
+    if not ctx.find_root().params.get("verbose"):
+        log.configure(json_logs=opts.json_logs, level="WARNING")  # keep the demo's screen calm
+    try:
+        uvicorn.run(
+            stack.app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=3,  # open live-update streams must not hold Ctrl-C
+        )
+    finally:
+        stack.stop()
+        console.print(f"stopped; the index stays in {folder}")

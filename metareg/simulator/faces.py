@@ -1,0 +1,133 @@
+"""The other faces a simulated registry may show besides the exchange API, so the AEF
+and CAD Trust connectors are exercised over real HTTP:
+
+- `publishes_aef`: `GET /aef/{year}.xlsx` (and `/aef/latest.xlsx`, the last complete
+  year) is the registry's Agreed Electronic Format workbook for that reported year, laid
+  out by `metareg.aef.writer` (tables 2-4: the authorizations its Party gave in the
+  year, its actions dated in the year, its holdings at 31 December).
+- `cadt_node`: the CAD Trust v2 AEF tables (`/v2/aef-t2-authorizations`,
+  `/v2/aef-t3-actions`, `/v2/aef-t4-holdings`, `page`/`limit` pagination, CAD Trust
+  `apiField` names), with the holdings of the latest snapshot.
+
+Both show only what the registry has published by the simulated today.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Any
+
+from fastapi import FastAPI, Query
+from fastapi.responses import JSONResponse, Response
+
+from metareg.aef.columns import ACTIONS, AUTHORIZATIONS, HOLDINGS, AefTable, record_to_row
+from metareg.aef.writer import XLSX_MEDIA_TYPE, AefReport, AefSheet, to_xlsx
+from metareg.simulator.source import SimulatedRegistry
+from metareg.simulator.world import World
+
+
+def add_faces(app: FastAPI, world: World, registry: str, source: SimulatedRegistry) -> None:
+    spec = world.scenario.registry(registry)
+    if spec.publishes_aef:
+        _add_aef(app, world, registry, source)
+    if spec.cadt_node:
+        _add_cadt(app, world, registry, source)
+
+
+# -- the AEF workbook ------------------------------------------------------------------
+
+
+def aef_report(world: World, registry: str, year: int, today: date) -> AefReport:
+    party = registry[:3]
+    published = [p.record for p in world.visible(registry, today)]
+    authorizations = [
+        r
+        for r in published
+        if r["record_type"] == "authorization"
+        and r["authorizing_party_id"] == party
+        and r["authorization_date"].startswith(str(year))
+    ]
+    actions = [
+        r
+        for r in published
+        if r["record_type"] == "action" and r["action_date"].startswith(str(year))
+    ]
+    snapshot = world.snapshot(registry, today, as_of=date(year, 12, 31))
+    holdings = list(snapshot.rows) if snapshot else []
+
+    def sheet(table: AefTable, records: list[dict[str, Any]]) -> AefSheet:
+        return AefSheet(table, table.labels(), [record_to_row(table, r) for r in records], records)
+
+    return AefReport(
+        party,
+        year,
+        [sheet(AUTHORIZATIONS, authorizations), sheet(ACTIONS, actions), sheet(HOLDINGS, holdings)],
+    )
+
+
+def _add_aef(app: FastAPI, world: World, registry: str, source: SimulatedRegistry) -> None:
+    @app.get("/aef/{name}")
+    def workbook(name: str) -> Response:
+        today = source.clock.today()
+        stem = name.removesuffix(".xlsx")
+        if not name.endswith(".xlsx") or not (stem == "latest" or stem.isdigit()):
+            return JSONResponse({"title": "no such workbook"}, status_code=404)
+        year = today.year - 1 if stem == "latest" else int(stem)
+        if not world.scenario.start.year <= year < today.year:
+            return JSONResponse({"title": f"no complete reported year {year}"}, status_code=404)
+        content = to_xlsx(aef_report(world, registry, year, today))
+        return Response(content, media_type=XLSX_MEDIA_TYPE)
+
+
+# -- the CAD Trust node ----------------------------------------------------------------
+
+
+def _cadt_tables() -> dict[str, Any]:
+    from metareg.connectors.cadt import T2, T3, T4
+
+    return {"t2": T2, "t3": T3, "t4": T4}
+
+
+def cadt_row(table: AefTable, record: dict[str, Any]) -> dict[str, Any]:
+    """A canonical record under the CAD Trust apiField names of `table`."""
+    row = {
+        column.label: value
+        for column, value in zip(table.columns, record_to_row(table, record), strict=True)
+        if value is not None
+    }
+    if record["record_type"] == "action":
+        row["cadTrustAefT3ActionsId"] = record["action_id"]
+    return row
+
+
+def _add_cadt(app: FastAPI, world: World, registry: str, source: SimulatedRegistry) -> None:
+    tables = _cadt_tables()
+
+    def listing(kind: str, page: int, limit: int) -> dict[str, Any]:
+        today = source.clock.today()
+        if kind == "t4":
+            snapshot = world.snapshot(registry, today)
+            records = list(snapshot.rows) if snapshot else []
+        else:
+            wanted = "authorization" if kind == "t2" else "action"
+            records = [
+                p.record
+                for p in world.visible(registry, today)
+                if p.record["record_type"] == wanted
+            ]
+        rows = [cadt_row(tables[kind], r) for r in records]
+        count = max(1, math.ceil(len(rows) / limit))
+        return {"page": page, "pageCount": count, "data": rows[(page - 1) * limit : page * limit]}
+
+    def route(kind: str) -> Any:
+        def endpoint(
+            page: int = Query(1, ge=1), limit: int = Query(100, ge=1, le=1000)
+        ) -> dict[str, Any]:
+            return listing(kind, page, limit)
+
+        return endpoint
+
+    app.add_api_route("/v2/aef-t2-authorizations", route("t2"), methods=["GET"])
+    app.add_api_route("/v2/aef-t3-actions", route("t3"), methods=["GET"])
+    app.add_api_route("/v2/aef-t4-holdings", route("t4"), methods=["GET"])

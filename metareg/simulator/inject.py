@@ -1,0 +1,512 @@
+"""Planting double counting: each rule of RULES.md, a given number of times, on purpose.
+
+Every planted conflict lives on its own fresh lot (serials from `PLANT_SERIAL_BASE`,
+never touched by the clean world), so it raises exactly the alerts listed in its ground
+truth and nothing else. Each planting is a short story a real registry could tell:
+
+- DC01 the registry issues serials the originating registry already issued;
+- DC02 it records an authorization of a block under the wrong vintage;
+- DC03 it issues a new block resting on underlying VCS units already issued on;
+- DC04 it lists in its holdings a block another holder still lists;
+- DC05 it uses (or cancels) units the buyer already used;
+- DC06 it lists used units in a holding account of a later snapshot;
+- DC07 it cancels naming an authorization nobody published;
+- DC08 it uses units for a purpose their authorization does not allow;
+- DC09 (an originating registry) it first-transfers beyond a small authorization; (any
+  other) it uses units whose vintage lies outside the authorization's timeframe;
+- DC10 it transfers units to a Party whose registry never acquires them;
+- DC11 it acquires units the other Party's registry never transferred;
+- DC12 it records a voluntary cancellation whose quantity disagrees with its serials.
+
+Dates are drawn between the world's start and the last holdings snapshot, and at least
+a grace period plus two weeks before the world's end, so DC10/DC11 are due when checked
+"as of" the world's end.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from metareg.records import record_uid
+from metareg.registries import party_of
+from metareg.simulator.ledger import Ledger, Lot, PlantedHolding, day_after
+from metareg.simulator.scenario import ApproachSpec, Scenario, ScenarioError
+
+if TYPE_CHECKING:
+    from metareg.simulator.world import AuthorizationPlan, PlantedConflict, World
+
+PLANT_LOT_SIZE = (200, 5_000)
+VERRA_SERIAL = "{batch}-{n}-{n}-VCS-VCU-1507-VER-{country}-1-{project}-01012022-31122022-0"
+
+
+@dataclass
+class PendingConflict:
+    """A planted conflict whose holding evidence is named once the snapshots exist."""
+
+    rule: str
+    registry: str
+    day: date
+    evidence: list[tuple[str, str, str] | PlantedHolding]
+
+    def resolve(self, world: World) -> PlantedConflict:
+        from metareg.simulator.world import Evidence, PlantedConflict
+
+        resolved: list[Evidence] = []
+        for item in self.evidence:
+            if isinstance(item, PlantedHolding):
+                resolved.append(Evidence(item.registry, "holding", _latest_uid(world, item)))
+            else:
+                resolved.append(Evidence(*item))
+        return PlantedConflict(self.rule, self.registry, self.day, tuple(resolved))
+
+
+def _latest_uid(world: World, planted: PlantedHolding) -> str:
+    snapshot = world.snapshot(planted.registry, world.scenario.end)
+    assert snapshot is not None, "plant windows end before the last snapshot"
+    for row in snapshot.rows:
+        if row["account_id"] == planted.account_id and row["first_id"] == planted.block["first_id"]:
+            return record_uid(row)
+    raise AssertionError("planted holding missing from the latest snapshot")
+
+
+class Planter:
+    def __init__(
+        self,
+        ledger: Ledger,
+        scenario: Scenario,
+        plans: dict[tuple[str, str], AuthorizationPlan],
+        rng: random.Random,
+    ) -> None:
+        self.ledger = ledger
+        self.scenario = scenario
+        self.plans = plans
+        self.rng = rng
+        self.extra_plans: list[AuthorizationPlan] = []
+        self._vcs_next = 100_000_001
+
+    # --- the window and the actors ----------------------------------------------------
+
+    def _window(self) -> tuple[date, date]:
+        from metareg.simulator.world import snapshot_dates
+
+        snapshots = snapshot_dates(self.scenario)
+        if not snapshots:
+            raise ScenarioError(
+                "cannot plant conflicts: the world must contain at least one 31 December "
+                "holdings snapshot (make [world] end later)"
+            )
+        low = self.scenario.start + timedelta(days=10)
+        high = min(
+            snapshots[-1] - timedelta(days=10),
+            self.scenario.end - timedelta(days=self.scenario.grace_days + 14),
+        )
+        if high <= low:
+            raise ScenarioError(
+                "cannot plant conflicts: the world is too short (a planted conflict needs a "
+                "holdings snapshot after it and a grace period before the world's end)"
+            )
+        return low, high
+
+    def _setting(self, registry: str) -> tuple[ApproachSpec, str, str]:
+        """(approach, originating registry, buyer registry) for a conflict planted in
+        `registry`: its own approach when it originates units, else one it buys in."""
+        approaches = self.scenario.approaches
+        for approach in approaches:
+            if registry in approach.hosts:
+                return approach, registry, approach.buyer
+        for approach in approaches:
+            if registry == approach.buyer:
+                return approach, approach.hosts[0], approach.buyer
+        approach = approaches[0]
+        return approach, approach.hosts[0], approach.buyer
+
+    def _lot(
+        self, approach: ApproachSpec, host: str, day: date, size: int = 0, **extra: Any
+    ) -> tuple[Lot, str]:
+        vintage = extra.pop("vintage", None) or min(
+            max(day.year - 1, approach.timeframe[0]), approach.timeframe[1]
+        )
+        size = size or self.rng.randint(*PLANT_LOT_SIZE)
+        lot, record = self.ledger.issue(
+            {"approach": approach.id, "host": host, "vintage": vintage},
+            size,
+            day,
+            planted=True,
+            extra=extra,
+        )
+        return lot, record["action_id"]
+
+    def _authorization(self, approach: ApproachSpec, host: str) -> str:
+        return self.plans[(approach.id, host)].authorization_id
+
+    def _first_transfer_and_acquire(
+        self,
+        lot: Lot,
+        approach: ApproachSpec,
+        day: date,
+        authorization: str,
+        first: int | None = None,
+        last: int | None = None,
+    ) -> str:
+        first = lot.first_id if first is None else first
+        last = lot.last_id if last is None else last
+        record = self.ledger.action(
+            lot.host,
+            "FT",
+            day,
+            "First transfer",
+            lot.block(first, last),
+            {
+                "authorization_id": authorization,
+                "acquiring_party_id": party_of(approach.buyer),
+                "action_subtype": "First transfer to another Party",
+            },
+        )
+        self.ledger.action(
+            approach.buyer,
+            "ACQ",
+            day_after(day, 1),
+            "Acquisition",
+            lot.block(first, last),
+            {"transferring_party_id": party_of(lot.host)},
+        )
+        return str(record["action_id"])
+
+    def _use(
+        self,
+        registry: str,
+        lot: Lot,
+        day: date,
+        authorization: str,
+        buyer: str,
+        first: int | None = None,
+        last: int | None = None,
+        purpose: str = "NDC",
+    ) -> str:
+        record = self.ledger.action(
+            registry,
+            "USE",
+            day,
+            "Use",
+            lot.block(first, last),
+            {
+                "authorization_id": authorization,
+                "purpose": purpose,
+                "using_party_id": party_of(buyer),
+                "ndc_use_year": day.year,
+            },
+        )
+        return str(record["action_id"])
+
+    def _other_party(self, registry: str, prefer: str) -> str:
+        """A Party with a simulated registry, other than `registry`'s own."""
+        if party_of(prefer) != party_of(registry):
+            return party_of(prefer)
+        for spec in self.scenario.registries:
+            if spec.party != party_of(registry):
+                return spec.party
+        raise ScenarioError(
+            f"cannot plant a transfer conflict in {registry}: no other Party's registry"
+        )
+
+    # --- planting ---------------------------------------------------------------------
+
+    def plant_all(self) -> list[PendingConflict]:
+        low, high = self._window()
+        span = (high - low).days
+        jobs = [
+            (inj.rule, inj.registry) for inj in self.scenario.injections for _ in range(inj.count)
+        ]
+        pending: list[PendingConflict] = []
+        for index, (rule, registry) in enumerate(jobs):
+            # Spread plantings over the window so the live demo sees them arrive in turn.
+            offset = (span * (index + 1)) // (len(jobs) + 1) + self.rng.randrange(-3, 4)
+            day = low + timedelta(days=max(0, min(span, offset)))
+            planter = getattr(self, f"_plant_{rule.lower()}")
+            pending.extend(planter(registry, day))
+        return pending
+
+    def _plant_dc01(self, registry: str, day: date) -> list[PendingConflict]:
+        approach, host, _ = self._setting(registry)
+        lot, issued = self._lot(approach, host, day)
+        half = lot.quantity // 2
+        again = self.ledger.action(
+            registry,
+            "ISS",
+            day_after(day, 3),
+            "Issuance",
+            lot.block(lot.first_id + half, lot.last_id),
+            {},
+        )
+        return [
+            PendingConflict(
+                "DC01",
+                registry,
+                day_after(day, 3),
+                [(host, "action", issued), (registry, "action", again["action_id"])],
+            )
+        ]
+
+    def _plant_dc02(self, registry: str, day: date) -> list[PendingConflict]:
+        approach, host, _ = self._setting(registry)
+        lot, issued = self._lot(approach, host, day)
+        block = lot.block()
+        low, high = approach.timeframe
+        block["vintage"] = lot.vintage + 1 if lot.vintage + 1 <= high else lot.vintage - 1
+        assert low <= block["vintage"] <= high
+        wrong = self.ledger.action(
+            registry,
+            "AUT",
+            day_after(day, 2),
+            "Authorization",
+            block,
+            {"action_subtype": "Authorization"},
+        )
+        return [
+            PendingConflict(
+                "DC02",
+                registry,
+                day_after(day, 2),
+                [(host, "action", issued), (registry, "action", wrong["action_id"])],
+            )
+        ]
+
+    def _vcs(self, first: int, last: int, country: str) -> dict[str, str]:
+        return {
+            "underlying_registry_id": "VCS",
+            "first_unit_id": VERRA_SERIAL.format(
+                batch=20231, n=first, country=country, project=4321
+            ),
+            "last_unit_id": VERRA_SERIAL.format(batch=20231, n=last, country=country, project=4321),
+        }
+
+    def _plant_dc03(self, registry: str, day: date) -> list[PendingConflict]:
+        approach, host, _ = self._setting(registry)
+        units = self.rng.randint(100, 1_000)
+        start = self._vcs_next
+        self._vcs_next += units * 3
+        country = party_of(host)[:2]
+        lot, issued = self._lot(
+            approach, host, day, size=units, **self._vcs(start, start + units - 1, country)
+        )
+        # A different block (fresh serials) resting on half the same underlying units.
+        second_lot = self.ledger.allocate(approach.id, host, units, planted=True)
+        shift = units // 2
+        again = self.ledger.action(
+            registry,
+            "ISS",
+            day_after(day, 20),
+            "Issuance",
+            lot.block(lot.first_id, lot.first_id + units - 1)
+            | {"first_id": second_lot, "last_id": second_lot + units - 1},
+            self._vcs(start + shift, start + shift + units - 1, country),
+        )
+        return [
+            PendingConflict(
+                "DC03",
+                registry,
+                day_after(day, 20),
+                [(host, "action", issued), (registry, "action", again["action_id"])],
+            )
+        ]
+
+    def _plant_dc04(self, registry: str, day: date) -> list[PendingConflict]:
+        approach, host, _ = self._setting(registry)
+        lot, _ = self._lot(approach, host, day)
+        original = PlantedHolding(host, day, f"{host}-GOV-01", "government-holding", lot.block())
+        other_account = f"{registry}-HOLD-01" if registry != host else f"{registry}-HOLD-09"
+        duplicate = PlantedHolding(registry, day, other_account, "holding", lot.block())
+        self.ledger.planted_holdings += [original, duplicate]
+        return [PendingConflict("DC04", registry, day, [original, duplicate])]
+
+    def _plant_dc05(self, registry: str, day: date) -> list[PendingConflict]:
+        approach, host, buyer = self._setting(registry)
+        authorization = self._authorization(approach, host)
+        lot, _ = self._lot(approach, host, day)
+        self._first_transfer_and_acquire(lot, approach, day_after(day, 2), authorization)
+        used = self._use(buyer, lot, day_after(day, 5), authorization, buyer)
+        part = (lot.first_id + lot.quantity // 3, lot.last_id)
+        if registry == buyer:
+            again = self._use(buyer, lot, day_after(day, 9), authorization, buyer, *part)
+        else:
+            again = self.ledger.action(
+                registry,
+                "VCN",
+                day_after(day, 9),
+                "Voluntary cancellation",
+                lot.block(*part),
+                {"purpose": "OMGE", "action_subtype": "Voluntary cancellation to deliver OMGE"},
+            )["action_id"]
+        return [
+            PendingConflict(
+                "DC05",
+                registry,
+                day_after(day, 9),
+                [(buyer, "action", used), (registry, "action", again)],
+            )
+        ]
+
+    def _plant_dc06(self, registry: str, day: date) -> list[PendingConflict]:
+        approach, host, buyer = self._setting(registry)
+        authorization = self._authorization(approach, host)
+        lot, _ = self._lot(approach, host, day)
+        self._first_transfer_and_acquire(lot, approach, day_after(day, 2), authorization)
+        used = self._use(buyer, lot, day_after(day, 5), authorization, buyer)
+        account = f"{registry}-HOLD-01"
+        holding = PlantedHolding(registry, day_after(day, 6), account, "holding", lot.block())
+        self.ledger.planted_holdings.append(holding)
+        return [
+            PendingConflict("DC06", registry, day_after(day, 6), [(buyer, "action", used), holding])
+        ]
+
+    def _plant_dc07(self, registry: str, day: date) -> list[PendingConflict]:
+        approach, host, _ = self._setting(registry)
+        missing = f"{party_of(registry)}-{approach.id}-X{self.rng.randrange(100, 999)}"
+        lot, _ = self._lot(approach, host, day)
+        cancelled = self.ledger.action(
+            registry,
+            "CAN",
+            day_after(day, 4),
+            "Cancellation",
+            lot.block(),
+            {
+                "authorization_id": missing,
+                "purpose": "OMGE",
+                "using_party_id": party_of(registry),
+            },
+        )
+        return [
+            PendingConflict(
+                "DC07", registry, day_after(day, 4), [(registry, "action", cancelled["action_id"])]
+            )
+        ]
+
+    def _plant_dc08(self, registry: str, day: date) -> list[PendingConflict]:
+        approach, host, buyer = self._setting(registry)
+        allowed = set(approach.purposes)
+        purpose = next((p for p in ("OIMP", "NDC") if p not in allowed), None)
+        if purpose is None:
+            raise ScenarioError(
+                f"cannot plant DC08 under {approach.id}: it authorizes both NDC and OIMP"
+            )
+        authorization = self._authorization(approach, host)
+        lot, _ = self._lot(approach, host, day)
+        used = self._use(registry, lot, day_after(day, 4), authorization, buyer, purpose=purpose)
+        return [
+            PendingConflict(
+                "DC08",
+                registry,
+                day_after(day, 4),
+                [(registry, "action", used), (host, "authorization", f"{authorization}#v1")],
+            )
+        ]
+
+    def _plant_dc09(self, registry: str, day: date) -> list[PendingConflict]:
+        from metareg.simulator.world import AuthorizationPlan
+
+        approach, host, buyer = self._setting(registry)
+        if registry == host:
+            # A small authorization of its own, first-transferred past its quantity.
+            number = len(self.extra_plans) + 2
+            plan = AuthorizationPlan(
+                f"{party_of(host)}-{approach.id}-A{number:02d}",
+                approach,
+                host,
+                self.scenario.start,
+                fixed_quantity=1_000,
+            )
+            self.extra_plans.append(plan)
+            lot, _ = self._lot(approach, host, day, size=1_400)
+            lot_first = lot.first_id
+            self._first_transfer_and_acquire(
+                lot, approach, day_after(day, 2), plan.authorization_id, lot_first, lot_first + 599
+            )
+            over = self._first_transfer_and_acquire(
+                lot,
+                approach,
+                day_after(day, 5),
+                plan.authorization_id,
+                lot_first + 600,
+                lot_first + 1_299,
+            )
+            return [
+                PendingConflict(
+                    "DC09",
+                    registry,
+                    day_after(day, 5),
+                    [
+                        (host, "action", over),
+                        (host, "authorization", f"{plan.authorization_id}#v1"),
+                    ],
+                )
+            ]
+        authorization = self._authorization(approach, host)
+        outside = approach.timeframe[0] - 2
+        lot, _ = self._lot(approach, host, day, vintage=outside)
+        used = self._use(registry, lot, day_after(day, 4), authorization, buyer)
+        return [
+            PendingConflict(
+                "DC09",
+                registry,
+                day_after(day, 4),
+                [(registry, "action", used), (host, "authorization", f"{authorization}#v1")],
+            )
+        ]
+
+    def _plant_dc10(self, registry: str, day: date) -> list[PendingConflict]:
+        approach, host, buyer = self._setting(registry)
+        lot, _ = self._lot(approach, host, day)
+        to = self._other_party(registry, buyer if registry != buyer else host)
+        sent = self.ledger.action(
+            registry,
+            "TRF",
+            day_after(day, 3),
+            "Transfer",
+            lot.block(),
+            {"acquiring_party_id": to},
+        )
+        return [
+            PendingConflict(
+                "DC10", registry, day_after(day, 3), [(registry, "action", sent["action_id"])]
+            )
+        ]
+
+    def _plant_dc11(self, registry: str, day: date) -> list[PendingConflict]:
+        approach, host, buyer = self._setting(registry)
+        lot, _ = self._lot(approach, host, day)
+        source = self._other_party(registry, host if registry != host else buyer)
+        got = self.ledger.action(
+            registry,
+            "ACQ",
+            day_after(day, 3),
+            "Acquisition",
+            lot.block(),
+            {"transferring_party_id": source},
+        )
+        return [
+            PendingConflict(
+                "DC11", registry, day_after(day, 3), [(registry, "action", got["action_id"])]
+            )
+        ]
+
+    def _plant_dc12(self, registry: str, day: date) -> list[PendingConflict]:
+        approach, host, _ = self._setting(registry)
+        lot, _ = self._lot(approach, host, day)
+        block = lot.block()
+        block["quantity_tco2e"] = lot.quantity + self.rng.choice((-100, -10, 10, 1_000))
+        wrong = self.ledger.action(
+            registry,
+            "VCN",
+            day_after(day, 3),
+            "Voluntary cancellation",
+            block,
+            {"purpose": "OMGE", "action_subtype": "Voluntary cancellation to deliver OMGE"},
+        )
+        return [
+            PendingConflict(
+                "DC12", registry, day_after(day, 3), [(registry, "action", wrong["action_id"])]
+            )
+        ]

@@ -1,0 +1,94 @@
+"""Who may see and change what on the dashboard, and that it reads without JavaScript."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from metareg.api.app import create_app
+from metareg.api.config import ApiSettings
+from metareg.api.keys import create_key
+from metareg.dashboard.auth import COOKIE, csrf_token
+from metareg.detection import run_checks
+from metareg.ingest import ingest_files
+
+SAMPLES = Path(__file__).resolve().parents[2] / "config" / "samples"
+
+
+@pytest.fixture
+def dashboard(engine: Engine, tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    for path in sorted(SAMPLES.glob("*.jsonl")):
+        ingest_files(engine, [path], path.stem)
+    run_checks(engine, full=True, as_of=date(2025, 6, 30))
+    tokens = {}
+    with engine.begin() as connection:
+        for role in ("oversight", "admin"):
+            tokens[role] = create_key(connection, f"test {role}", role)[1]
+    app = create_app(engine, settings=ApiSettings(config=tmp_path))
+    with TestClient(app, follow_redirects=False) as client:
+        yield client, tokens
+
+
+def test_pages_need_an_oversight_key(dashboard: tuple[TestClient, dict[str, str]]) -> None:
+    client, _ = dashboard
+    for path in ("/dashboard", "/dashboard/alerts", "/dashboard/itmo"):
+        answer = client.get(path)
+        assert answer.status_code == 303 and answer.headers["location"].startswith(
+            "/dashboard/login"
+        )
+    client.cookies.set(COOKIE, "mrk_not-a-key")
+    assert "unknown" in client.get("/dashboard", follow_redirects=True).text
+    assert client.get("/dashboard/events").status_code == 401
+
+
+def test_login_sets_a_strict_http_only_cookie(dashboard: tuple[TestClient, dict[str, str]]) -> None:
+    client, tokens = dashboard
+    refused = client.post("/dashboard/login", data={"key": "wrong"})
+    assert refused.status_code == 200 and "unknown or revoked" in refused.text
+    answer = client.post(
+        "/dashboard/login", data={"key": tokens["oversight"], "next": "https://evil.example/"}
+    )
+    assert answer.status_code == 303 and answer.headers["location"] == "/dashboard"
+    cookie = answer.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+
+
+def test_reading_works_without_javascript(dashboard: tuple[TestClient, dict[str, str]]) -> None:
+    client, tokens = dashboard
+    client.cookies.set(COOKIE, tokens["oversight"])
+    overview = client.get("/dashboard").text
+    assert "IDN01" in overview and "<svg" in overview  # health table and charts, server-side
+    alerts = client.get("/dashboard/alerts", params={"rule": "DC05"}).text
+    assert 'data-rule="DC05"' in alerts and 'data-rule="DC01"' not in alerts
+    assert "Acknowledge</button>" not in alerts  # oversight reads; admin acknowledges
+    itmo = client.get("/dashboard/itmo", params={"id": "CA0001-IDN01-IDN-25001-35000-2023"}).text
+    assert itmo.count('class="event"') >= 4 and "JP-USE-0002" in itmo
+    bad = client.get("/dashboard/itmo", params={"id": "not-an-itmo"})
+    assert bad.status_code == 200 and 'class="error"' in bad.text
+
+
+def test_acknowledging_needs_admin_and_the_form_token(
+    dashboard: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, tokens = dashboard
+    client.cookies.set(COOKIE, tokens["admin"])
+    page = client.get("/dashboard/alerts", params={"rule": "DC05"}).text
+    alert_id = page.split('data-alert="')[1].split('"')[0]
+    target = f"/dashboard/alerts/{alert_id}/acknowledge"
+    forged = client.post(target, data={"note": "x", "csrf": "forged"})
+    assert forged.status_code == 403
+    client.cookies.set(COOKIE, tokens["oversight"])
+    low = client.post(target, data={"note": "x", "csrf": csrf_token(tokens["oversight"])})
+    assert low.status_code == 403
+    client.cookies.set(COOKIE, tokens["admin"])
+    done = client.post(
+        target, data={"note": "checked with JPN01", "csrf": csrf_token(tokens["admin"])}
+    )
+    assert done.status_code == 303
+    after = client.get("/dashboard/alerts", params={"rule": "DC05"}).text
+    assert "acknowledged" in after and "checked with JPN01" in after
