@@ -72,21 +72,26 @@ def record_uid(record: dict[str, Any]) -> str:
     raise ValueError(f"unknown record_type {record_type!r}")
 
 
+_NUMERIC_FIELDS = INTEGER_FIELDS | NUMBER_FIELDS
+
+
 def normalize(record: dict[str, Any]) -> dict[str, Any]:
     """The normal form of a valid record: defaults applied, numbers in their exact type."""
     out = {**DEFAULTS[record["record_type"]], **record}
-    for key, value in out.items():
-        if (
-            isinstance(value, float)
-            and value.is_integer()
-            and key in INTEGER_FIELDS | NUMBER_FIELDS
-        ):
+    for key in _NUMERIC_FIELDS.intersection(out):
+        value = out[key]
+        if isinstance(value, float) and value.is_integer():
             out[key] = int(value)
     return out
 
 
+def normal_json(normal: dict[str, Any]) -> bytes:
+    """The canonical JSON of a normal form (keys sorted): what the content hash covers."""
+    return orjson.dumps(normal, option=orjson.OPT_SORT_KEYS)
+
+
 def content_hash(normal: dict[str, Any]) -> str:
-    return hashlib.sha256(orjson.dumps(normal, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return hashlib.sha256(normal_json(normal)).hexdigest()
 
 
 def dumps(value: Any) -> str:

@@ -2,19 +2,26 @@
 
 Every bulk write of the index goes through here: SQLite and PostgreSQL both speak
 INSERT ... ON CONFLICT (...) DO UPDATE, but SQLAlchemy builds it per dialect.
-The statement is compiled once and run with executemany, which both drivers
-execute in a tight loop (sqlite3 in C, psycopg 3 pipelined), so per-row ORM
-overhead never enters the hot path.
+
+The statement is compiled once per (dialect, table, columns, conflict clause) and
+cached; each batch then goes straight to the driver's `executemany` (sqlite3 loops
+in C, psycopg 3 pipelines) with rows as plain tuples. The column types' own bind
+processors still convert each value (dates, JSON), so what lands in the database is
+exactly what SQLAlchemy would have written, but SQLAlchemy's per-row parameter
+assembly, about a third of an ingest's time when profiled, never enters the hot path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from itertools import islice
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from itertools import islice, repeat
 from typing import Any
 
 from sqlalchemy import Connection, Table, case
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 DEFAULT_BATCH = 2_000
 
@@ -33,6 +40,182 @@ def _insert_for(connection: Connection, table: Table) -> Any:
     if name == "postgresql":
         return postgresql.insert(table)
     raise NotImplementedError(f"no upsert for dialect {name!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A compiled bulk statement and how to turn a row tuple into its driver parameters."""
+
+    sql: str
+    names: tuple[str, ...] | None  # driver parameter names (None: positional)
+    # For each driver parameter: the index of the row value it takes (or -1 for a
+    # column default the rows do not give), and the type's bind processor (or None).
+    slots: tuple[tuple[int, Any, Callable[[Any], Any] | None], ...]
+
+    def params(self, chunk: Sequence[Sequence[Any]]) -> list[Any]:
+        """The driver's parameters for a chunk of rows. Values are converted column by
+        column with map/zip, which run in C: a per-value Python loop cost as much as
+        the database itself."""
+        count = len(chunk)
+        given = list(zip(*chunk, strict=True)) if count else []
+        columns: list[Iterable[Any]] = []
+        for index, constant, process in self.slots:
+            values: Any = given[index] if index >= 0 else repeat(constant, count)
+            if process is None:
+                columns.append(values)
+            elif index < 0 or values.count(None) == count:
+                # One value for the whole column (a default, or an optional field no
+                # row gives): convert it once.
+                columns.append(repeat(process(constant if index < 0 else None), count))
+            else:
+                columns.append(map(process, values))
+        if self.names is None:
+            return list(zip(*columns, strict=False))
+        names = self.names
+        return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=False)]
+
+
+_IMMUTABLE = frozenset({type(None), str, int, float, bool, date, datetime})
+
+
+def _remember_last(process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+    """The processor, answering at once when given the very object it was given last:
+    a batch repeats None (absent optional fields) and its one `received_at` in every row."""
+    if process is None:
+        return None
+    last: list[Any] = [object(), None]
+
+    def remembered(value: Any) -> Any:
+        if value is last[0]:
+            return last[1]
+        result = process(value)
+        if type(value) in _IMMUTABLE:  # a list could change between rows: never remembered
+            last[0], last[1] = value, result
+        return result
+
+    return remembered
+
+
+_WRITE_OPTIONS: Any = {"stream_results": False}
+
+_PREPARED: dict[tuple[Any, ...], _Prepared | None] = {}
+
+
+def _prepare(
+    connection: Connection,
+    table: Table,
+    columns: tuple[str, ...],
+    key: tuple[str, ...] | None,
+    update: tuple[str, ...] | None,
+    keep_greatest: tuple[str, ...],
+) -> _Prepared | None:
+    """The cached compiled statement, or None where only SQLAlchemy can run it
+    (a column default computed by a Python callable per row)."""
+    dialect = connection.dialect
+    cache_key = (type(dialect), dialect.paramstyle, table, columns, key, update, keep_greatest)
+    if cache_key in _PREPARED:
+        return _PREPARED[cache_key]
+    if key is None:
+        statement: Any = table.insert()
+    else:
+        statement = _insert_for(connection, table)
+        update_columns = [c for c in (update if update is not None else columns) if c not in key]
+        excluded = statement.excluded
+        assignments: dict[str, Any] = {c: excluded[c] for c in update_columns}
+        for name in keep_greatest:
+            current = table.c[name]
+            assignments[name] = case((excluded[name] > current, excluded[name]), else_=current)
+        statement = (
+            statement.on_conflict_do_update(index_elements=list(key), set_=assignments)
+            if assignments
+            else statement.on_conflict_do_nothing(index_elements=list(key))
+        )
+    compiled = statement.compile(dialect=dialect, column_keys=list(columns), for_executemany=True)
+    order = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
+    position = {name: n for n, name in enumerate(columns)}
+    slots: list[tuple[int, Any, Callable[[Any], Any] | None]] = []
+    prepared: _Prepared | None = None
+    for name in order:
+        column = table.c[name]
+        process = _remember_last(column.type.dialect_impl(dialect).bind_processor(dialect))
+        if name in position:
+            slots.append((position[name], None, process))
+        elif isinstance(column.default, ScalarElementColumnDefault):
+            slots.append((-1, column.default.arg, process))
+        else:
+            break
+    else:
+        prepared = _Prepared(
+            sql=compiled.string,
+            names=None if compiled.positional else tuple(order),
+            slots=tuple(slots),
+        )
+    _PREPARED[cache_key] = prepared
+    return prepared
+
+
+def write_rows(
+    connection: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    key: Sequence[str] | None = None,
+    update: Sequence[str] | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    keep_greatest: Sequence[str] = (),
+) -> int:
+    """The fast path of `upsert` (with `key`) and `insert_many` (without): rows are
+    tuples in the order of `columns`. Returns the number of rows written."""
+    if not rows:
+        return 0
+    names = tuple(columns)
+    prepared = _prepare(
+        connection,
+        table,
+        names,
+        None if key is None else tuple(key),
+        None if update is None else tuple(update),
+        tuple(keep_greatest),
+    )
+    if prepared is None:
+        as_dicts = [dict(zip(names, row, strict=True)) for row in rows]
+        if key is None:
+            for chunk in batched(as_dicts, batch_size):
+                connection.execute(table.insert(), chunk)
+        else:
+            _sqlalchemy_upsert(connection, table, as_dicts, key, update, batch_size, keep_greatest)
+        return len(rows)
+    for chunk in batched(rows, batch_size):
+        # A caller may stream its reads (stream_results): a write is never a
+        # server-side cursor, which cannot executemany.
+        connection.exec_driver_sql(prepared.sql, prepared.params(chunk), _WRITE_OPTIONS)
+    return len(rows)
+
+
+def _sqlalchemy_upsert(
+    connection: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    key: Sequence[str],
+    update: Sequence[str] | None,
+    batch_size: int,
+    keep_greatest: Sequence[str],
+) -> None:
+    columns = list(rows[0])
+    update_columns = [c for c in (update if update is not None else columns) if c not in key]
+    statement = _insert_for(connection, table)
+    excluded = statement.excluded
+    assignments: dict[str, Any] = {c: excluded[c] for c in update_columns}
+    for name in keep_greatest:
+        current = table.c[name]
+        assignments[name] = case((excluded[name] > current, excluded[name]), else_=current)
+    statement = (
+        statement.on_conflict_do_update(index_elements=list(key), set_=assignments)
+        if assignments
+        else statement.on_conflict_do_nothing(index_elements=list(key))
+    )
+    for chunk in batched(rows, batch_size):
+        connection.execute(statement, chunk)
 
 
 def upsert(
@@ -54,21 +237,16 @@ def upsert(
     if not rows:
         return 0
     columns = list(rows[0])
-    update_columns = [c for c in (update if update is not None else columns) if c not in key]
-    statement = _insert_for(connection, table)
-    excluded = statement.excluded
-    assignments: dict[str, Any] = {c: excluded[c] for c in update_columns}
-    for name in keep_greatest:
-        current = table.c[name]
-        assignments[name] = case((excluded[name] > current, excluded[name]), else_=current)
-    statement = (
-        statement.on_conflict_do_update(index_elements=list(key), set_=assignments)
-        if assignments
-        else statement.on_conflict_do_nothing(index_elements=list(key))
+    return write_rows(
+        connection,
+        table,
+        columns,
+        [tuple(row[c] for c in columns) for row in rows],
+        key=key,
+        update=update,
+        batch_size=batch_size,
+        keep_greatest=keep_greatest,
     )
-    for chunk in batched(rows, batch_size):
-        connection.execute(statement, chunk)
-    return len(rows)
 
 
 def insert_many(
@@ -78,6 +256,13 @@ def insert_many(
     batch_size: int = DEFAULT_BATCH,
 ) -> int:
     """Plain bulk insert (history, quarantine: rows that never conflict)."""
-    for chunk in batched(rows, batch_size):
-        connection.execute(table.insert(), chunk)
-    return len(rows)
+    if not rows:
+        return 0
+    columns = list(rows[0])
+    return write_rows(
+        connection,
+        table,
+        columns,
+        [tuple(row[c] for c in columns) for row in rows],
+        batch_size=batch_size,
+    )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from metareg.records import content_hash, normalize, record_uid
+from metareg.records import normal_json, normalize, record_uid
 
 
 @dataclass(slots=True)
@@ -18,17 +19,22 @@ class Incoming:
     content_hash: str
     raw: str  # the payload exactly as the registry sent it
     location: str = ""
+    # The normal form as canonical JSON (what history stores), when already made: the
+    # content hash is taken over these very bytes, so they are serialized only once.
+    payload: str = field(default="", repr=False, compare=False)
 
     @classmethod
     def from_record(cls, record: dict[str, Any], raw: str, location: str = "") -> Incoming:
         normal = normalize(record)
+        payload = normal_json(normal)
         return cls(
             record_type=normal["record_type"],
             uid=record_uid(normal),
             normal=normal,
-            content_hash=content_hash(normal),
+            content_hash=hashlib.sha256(payload).hexdigest(),
             raw=raw,
             location=location,
+            payload=payload.decode(),
         )
 
 
