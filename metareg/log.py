@@ -41,6 +41,24 @@ def redact_secrets(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict
     return {k: _mask(v) for k, v in event_dict.items()}
 
 
+class StderrLogger:
+    """Writes each event to whatever `sys.stderr` is at that moment.
+
+    structlog's PrintLogger keeps the stream it was created with; a CLI run inside
+    tests (or anything that swaps stderr) would leave later events writing to a
+    closed file.
+    """
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    log = debug = info = warn = warning = error = critical = exception = fatal = msg
+
+
+def _stderr_logger(*_args: Any) -> StderrLogger:
+    return StderrLogger()
+
+
 def configure(json_logs: bool = False, level: str = "INFO") -> None:
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -55,7 +73,7 @@ def configure(json_logs: bool = False, level: str = "INFO") -> None:
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
 

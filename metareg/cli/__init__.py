@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import typer
 
+from metareg.cli import alerts as alerts_commands
+from metareg.cli import check as check_command
 from metareg.cli import db as db_commands
 from metareg.cli import demo as demo_command
 from metareg.cli import ingest as ingest_command
+from metareg.cli import keys as keys_commands
 from metareg.cli import registries as registries_command
+from metareg.cli import run as run_command
+from metareg.cli import serve as serve_command
 from metareg.cli import show as show_command
+from metareg.cli import simulate as simulate_command
+from metareg.cli import status as status_command
+from metareg.cli import sync as sync_command
 from metareg.cli.context import main_callback
 
 app = typer.Typer(
@@ -25,6 +33,14 @@ app.command("ingest")(ingest_command.ingest)
 app.command("show")(show_command.show)
 app.command("registries")(registries_command.registries)
 app.add_typer(db_commands.app, name="db")
+app.add_typer(keys_commands.app, name="keys")
+app.command("serve")(serve_command.serve)
+app.command("simulate")(simulate_command.simulate)
+app.command("run")(run_command.run)
+app.command("sync")(sync_command.sync)
+app.command("status")(status_command.status)
+app.command("check")(check_command.check)
+app.add_typer(alerts_commands.app, name="alerts")
 
 
 def main() -> None:
