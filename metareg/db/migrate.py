@@ -14,7 +14,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+
+# Several workers may start at once on a fresh PostgreSQL database; each upgrades on
+# start, so the upgrades take turns under this session-level advisory lock.
+MIGRATION_LOCK_KEY = 0x6D676D72  # "mgmr"
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -27,7 +31,16 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    command.upgrade(alembic_config(engine), "heads")
+    if engine.dialect.name != "postgresql":
+        command.upgrade(alembic_config(engine), "heads")
+        return
+    with engine.connect() as lock:
+        lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        try:
+            command.upgrade(alembic_config(engine), "heads")
+        finally:
+            lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            lock.commit()
 
 
 def heads(engine: Engine) -> set[str]:

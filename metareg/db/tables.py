@@ -70,6 +70,17 @@ class Action(CurrentColumns, BlockColumns, table=True):
         UniqueConstraint("registry_id", "uid", name="uq_action_identity"),
         Index("ix_action_block", "cooperative_approach_id", "party_registry_id", "first_id"),
         Index("ix_action_authorization", "authorization_id"),
+        # DC09's running totals and the authorization check sum an authorization's
+        # first transfers up to a date: this index answers that without the table.
+        Index(
+            "ix_action_authorization_chain",
+            "cooperative_approach_id",
+            "authorization_id",
+            "action_type",
+            "action_date",
+            "first_id",
+            "last_id",
+        ),
     )
 
     id: int | None = Field(default=None, sa_type=BigId, primary_key=True)

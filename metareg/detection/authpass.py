@@ -13,7 +13,8 @@ from collections.abc import Iterable, Iterator
 from sqlalchemy import Connection
 
 from metareg.detection import loading
-from metareg.detection.model import AuthRec, Finding, Rec, choose_current
+from metareg.detection.changes import KeyChanges
+from metareg.detection.model import AuthRec, Finding, Identity, Rec, choose_current
 from metareg.detection.rules import (
     dc07_missing_authorization,
     dc08_purpose_not_authorized,
@@ -45,6 +46,56 @@ def keys_pass(connection: Connection, keys: Iterable[AuthKey]) -> Iterator[Findi
             choose_current(versions.get((ca, authorization_id), [])) if authorization_id else None
         )
         yield from check_key(actions, current)
+
+
+def _in_key(record: Rec, ca: str, authorization_id: str | None) -> bool:
+    """Whether `loading.actions_naming(ca, authorization_id)` would return the record."""
+    if record.cooperative_approach_id != ca:
+        return False
+    if authorization_id:
+        return record.authorization_id == authorization_id
+    return (
+        record.authorization_id is None
+        and record.action_type in dc07_missing_authorization.NEEDS_AUTHORIZATION
+    )
+
+
+def changed_pass(
+    connection: Connection, key: AuthKey, changes: KeyChanges, current: AuthRec | None
+) -> tuple[list[Finding], set[Identity]]:
+    """The findings of one key that its changes can affect, and the actions judged
+    (the alerts of the key whose evidence names one of them, or a changed action, are
+    the ones to reconcile). Equal, on those actions, to `check_key` over the whole key:
+    DC07/DC08 and DC09's per-action reasons read only the action and `current`; DC09's
+    running total is the SQL sum of the first transfers dated before `changes.since`
+    (unchanged) continued over those from `since` on, in `transfer_order`."""
+    ca, authorization_id = key
+    judged: dict[Identity, Rec] = {
+        r.identity: r
+        for r in loading.actions_with(connection, changes.actions)
+        if _in_key(r, ca, authorization_id)
+    }
+    totals: dict[Identity, float] = {}
+    limit = current.authorized_quantity if current is not None else None
+    if authorization_id and limit is not None and changes.since is not None:
+        later = loading.first_transfers_from(connection, ca, authorization_id, changes.since)
+        judged.update((r.identity, r) for r in later)
+        total = 0.0 + loading.first_transferred(connection, ca, authorization_id, changes.since)
+        for record in sorted(later, key=dc09_authorization_exceeded.transfer_order):
+            total += record.quantity
+            if total > limit:
+                totals[record.identity] = total
+    findings: list[Finding] = []
+    for record in judged.values():
+        for rule in (dc07_missing_authorization, dc08_purpose_not_authorized):
+            finding = rule.check(record, current)
+            if finding is not None:
+                findings.append(finding)
+        if current is not None:
+            why = dc09_authorization_exceeded.reasons(record, current, totals.get(record.identity))
+            if why:
+                findings.append(dc09_authorization_exceeded.make(record, current, why))
+    return findings, {*judged, *changes.actions}
 
 
 class InlineAuthorizations:

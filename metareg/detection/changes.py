@@ -7,7 +7,9 @@ row without payload), so both the place a record left and the place it arrived a
 re-checked. From those we derive:
 
 - per (ca, originating registry), the intervals whose block-rule alerts may change;
-- the authorization keys (ca, authorization id) whose DC07-DC09 alerts may change;
+- the authorization keys (ca, authorization id) whose DC07-DC09 alerts may change,
+  and per key what changed (`KeyChanges`): the actions, the earliest date from which
+  first transfers (hence DC09 running totals) may differ, or the authorization itself;
 - the underlying registries whose DC03 alerts may change.
 """
 
@@ -31,6 +33,29 @@ history = RecordVersion.__table__  # type: ignore[attr-defined]
 actions = Action.__table__  # type: ignore[attr-defined]
 
 
+Identity = tuple[str, str, str]  # (registry, record_type, record_id)
+AuthKey = tuple[str, str | None]  # (cooperative approach, authorization id or None)
+
+
+@dataclass
+class KeyChanges:
+    """What changed under one authorization key. DC07, DC08 and DC09's per-action
+    reasons depend only on the action and the current authorization; DC09's running
+    total of first transfers (in date order) changes only from the earliest date any
+    version of a changed first transfer had. So unless the authorization itself
+    changed (`whole`), re-judging the changed actions and the first transfers from
+    `since` on gives every finding of the key that can differ."""
+
+    actions: set[Identity] = field(default_factory=set)
+    since: str | None = None  # ISO date; None: no first transfer changed
+    whole: bool = False
+
+    def add_first_transfer(self, action_date: object) -> None:
+        day = str(action_date or "")[:10]
+        if self.since is None or day < self.since:
+            self.since = day
+
+
 @dataclass
 class Touched:
     ranges: dict[tuple[str, str], list[tuple[int, int]]] = field(
@@ -38,15 +63,26 @@ class Touched:
     )
     auth_keys: set[tuple[str, str | None]] = field(default_factory=set)
     unit_registries: set[str] = field(default_factory=set)
+    auth_changes: dict[AuthKey, KeyChanges] = field(default_factory=lambda: defaultdict(KeyChanges))
 
     def add_block(self, ca: str, registry: str, first: int, last: int) -> None:
         self.ranges[(ca, registry)].append((first, last))
 
-    def add_action(self, record: dict[str, object]) -> None:
+    def add_action(self, record: dict[str, object], identity: Identity | None = None) -> None:
+        """One version of an action; `identity` (registry, "action", uid) lets the
+        authorization pass re-judge only that action (without it: the whole key)."""
         ca, registry = str(record["cooperative_approach_id"]), str(record["party_registry_id"])
         self.add_block(ca, registry, int(record["first_id"]), int(record["last_id"]))  # type: ignore[call-overload]
         authorization_id = record.get("authorization_id")
-        self.auth_keys.add((ca, str(authorization_id) if authorization_id else None))
+        key = (ca, str(authorization_id) if authorization_id else None)
+        self.auth_keys.add(key)
+        changes = self.auth_changes[key]
+        if identity is None:
+            changes.whole = True
+        else:
+            changes.actions.add(identity)
+        if record.get("action_type") == "First transfer":
+            changes.add_first_transfer(record.get("action_date"))
         underlying = record.get("underlying_registry_id")
         if record.get("action_type") == "Issuance" and underlying:
             self.unit_registries.add(str(underlying))
@@ -100,21 +136,21 @@ def changed_since(connection: Connection, watermark: int, upto: int) -> Touched:
     for (registry_id, record_type), uids in changed.items():
         for chunk in batched(sorted(uids), LOOKUP_CHUNK):
             payloads = connection.execute(
-                select(history.c.payload).where(
+                select(history.c.uid, history.c.payload).where(
                     history.c.registry_id == registry_id,
                     history.c.record_type == record_type,
                     history.c.uid.in_(chunk),
                     history.c.payload.is_not(None),
                 )
             )
-            for (payload,) in payloads:
+            for uid, payload in payloads:
                 record = orjson.loads(payload)
                 if record_type == "action":
-                    touched.add_action(record)
+                    touched.add_action(record, (registry_id, record_type, uid))
                 elif record_type == "authorization":
-                    touched.auth_keys.add(
-                        (str(record["cooperative_approach_id"]), str(record["authorization_id"]))
-                    )
+                    key = (str(record["cooperative_approach_id"]), str(record["authorization_id"]))
+                    touched.auth_keys.add(key)
+                    touched.auth_changes[key].whole = True
     return touched
 
 

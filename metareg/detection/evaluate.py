@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from metareg.detection import loading
-from metareg.detection.model import Finding, Rec, choose_current, rec_from_record
+from metareg.detection.model import AuthRec, Finding, Rec, choose_current, rec_from_record
 from metareg.detection.rules import (
     dc01_double_issuance,
     dc02_identifier_conflict,
@@ -121,17 +121,50 @@ def _authorization_findings(connection: Connection, record: Rec) -> list[Finding
         if finding is not None:
             findings.append(finding)
     if current is not None:
+        running = None
+        if record.action_type == "First transfer" and current.authorized_quantity is not None:
+            running = _running_total(connection, current, record)
+            if running <= current.authorized_quantity:
+                running = None
+        why = dc09_authorization_exceeded.reasons(record, current, running)
+        if why:
+            findings.append(dc09_authorization_exceeded.make(record, current, why))
+    return findings
+
+
+def _running_total(connection: Connection, authorization: AuthRec, record: Rec) -> float:
+    """The units first transferred under the authorization up to and including
+    `record` in `transfer_order` (as `check_authorization` would count them with the
+    record added): the SQL sum of those dated earlier, plus that day's, in order."""
+    ca, authorization_id = authorization.cooperative_approach_id, authorization.authorization_id
+    day = record.action_date or ""
+    try:
+        date.fromisoformat(day or "2000-01-01")
+    except ValueError:  # not a date the database can compare: count in Python, as text
         under = [
             r
             for r in loading.actions_naming(connection, ca, authorization_id)
             if r.identity != record.identity
         ]
-        findings += [
-            f
-            for f in dc09_authorization_exceeded.check_authorization(current, [*under, record])
-            if record.identity in f.evidence
-        ]
-    return findings
+        totals = dc09_authorization_exceeded.over_quantity(authorization, [*under, record])
+        return totals.get(record, 0.0)
+    total = 0.0 + loading.first_transferred(
+        connection, ca, authorization_id, day, excluding=record.identity
+    )
+    same_day = [
+        r
+        for r in (
+            loading.first_transfers_from(connection, ca, authorization_id, day, that_day=True)
+            if day
+            else []
+        )
+        if r.identity != record.identity
+    ]
+    place = dc09_authorization_exceeded.transfer_order(record)
+    for other in sorted(same_day, key=dc09_authorization_exceeded.transfer_order):
+        if dc09_authorization_exceeded.transfer_order(other) < place:
+            total += other.quantity
+    return total + record.quantity
 
 
 def authorization_status(
@@ -150,10 +183,8 @@ def authorization_status(
         for item in query.authorizations(connection, cooperative_approach_id, [authorization_id])
         if (item["registry"], item["record_id"]) == (current.registry_id, current.uid)
     )
-    first_transferred = sum(
-        r.quantity
-        for r in loading.actions_naming(connection, cooperative_approach_id, authorization_id)
-        if r.action_type == "First transfer"
+    first_transferred = loading.first_transferred(
+        connection, cooperative_approach_id, authorization_id
     )
     authorized = current.authorized_quantity
     return {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Iterator
+from datetime import date
 from typing import Any
 
 from sqlalchemy import (
@@ -26,9 +27,11 @@ from sqlalchemy import (
 )
 
 from metareg.db.tables import Action, Authorization, BlockSpan, Holding
+from metareg.db.upsert import batched
 from metareg.detection.model import AuthRec, Rec
 
 STREAM_BATCH = 20_000
+IDENTITY_CHUNK = 500  # uids per lookup by identity
 
 actions = Action.__table__  # type: ignore[attr-defined]
 holdings = Holding.__table__  # type: ignore[attr-defined]
@@ -145,6 +148,10 @@ _RANGE_ENDS = union_all(
         *_in_range(holdings)
     ),
 ).subquery()
+_ACTIONS_WITH = select(*_action_columns(False)).where(
+    actions.c.registry_id == bindparam("registry"),
+    actions.c.uid.in_(bindparam("uids", expanding=True)),
+)
 _HULL = select(func.min(_RANGE_ENDS.c.f), func.max(_RANGE_ENDS.c.l))
 _SPAN = select(spans.c.max_span).where(
     spans.c.cooperative_approach_id == bindparam("ca"),
@@ -270,3 +277,69 @@ def first_transfer_totals(connection: Connection) -> list[tuple[str, str, int]]:
         .group_by(actions.c.cooperative_approach_id, actions.c.authorization_id)
     )
     return [(ca, aid, int(total)) for ca, aid, total in rows]
+
+
+def actions_with(connection: Connection, identities: Iterable[tuple[str, str, str]]) -> list[Rec]:
+    """The current actions among these identities (registry, "action", uid); those no
+    longer current are simply absent."""
+    by_registry: dict[str, list[str]] = {}
+    for registry_id, record_type, uid in identities:
+        if record_type == "action":
+            by_registry.setdefault(registry_id, []).append(uid)
+    found: list[Rec] = []
+    make = Rec._make
+    for registry_id, uids in sorted(by_registry.items()):
+        for chunk in batched(sorted(set(uids)), IDENTITY_CHUNK):
+            found += [
+                make(row)
+                for row in connection.execute(
+                    _ACTIONS_WITH, {"registry": registry_id, "uids": list(chunk)}
+                )
+            ]
+    return found
+
+
+def _first_transfers_of(ca: str, authorization_id: str) -> list[Any]:
+    return [
+        actions.c.authorization_id == authorization_id,
+        actions.c.cooperative_approach_id == ca,
+        actions.c.action_type == "First transfer",
+    ]
+
+
+def first_transfers_from(
+    connection: Connection, ca: str, authorization_id: str, since: str, *, that_day: bool = False
+) -> list[Rec]:
+    """The first transfers under one authorization key dated `since` (ISO) or later
+    ("": all of them), or only those dated `since` (`that_day`)."""
+    conditions = _first_transfers_of(ca, authorization_id)
+    if since:
+        day = date.fromisoformat(since)
+        conditions.append(
+            actions.c.action_date == day if that_day else actions.c.action_date >= day
+        )
+    return list(_stream(connection, select(*_action_columns(False)).where(*conditions)))
+
+
+def first_transferred(
+    connection: Connection,
+    ca: str,
+    authorization_id: str,
+    before: str | None = None,
+    *,
+    excluding: tuple[str, str, str] | None = None,
+) -> int:
+    """Units first transferred under one authorization key (block sizes), all of them
+    or only those dated before `before` (ISO; "": none), but for the action
+    `excluding` (an identity), summed in SQL."""
+    if before == "":
+        return 0
+    conditions = _first_transfers_of(ca, authorization_id)
+    if excluding is not None:
+        conditions.append(
+            ~((actions.c.registry_id == excluding[0]) & (actions.c.uid == excluding[2]))
+        )
+    if before is not None:
+        conditions.append(actions.c.action_date < date.fromisoformat(before))
+    units = func.sum(actions.c.last_id - actions.c.first_id + 1)
+    return int(connection.execute(select(units).where(*conditions)).scalar() or 0)

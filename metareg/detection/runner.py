@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select, union, update
+from sqlalchemy import Connection, Engine, bindparam, func, select, union, update
 
 from metareg.alerts import store
 from metareg.alerts.events import serialize_writers
@@ -45,6 +45,7 @@ from metareg.detection.model import (
     DETECTION_RULES,
     Finding,
     auth_scope,
+    choose_current,
     party_of,
 )
 from metareg.detection.rules import dc03_underlying_unit_reuse as dc03
@@ -212,12 +213,7 @@ def _incremental(
         for finding in sweep_group(ordered, context):
             if _meets(intervals, finding.first_id, finding.last_id):
                 findings.append(finding)
-        for chunk in batched(intervals, SCOPE_CHUNK):
-            existing.update(
-                store.existing_in(
-                    connection, *store.block_scope_conditions(BLOCK_RULES, ca, registry, chunk)
-                )
-            )
+        existing.update(_block_alerts_meeting(connection, ca, registry, intervals))
     if touched.unit_registries:
         findings.extend(
             dc03.check_issuances(loading.issuances(connection, touched.unit_registries))
@@ -230,21 +226,103 @@ def _incremental(
                 )
             )
     if touched.auth_keys:
-        findings.extend(authpass.keys_pass(connection, touched.auth_keys))
-        by_ca: dict[str, set[str]] = {}
-        for ca, authorization_id in touched.auth_keys:
-            by_ca.setdefault(ca, set()).add(auth_scope(authorization_id))
-        for ca, scopes_of_ca in by_ca.items():
-            for chunk in batched(sorted(scopes_of_ca), SCOPE_CHUNK):
-                existing.update(
-                    store.existing_in(
-                        connection,
-                        alerts_table.c.rule.in_(AUTH_RULES),
-                        alerts_table.c.cooperative_approach_id == ca,
-                        alerts_table.c.scope.in_(chunk),
-                    )
-                )
+        found, in_scope = _authorizations_changed(connection, touched)
+        findings.extend(found)
+        existing.update(in_scope)
     return findings, existing
+
+
+_BLOCK_ALERTS = select(
+    alerts_table.c.fingerprint,
+    alerts_table.c.id,
+    alerts_table.c.status,
+    alerts_table.c.rule,
+    alerts_table.c.first_id,
+    alerts_table.c.last_id,
+).where(
+    alerts_table.c.rule.in_(BLOCK_RULES),
+    alerts_table.c.cooperative_approach_id == bindparam("ca"),
+    alerts_table.c.party_registry_id == bindparam("registry"),
+    alerts_table.c.first_id <= bindparam("last"),
+    alerts_table.c.last_id >= bindparam("first"),
+)
+
+
+def _block_alerts_meeting(
+    connection: Connection, ca: str, registry: str, intervals: list[tuple[int, int]]
+) -> dict[str, store.Existing]:
+    """The block-rule alerts of (ca, registry) whose range meets one of the sorted,
+    disjoint intervals (`store.block_scope_conditions`, as one prepared statement over
+    their hull, the intervals applied here)."""
+    found: dict[str, store.Existing] = {}
+    params = {"ca": ca, "registry": registry, "first": intervals[0][0], "last": intervals[-1][1]}
+    for fp, aid, status, rule, first, last in connection.execute(_BLOCK_ALERTS, params):
+        if _meets(intervals, first, last):
+            found[fp] = store.Existing(aid, status, rule)
+    return found
+
+
+def _authorizations_changed(
+    connection: Connection, touched: Touched
+) -> tuple[list[Finding], dict[str, Any]]:
+    """DC07-DC09 over the touched authorization keys: a key whose authorization
+    changed is judged whole; for the others only what their changed actions can affect
+    (`authpass.changed_pass`), and only the alerts naming a judged action are in scope."""
+    wanted = sorted(touched.auth_keys, key=lambda k: (k[0], k[1] or ""))
+    whole = [key for key in wanted if touched.auth_changes[key].whole]
+    findings: list[Finding] = list(authpass.keys_pass(connection, whole))
+    existing: dict[str, Any] = {}
+    by_ca: dict[str, set[str]] = {}
+    for ca, authorization_id in whole:
+        by_ca.setdefault(ca, set()).add(auth_scope(authorization_id))
+    for ca, scopes_of_ca in by_ca.items():
+        for chunk in batched(sorted(scopes_of_ca), SCOPE_CHUNK):
+            existing.update(
+                store.existing_in(
+                    connection,
+                    alerts_table.c.rule.in_(AUTH_RULES),
+                    alerts_table.c.cooperative_approach_id == ca,
+                    alerts_table.c.scope.in_(chunk),
+                )
+            )
+    partial = [key for key in wanted if not touched.auth_changes[key].whole]
+    versions = loading.authorization_versions(connection, [(ca, aid) for ca, aid in partial if aid])
+    for key in partial:
+        ca, authorization_id = key
+        current = choose_current(versions.get(key, [])) if authorization_id else None  # type: ignore[arg-type]
+        found, judged = authpass.changed_pass(connection, key, touched.auth_changes[key], current)
+        findings.extend(found)
+        existing.update(_alerts_naming(connection, ca, auth_scope(authorization_id), judged))
+    return findings, existing
+
+
+_AUTH_ALERTS = select(
+    alerts_table.c.fingerprint,
+    alerts_table.c.id,
+    alerts_table.c.status,
+    alerts_table.c.rule,
+    alerts_table.c.evidence,
+).where(
+    alerts_table.c.rule.in_(AUTH_RULES),
+    alerts_table.c.cooperative_approach_id == bindparam("ca"),
+    alerts_table.c.scope == bindparam("scope"),
+)
+
+
+def _alerts_naming(
+    connection: Connection, ca: str, scope: str, judged: set[tuple[str, str, str]]
+) -> dict[str, store.Existing]:
+    """The DC07-DC09 alerts of one key whose evidence names a judged action."""
+    found: dict[str, store.Existing] = {}
+    for fp, aid, status, rule, evidence in connection.execute(
+        _AUTH_ALERTS, {"ca": ca, "scope": scope}
+    ):
+        if any(
+            (item["registry"], item["record_type"], item["record_id"]) in judged
+            for item in evidence or ()
+        ):
+            found[fp] = store.Existing(aid, status, rule)
+    return found
 
 
 def run_checks(
