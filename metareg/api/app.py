@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 import metareg
 from metareg.api import auth, problems
 from metareg.api.config import ApiSettings
+from metareg.api.deps import ConnectionGate
 from metareg.api.ratelimit import RateLimiter
 from metareg.api.routers import (
     aef,
@@ -38,6 +39,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"description": "Invalid request (the problem names what is wrong)"},
     429: {"description": "Rate limit of the public role reached"},
     500: {"description": "Server error"},
+    503: {"description": "At capacity: retry after `Retry-After` seconds"},
 }
 
 API_ROUTERS: tuple[APIRouter, ...] = (
@@ -79,6 +81,7 @@ def create_app(
     )
     app.state.engine = engine
     app.state.settings = settings
+    app.state.connection_gate = ConnectionGate.for_engine(engine, settings.overload_wait_seconds)
     app.state.public_limiter = RateLimiter(
         settings.public_requests_per_minute, settings.public_burst
     )

@@ -16,3 +16,5 @@ class ApiSettings:
     feed_poll_seconds: float = 2.0  # how often the server-sent-event stream looks for news
     base_url: str = "http://localhost:8000"  # for absolute links in the Atom feed
     max_page_size: int = 500
+    # How long a request waits for a database connection before a 503 (fail fast).
+    overload_wait_seconds: float = 1.0

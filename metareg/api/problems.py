@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from metareg import log
@@ -141,6 +142,17 @@ async def _on_http(request: Request, error: Exception) -> JSONResponse:
     )
 
 
+async def _on_pool_timeout(request: Request, error: Exception) -> JSONResponse:
+    """No pooled connection in time (a path outside the read gate): overloaded, not broken."""
+    return problem_response(
+        request,
+        503,
+        "The API is at capacity; retry shortly.",
+        kind="overloaded",
+        headers={"Retry-After": "1"},
+    )
+
+
 async def _on_unexpected(request: Request, error: Exception) -> JSONResponse:
     log.get_logger("metareg.api").error(
         "unhandled error", path=request.url.path, error=type(error).__name__, exc_info=error
@@ -153,6 +165,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(IdentifierError, _on_identifier)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(PoolTimeout, _on_pool_timeout)
     app.add_exception_handler(Exception, _on_unexpected)
 
 

@@ -6,12 +6,16 @@
 - Bodies are streamed and refused past `max_response_bytes` (a declared Content-Length
   over the cap is refused before reading), so a hostile registry cannot exhaust memory.
 - Redirects are followed by hand, each hop checked by `urls.check_url`.
+- Every client shares one SSL context, built on first use: httpx would otherwise load
+  the CA bundle for each client (~6% of a sync's time), even for http:// registries.
 """
 
 from __future__ import annotations
 
 import email.utils
+import functools
 import random
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -101,6 +105,13 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """httpx's default verifying context (certifi, or SSL_CERT_FILE/SSL_CERT_DIR), once
+    per process. An SSLContext is safe to share between clients and threads."""
+    return httpx.create_ssl_context()
+
+
 class HttpClient:
     """One registry's HTTP access. `sleep` and `transport` are injectable for tests;
     `heartbeat` is called before every wait (the sync engine renews its lease there)."""
@@ -120,6 +131,7 @@ class HttpClient:
             timeout=settings.timeout_seconds,
             follow_redirects=False,
             transport=transport,
+            verify=shared_ssl_context(),
             headers={"User-Agent": USER_AGENT, **settings.headers},
         )
 

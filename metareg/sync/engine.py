@@ -9,14 +9,23 @@ quarantine with their reasons; the rest of the page proceeds.
 A cursor the registry no longer accepts (410) or a page asking for `reset` starts a full
 resync from the beginning; the full listing is a pass (`passes.py`) that also withdraws
 what the registry no longer lists, so it reconciles instead of duplicating.
+
+Pages are fetched, validated and normalized one ahead on a thread (`PagePrefetcher`)
+while the current page is written, so the registry's work, our parsing and SQLite's
+writing (which releases the GIL) overlap. Nothing that writes moves to the thread: every
+page is still committed in order, in the calling thread, with its own cursor, so a page
+prepared but not yet committed is simply fetched again after a crash.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextvars
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine, func, select
 
@@ -44,6 +53,77 @@ _history = RecordVersion.__table__  # type: ignore[attr-defined]
 # Called inside each page's transaction; raises to abort the page (e.g. the lease is lost).
 PageGuard = Callable[[Connection], None]
 Progress = Callable[[int], None]  # called with the number of items of each committed page
+
+
+PREFETCH_DEPTH = 1  # pages fetched ahead of the one being written (memory: one page more)
+_POLL_SECONDS = 0.1  # how often a blocked fetch thread looks whether it should stop
+_JOIN_SECONDS = 5.0  # a stopped fetch thread may be inside a request; don't wait for long
+
+
+T = TypeVar("T")
+
+
+class PagePrefetcher(Generic[T]):
+    """Iterates `pages` on a thread, up to `depth` items ahead of the consumer.
+
+    Each item, the end, or the exception the iteration raised is handed over in order, so
+    the consumer sees exactly what iterating `pages` itself would have shown, at the same
+    point (an error after page N surfaces after page N was consumed). `close()` stops the
+    thread; a generator is closed on the thread that iterates it."""
+
+    def __init__(self, pages: Iterable[T], depth: int = PREFETCH_DEPTH) -> None:
+        self._handover: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=max(1, depth))
+        self._stop = threading.Event()
+        # The thread runs in a copy of the caller's context, so log fields bound there
+        # (structlog contextvars) still reach what the fetch and the parsing log.
+        context = contextvars.copy_context()
+        self._thread = threading.Thread(
+            target=context.run, args=(self._fetch, pages), name="sync-prefetch", daemon=True
+        )
+        self._thread.start()
+
+    def _fetch(self, pages: Iterable[T]) -> None:
+        iterator = iter(pages)
+        try:
+            for page in iterator:
+                if not self._put(("page", page)):
+                    return
+            self._put(("end", None))
+        except BaseException as error:  # handed to the consumer, raised there
+            self._put(("error", error))
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    def _put(self, item: tuple[str, Any]) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._handover.put(item, timeout=_POLL_SECONDS)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self) -> Iterator[T]:
+        while True:
+            kind, value = self._handover.get()
+            if kind == "page":
+                yield value
+            elif kind == "end":
+                return
+            else:
+                raise value
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(_JOIN_SECONDS)
+
+    def __enter__(self) -> PagePrefetcher[T]:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 class LeaseLost(RuntimeError):
@@ -81,11 +161,9 @@ def strip_unknown(value: Any) -> tuple[Any, list[str]]:
     if not isinstance(value, dict):
         return value, []
     known = _KNOWN.get(str(value.get("record_type")))
-    if known is None:
+    if known is None or known.issuperset(value):  # the usual case, decided in C
         return value, []
     extra = sorted(k for k in value if k not in known)
-    if not extra:
-        return value, []
     return {k: v for k, v in value.items() if k in known}, extra
 
 
@@ -156,13 +234,15 @@ class SyncEngine:
         lag: float | None = None
         while True:
             try:
-                for page in connector.pages(cursor):
-                    if page.reset:
-                        raise CursorExpired("the registry asked for a full resync")
-                    self._commit_page(registry_id, page, settings, result, guard, clock())
-                    lag = page.lag_seconds if page.lag_seconds is not None else lag
-                    if progress:
-                        progress(len(page.items))
+                prepared = self._prepared(connector.pages(cursor), settings, result)
+                with PagePrefetcher(prepared) as pages:
+                    for page, ops, rejected in pages:
+                        if page.reset:
+                            raise CursorExpired("the registry asked for a full resync")
+                        self._commit_page(registry_id, page, ops, rejected, result, guard, clock())
+                        lag = page.lag_seconds if page.lag_seconds is not None else lag
+                        if progress:
+                            progress(len(page.items))
                 return lag
             except CursorExpired as error:
                 if result.full_resync:
@@ -172,6 +252,22 @@ class SyncEngine:
                 _log.warning("full resync", registry=registry_id, reason=str(error))
                 result.full_resync = True
                 cursor = None
+
+    def _prepared(
+        self, pages: Iterator[Page], settings: SyncSettings, result: SyncResult
+    ) -> Iterator[tuple[Page, list[Operation], list[Rejected]]]:
+        """Each page with its operations and rejects (run on the prefetch thread)."""
+        try:
+            for page in pages:
+                if page.reset:  # its items are ignored: the loop starts a full resync
+                    yield page, [], []
+                    continue
+                ops, rejected = self._convert(page.items, settings, result)
+                yield page, ops, rejected
+        finally:
+            close = getattr(pages, "close", None)
+            if close is not None:
+                close()
 
     def _convert(
         self, items: list[Item], settings: SyncSettings, result: SyncResult
@@ -203,12 +299,12 @@ class SyncEngine:
         self,
         registry_id: str,
         page: Page,
-        settings: SyncSettings,
+        ops: list[Operation],
+        rejected: list[Rejected],
         result: SyncResult,
         guard: PageGuard | None,
         now: datetime,
     ) -> None:
-        ops, rejected = self._convert(page.items, settings, result)
         source = f"sync:{registry_id}"
         with self.engine.begin() as connection:
             if guard:
