@@ -35,6 +35,13 @@ def _mask(value: Any) -> Any:
     return value
 
 
+def mask_secrets(text: str) -> str:
+    """`text` with every registered secret masked: for error messages that leave the
+    process other than through a log line (stored sync errors, API bodies)."""
+    masked: str = _mask(text)
+    return masked
+
+
 def redact_secrets(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     if not _SECRETS:
         return event_dict

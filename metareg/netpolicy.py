@@ -40,10 +40,17 @@ def resolve_addresses(host: str) -> list[Address]:
 
 def is_non_public(address: Address) -> bool:
     """True for any address that is not on the public internet."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        # An IPv6 form that carries an IPv4 address (::ffff:a.b.c.d, 6to4 2002:ab:cd::)
+        # reaches that IPv4 host: judge the host.
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is not None:
+            address = embedded
     return bool(
-        address.is_loopback
+        # Not global covers what the flags below miss, e.g. the carrier-grade NAT range
+        # 100.64.0.0/10 (neither private nor reserved, yet never on the internet).
+        not address.is_global
+        or address.is_loopback
         or address.is_link_local
         or address.is_private
         or address.is_multicast

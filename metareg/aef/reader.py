@@ -111,11 +111,15 @@ def _rows_of(
             continue
         cells = {label: values[i] for i, label in positions.items() if i < len(values)}
         row = AefRow(table, f"{where}{number}", cells)
+        # openpyxl silently cuts a longer cell to Excel's limit, so a cell AT the limit may
+        # be the truncated head of a hostile megabyte: refuse it rather than store half.
         long = [
-            label for label, v in cells.items() if isinstance(v, str) and len(v) > MAX_CELL_CHARS
+            label for label, v in cells.items() if isinstance(v, str) and len(v) >= MAX_CELL_CHARS
         ]
         if long:
-            row.problems.append(f"cell(s) longer than {MAX_CELL_CHARS} characters: {long}")
+            row.problems.append(
+                f"cell(s) of {MAX_CELL_CHARS} characters or more (possibly truncated): {long}"
+            )
         else:
             try:
                 row.record = row_to_record(table, cells, context)
@@ -134,6 +138,16 @@ def check_workbook_size(content: bytes) -> None:
         raise AefReadError(f"workbook expands to {total} bytes (limit {MAX_UNZIPPED_BYTES})")
 
 
+def ignore_declared_size(sheet: Any) -> None:
+    """Read every row the sheet holds, not only those its `<dimension>` declares: in
+    read-only mode openpyxl stops at the declared size, so a workbook whose generator
+    wrote `A1` would read as an empty table, and an empty listing withdraws everything.
+    MAX_ROWS still bounds the reading."""
+    reset = getattr(sheet, "reset_dimensions", None)
+    if reset is not None:
+        reset()
+
+
 def read_xlsx(content: bytes, context: AefContext | None = None) -> list[AefRow]:
     """Every AEF table row of every sheet of a workbook."""
     check_workbook_size(content)
@@ -143,8 +157,10 @@ def read_xlsx(content: bytes, context: AefContext | None = None) -> list[AefRow]
     except Exception as error:  # openpyxl raises many kinds on a broken workbook
         raise AefReadError(f"cannot open workbook: {type(error).__name__}: {error}") from error
     rows: list[AefRow] = []
+    found = False
     try:
         for sheet in workbook.worksheets:
+            ignore_declared_size(sheet)
             iterator = sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS)
             above: list[list[Any]] = []
             table: AefTable | None = None
@@ -159,6 +175,7 @@ def read_xlsx(content: bytes, context: AefContext | None = None) -> list[AefRow]
                         if number >= HEADER_SCAN_ROWS:
                             break
                         continue
+                    found = True
                     header = _fill_merged(as_list, above)
                     sheet_context = _heading(above, context)
                     rows.extend(
@@ -173,6 +190,10 @@ def read_xlsx(content: bytes, context: AefContext | None = None) -> list[AefRow]
                     break
     finally:
         workbook.close()
+    if not found:
+        # Without this a workbook with no AEF table reads as an empty listing, and the
+        # file connector would withdraw every record the registry reported before.
+        raise AefReadError("no AEF table header found in any sheet (labels as in the templates)")
     return rows
 
 

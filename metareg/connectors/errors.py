@@ -19,6 +19,8 @@ from enum import StrEnum
 
 import httpx
 
+from metareg.log import mask_secrets
+
 
 class ErrorClass(StrEnum):
     CONFIG = "configuration"
@@ -77,7 +79,9 @@ class ConnectorError(Exception):
     def __str__(self) -> str:
         where = f" ({self.url})" if self.url else ""
         code = f" HTTP {self.status}" if self.status else ""
-        return f"{self.kind}{code}: {self.args[0]}{where}"
+        # A registry may quote our credentials back in its error body: the message goes
+        # into the stored sync state and the API, not only the (masked) logs.
+        return mask_secrets(f"{self.kind}{code}: {self.args[0]}{where}")
 
 
 class ConfigurationError(ConnectorError):

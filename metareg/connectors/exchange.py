@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from metareg.connectors.base import Connector, Item, Page, Totals, holdings_scope
+from metareg.connectors.body import json_body
 from metareg.connectors.errors import MalformedResponse
 from metareg.records import dumps
 
@@ -74,7 +75,7 @@ class ExchangeConnector(Connector):
         page_number = 0
         while True:
             body = _check_page(
-                self.http.get(url, {"cursor": state.get("c"), "limit": self.page_size}).json(),
+                json_body(self.http.get(url, {"cursor": state.get("c"), "limit": self.page_size})),
                 url,
             )
             if body.get("reset") is True:
@@ -117,9 +118,11 @@ class ExchangeConnector(Connector):
         page_number = 0
         while True:
             body = _check_page(
-                self.http.get(
-                    url, {"as_of": as_of, "cursor": page_cursor, "limit": self.page_size}
-                ).json(),
+                json_body(
+                    self.http.get(
+                        url, {"as_of": as_of, "cursor": page_cursor, "limit": self.page_size}
+                    )
+                ),
                 url,
             )
             if body.get("reset") is True:
@@ -155,7 +158,7 @@ class ExchangeConnector(Connector):
 
     def totals(self) -> Totals:
         url = f"{self.base}/totals"
-        body = self.http.get(url).json()
+        body = json_body(self.http.get(url))
         if not isinstance(body, dict) or not isinstance(body.get("totals"), list):
             raise MalformedResponse("totals body has no 'totals' list", url=url)
         return Totals(str(body.get("as_of", "")), list(body["totals"]))
@@ -165,15 +168,17 @@ class ExchangeConnector(Connector):
         cursor: str | None = None
         while True:
             body = _check_page(
-                self.http.get(
-                    url,
-                    {
-                        "cooperative_approach_id": cooperative_approach_id,
-                        "vintage": vintage,
-                        "cursor": cursor,
-                        "limit": self.page_size,
-                    },
-                ).json(),
+                json_body(
+                    self.http.get(
+                        url,
+                        {
+                            "cooperative_approach_id": cooperative_approach_id,
+                            "vintage": vintage,
+                            "cursor": cursor,
+                            "limit": self.page_size,
+                        },
+                    )
+                ),
                 url,
             )
             yield from body["items"]

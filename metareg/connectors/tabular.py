@@ -33,7 +33,12 @@ from typing import Any
 
 import openpyxl
 
-from metareg.aef.reader import MAX_COLUMNS, MAX_ROWS, check_workbook_size
+from metareg.aef.reader import (
+    MAX_COLUMNS,
+    MAX_ROWS,
+    check_workbook_size,
+    ignore_declared_size,
+)
 from metareg.connectors.base import Item
 from metareg.connectors.errors import ConfigurationError, MalformedResponse
 from metareg.connectors.files import FileSnapshotConnector
@@ -154,6 +159,7 @@ class TabularConnector(FileSnapshotConnector):
             wanted = self.config.option("sheet")
             sheet = workbook[wanted] if wanted else workbook.worksheets[0]
             header_row = int(self.config.option("header_row", 1))
+            ignore_declared_size(sheet)
             iterator = sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS)
             header: list[Any] = []
             rows: list[tuple[str, dict[str, Any]]] = []

@@ -85,10 +85,28 @@ def _body(delivery_id: str, timestamp: int, event: dict[str, Any]) -> bytes:
 
 
 def _due(engine: Engine, now: datetime, limit: int) -> list[dict[str, Any]]:
+    """Due deliveries in event order. A delivery waits while an earlier one of the same
+    subscription is still waiting for its retry: each subscription gets its events in
+    order, even after a long outage has spread their retry times apart."""
+    earlier = deliveries.alias("earlier")
+    waiting_before = (
+        select(earlier.c.id)
+        .where(
+            earlier.c.subscription_id == deliveries.c.subscription_id,
+            earlier.c.status == "pending",
+            earlier.c.event_seq < deliveries.c.event_seq,
+            earlier.c.next_attempt_at > now,
+        )
+        .exists()
+    )
     with engine.connect() as connection:
         rows = connection.execute(
             select(deliveries)
-            .where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now)
+            .where(
+                deliveries.c.status == "pending",
+                deliveries.c.next_attempt_at <= now,
+                ~waiting_before,
+            )
             .order_by(deliveries.c.event_seq, deliveries.c.id)
             .limit(limit)
         ).all()
