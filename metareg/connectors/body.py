@@ -9,10 +9,14 @@ with a sentence that says what arrived. No Content-Type, or a JSON one (and the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from metareg.connectors.errors import MalformedResponse
-from metareg.connectors.http import Fetched
+from metareg import log
+from metareg.connectors.errors import BrokenBody, MalformedResponse
+from metareg.connectors.http import Fetched, HttpClient
+
+_log = log.get_logger("metareg.connectors")
 
 NOT_JSON = ("text/html", "application/xhtml+xml", "text/xml", "application/xml")
 
@@ -26,3 +30,22 @@ def json_body(fetched: Fetched) -> Any:
             url=fetched.url,
         )
     return fetched.json()
+
+
+def fetch_json(http: HttpClient, url: str, params: Mapping[str, Any] | None = None) -> Any:
+    """GET `url` and decode its JSON body, repeating the request (with the client's
+    backoff, up to its `max_attempts`) when the body arrives broken: a registry or a
+    proxy that cuts a body short usually answers whole a moment later."""
+    attempt = 0
+    while True:
+        try:
+            return json_body(http.get(url, params))
+        except BrokenBody:
+            attempt += 1
+            if attempt >= http.settings.max_attempts:
+                raise
+            wait = http.backoff(attempt)
+            _log.info("retrying broken body", url=url, attempt=attempt, wait=round(wait, 2))
+            if http.heartbeat:
+                http.heartbeat()
+            http.sleep(wait)

@@ -30,7 +30,7 @@ from metareg.aef.columns import (
     row_to_record,
 )
 from metareg.connectors.base import SCOPE_RECORDS, Connector, Item, Page, holdings_scope
-from metareg.connectors.body import json_body
+from metareg.connectors.body import fetch_json
 from metareg.connectors.errors import MalformedResponse
 from metareg.records import dumps
 from metareg.serials import SerialError, parse_serial
@@ -125,7 +125,7 @@ class CadtConnector(Connector):
             page = int(state["p"]) if index == int(state["t"]) else 1
             while True:
                 url = f"{base}{path}"
-                body = json_body(self.http.get(url, {"page": page, "limit": limit}))
+                body = fetch_json(self.http, url, {"page": page, "limit": limit})
                 rows, page_count = _page_rows(body, url)
                 items = [
                     self._item(kind, row, f"{path} page {page} row {n}")

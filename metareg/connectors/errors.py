@@ -96,6 +96,11 @@ class MalformedResponse(ConnectorError):
         super().__init__(ErrorClass.MALFORMED, message, url=url)
 
 
+class BrokenBody(MalformedResponse):
+    """A body that does not parse as JSON: often cut short in transit, so the request
+    is worth repeating (bounded, with backoff) before the sync gives up on it."""
+
+
 class CursorExpired(ConnectorError):
     def __init__(self, message: str = "the registry no longer accepts this cursor") -> None:
         super().__init__(ErrorClass.CURSOR_EXPIRED, message, status=410)

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from metareg.connectors.base import Connector, Item, Page, Totals, holdings_scope
-from metareg.connectors.body import json_body
+from metareg.connectors.body import fetch_json
 from metareg.connectors.errors import MalformedResponse
 from metareg.records import dumps
 
@@ -75,7 +75,7 @@ class ExchangeConnector(Connector):
         page_number = 0
         while True:
             body = _check_page(
-                json_body(self.http.get(url, {"cursor": state.get("c"), "limit": self.page_size})),
+                fetch_json(self.http, url, {"cursor": state.get("c"), "limit": self.page_size}),
                 url,
             )
             if body.get("reset") is True:
@@ -118,10 +118,8 @@ class ExchangeConnector(Connector):
         page_number = 0
         while True:
             body = _check_page(
-                json_body(
-                    self.http.get(
-                        url, {"as_of": as_of, "cursor": page_cursor, "limit": self.page_size}
-                    )
+                fetch_json(
+                    self.http, url, {"as_of": as_of, "cursor": page_cursor, "limit": self.page_size}
                 ),
                 url,
             )
@@ -158,7 +156,7 @@ class ExchangeConnector(Connector):
 
     def totals(self) -> Totals:
         url = f"{self.base}/totals"
-        body = json_body(self.http.get(url))
+        body = fetch_json(self.http, url)
         if not isinstance(body, dict) or not isinstance(body.get("totals"), list):
             raise MalformedResponse("totals body has no 'totals' list", url=url)
         return Totals(str(body.get("as_of", "")), list(body["totals"]))
@@ -168,16 +166,15 @@ class ExchangeConnector(Connector):
         cursor: str | None = None
         while True:
             body = _check_page(
-                json_body(
-                    self.http.get(
-                        url,
-                        {
-                            "cooperative_approach_id": cooperative_approach_id,
-                            "vintage": vintage,
-                            "cursor": cursor,
-                            "limit": self.page_size,
-                        },
-                    )
+                fetch_json(
+                    self.http,
+                    url,
+                    {
+                        "cooperative_approach_id": cooperative_approach_id,
+                        "vintage": vintage,
+                        "cursor": cursor,
+                        "limit": self.page_size,
+                    },
                 ),
                 url,
             )

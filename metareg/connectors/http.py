@@ -29,10 +29,10 @@ from metareg import log
 from metareg.connectors.auth import AuthSettings
 from metareg.connectors.errors import (
     RETRYABLE,
+    BrokenBody,
     ConnectorError,
     CursorExpired,
     ErrorClass,
-    MalformedResponse,
     classify_exception,
     classify_status,
 )
@@ -86,7 +86,7 @@ class Fetched:
         try:
             return orjson.loads(self.content)
         except orjson.JSONDecodeError as error:
-            raise MalformedResponse(f"body is not JSON: {error}", url=self.url) from error
+            raise BrokenBody(f"body is not JSON: {error}", url=self.url) from error
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:

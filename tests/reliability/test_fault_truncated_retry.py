@@ -1,13 +1,6 @@
-"""PENDING (not collected: a finding for metareg/connectors/http.py + body.py, engineer G).
-
-A registry that cuts a JSON body short (a complete HTTP response whose body is broken
-JSON, the simulator's `truncate` fault) makes the whole sync fail as `malformed`: the
-connector does not retry that request, although the same request answered a moment later
-is whole. Nothing is lost (the committed pages stay, the next poll resumes), so
-test_fault_registry.py covers the fault with repeated polls; this test asserts the
-stronger behaviour: each sync completes in one poll, the truncated page retried like a 5xx.
-Rename to test_fault_truncated_retry.py once the connector retries malformed bodies.
-"""
+"""A registry that cuts a JSON body short (the simulator's `truncate` fault): the
+connector repeats that request with backoff (metareg.connectors.body.fetch_json), so each
+sync completes in one poll and the index ends exactly as in a clean run."""
 
 from __future__ import annotations
 
