@@ -98,7 +98,13 @@ def test_dashboard_finds_acknowledges_and_traces_an_alert(
 
             # Acknowledged, with a note.
             row.locator("input[name=note]").fill("Asked JPN01 to withdraw the second use")
-            row.locator("button", has_text="Acknowledge").click()
+            # Wait for the server's answer to the form before leaving the page: going on at
+            # once could abort the POST (a race seen under load).
+            with page.expect_response(
+                lambda r: r.request.method == "POST" and "/acknowledge" in r.url
+            ) as answered:
+                row.locator("button", has_text="Acknowledge").click()
+            assert answered.value.status < 400
             page.goto(f"{url}/dashboard/alerts?rule=DC05")
             expect(page.locator("tr[data-rule='DC05'] td.status")).to_have_text("acknowledged")
             expect(page.locator("tr[data-rule='DC05'] .note")).to_contain_text("withdraw")
