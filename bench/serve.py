@@ -1,12 +1,14 @@
 """Servers a figure runs in a child process on loopback, so load is real HTTP.
 
-`python -m bench.serve api URL PORT`: the oversight API (`create_app`) over the index.
+`python -m bench.serve api URL PORT`: the oversight API (`create_app`) over the index,
+in `API_WORKERS` uvicorn processes (env `METAREG_BENCH_API_WORKERS` overrides).
 `python -m bench.serve exchange MANIFEST PORT`: every registry of a generated world as
 the reference exchange registry (`InMemoryFeedSource`), mounted at /<registry id>.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -58,11 +60,58 @@ def serving(kind: str, target: str, ready_path: str, timeout: float = 600.0) -> 
             process.wait()
 
 
+# One process by default. Two (`METAREG_BENCH_API_WORKERS=2`) let a second request's
+# Python run while one holds the GIL, but on this 2-core machine they also compete with
+# the load generator for the cores: measured on 100k blocks under load, one worker gave
+# 393-460 req/s (4 callers) and two 286-348, at more CPU per request. Worth trying again
+# on a quiet machine; SQLite in WAL mode lets both read the same file at once.
+API_WORKERS = 1
+
+
 def _api_app(url: str) -> Any:
     from metareg.api.app import create_app
     from metareg.db.engine import make_engine
 
     return create_app(make_engine(url))
+
+
+def _listening_socket(port: int) -> socket.socket:
+    """One listening socket for every worker. Made here, not by uvicorn's `workers=`:
+    uvicorn opens it without `IPPROTO_TCP`, so asyncio leaves Nagle on for accepted
+    connections, and every answer waited ~40 ms for a delayed ACK (measured: 77 req/s
+    with 2 workers against 228 with 1)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(2048)
+    return sock
+
+
+def _serve_api(url: str, port: int, workers: int, options: dict[str, Any]) -> None:
+    """`workers` processes accepting on one socket; the children end with the parent."""
+    import signal
+
+    import uvicorn
+
+    sock = _listening_socket(port)
+    children = []
+    for _ in range(workers - 1):
+        pid = os.fork()  # before any database connection: each process opens its own
+        if pid == 0:
+            if sys.platform.startswith("linux"):
+                import ctypes
+
+                ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+            break
+        children.append(pid)
+    server = uvicorn.Server(uvicorn.Config(_api_app(url), **options))
+    try:
+        server.run(sockets=[sock])
+    finally:
+        for pid in children:
+            os.kill(pid, signal.SIGTERM)
+        for pid in children:
+            os.waitpid(pid, 0)
 
 
 def _exchange_app(manifest_path: str) -> Any:
@@ -99,8 +148,18 @@ def main(argv: list[str]) -> None:
     import uvicorn
 
     kind, target, port = argv[:3]
+    options: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": int(port),
+        "log_level": "warning",
+        "access_log": False,
+    }
+    workers = int(os.environ.get("METAREG_BENCH_API_WORKERS", API_WORKERS))
+    if kind == "api" and workers > 1:
+        _serve_api(target, int(port), workers, {"log_level": "warning", "access_log": False})
+        return
     app = _api_app(target) if kind == "api" else _exchange_app(target)
-    uvicorn.run(app, host="127.0.0.1", port=int(port), log_level="warning", access_log=False)
+    uvicorn.run(app, **options)
 
 
 if __name__ == "__main__":

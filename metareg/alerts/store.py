@@ -245,19 +245,38 @@ class Existing:
     id: str
     status: str
     rule: str
+    # What a refresh would rewrite (None: not read, refresh it all).
+    content: tuple[Any, ...] | None = None
+
+
+# The stored fields a finding determines beyond its fingerprint (evidence) and rule.
+CONTENT = (
+    "message",
+    "cooperative_approach_id",
+    "party_registry_id",
+    "first_id",
+    "last_id",
+    "scope",
+    "details",
+)
+
+
+def _content(values: dict[str, Any] | Any) -> tuple[Any, ...]:
+    return tuple(values[name] for name in CONTENT)
 
 
 def existing_in(connection: Connection, *conditions: Any) -> dict[str, Existing]:
-    """fingerprint -> (id, status, rule) of the alerts matching the conditions."""
+    """fingerprint -> (id, status, rule, content) of the alerts matching the conditions."""
     rows = connection.execute(
         select(
             alerts_table.c.fingerprint,
             alerts_table.c.id,
             alerts_table.c.status,
             alerts_table.c.rule,
+            *(alerts_table.c[name] for name in CONTENT),
         ).where(*conditions)
     )
-    return {fp: Existing(aid, status, rule) for fp, aid, status, rule in rows}
+    return {row[0]: Existing(row[1], row[2], row[3], tuple(row[4:])) for row in rows}
 
 
 def block_scope_conditions(
@@ -354,7 +373,7 @@ def reconcile(
     known = {**in_scope, **_lookup(connection, unknown)} if unknown else in_scope
 
     result = Reconciled({}, {}, {})
-    new_rows, refreshed, reopened = [], [], []
+    new_rows, refreshed, reopened, seen = [], [], [], []
     for fp, finding in by_fp.items():
         row = _row(finding, fp, at)
         current = known.get(fp)
@@ -364,6 +383,8 @@ def reconcile(
         elif current.status == "resolved":
             reopened.append(row)
             result.reopened[finding.rule] = result.reopened.get(finding.rule, 0) + 1
+        elif current.content is not None and current.content == _content(row):
+            seen.append(current.id)  # confirmed as it stands: only last_seen moves
         else:
             refreshed.append(row)
     gone: list[str] = []
@@ -375,6 +396,10 @@ def reconcile(
     upsert(connection, alerts_table, new_rows, key=("fingerprint",))
     upsert(connection, alerts_table, refreshed, key=("fingerprint",), update=REFRESHED)
     upsert(connection, alerts_table, reopened, key=("fingerprint",), update=REOPENED)
+    for chunk in batched(seen, LOOKUP_CHUNK):
+        connection.execute(
+            update(alerts_table).where(alerts_table.c.id.in_(chunk)).values(last_seen=at)
+        )
     for chunk in batched(gone, LOOKUP_CHUNK):
         connection.execute(
             update(alerts_table)

@@ -18,10 +18,11 @@ from typing import Any
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from metareg import log
 from metareg.api import keys
+from metareg.api.deps import read_connection
 from metareg.api.problems import ApiProblem
 from metareg.api.ratelimit import RateLimiter
 
@@ -86,6 +87,7 @@ PUBLIC_PRINCIPAL = Principal(PUBLIC)
 _key_header = APIKeyHeader(
     name=KEY_HEADER, auto_error=False, description="An API key from `metareg keys create`."
 )
+key_header = _key_header  # for a route that checks the key itself (`authorize_on`)
 
 
 def _engine(request: Request) -> Engine:
@@ -93,11 +95,18 @@ def _engine(request: Request) -> Engine:
     return engine
 
 
-def _principal(request: Request, token: str | None) -> Principal:
+def _principal(
+    request: Request, token: str | None, connection: Connection | None = None
+) -> Principal:
+    """The caller of `token`, looked up on `connection` when the request already holds
+    one (a pool checkout less), else on a short connection of its own."""
     if not token:
         return PUBLIC_PRINCIPAL
-    with _engine(request).connect() as connection:
+    if connection is not None:
         found = keys.find_key(connection, token)
+    else:
+        with _engine(request).connect() as own:
+            found = keys.find_key(own, token)
     if found is not None:
         # Only real keys: registering whatever a caller sends would let anyone grow the
         # secret list (and the cost of every log line) without bound.
@@ -145,7 +154,29 @@ def _refuse(principal: Principal, needed: Role) -> ApiProblem:
 
 def authorize(request: Request, token: str | None = Security(_key_header)) -> Principal:
     """The caller, checked against `ROUTE_ROLES` for the matched route (fail closed)."""
-    principal = _principal(request, token)
+    return _authorized(request, _principal(request, token))
+
+
+def authorize_read(
+    request: Request,
+    token: str | None = Security(_key_header),
+    connection: Connection = Depends(read_connection),
+) -> Principal:
+    """`authorize` for routes that also take `read_connection`: the key is looked up on
+    the request's own read connection (FastAPI resolves it once per request), instead
+    of checking out a second one. The hottest reads use it; declare the connection
+    before the caller so the order of checks (capacity, then key) is `authorize`'s."""
+    return authorize_on(request, token, connection)
+
+
+def authorize_on(request: Request, token: str | None, connection: Connection) -> Principal:
+    """`authorize_read`'s check, called by a route that holds `connection` itself: it
+    must take the token with `Security(key_header)` (so the document shows the key)
+    and call this before reading anything."""
+    return _authorized(request, _principal(request, token, connection))
+
+
+def _authorized(request: Request, principal: Principal) -> Principal:
     _rate_limit(request, principal)
     route = request.scope.get("route")
     path = getattr(route, "path", None)

@@ -78,7 +78,14 @@ def gate_of(request: Request) -> ConnectionGate:
     return gate
 
 
+@contextmanager
+def reading(request: Request) -> Iterator[Connection]:
+    """`read_connection` for a handler that opens it itself (in its one worker thread)."""
+    with gate_of(request).slot(), engine_of(request).connect() as connection:
+        yield connection
+
+
 def read_connection(request: Request) -> Iterator[Connection]:
     """A connection for the request; reads only, so nothing to commit."""
-    with gate_of(request).slot(), engine_of(request).connect() as connection:
+    with reading(request) as connection:
         yield connection

@@ -13,7 +13,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from metareg import log
 from metareg.api.tables import ApiKey
@@ -67,14 +67,19 @@ def create_key(connection: Connection, name: str, role: str) -> tuple[dict[str, 
     return _public(row), token
 
 
+# Built once: every keyed request looks its key up, and building the select per request
+# cost more than running it.
+_ACTIVE_BY_HASH = select(_keys).where(
+    _keys.c.key_hash == bindparam("digest"), _keys.c.revoked_at.is_(None)
+)
+
+
 def find_key(connection: Connection, token: str) -> dict[str, Any] | None:
     """The active key with this token, or None (unknown or revoked)."""
     if not token.startswith(PREFIX) or len(token) > 200:
         return None
     digest = hash_key(token)
-    row = connection.execute(
-        select(_keys).where(_keys.c.key_hash == digest, _keys.c.revoked_at.is_(None))
-    ).first()
+    row = connection.execute(_ACTIVE_BY_HASH, {"digest": digest}).first()
     if row is None or not hmac.compare_digest(row.key_hash, digest):
         return None
     return _public(row)

@@ -101,9 +101,10 @@ class ExchangeConnector(Connector):
                 return
 
     def _change_item(self, entry: Any, location: str, url: str) -> Item:
-        raw = dumps(entry)
+        # The raw text is serialized once, of what is kept: an upsert keeps its record.
         if isinstance(entry, dict) and entry.get("op") == "upsert" and "record" in entry:
             return Item(entry["record"], dumps(entry["record"]), location)
+        raw = dumps(entry)
         if isinstance(entry, dict) and entry.get("op") == "withdraw" and "of" in entry:
             return Item({"record_type": "withdrawal", "of": entry["of"]}, raw, location)
         # Not a change we understand: validation quarantines it with the raw text.

@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from metareg.db.types import BigId, Json, Serial, UtcDateTime
@@ -64,6 +64,17 @@ class CurrentColumns(SQLModel):
     content_hash: str = Field(max_length=64)
 
 
+# Columns of `actions` derived from the record when it is stored, never part of it:
+# left out of every view of a record (metareg.index.query.canonical).
+UNIT_RANGE_COLUMNS = frozenset({"underlying_prefix", "underlying_first", "underlying_last"})
+# Both sides of a partial index's condition must be spelled alike for SQLite to use it:
+# metareg.detection.unitscreen queries with these very texts.
+UNIT_RANGE_WHERE = "underlying_prefix IS NOT NULL"
+UNIT_UNPARSED_WHERE = (
+    "underlying_prefix IS NULL AND first_unit_id IS NOT NULL AND underlying_registry_id IS NOT NULL"
+)
+
+
 class Action(CurrentColumns, BlockColumns, table=True):
     __tablename__ = "actions"
     __table_args__ = (
@@ -71,7 +82,9 @@ class Action(CurrentColumns, BlockColumns, table=True):
         Index("ix_action_block", "cooperative_approach_id", "party_registry_id", "first_id"),
         Index("ix_action_authorization", "authorization_id"),
         # DC09's running totals and the authorization check sum an authorization's
-        # first transfers up to a date: this index answers that without the table.
+        # first transfers up to a date, and the full check's DC07-DC09 filters
+        # (metareg.detection.authscreen) read vintage, purpose and parties per key:
+        # this index answers both without the table (migrations 0005, 0007).
         Index(
             "ix_action_authorization_chain",
             "cooperative_approach_id",
@@ -80,6 +93,30 @@ class Action(CurrentColumns, BlockColumns, table=True):
             "action_date",
             "first_id",
             "last_id",
+            "vintage",
+            "purpose",
+            "acquiring_party_id",
+            "using_party_id",
+        ),
+        # DC03's screened pass reads the parsed underlying units of every issuance in
+        # (underlying registry, batch, first unit) order from this index alone; only
+        # rows with a parsed range are in it.
+        Index(
+            "ix_action_unit_range",
+            "underlying_registry_id",
+            "underlying_prefix",
+            "underlying_first",
+            "underlying_last",
+            sqlite_where=text(UNIT_RANGE_WHERE),
+            postgresql_where=text(UNIT_RANGE_WHERE),
+        ),
+        # ... and the few rows with units but no parsed range (unparsable serials, or
+        # not an issuance) from this one, which go to the exact check.
+        Index(
+            "ix_action_unit_unparsed",
+            "underlying_registry_id",
+            sqlite_where=text(UNIT_UNPARSED_WHERE),
+            postgresql_where=text(UNIT_UNPARSED_WHERE),
         ),
     )
 
@@ -95,6 +132,11 @@ class Action(CurrentColumns, BlockColumns, table=True):
     using_party_id: str | None = Field(default=None, max_length=3)
     using_entity_id: str | None = Field(default=None, max_length=256)
     ndc_use_year: int | None = None
+    # Derived, not part of the record (metareg.index.unitrange): the parsed
+    # underlying units of an issuance DC03 judges, NULL where there are none.
+    underlying_prefix: str | None = Field(default=None, sa_column=Column(Text))
+    underlying_first: int | None = Field(default=None, sa_type=Serial)
+    underlying_last: int | None = Field(default=None, sa_type=Serial)
 
 
 class Holding(CurrentColumns, BlockColumns, table=True):

@@ -128,13 +128,28 @@ class InlineAuthorizations:
             if key in self.exceeded:
                 return []
             current = self.current.get(key)
-        findings: list[Finding] = []
-        for rule in (dc07_missing_authorization, dc08_purpose_not_authorized):
-            finding = rule.check(record, current)
-            if finding is not None:
-                findings.append(finding)
-        if current is not None:
-            why = dc09_authorization_exceeded.reasons(record, current, None)
-            if why:
-                findings.append(dc09_authorization_exceeded.make(record, current, why))
-        return findings
+        return judge_action(record, current)
+
+
+def judge_action(record: Rec, current: AuthRec | None) -> list[Finding]:
+    """DC07, DC08 and DC09's per-record reasons (no running total) on one action of a
+    key whose first transfers do not exceed `current` (its current authorization)."""
+    findings: list[Finding] = []
+    for rule in (dc07_missing_authorization, dc08_purpose_not_authorized):
+        finding = rule.check(record, current)
+        if finding is not None:
+            findings.append(finding)
+    if current is not None:
+        why = dc09_authorization_exceeded.reasons(record, current, None)
+        if why:
+            findings.append(dc09_authorization_exceeded.make(record, current, why))
+    return findings
+
+
+def full_pass(connection: Connection) -> list[Finding]:
+    """Every DC07-DC09 finding of the index, without reading every action: exactly
+    `InlineAuthorizations` on every current action plus `keys_pass` over its exceeded
+    keys (see `authscreen`)."""
+    from metareg.detection import authscreen  # it builds on this module
+
+    return authscreen.full_pass(connection)

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from metareg.detection import loading
+from metareg.detection import firsttotals, loading, onekey
 from metareg.detection.model import AuthRec, Finding, Rec, choose_current, rec_from_record
 from metareg.detection.rules import (
     dc01_double_issuance,
@@ -113,8 +113,7 @@ def _authorization_findings(connection: Connection, record: Rec) -> list[Finding
     ca, authorization_id = record.cooperative_approach_id, record.authorization_id
     current = None
     if authorization_id:
-        versions = loading.authorization_versions(connection, [(ca, authorization_id)])
-        current = choose_current(versions.get((ca, authorization_id), []))
+        current = choose_current(onekey.authorization_versions(connection, ca, authorization_id))
     findings: list[Finding] = []
     for rule in (dc07_missing_authorization, dc08_purpose_not_authorized):
         finding = rule.check(record, current)
@@ -172,10 +171,9 @@ def authorization_status(
 ) -> dict[str, Any] | None:
     """The current authorization (highest version across registries) and the units
     first transferred under it so far, or None when no registry reports it."""
-    versions = loading.authorization_versions(
-        connection, [(cooperative_approach_id, authorization_id)]
+    current = choose_current(
+        onekey.authorization_versions(connection, cooperative_approach_id, authorization_id)
     )
-    current = choose_current(versions.get((cooperative_approach_id, authorization_id), []))
     if current is None:
         return None
     record = next(
@@ -183,7 +181,8 @@ def authorization_status(
         for item in query.authorizations(connection, cooperative_approach_id, [authorization_id])
         if (item["registry"], item["record_id"]) == (current.registry_id, current.uid)
     )
-    first_transferred = loading.first_transferred(
+    # Remembered while the index is unchanged: the sum is most of the check's time.
+    first_transferred = firsttotals.first_transferred(
         connection, cooperative_approach_id, authorization_id
     )
     authorized = current.authorized_quantity

@@ -14,16 +14,19 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Connection,
     String,
     Table,
+    and_,
     bindparam,
     cast,
+    column,
     func,
     literal,
     null,
     select,
-    union_all,
+    values,
 )
 
 from metareg.db.tables import Action, Authorization, BlockSpan, Holding
@@ -108,6 +111,20 @@ def _stream(
         yield make(row)
 
 
+def distinct_values(connection: Connection, column: Any) -> list[Any]:
+    """The distinct non-null values of an indexed column, one index seek each (a skip
+    scan: far cheaper than DISTINCT over millions of rows when the values are few)."""
+    following = select(column).where(column > bindparam("after")).order_by(column).limit(1)
+    found: list[Any] = []
+    value = connection.execute(
+        select(column).where(column.is_not(None)).order_by(column).limit(1)
+    ).scalar()
+    while value is not None:
+        found.append(value)
+        value = connection.execute(following, {"after": value}).scalar()
+    return found
+
+
 def pairs(connection: Connection) -> list[tuple[str, str]]:
     """Every (cooperative approach, originating registry) that has ever held a block."""
     rows = connection.execute(select(spans.c.cooperative_approach_id, spans.c.party_registry_id))
@@ -142,17 +159,16 @@ _PAIR_HOLDINGS = (
 )
 _RANGE_ACTIONS = select(*_action_columns(False)).where(*_in_range(actions))
 _RANGE_HOLDINGS = select(*_holding_columns()).where(*_in_range(holdings))
-_RANGE_ENDS = union_all(
-    select(actions.c.first_id.label("f"), actions.c.last_id.label("l")).where(*_in_range(actions)),
-    select(holdings.c.first_id.label("f"), holdings.c.last_id.label("l")).where(
-        *_in_range(holdings)
-    ),
-).subquery()
 _ACTIONS_WITH = select(*_action_columns(False)).where(
     actions.c.registry_id == bindparam("registry"),
     actions.c.uid.in_(bindparam("uids", expanding=True)),
 )
-_HULL = select(func.min(_RANGE_ENDS.c.f), func.max(_RANGE_ENDS.c.l))
+_ACTIONS_BY_ID = select(*_action_columns(False)).where(
+    actions.c.id.in_(bindparam("ids", expanding=True))
+)
+_HOLDINGS_BY_ID = select(*_holding_columns()).where(
+    holdings.c.id.in_(bindparam("ids", expanding=True))
+)
 _SPAN = select(spans.c.max_span).where(
     spans.c.cooperative_approach_id == bindparam("ca"),
     spans.c.party_registry_id == bindparam("registry"),
@@ -174,6 +190,18 @@ def blocks(connection: Connection, ca: str, registry: str) -> Iterator[Rec]:
     )
 
 
+def blocks_by_id(
+    connection: Connection, action_ids: Iterable[int], holding_ids: Iterable[int]
+) -> list[Rec]:
+    """The current actions and holdings with these row ids (the screen's suspects)."""
+    make = Rec._make
+    found: list[Rec] = []
+    for statement, ids in ((_ACTIONS_BY_ID, action_ids), (_HOLDINGS_BY_ID, holding_ids)):
+        for chunk in batched(sorted(ids), IDENTITY_CHUNK):
+            found += [make(row) for row in connection.execute(statement, {"ids": list(chunk)})]
+    return found
+
+
 def blocks_meeting(
     connection: Connection, ca: str, registry: str, first: int, last: int, span: int | None
 ) -> list[Rec]:
@@ -188,17 +216,127 @@ def blocks_meeting(
     return found
 
 
-def hull(
-    connection: Connection, ca: str, registry: str, first: int, last: int, span: int | None
-) -> tuple[int, int]:
-    """The smallest range containing [first, last] and every block intersecting it."""
+INTERVAL_CHUNK = 100  # intervals per batched range query (compiled once per dialect)
+_NO_INTERVAL = (1, 0)  # pads a chunk: no block lies in it (serials start at 1)
+
+
+def _touched() -> Any:
+    """A chunk of intervals as a CTE of bound parameters: the same statement for every
+    chunk (padded to its size), so it is compiled once."""
+    rows = [
+        (cast(bindparam(f"lo{n}"), BigInteger), cast(bindparam(f"hi{n}"), BigInteger))
+        for n in range(INTERVAL_CHUNK)
+    ]
+    return (
+        values(column("lo", BigInteger), column("hi", BigInteger), name="touched")
+        .data(rows)
+        .cte("touched")
+    )
+
+
+def _meeting_interval(table: Table, touched: Any) -> Any:
+    """Blocks of (ca, registry) intersecting the interval of each `touched` row."""
+    return and_(
+        *_in_pair(table),
+        table.c.first_id >= touched.c.lo - bindparam("span"),
+        table.c.first_id <= touched.c.hi,
+        table.c.last_id >= touched.c.lo,
+    )
+
+
+def _hull_statement(table: Table) -> Any:
+    touched = _touched()
+    return (
+        select(touched.c.lo, touched.c.hi, func.min(table.c.first_id), func.max(table.c.last_id))
+        .select_from(touched.join(table, _meeting_interval(table, touched)))
+        .group_by(touched.c.lo, touched.c.hi)
+    )
+
+
+def _meeting_statement(table: Table, columns: list[Any]) -> Any:
+    touched = _touched()
+    return select(*columns).select_from(touched.join(table, _meeting_interval(table, touched)))
+
+
+_HULL_SQL = {table.name: _hull_statement(table) for table in (actions, holdings)}
+_MEETING_SQL = {
+    actions.name: _meeting_statement(actions, _action_columns(False)),
+    holdings.name: _meeting_statement(holdings, _holding_columns()),
+}
+
+
+_COMPILED: dict[tuple[str, str], Any] = {}
+
+
+def _execute_chunk(
+    connection: Connection, name: str, statement: Any, params: dict[str, Any]
+) -> Any:
+    """Run a chunk statement compiled once per dialect (SQLAlchemy does not cache
+    statements holding a VALUES clause; compiling one of a few hundred rows costs more
+    than running it)."""
+    key = (connection.dialect.name, name)
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        compiled = _COMPILED[key] = statement.compile(dialect=connection.dialect)
+    bound = compiled.construct_params(params)
+    if compiled.positional:
+        return connection.exec_driver_sql(
+            compiled.string, tuple(bound[name] for name in compiled.positiontup)
+        )
+    return connection.exec_driver_sql(compiled.string, bound)
+
+
+def _chunk_params(chunk: list[tuple[int, int]], **fixed: Any) -> dict[str, Any]:
+    padded = chunk + [_NO_INTERVAL] * (INTERVAL_CHUNK - len(chunk))
+    params = dict(fixed)
+    for n, (lo, hi) in enumerate(padded):
+        params[f"lo{n}"], params[f"hi{n}"] = lo, hi
+    return params
+
+
+def hulls(
+    connection: Connection,
+    ca: str,
+    registry: str,
+    intervals: list[tuple[int, int]],
+    span: int | None,
+) -> list[tuple[int, int]]:
+    """`hull` of each interval, a chunk of intervals per query."""
     if span is None:
-        return first, last
-    params = {"ca": ca, "registry": registry, "low": first - span, "last": last, "first": first}
-    low, high = connection.execute(_HULL, params).one()
-    if low is None:
-        return first, last
-    return min(first, low), max(last, high)
+        return list(intervals)
+    reach = {interval: interval for interval in intervals}
+    for chunk in batched(list(intervals), INTERVAL_CHUNK):
+        params = _chunk_params(list(chunk), ca=ca, registry=registry, span=span)
+        for table in (actions, holdings):
+            rows = _execute_chunk(connection, f"hull {table.name}", _HULL_SQL[table.name], params)
+            for lo, hi, low, high in rows:
+                if (lo, hi) in reach:
+                    first, last = reach[(lo, hi)]
+                    reach[(lo, hi)] = (min(first, low), max(last, high))
+    return [reach[interval] for interval in intervals]
+
+
+def blocks_meeting_any(
+    connection: Connection,
+    ca: str,
+    registry: str,
+    intervals: list[tuple[int, int]],
+    span: int | None,
+) -> list[Rec]:
+    """Current actions and holdings of (ca, registry) intersecting any of the
+    intervals (each once), a chunk of intervals per query."""
+    if span is None:
+        return []
+    found: dict[tuple[str, str, str], Rec] = {}
+    make = Rec._make
+    for chunk in batched(list(intervals), INTERVAL_CHUNK):
+        params = _chunk_params(list(chunk), ca=ca, registry=registry, span=span)
+        for table in (actions, holdings):
+            statement = _MEETING_SQL[table.name]
+            for row in _execute_chunk(connection, f"meeting {table.name}", statement, params):
+                record = make(row)
+                found[record.identity] = record
+    return list(found.values())
 
 
 def issuances(connection: Connection, underlying: Iterable[str] | None = None) -> Iterator[Rec]:

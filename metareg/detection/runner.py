@@ -1,10 +1,14 @@
 """The check runner: full and incremental checks, and their watermark.
 
-A full check reads every current block once per (ca, originating registry) in
-`first_id` order and sweeps it (`metareg.detection.sweep`), judging DC07-DC09 on
-each action as it passes (only authorizations whose first transfers exceed their
-quantity, summed in SQL, get a pass of their own), runs DC03 over all issuances,
-then reconciles every detection alert with what it found.
+A full check reads every current block once as a few integers and screens it with
+numpy (`metareg.detection.screen`): only the clusters of overlapping blocks where a
+block rule could speak are read whole and swept exactly (`metareg.detection.sweep`).
+DC07-DC09 come from per-authorization SQL filters whose rows the rules then judge
+(`metareg.detection.authscreen`), DC03 from the unit ranges parsed when each issuance
+was written (`metareg.detection.unitscreen`); then every detection alert is
+reconciled with what was found. `_full(exhaustive=True)` (and a screen that cannot
+read the index) sweeps every block: the reference the screened check is tested
+against.
 
 An incremental check (the default, run after each sync) reads only what changed
 since the last check's watermark (`record_version` id), finds the intervals,
@@ -30,7 +34,7 @@ from metareg.alerts.events import serialize_writers
 from metareg.alerts.tables import Alert, DetectionState
 from metareg.db.tables import Action, Holding, RecordVersion, Registry, SyncState
 from metareg.db.upsert import batched, upsert
-from metareg.detection import authpass, loading
+from metareg.detection import authpass, loading, screen, unitscreen
 from metareg.detection.changes import (
     Touched,
     changed_since,
@@ -148,13 +152,9 @@ def _synced_registries(connection: Connection, candidates: set[str] | None) -> l
     }
     if candidates is None:
         with_records = {
-            row[0]
-            for row in connection.execute(
-                union(
-                    select(actions.c.registry_id).distinct(),
-                    select(holdings.c.registry_id).distinct(),
-                )
-            )
+            registry_id
+            for table in (actions, holdings)
+            for registry_id in loading.distinct_values(connection, table.c.registry_id)
         }
     else:
         with_records = set()
@@ -172,15 +172,43 @@ def _synced_registries(connection: Connection, candidates: set[str] | None) -> l
 # -- the checks -----------------------------------------------------------------------------
 
 
-def _full(connection: Connection, context: SweepContext) -> tuple[list[Finding], dict[str, Any]]:
+def _full(
+    connection: Connection, context: SweepContext, *, exhaustive: bool = False
+) -> tuple[list[Finding], dict[str, Any]]:
+    """Every finding of the index, screened (see the module docstring) or, when
+    `exhaustive` or when the screen cannot read the index, by sweeping every block."""
     findings: list[Finding] = []
-    inline = authpass.InlineAuthorizations(connection)
-    for ca, registry in loading.pairs(connection):
-        findings.extend(sweep_group(loading.blocks(connection, ca, registry), context, inline))
-    findings.extend(dc03.check_issuances(loading.issuances(connection)))
-    findings.extend(authpass.keys_pass(connection, inline.exceeded))
+    swept = False
+    if not exhaustive:
+        try:
+            findings += _screened_blocks(connection, context)
+            swept = True
+        except screen.ScreenUnavailable as why:
+            log.warning("screen unavailable, sweeping every block", reason=str(why))
+            findings = []
+    if swept:
+        findings += authpass.full_pass(connection)
+    else:
+        inline = authpass.InlineAuthorizations(connection)
+        for ca, registry in loading.pairs(connection):
+            findings.extend(sweep_group(loading.blocks(connection, ca, registry), context, inline))
+        findings.extend(authpass.keys_pass(connection, inline.exceeded))
+    if exhaustive:
+        findings.extend(dc03.check_issuances(loading.issuances(connection)))
+    else:
+        findings.extend(unitscreen.screened_findings(connection))
     existing = store.existing_in(connection, alerts_table.c.rule.in_(DETECTION_RULES))
     return findings, existing
+
+
+def _screened_blocks(connection: Connection, context: SweepContext) -> list[Finding]:
+    """The block rules over the clusters the screen keeps, pair by pair."""
+    findings: list[Finding] = []
+    for _pair, action_ids, holding_ids in screen.suspects(screen.read(connection), context):
+        records = loading.blocks_by_id(connection, action_ids, holding_ids)
+        records.sort(key=lambda r: (r.first_id, r.record_type, r.registry_id, r.uid))
+        findings.extend(sweep_group(records, context))
+    return findings
 
 
 def _meets(intervals: list[tuple[int, int]], first: int | None, last: int | None) -> bool:
@@ -200,24 +228,15 @@ def _incremental(
         # Every block meeting a touched interval, and every block meeting those (their
         # partners): enough to judge any alert whose range meets the interval.
         span = loading.max_span(connection, ca, registry)
-        hulls = merge_intervals(
-            loading.hull(connection, ca, registry, low, high, span) for low, high in intervals
-        )
-        region: dict[tuple[str, str, str], Any] = {}
-        for first, last in hulls:
-            for record in loading.blocks_meeting(connection, ca, registry, first, last, span):
-                region[record.identity] = record
-        ordered = sorted(
-            region.values(), key=lambda r: (r.first_id, r.record_type, r.registry_id, r.uid)
-        )
+        hulls = merge_intervals(loading.hulls(connection, ca, registry, intervals, span))
+        region = loading.blocks_meeting_any(connection, ca, registry, hulls, span)
+        ordered = sorted(region, key=lambda r: (r.first_id, r.record_type, r.registry_id, r.uid))
         for finding in sweep_group(ordered, context):
             if _meets(intervals, finding.first_id, finding.last_id):
                 findings.append(finding)
         existing.update(_block_alerts_meeting(connection, ca, registry, intervals))
     if touched.unit_registries:
-        findings.extend(
-            dc03.check_issuances(loading.issuances(connection, touched.unit_registries))
-        )
+        findings.extend(unitscreen.screened_findings(connection, touched.unit_registries))
         scopes = sorted(dc03.scope_of(u) for u in touched.unit_registries)
         for chunk in batched(scopes, SCOPE_CHUNK):
             existing.update(

@@ -3,15 +3,22 @@
 Deliberately small: parameter checks, optional auth, RFC 9457 problems, and nothing
 else, so the simulator can wrap it in fault-injection middleware and a registry can
 serve it in front of its own database.
+
+Pages are serialized with orjson straight into the response: FastAPI's default path
+(`dataclasses.asdict` deep-copying every record, then `jsonable_encoder` visiting every
+value in Python) took about half the server's time for a page of 1,000 records, and
+on a shared machine the server's CPU is taken from the syncing client.
 """
 
 from __future__ import annotations
 
 import hmac
-from dataclasses import asdict
+from dataclasses import fields
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Query, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 
 from metareg.exchange.source import CursorGone, FeedSource
@@ -25,6 +32,23 @@ def problem(status: int, kind: str, title: str, detail: str = "", **extra: Any) 
     if detail:
         body["detail"] = detail
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+def _encode_other(value: Any) -> Any:
+    """What orjson does not serialize itself (a Decimal from a database-backed source):
+    converted the way FastAPI's own encoder would."""
+    return jsonable_encoder(value)
+
+
+def json_response(body: Any) -> Response:
+    """`body` as a JSON response, serialized once by orjson (dataclasses shallowly)."""
+    content = orjson.dumps(body, default=_encode_other, option=orjson.OPT_NON_STR_KEYS)
+    return Response(content, media_type="application/json")
+
+
+def _fields(value: Any) -> dict[str, Any]:
+    """A dataclass's fields as a dict, without `asdict`'s deep copy of every record."""
+    return {f.name: getattr(value, f.name) for f in fields(value)}
 
 
 def create_exchange_app(
@@ -56,43 +80,45 @@ def create_exchange_app(
             return problem(403, "forbidden", "credentials refused")
         return await call_next(request)
 
-    @app.get("/exchange/v1/info")
-    def info() -> dict[str, Any]:
-        return source.info()
+    @app.get("/exchange/v1/info", response_model=None)
+    def info() -> Response:
+        return json_response(source.info())
 
     @app.get("/exchange/v1/changes", response_model=None)
-    def changes(
-        cursor: str | None = None, limit: int = Query(500, ge=1, le=MAX_LIMIT)
-    ) -> Response | dict[str, Any]:
+    def changes(cursor: str | None = None, limit: int = Query(500, ge=1, le=MAX_LIMIT)) -> Response:
         try:
             page = source.changes(cursor, limit)
         except CursorGone as error:
             return problem(410, "cursor-expired", "cursor no longer accepted", str(error))
         if page.reset:
-            return {"items": [], "next_cursor": None, "has_more": False, "reset": True}
-        body = {k: v for k, v in asdict(page).items() if k != "reset" and v is not None}
+            return json_response(
+                {"items": [], "next_cursor": None, "has_more": False, "reset": True}
+            )
+        body = {k: v for k, v in _fields(page).items() if k != "reset" and v is not None}
         body.setdefault("next_cursor", cursor)
-        return body
+        return json_response(body)
 
-    @app.get("/exchange/v1/holdings")
+    @app.get("/exchange/v1/holdings", response_model=None)
     def holdings(
         as_of: str | None = None,
         cursor: str | None = None,
         limit: int = Query(500, ge=1, le=MAX_LIMIT),
-    ) -> dict[str, Any]:
-        return asdict(source.holdings(as_of, cursor, limit))
+    ) -> Response:
+        return json_response(_fields(source.holdings(as_of, cursor, limit)))
 
-    @app.get("/exchange/v1/totals")
-    def totals() -> dict[str, Any]:
-        return asdict(source.totals())
+    @app.get("/exchange/v1/totals", response_model=None)
+    def totals() -> Response:
+        return json_response(_fields(source.totals()))
 
-    @app.get("/exchange/v1/blocks")
+    @app.get("/exchange/v1/blocks", response_model=None)
     def blocks(
         cooperative_approach_id: str | None = None,
         vintage: int | None = None,
         cursor: str | None = None,
         limit: int = Query(500, ge=1, le=MAX_LIMIT),
-    ) -> dict[str, Any]:
-        return asdict(source.blocks(cooperative_approach_id, vintage, cursor, limit))
+    ) -> Response:
+        return json_response(
+            _fields(source.blocks(cooperative_approach_id, vintage, cursor, limit))
+        )
 
     return app

@@ -15,11 +15,13 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table, bindparam, select
 
-from metareg.db.tables import CURRENT_TABLES, BlockSpan, RecordVersion
+from metareg.db.tables import CURRENT_TABLES, UNIT_RANGE_COLUMNS, BlockSpan, RecordVersion
 
-INTERNAL_COLUMNS = frozenset({"id", "registry_id", "uid", "content_hash"})
+# Not part of a record: the row's identity and hash, and what the index derives from
+# the record for the checks (an issuance's parsed underlying units).
+INTERNAL_COLUMNS = frozenset({"id", "registry_id", "uid", "content_hash"}) | UNIT_RANGE_COLUMNS
 BLOCK_TYPES = ("action", "holding")
 
 _spans = BlockSpan.__table__  # type: ignore[attr-defined]
@@ -40,12 +42,50 @@ def canonical(record_type: str, row: Any) -> dict[str, Any]:
     return record
 
 
-def max_span(connection: Connection, ca: str, registry: str) -> int | None:
-    return connection.execute(
-        select(_spans.c.max_span).where(
-            _spans.c.cooperative_approach_id == ca, _spans.c.party_registry_id == registry
+# Built once, executed with parameters: the API's hottest reads (`GET /v1/itmos/{id}`,
+# the authorization check) start here, and constructing a select per request cost more
+# than running it.
+_SPAN = select(_spans.c.max_span).where(
+    _spans.c.cooperative_approach_id == bindparam("ca"),
+    _spans.c.party_registry_id == bindparam("registry"),
+)
+
+
+def _intersecting_statement(record_type: str) -> Any:
+    table = _table(record_type)
+    return (
+        select(table)
+        .where(
+            table.c.cooperative_approach_id == bindparam("ca"),
+            table.c.party_registry_id == bindparam("registry"),
+            table.c.first_id >= bindparam("low"),
+            table.c.first_id <= bindparam("last"),
+            table.c.last_id >= bindparam("first"),
         )
-    ).scalar()
+        .order_by(table.c.first_id, table.c.registry_id, table.c.uid)
+    )
+
+
+_INTERSECTING = {record_type: _intersecting_statement(record_type) for record_type in BLOCK_TYPES}
+
+
+def _authorizations_statement() -> Any:
+    table = _table("authorization")
+    return (
+        select(table)
+        .where(
+            table.c.cooperative_approach_id == bindparam("ca"),
+            table.c.authorization_id.in_(bindparam("ids", expanding=True)),
+        )
+        .order_by(table.c.authorization_id, table.c.version, table.c.registry_id)
+    )
+
+
+_AUTHORIZATIONS = _authorizations_statement()
+
+
+def max_span(connection: Connection, ca: str, registry: str) -> int | None:
+    return connection.execute(_SPAN, {"ca": ca, "registry": registry}).scalar()
 
 
 def intersecting(
@@ -65,19 +105,12 @@ def intersecting(
     if span is None:
         return []
     found: list[dict[str, Any]] = []
+    params = {"ca": ca, "registry": registry, "low": first - span, "last": last, "first": first}
     for record_type in record_types:
-        table = _table(record_type)
-        rows = connection.execute(
-            select(table)
-            .where(
-                table.c.cooperative_approach_id == ca,
-                table.c.party_registry_id == registry,
-                table.c.first_id >= first - span,
-                table.c.first_id <= last,
-                table.c.last_id >= first,
-            )
-            .order_by(table.c.first_id, table.c.registry_id, table.c.uid)
-        )
+        statement = _INTERSECTING.get(record_type)
+        if statement is None:  # not a block type: built on demand, as before
+            statement = _intersecting_statement(record_type)
+        rows = connection.execute(statement, params)
         for row in rows:
             found.append(
                 {
@@ -99,12 +132,7 @@ def authorizations(connection: Connection, ca: str, ids: Iterable[str]) -> list[
     wanted = sorted(set(ids))
     if not wanted:
         return []
-    table = _table("authorization")
-    rows = connection.execute(
-        select(table)
-        .where(table.c.cooperative_approach_id == ca, table.c.authorization_id.in_(wanted))
-        .order_by(table.c.authorization_id, table.c.version, table.c.registry_id)
-    )
+    rows = connection.execute(_AUTHORIZATIONS, {"ca": ca, "ids": wanted})
     return [
         {
             "registry": row.registry_id,

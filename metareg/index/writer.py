@@ -29,6 +29,7 @@ from metareg.db.tables import CURRENT_TABLES, BlockSpan, Holding, RecordVersion
 from metareg.db.upsert import batched, upsert, write_rows
 from metareg.index.counts import Counts
 from metareg.index.incoming import Incoming, Operation, Withdrawal
+from metareg.index.unitrange import NO_UNITS, unit_columns
 from metareg.records import dumps
 
 LOOKUP_CHUNK = 5_000
@@ -95,6 +96,13 @@ class IndexWriter:
             name: [columns.index(c) for c in ("registry_id", "uid", "content_hash")]
             for name, columns in self._columns.items()
         }
+        # An action's derived unit range (prefix, first, last), computed here, never
+        # read from the record.
+        actions = self._columns["action"]
+        self._units = slice(
+            actions.index("underlying_prefix"), actions.index("underlying_last") + 1
+        )
+        assert actions[self._units] == ["underlying_prefix", "underlying_first", "underlying_last"]
 
     def apply(self, ops: Sequence[Operation]) -> Counts:
         counts = Counts()
@@ -261,6 +269,13 @@ class IndexWriter:
             row[n] = date.fromisoformat(str(row[n]))
         registry, uid, digest = self._fixed[record_type]
         row[registry], row[uid], row[digest] = self.registry_id, op.uid, op.content_hash
+        if record_type == "action":
+            # Only an issuance with unit ids is parsed (~4 µs); every other row is cheap.
+            normal = op.normal
+            if normal.get("first_unit_id") and normal.get("action_type") == "Issuance":
+                row[self._units] = unit_columns(normal)
+            else:
+                row[self._units] = NO_UNITS
         return tuple(row)
 
     def _widen_spans(self, columns: list[str], rows: list[tuple[Any, ...]]) -> None:

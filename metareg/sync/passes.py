@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Table, and_, delete, select
 
 from metareg.connectors.base import SCOPE_RECORDS
 from metareg.db.tables import CURRENT_TABLES
-from metareg.db.upsert import batched, upsert
+from metareg.db.upsert import upsert, write_rows
 from metareg.index.incoming import Incoming, Operation, Withdrawal
 from metareg.records import content_hash, dumps
 from metareg.sync.tables import SyncPass, SyncSeen
@@ -58,6 +58,10 @@ def pass_mode(connection: Connection, registry_id: str, scope: str) -> str | Non
     return "staged" if found[0] else "tracking"
 
 
+_SEEN_KEY = ("registry_id", "scope", "record_type", "uid")
+_SEEN_STAGED = (*_SEEN_KEY, "op", "payload", "raw", "location")
+
+
 def note_seen(
     connection: Connection,
     registry_id: str,
@@ -66,31 +70,45 @@ def note_seen(
     *,
     staged: bool,
 ) -> None:
-    """Record the page's identities (and, staged, their latest operation)."""
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for op in ops:
-        if not staged and not isinstance(op, Incoming):
-            continue
-        row: dict[str, Any] = {
-            "registry_id": registry_id,
-            "scope": scope,
-            "record_type": op.record_type,
-            "uid": op.uid,
-        }
-        if staged:
-            row["op"] = "upsert" if isinstance(op, Incoming) else "withdraw"
-            row["payload"] = dumps(op.normal) if isinstance(op, Incoming) else None
-            row["raw"] = op.raw
-            row["location"] = op.location[:200]
-        rows[(op.record_type, op.uid)] = row  # later in the page wins
-    for chunk in batched(list(rows.values()), CHUNK):
-        upsert(
+    """Record the page's identities (and, staged, their latest operation).
+
+    Rows go to the bulk writer as tuples: a tracking pass notes every record of a
+    first sync, and building a dict per record cost as much as the insert itself."""
+    if staged:
+        rows: dict[tuple[str, str], tuple[Any, ...]] = {}
+        for op in ops:
+            incoming = isinstance(op, Incoming)
+            rows[(op.record_type, op.uid)] = (  # later in the page wins
+                registry_id,
+                scope,
+                op.record_type,
+                op.uid,
+                "upsert" if incoming else "withdraw",
+                (op.payload or dumps(op.normal)) if isinstance(op, Incoming) else None,
+                op.raw,
+                op.location[:200],
+            )
+        write_rows(
             connection,
             _seen,
-            chunk,
-            key=("registry_id", "scope", "record_type", "uid"),
-            update=("op", "payload", "raw", "location") if staged else (),
+            _SEEN_STAGED,
+            list(rows.values()),
+            key=_SEEN_KEY,
+            update=("op", "payload", "raw", "location"),
+            batch_size=CHUNK,
         )
+        return
+    # Tracking: only the identities a record was listed under; one row each.
+    seen = {(op.record_type, op.uid) for op in ops if isinstance(op, Incoming)}
+    write_rows(
+        connection,
+        _seen,
+        _SEEN_KEY,
+        [(registry_id, scope, record_type, uid) for record_type, uid in seen],
+        key=_SEEN_KEY,
+        update=(),
+        batch_size=CHUNK,
+    )
 
 
 def staged_operations(connection: Connection, registry_id: str, scope: str) -> Iterator[Operation]:

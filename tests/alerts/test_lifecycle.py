@@ -156,3 +156,24 @@ def test_operational_alerts_one_per_code_and_registry(index: Index) -> None:
     assert {a["rule"] for a in index.alerts(status="open")} == {"SY01", "SY03"}
     with index.engine.begin() as connection, pytest.raises(ValueError):
         raise_operational(connection, "DC01", "JPN01", "not operational")
+
+
+def test_a_confirmed_alert_moves_last_seen_and_takes_a_changed_message(index: Index) -> None:
+    """Re-running the checks only moves `last_seen` of an alert found as it stands; a
+    correction that changes what the finding says (same evidence) rewrites it."""
+    _conflict(index)
+    index.check()
+    [first] = index.alerts()
+    index.check(full=True)
+    [again] = index.alerts()
+    assert again["last_seen"] > first["last_seen"] and again["first_seen"] == first["first_seen"]
+    assert {k: v for k, v in again.items() if k != "last_seen"} == {
+        k: v for k, v in first.items() if k != "last_seen"
+    }
+    index.put("JPN01", action("ISS-9", 60, 150))  # a correction of the same action
+    index.check(full=True)
+    [corrected] = index.alerts()
+    assert corrected["id"] == first["id"] and corrected["status"] == "open"
+    assert (corrected["first_id"], corrected["last_id"]) == (60, 100)
+    assert "60-100" in corrected["message"] and corrected["message"] != first["message"]
+    assert _events(index) == [("opened", first["id"])]

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from metareg.connectors.errors import ConnectorError, ErrorClass
-from metareg.sync.engine import PagePrefetcher
+from metareg.sync.engine import PREFETCH_DEPTH, PagePrefetcher
 
 
 class Source:
@@ -57,9 +57,10 @@ def test_reads_ahead_only_by_its_depth() -> None:
 
 def test_stopping_early_closes_the_source_on_its_own_thread() -> None:
     source = Source(50)
-    with PagePrefetcher(source.pages()) as pages:
+    with PagePrefetcher(source.pages(), depth=PREFETCH_DEPTH) as pages:
         for page in pages:
             if page == 2:
                 break
     assert source.closed_on == "sync-prefetch"
-    assert len(source.produced) <= 4
+    # two taken, `depth` waiting in the handover, one fetched and blocked
+    assert len(source.produced) <= 2 + PREFETCH_DEPTH + 1

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from metareg.api import alerts_bridge as bridge
-from metareg.api.auth import Principal, authorize
+from metareg.api.auth import Principal, authorize_read
 from metareg.api.deps import read_connection
 from metareg.identifiers import ITMOBlock, parse_itmo
 from metareg.index import query
@@ -215,6 +215,6 @@ def _quantities(status: dict[str, Any]) -> dict[str, Any]:
 def authorization_check(
     body: CheckRequest,
     connection: Connection = Depends(read_connection),
-    _caller: Principal = Depends(authorize),
+    _caller: Principal = Depends(authorize_read),
 ) -> Any:
     return check_authorization(connection, body)

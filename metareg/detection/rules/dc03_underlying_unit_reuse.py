@@ -20,7 +20,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
 from metareg.detection.model import Finding, Rec, make_finding, overlap
-from metareg.serials import SerialError, UnitRange, parse_serial, parse_serial_range
+from metareg.index.unitrange import parse_units
+from metareg.serials import UnitRange
 
 CODE = "DC03"
 
@@ -38,16 +39,10 @@ def judged(record: Rec) -> bool:
 
 
 def unit_range(record: Rec) -> UnitRange | None:
-    """The parsed underlying units of an issuance, or None when they cannot be parsed."""
+    """The parsed underlying units of an issuance, or None when they cannot be parsed
+    (the index stores the same for each issuance: metareg.index.unitrange)."""
     assert record.first_unit_id is not None
-    try:
-        if record.last_unit_id and record.last_unit_id != record.first_unit_id:
-            return parse_serial_range(
-                record.first_unit_id, record.last_unit_id, record.underlying_registry_id
-            )
-        return parse_serial(record.first_unit_id, record.underlying_registry_id)
-    except SerialError:
-        return None
+    return parse_units(record.first_unit_id, record.last_unit_id, record.underlying_registry_id)
 
 
 def unit_text(record: Rec) -> tuple[str, str]:

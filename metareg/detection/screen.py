@@ -1,0 +1,544 @@
+"""The full check's screen: which blocks can be part of a finding at all, decided for
+every current block at once, so the exact rules (`sweep.sweep_group`) run only there.
+
+Why: the exact sweep costs a few microseconds of Python per block and per overlapping
+pair; at a million blocks (3.5 million records, most of them the ordinary chain of one
+block: issuance, first transfer, acquisition, use or holding) that is a minute. The
+screen reads each record once as a handful of integers (SQL aggregates parsed by
+numpy, no Python object per row) and answers, per *cluster*, whether any block rule
+could speak there.
+
+A cluster is a connected run of overlapping blocks of one (cooperative approach,
+originating registry): sorted by `first_id`, a new cluster starts where a block
+begins after every earlier block has ended. Two blocks that overlap are always in
+one cluster and no block of one cluster overlaps a block of another, so sweeping
+whole clusters finds exactly the pairs the full sweep would find there.
+
+A cluster is kept for the exact sweep when one of these necessary conditions holds
+(each is implied by its rule's predicate, never the other way round; the sweep
+decides):
+
+- DC01 / DC05 / DC04: two issuances / two uses or cancellations / two holdings
+  overlap (running maximum of `last_id` over that kind alone);
+- DC02: its blocks do not all share vintage, first transferring Party and metric, or
+  give two different mitigation types;
+- DC06: a transfer, acquisition or holding in a holding account is dated after a use
+  or cancellation of the cluster;
+- DC10 / DC11: a transfer (acquisition) old enough to be a candidate has no
+  acquisition (transfer) of exactly its range with the matching Parties;
+- DC12: a record whose `quantity_tco2e` differs from its block size (judged in SQL);
+- anything the screen cannot encode (an action type, metric, mitigation type or
+  account type outside the schema's lists, a Party code that is not three ASCII
+  characters): kept, so a surprise costs time, never a finding.
+
+The rest are ordinary chains and produce nothing. `tests/detection/test_screen.py`
+compares the screened full check with the exhaustive sweep on random worlds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+from metareg.db.tables import Action, BlockSpan, Holding
+from metareg.detection.sweep import SweepContext
+
+actions = Action.__table__  # type: ignore[attr-defined]
+holdings = Holding.__table__  # type: ignore[attr-defined]
+spans = BlockSpan.__table__  # type: ignore[attr-defined]
+
+CHUNK_ROWS = 400_000  # rows per aggregate query: bounds the text held at once
+READERS = 2  # parallel reader connections (the aggregates run in the database)
+
+# Kinds of record, as the rules see them.
+ISSUANCE, FIRST_TRANSFER, TRANSFER, ACQUISITION, USE, OTHER_ACTION = 0, 1, 2, 3, 4, 5
+HOLDING_ACTIVE, HOLDING_OTHER = 6, 7
+_ACTION_KINDS = {
+    "Issuance": ISSUANCE,
+    "First transfer": FIRST_TRANSFER,
+    "Transfer": TRANSFER,
+    "Acquisition": ACQUISITION,
+    "Use": USE,
+    "Cancellation": USE,
+    "Voluntary cancellation": USE,
+}
+_ACCOUNT_KINDS = {
+    "holding": HOLDING_ACTIVE,
+    "government-holding": HOLDING_ACTIVE,
+    "cancellation": HOLDING_OTHER,
+    "retirement": HOLDING_OTHER,
+}
+_METRICS = {"GHG": 1, "non-GHG": 2}
+_MITIGATION_TYPES = {"Emission reductions": 1, "Removals": 2, "Emission reductions and removals": 3}
+
+# The packed column: bit 0 DC12 mismatch, bits 2-4 kind, 5-6 metric (0: not in the
+# schema's list), 7-9 mitigation type (0: not given, 4: not in the list), 10 and up the
+# vintage (signed).
+UNKNOWN_MITIGATION = 4
+# The fixed-width text of a record: its date (action_date / as_of, YYYY-MM-DD), then
+# four Party codes of three characters.
+DATE_WIDTH = 10
+PARTY_WIDTH = 3
+NO_PARTY = "---"  # never a Party code (^[A-Z]{3}$)
+TEXT_WIDTH = DATE_WIDTH + 4 * PARTY_WIDTH
+
+
+class ScreenUnavailable(Exception):
+    """The index holds something the screen cannot encode; sweep everything instead."""
+
+
+class _IsoDate(FunctionElement[str]):
+    """A DATE column as YYYY-MM-DD text, whatever the server's date style."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(_IsoDate, "sqlite")
+def _iso_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))  # stored as ISO text
+
+
+@compiles(_IsoDate)
+def _iso_default(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM-DD')"
+
+
+def date_key(value: date) -> int:
+    """The screen's integer for a date (YYYYMMDD: ordered like the dates)."""
+    return value.year * 10_000 + value.month * 100 + value.day
+
+
+def _code(column: Any, codes: dict[str, int], *, null: int | None, other: int) -> Any:
+    whens = [(column == text, code) for text, code in codes.items()]
+    if null is not None:
+        whens.insert(0, (column.is_(None), null))
+    return case(*whens, else_=other)
+
+
+def _packed(table: Any, kind: Any) -> Any:
+    """The packed integer of one record (see the bit layout above)."""
+    t = table.c
+    metric = _code(t.metric, _METRICS, null=None, other=0)
+    mitigation = _code(t.mitigation_type, _MITIGATION_TYPES, null=0, other=UNKNOWN_MITIGATION)
+    # DC12 in SQL, conservatively: a mismatch, or a size where comparing a float with
+    # an integer could round.
+    mismatch = case(
+        (
+            and_(
+                t.metric == "GHG",
+                t.quantity_tco2e.is_not(None),
+                or_(t.quantity_tco2e != t.last_id - t.first_id + 1, t.quantity_tco2e >= 1e15),
+            ),
+            1,
+        ),
+        else_=0,
+    )
+    return cast(
+        mismatch + kind * 4 + metric * 32 + mitigation * 128 + cast(t.vintage, BigInteger) * 1024,
+        BigInteger,
+    )
+
+
+def _party(column: Any) -> Any:
+    return func.coalesce(column, NO_PARTY)
+
+
+def _fixed_text(table: Any, day: Any, acquiring: Any, transferring: Any) -> Any:
+    """The record's date and four Party codes: first transferring Party, the reporting
+    registry's Party (the first three characters of its id), acquiring and
+    transferring Party. Anything not of that width makes the screen unavailable."""
+    t = table.c
+    reporting = func.substr(t.registry_id, 1, PARTY_WIDTH)
+    parties = t.first_transferring_party_id + reporting + _party(acquiring) + _party(transferring)
+    return _IsoDate(day) + parties
+
+
+def _pair_codes() -> Any:
+    return select(
+        spans.c.cooperative_approach_id.label("ca"),
+        spans.c.party_registry_id.label("reg"),
+        func.row_number()
+        .over(order_by=(spans.c.cooperative_approach_id, spans.c.party_registry_id))
+        .label("code"),
+    ).subquery("pairs")
+
+
+def _aggregate(value: Any) -> Any:
+    return func.aggregate_strings(cast(value, String), ",")
+
+
+def _checksum(table: Any) -> Any:
+    """A cheap fingerprint of which `first_id` came with which id: the aggregates of
+    one query must list the rows in the same order, and this proves they did."""
+    t = table.c
+    return func.sum((t.id % 9973) * (t.first_id % 9973))
+
+
+def _statement(table: Any, kind: Any, day: Any, acquiring: Any, transferring: Any) -> Any:
+    pairs = _pair_codes()
+    t = table.c
+    joined = table.outerjoin(
+        pairs, and_(pairs.c.ca == t.cooperative_approach_id, pairs.c.reg == t.party_registry_id)
+    )
+    return (
+        select(
+            func.count(),
+            _aggregate(t.id),
+            _aggregate(func.coalesce(pairs.c.code, 0)),
+            _aggregate(t.first_id),
+            _aggregate(t.last_id),
+            _aggregate(_packed(table, kind)),
+            func.aggregate_strings(_fixed_text(table, day, acquiring, transferring), ""),
+            _checksum(table),
+        )
+        .select_from(joined)
+        .where(t.id > bindparam("low"), t.id <= bindparam("high"))
+    )
+
+
+_ACTION_SCREEN = _statement(
+    actions,
+    _code(actions.c.action_type, _ACTION_KINDS, null=None, other=OTHER_ACTION),
+    actions.c.action_date,
+    actions.c.acquiring_party_id,
+    actions.c.transferring_party_id,
+)
+_HOLDING_SCREEN = _statement(
+    holdings,
+    _code(holdings.c.account_type, _ACCOUNT_KINDS, null=None, other=OTHER_ACTION),
+    holdings.c.as_of,
+    literal(None, String),
+    literal(None, String),
+)
+
+
+@dataclass
+class Records:
+    """Current records as columns (row i of every array is one record)."""
+
+    ids: Any  # the row id in its table
+    holding: Any  # True for a holding, False for an action
+    pair: Any  # (cooperative approach, originating registry) as a small integer
+    first: Any
+    last: Any
+    day: Any  # the record's date as YYYYMMDD
+    packed: Any  # see the bit layout above
+    parties: Any  # (n, 4): first transferring, reporting, acquiring, transferring Party
+
+    @classmethod
+    def concat(cls, parts: list[Records]) -> Records:
+        names = ("ids", "holding", "pair", "first", "last", "day", "packed", "parties")
+        if not parts:
+            ints = np.zeros(0, dtype=np.int64)
+            none = np.zeros((0, 4), np.int32)
+            return cls(ints, ints.astype(bool), ints, ints, ints, ints, ints, none)
+        return cls(*(np.concatenate([getattr(part, name) for part in parts]) for name in names))
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+
+def party_code(text: str) -> int | None:
+    """The integer of a three-character ASCII Party code (the screen's encoding)."""
+    raw = text.encode("ascii", "replace")
+    if len(raw) != PARTY_WIDTH:
+        return None
+    return (raw[0] << 16) | (raw[1] << 8) | raw[2]
+
+
+NO_PARTY_CODE = party_code(NO_PARTY)
+
+
+def _numbers(text: str | None, count: int) -> Any:
+    values = np.fromstring(text or "", dtype=np.int64, sep=",") if count else np.zeros(0, np.int64)
+    if values.shape[0] != count:
+        raise ScreenUnavailable("an aggregate did not list every row")
+    return values
+
+
+def _date_keys(text: Any) -> Any:
+    """YYYY-MM-DD (as bytes, one row each) to YYYYMMDD integers."""
+    digits = text.astype(np.int32) - ord("0")
+    dashes = (text[:, 4] == ord("-")) & (text[:, 7] == ord("-"))
+    numbers = np.delete(digits, (4, 7), axis=1)
+    if not (dashes.all() and ((numbers >= 0) & (numbers <= 9)).all()):
+        raise ScreenUnavailable("a date is not YYYY-MM-DD")
+    weights = 10 ** np.arange(7, -1, -1, dtype=np.int32)
+    return numbers @ weights
+
+
+def _parse(row: Any, holding: bool) -> Records | None:
+    count, ids, pair, first, last, packed, fixed, checksum = row
+    count = int(count or 0)
+    if not count:
+        return None
+    try:
+        raw = (fixed or "").encode("ascii")
+    except UnicodeEncodeError as error:
+        raise ScreenUnavailable("a date or Party code is not ASCII") from error
+    if len(raw) != count * TEXT_WIDTH:
+        raise ScreenUnavailable("a date or Party code is not of its fixed width")
+    text = np.frombuffer(raw, dtype=np.uint8).reshape(count, TEXT_WIDTH)
+    letters = text[:, DATE_WIDTH:].reshape(count, 4, PARTY_WIDTH).astype(np.int32)
+    records = Records(
+        ids=_numbers(ids, count),
+        holding=np.full(count, holding),
+        pair=_numbers(pair, count).astype(np.int32),
+        first=_numbers(first, count),
+        last=_numbers(last, count),
+        day=_date_keys(text[:, :DATE_WIDTH]),
+        packed=_numbers(packed, count),
+        parties=(letters[:, :, 0] << 16) | (letters[:, :, 1] << 8) | letters[:, :, 2],
+    )
+    expected = int(np.sum((records.ids % 9973) * (records.first % 9973)))
+    if expected != int(checksum or 0) or bool(np.any(records.pair == 0)):
+        raise ScreenUnavailable("the aggregates disagree on the order of rows")
+    return records
+
+
+def _ranges(connection: Connection, table: Any) -> list[dict[str, int]]:
+    """Id ranges of about CHUNK_ROWS rows covering the table."""
+    # Two statements: each is one index seek, together SQLite would scan the table.
+    low = connection.execute(select(func.min(table.c.id))).scalar()
+    high = connection.execute(select(func.max(table.c.id))).scalar()
+    if low is None or high is None:
+        return []
+    top = int(high)
+    return [
+        {"low": start, "high": min(start + CHUNK_ROWS, top)}
+        for start in range(int(low) - 1, top, CHUNK_ROWS)
+    ]
+
+
+def _parallel(connection: Connection) -> bool:
+    """Other connections see what this one sees (the check holds the write lock) unless
+    the database is private to this connection (SQLite in memory)."""
+    url = connection.engine.url
+    return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
+
+
+def read(connection: Connection) -> Records:
+    """Every current action and holding as columns, read in id ranges by up to
+    `READERS` connections at once (each aggregate runs inside the database, so the
+    readers work in parallel)."""
+    jobs = [(_ACTION_SCREEN, r, False) for r in _ranges(connection, actions)]
+    jobs += [(_HOLDING_SCREEN, r, True) for r in _ranges(connection, holdings)]
+    if connection.dialect.name == "postgresql":
+        # One order for every aggregate of a query: no parallel partial aggregates.
+        connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+
+    def run_on(conn: Connection, job: tuple[Any, dict[str, int], bool]) -> Records | None:
+        statement, params, holding = job
+        return _parse(conn.execute(statement, params).one(), holding)
+
+    if _parallel(connection) and len(jobs) > 1:
+        engine = connection.engine
+
+        def run(job: tuple[Any, dict[str, int], bool]) -> Records | None:
+            with engine.connect() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.exec_driver_sql("SET max_parallel_workers_per_gather = 0")
+                return run_on(conn, job)
+
+        with ThreadPoolExecutor(max_workers=READERS) as pool:
+            parts = list(pool.map(run, jobs))
+    else:
+        parts = [run_on(connection, job) for job in jobs]
+    return Records.concat([part for part in parts if part is not None])
+
+
+# -- the screen --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Context:
+    cutoff_day: int
+    synced: Any  # sorted Party codes
+
+
+def _flag_overlaps(flags: Any, cluster: Any, first: Any, last: Any, rows: Any) -> None:
+    """Flag the clusters where two of `rows` (indices in first_id order) overlap."""
+    if rows.shape[0] < 2:
+        return
+    reach = np.maximum.accumulate(last[rows])
+    hit = first[rows][1:] <= reach[:-1]
+    flags[cluster[rows[1:][hit]]] = True
+
+
+def _flag_activity_after_use(
+    flags: Any, cluster: Any, first: Any, last: Any, day: Any, kind: Any
+) -> None:
+    """DC06: flag the clusters where a movement or a holding in a holding account
+    overlaps a use dated before it.
+
+    In a cluster the DC05 screen lets pass, the uses are pairwise disjoint, so the
+    uses a block overlaps are a run of consecutive uses (in `first_id` order) ending
+    at the last use that starts before the block ends: compare with that one, and
+    keep the cluster outright when the block reaches a second use.
+    """
+    uses = np.flatnonzero(kind == USE)
+    active = (kind == FIRST_TRANSFER) | (kind == TRANSFER) | (kind == ACQUISITION)
+    others = np.flatnonzero(active | (kind == HOLDING_ACTIVE))
+    if uses.shape[0] == 0 or others.shape[0] == 0:
+        return
+    use_first, use_last, use_day = first[uses], last[uses], day[uses]
+    at = np.searchsorted(use_first, last[others], side="right") - 1
+    has = at >= 0
+    others, at = others[has], at[has]
+    meets = use_last[at] >= first[others]
+    others, at = others[meets], at[meets]
+    later = day[others] > use_day[at]
+    second = np.zeros(at.shape[0], dtype=bool)
+    earlier = at >= 1
+    second[earlier] = use_last[at[earlier] - 1] >= first[others[earlier]]
+    flags[cluster[others[later | second]]] = True
+
+
+_MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9))
+
+
+def _unmatched(first: Any, last: Any, code: Any, candidates: Any, partners: Any) -> Any:
+    """The candidates without a partner of exactly their (first, last, code).
+
+    Keys are hashed into one integer to search them sorted; a candidate counts as
+    matched only when the partner found under its hash really has its key, so a hash
+    collision can only keep a candidate, never lose one."""
+    if candidates.shape[0] == 0 or partners.shape[0] == 0:
+        return candidates
+
+    def hashed(rows: Any) -> Any:
+        with np.errstate(over="ignore"):
+            return (
+                first[rows].astype(np.uint64) * _MIX[0]
+                + last[rows].astype(np.uint64) * _MIX[1]
+                + code[rows].astype(np.uint64) * _MIX[2]
+            )
+
+    partner_keys = hashed(partners)
+    order = np.argsort(partner_keys)
+    partner_keys, partners = partner_keys[order], partners[order]
+    wanted = hashed(candidates)
+    at = np.minimum(np.searchsorted(partner_keys, wanted), partners.shape[0] - 1)
+    found = partners[at]
+    matched = (
+        (partner_keys[at] == wanted)
+        & (first[found] == first[candidates])
+        & (last[found] == last[candidates])
+        & (code[found] == code[candidates])
+    )
+    return candidates[~matched]
+
+
+def _screen_pair(
+    first: Any, last: Any, day: Any, packed: Any, parties: Any, context: _Context
+) -> Any:
+    """Which records (in first_id order) of one pair lie in a cluster to sweep."""
+    n = first.shape[0]
+    reach = np.maximum.accumulate(last)
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = first[1:] > reach[:-1]
+    cluster = np.cumsum(starts) - 1
+    heads = np.flatnonzero(starts)
+    flags = np.zeros(heads.shape[0], dtype=bool)
+
+    kind = (packed >> 2) & 7
+    metric = (packed >> 5) & 3
+    mitigation = (packed >> 7) & 7
+    vintage = packed >> 10
+    ftp, reporting, acquiring, transferring = (parties[:, i].astype(np.int64) for i in range(4))
+
+    # DC12, or something the screen cannot read.
+    unreadable = (kind == OTHER_ACTION) | (metric == 0) | (mitigation == UNKNOWN_MITIGATION)
+    flags[cluster[((packed & 1) == 1) | unreadable]] = True
+    for rows in (
+        np.flatnonzero(kind == ISSUANCE),  # DC01
+        np.flatnonzero(kind == USE),  # DC05
+        np.flatnonzero(kind >= HOLDING_ACTIVE),  # DC04
+    ):
+        _flag_overlaps(flags, cluster, first, last, rows)
+
+    def differs(values: Any) -> Any:
+        return np.minimum.reduceat(values, heads) != np.maximum.reduceat(values, heads)
+
+    flags |= differs(vintage) | differs(ftp) | differs(metric)  # DC02
+    given_low = np.minimum.reduceat(np.where(mitigation > 0, mitigation, 99), heads)
+    given_high = np.maximum.reduceat(mitigation, heads)
+    flags |= (given_high > 0) & (given_low < given_high)
+
+    _flag_activity_after_use(flags, cluster, first, last, day, kind)
+
+    # DC10 / DC11: a candidate is certainly matched by a partner of exactly its range
+    # whose Parties agree (transfer: acquiring + reporting; acquisition: reporting +
+    # transferring).
+    transfers = (kind == FIRST_TRANSFER) | (kind == TRANSFER)
+    acquisitions = kind == ACQUISITION
+    code = np.where(transfers, (acquiring << 24) | reporting, (reporting << 24) | transferring)
+    old = day < context.cutoff_day
+    synced_to = np.isin(acquiring, context.synced)
+    synced_from = np.isin(transferring, context.synced)
+    for candidates, partners in (
+        (np.flatnonzero(transfers & old & synced_to), np.flatnonzero(acquisitions)),
+        (np.flatnonzero(acquisitions & old & synced_from), np.flatnonzero(transfers)),
+    ):
+        flags[cluster[_unmatched(first, last, code, candidates, partners)]] = True
+    return flags[cluster]
+
+
+def _pair_then_first(records: Records) -> Any:
+    """The order by (pair, first_id): one integer sort when both fit in one key (serials
+    below 2**40, the common case), else a two-key sort."""
+    first, pair = records.first, records.pair
+    if len(records) and first.min() >= 0 and first.max() < (1 << 40) and pair.max() < (1 << 22):
+        return np.argsort((pair.astype(np.int64) << 40) | first)
+    return np.lexsort((records.first, records.pair))
+
+
+def suspects(records: Records, context: SweepContext) -> Iterator[tuple[int, list[int], list[int]]]:
+    """(pair code, action ids, holding ids) of the records to sweep, pair by pair."""
+    synced = sorted(
+        code
+        for code in (party_code(p) for p in context.synced_parties)
+        if code is not None and code != NO_PARTY_CODE
+    )
+    screen_context = _Context(date_key(context.cutoff), np.array(synced, dtype=np.int32))
+    if not len(records):
+        return
+    order = _pair_then_first(records)
+    pair = records.pair[order]
+    first, last, day = records.first[order], records.last[order], records.day[order]
+    packed, parties = records.packed[order], records.parties[order]
+    bounds = np.flatnonzero(np.diff(pair)) + 1
+    starts = np.concatenate([[0], bounds]).tolist()
+    ends = np.concatenate([bounds, [pair.shape[0]]]).tolist()
+    for start, end in zip(starts, ends, strict=True):
+        part = slice(start, end)
+        keep = _screen_pair(
+            first[part], last[part], day[part], packed[part], parties[part], screen_context
+        )
+        if not keep.any():
+            continue
+        kept = order[part][keep]
+        holding = records.holding[kept]
+        ids = records.ids[kept]
+        yield int(pair[start]), ids[~holding].tolist(), ids[holding].tolist()
