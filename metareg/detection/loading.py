@@ -163,12 +163,18 @@ _ACTIONS_WITH = select(*_action_columns(False)).where(
     actions.c.registry_id == bindparam("registry"),
     actions.c.uid.in_(bindparam("uids", expanding=True)),
 )
-_ACTIONS_BY_ID = select(*_action_columns(False)).where(
-    actions.c.id.in_(bindparam("ids", expanding=True))
-)
-_HOLDINGS_BY_ID = select(*_holding_columns()).where(
-    holdings.c.id.in_(bindparam("ids", expanding=True))
-)
+ID_CHUNK = 500  # row ids per lookup
+_NO_ID = 0  # pads a chunk of ids: row ids start at 1
+
+
+def _by_ids(table: Table, columns: list[Any]) -> Any:
+    """Rows of `table` with the ids :i0 .. :i<ID_CHUNK - 1> (one statement shape for
+    every chunk, so it is compiled once)."""
+    return select(*columns).where(table.c.id.in_([bindparam(f"i{n}") for n in range(ID_CHUNK)]))
+
+
+_ACTIONS_BY_ID = _by_ids(actions, _action_columns(False))
+_HOLDINGS_BY_ID = _by_ids(holdings, _holding_columns())
 _SPAN = select(spans.c.max_span).where(
     spans.c.cooperative_approach_id == bindparam("ca"),
     spans.c.party_registry_id == bindparam("registry"),
@@ -193,12 +199,18 @@ def blocks(connection: Connection, ca: str, registry: str) -> Iterator[Rec]:
 def blocks_by_id(
     connection: Connection, action_ids: Iterable[int], holding_ids: Iterable[int]
 ) -> list[Rec]:
-    """The current actions and holdings with these row ids (the screen's suspects)."""
+    """The current actions and holdings with these row ids (the screen's suspects),
+    read through the driver's own cursor (rows become `Rec`s directly)."""
     make = Rec._make
     found: list[Rec] = []
-    for statement, ids in ((_ACTIONS_BY_ID, action_ids), (_HOLDINGS_BY_ID, holding_ids)):
-        for chunk in batched(sorted(ids), IDENTITY_CHUNK):
-            found += [make(row) for row in connection.execute(statement, {"ids": list(chunk)})]
+    for name, statement, ids in (
+        ("actions by id", _ACTIONS_BY_ID, action_ids),
+        ("holdings by id", _HOLDINGS_BY_ID, holding_ids),
+    ):
+        for chunk in batched(sorted(ids), ID_CHUNK):
+            padded = list(chunk) + [_NO_ID] * (ID_CHUNK - len(chunk))
+            params = {f"i{n}": value for n, value in enumerate(padded)}
+            found += [make(row) for row in _execute_chunk(connection, name, statement, params)]
     return found
 
 

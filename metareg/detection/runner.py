@@ -23,6 +23,7 @@ reading), so two checks never interleave and SQLite never has to upgrade a reade
 from __future__ import annotations
 
 import bisect
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -177,28 +178,44 @@ def _full(
 ) -> tuple[list[Finding], dict[str, Any]]:
     """Every finding of the index, screened (see the module docstring) or, when
     `exhaustive` or when the screen cannot read the index, by sweeping every block."""
-    findings: list[Finding] = []
-    swept = False
-    if not exhaustive:
+    if exhaustive:
+        return _exhaustive(connection, context), _existing(connection)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # DC03 and DC07-DC09 are mostly database time: on a reader connection of their
+        # own they run while this thread screens and sweeps the blocks.
+        others = pool.submit(_authorizations_and_units, connection)
         try:
-            findings += _screened_blocks(connection, context)
-            swept = True
+            findings = _screened_blocks(connection, context)
         except screen.ScreenUnavailable as why:
             log.warning("screen unavailable, sweeping every block", reason=str(why))
-            findings = []
-    if swept:
-        findings += authpass.full_pass(connection)
-    else:
-        inline = authpass.InlineAuthorizations(connection)
-        for ca, registry in loading.pairs(connection):
-            findings.extend(sweep_group(loading.blocks(connection, ca, registry), context, inline))
-        findings.extend(authpass.keys_pass(connection, inline.exceeded))
-    if exhaustive:
-        findings.extend(dc03.check_issuances(loading.issuances(connection)))
-    else:
-        findings.extend(unitscreen.screened_findings(connection))
-    existing = store.existing_in(connection, alerts_table.c.rule.in_(DETECTION_RULES))
-    return findings, existing
+            others.cancel()
+            return _exhaustive(connection, context), _existing(connection)
+        findings += others.result()
+    return findings, _existing(connection)
+
+
+def _existing(connection: Connection) -> dict[str, Any]:
+    return store.existing_in(connection, alerts_table.c.rule.in_(DETECTION_RULES))
+
+
+def _authorizations_and_units(connection: Connection) -> list[Finding]:
+    """DC07-DC09 and DC03, screened, on another connection when the database allows
+    (the check holds the write lock, so every connection sees the same index)."""
+    if not screen.parallel(connection):
+        return [*authpass.full_pass(connection), *unitscreen.screened_findings(connection)]
+    with connection.engine.connect() as reader:
+        return [*authpass.full_pass(reader), *unitscreen.screened_findings(reader)]
+
+
+def _exhaustive(connection: Connection, context: SweepContext) -> list[Finding]:
+    """The reference: every block swept, every action judged, every issuance compared."""
+    findings: list[Finding] = []
+    inline = authpass.InlineAuthorizations(connection)
+    for ca, registry in loading.pairs(connection):
+        findings.extend(sweep_group(loading.blocks(connection, ca, registry), context, inline))
+    findings.extend(authpass.keys_pass(connection, inline.exceeded))
+    findings.extend(dc03.check_issuances(loading.issuances(connection)))
+    return findings
 
 
 def _screened_blocks(connection: Connection, context: SweepContext) -> list[Finding]:

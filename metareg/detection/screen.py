@@ -67,8 +67,10 @@ actions = Action.__table__  # type: ignore[attr-defined]
 holdings = Holding.__table__  # type: ignore[attr-defined]
 spans = BlockSpan.__table__  # type: ignore[attr-defined]
 
-CHUNK_ROWS = 400_000  # rows per aggregate query: bounds the text held at once
+CHUNK_ROWS = 200_000  # rows per aggregate query: bounds the text held, balances readers
 READERS = 2  # parallel reader connections (the aggregates run in the database)
+# SQLite readers map the file while they scan it (no copy into the page cache: ~10%).
+MMAP_BYTES = 1 << 34
 
 # Kinds of record, as the rules see them.
 ISSUANCE, FIRST_TRANSFER, TRANSFER, ACQUISITION, USE, OTHER_ACTION = 0, 1, 2, 3, 4, 5
@@ -95,12 +97,18 @@ _MITIGATION_TYPES = {"Emission reductions": 1, "Removals": 2, "Emission reductio
 # schema's list), 7-9 mitigation type (0: not given, 4: not in the list), 10 and up the
 # vintage (signed).
 UNKNOWN_MITIGATION = 4
-# The fixed-width text of a record: its date (action_date / as_of, YYYY-MM-DD), then
-# four Party codes of three characters.
+# Fixed-width text columns, each aggregated without separators: the date
+# (action_date / as_of, YYYY-MM-DD), the first transferring Party, the reporting
+# registry (^[A-Z]{3}[0-9]{2}$, its Party the first three characters), the acquiring
+# and the transferring Party. Each is its own aggregate of the bare column: string
+# functions (substr, ||) allocate per row, and SQLite's allocator lock then keeps two
+# readers from running in parallel.
 DATE_WIDTH = 10
 PARTY_WIDTH = 3
+REGISTRY_WIDTH = 5
 NO_PARTY = "---"  # never a Party code (^[A-Z]{3}$)
-TEXT_WIDTH = DATE_WIDTH + 4 * PARTY_WIDTH
+FIXED_WIDTHS = (DATE_WIDTH, PARTY_WIDTH, REGISTRY_WIDTH, PARTY_WIDTH, PARTY_WIDTH)
+APPROACH_WIDTH = 6  # ^CA[0-9]{4}$
 
 
 class ScreenUnavailable(Exception):
@@ -130,10 +138,9 @@ def date_key(value: date) -> int:
 
 
 def _code(column: Any, codes: dict[str, int], *, null: int | None, other: int) -> Any:
-    whens = [(column == text, code) for text, code in codes.items()]
-    if null is not None:
-        whens.insert(0, (column.is_(None), null))
-    return case(*whens, else_=other)
+    """`CASE column WHEN text THEN code ...`: the simple form, one read of the column."""
+    otherwise = other if null is None else case((column.is_(None), null), else_=other)
+    return case(codes, value=column, else_=otherwise)
 
 
 def _packed(table: Any, kind: Any) -> Any:
@@ -164,24 +171,13 @@ def _party(column: Any) -> Any:
     return func.coalesce(column, NO_PARTY)
 
 
-def _fixed_text(table: Any, day: Any, acquiring: Any, transferring: Any) -> Any:
-    """The record's date and four Party codes: first transferring Party, the reporting
-    registry's Party (the first three characters of its id), acquiring and
-    transferring Party. Anything not of that width makes the screen unavailable."""
+def _fixed_texts(table: Any, day: Any, acquiring: Any, transferring: Any) -> list[Any]:
+    """The fixed-width aggregates of FIXED_WIDTHS (anything not of its width makes the
+    screen unavailable)."""
     t = table.c
-    reporting = func.substr(t.registry_id, 1, PARTY_WIDTH)
-    parties = t.first_transferring_party_id + reporting + _party(acquiring) + _party(transferring)
-    return _IsoDate(day) + parties
-
-
-def _pair_codes() -> Any:
-    return select(
-        spans.c.cooperative_approach_id.label("ca"),
-        spans.c.party_registry_id.label("reg"),
-        func.row_number()
-        .over(order_by=(spans.c.cooperative_approach_id, spans.c.party_registry_id))
-        .label("code"),
-    ).subquery("pairs")
+    columns: list[Any] = [_IsoDate(day), t.first_transferring_party_id, t.registry_id]
+    columns += [_party(acquiring), _party(transferring)]
+    return [func.aggregate_strings(column, "") for column in columns]
 
 
 def _aggregate(value: Any) -> Any:
@@ -196,25 +192,17 @@ def _checksum(table: Any) -> Any:
 
 
 def _statement(table: Any, kind: Any, day: Any, acquiring: Any, transferring: Any) -> Any:
-    pairs = _pair_codes()
     t = table.c
-    joined = table.outerjoin(
-        pairs, and_(pairs.c.ca == t.cooperative_approach_id, pairs.c.reg == t.party_registry_id)
-    )
-    return (
-        select(
-            func.count(),
-            _aggregate(t.id),
-            _aggregate(func.coalesce(pairs.c.code, 0)),
-            _aggregate(t.first_id),
-            _aggregate(t.last_id),
-            _aggregate(_packed(table, kind)),
-            func.aggregate_strings(_fixed_text(table, day, acquiring, transferring), ""),
-            _checksum(table),
-        )
-        .select_from(joined)
-        .where(t.id > bindparam("low"), t.id <= bindparam("high"))
-    )
+    return select(
+        _aggregate(t.id),
+        func.aggregate_strings(t.cooperative_approach_id, ""),
+        func.aggregate_strings(t.party_registry_id, ""),
+        _aggregate(t.first_id),
+        _aggregate(t.last_id),
+        _aggregate(_packed(table, kind)),
+        *_fixed_texts(table, day, acquiring, transferring),
+        _checksum(table),
+    ).where(t.id > bindparam("low"), t.id <= bindparam("high"))
 
 
 _ACTION_SCREEN = _statement(
@@ -239,7 +227,7 @@ class Records:
 
     ids: Any  # the row id in its table
     holding: Any  # True for a holding, False for an action
-    pair: Any  # (cooperative approach, originating registry) as a small integer
+    pair: Any  # (cooperative approach, originating registry): `pair_keys`, then dense
     first: Any
     last: Any
     day: Any  # the record's date as YYYYMMDD
@@ -288,31 +276,88 @@ def _date_keys(text: Any) -> Any:
     return numbers @ weights
 
 
-def _parse(row: Any, holding: bool) -> Records | None:
-    count, ids, pair, first, last, packed, fixed, checksum = row
-    count = int(count or 0)
-    if not count:
-        return None
+def _fixed(text: str | None, count: int, width: int) -> Any:
+    """A fixed-width text aggregate as a (count, width) array of bytes."""
     try:
-        raw = (fixed or "").encode("ascii")
+        raw = (text or "").encode("ascii")
     except UnicodeEncodeError as error:
-        raise ScreenUnavailable("a date or Party code is not ASCII") from error
-    if len(raw) != count * TEXT_WIDTH:
-        raise ScreenUnavailable("a date or Party code is not of its fixed width")
-    text = np.frombuffer(raw, dtype=np.uint8).reshape(count, TEXT_WIDTH)
-    letters = text[:, DATE_WIDTH:].reshape(count, 4, PARTY_WIDTH).astype(np.int32)
+        raise ScreenUnavailable("a date, Party or registry code is not ASCII") from error
+    if len(raw) != count * width:
+        raise ScreenUnavailable("a date, Party or registry code is not of its fixed width")
+    return np.frombuffer(raw, dtype=np.uint8).reshape(count, width)
+
+
+def _codes(letters: Any) -> Any:
+    """Three-letter codes (count, 3) as integers, as `party_code` spells them."""
+    letters = letters.astype(np.int32)
+    return (letters[:, 0] << 16) | (letters[:, 1] << 8) | letters[:, 2]
+
+
+def _digits(text: Any) -> Any:
+    """Columns of ASCII digits as one integer per row (unavailable if not digits)."""
+    numbers = text.astype(np.int64) - ord("0")
+    if not ((numbers >= 0) & (numbers <= 9)).all():
+        raise ScreenUnavailable("an identifier is not of the schema's form")
+    return numbers @ (10 ** np.arange(text.shape[1] - 1, -1, -1, dtype=np.int64))
+
+
+def _letters(text: Any) -> Any:
+    """Columns of capital letters as one base-26 integer per row."""
+    numbers = text.astype(np.int64) - ord("A")
+    if not ((numbers >= 0) & (numbers <= 25)).all():
+        raise ScreenUnavailable("an identifier is not of the schema's form")
+    return numbers @ (26 ** np.arange(text.shape[1] - 1, -1, -1, dtype=np.int64))
+
+
+REGISTRY_KEYS = 26**3 * 100
+
+
+def pair_keys(approaches: Any, registries: Any) -> Any:
+    """(cooperative approach ^CA[0-9]{4}$, registry ^[A-Z]{3}[0-9]{2}$) as one integer."""
+    if (
+        approaches.shape[0]
+        and not ((approaches[:, 0] == ord("C")) & (approaches[:, 1] == ord("A"))).all()
+    ):
+        raise ScreenUnavailable("a cooperative approach id is not of the schema's form")
+    registry = _letters(registries[:, :3]) * 100 + _digits(registries[:, 3:])
+    return _digits(approaches[:, 2:]) * REGISTRY_KEYS + registry
+
+
+def _pair_key(ca: str, registry: str) -> int | None:
+    raw = (ca + registry).encode("ascii", "replace")
+    if len(raw) != APPROACH_WIDTH + REGISTRY_WIDTH:
+        return None
+    row = np.frombuffer(raw, dtype=np.uint8).reshape(1, -1)
+    try:
+        return int(pair_keys(row[:, :APPROACH_WIDTH], row[:, APPROACH_WIDTH:])[0])
+    except ScreenUnavailable:
+        return None
+
+
+def _parse(row: Any, holding: bool) -> Records | None:
+    ids, approaches, originating, first, last, packed, *texts, checksum = row
+    if not ids:
+        return None
+    row_ids = np.fromstring(ids, dtype=np.int64, sep=",")
+    count = row_ids.shape[0]
+    dates, ftp, registry, acquiring, transferring = (
+        _fixed(text, count, width) for text, width in zip(texts, FIXED_WIDTHS, strict=True)
+    )
+    parties = (ftp, registry[:, :PARTY_WIDTH], acquiring, transferring)
     records = Records(
-        ids=_numbers(ids, count),
+        ids=row_ids,
         holding=np.full(count, holding),
-        pair=_numbers(pair, count).astype(np.int32),
+        pair=pair_keys(
+            _fixed(approaches, count, APPROACH_WIDTH), _fixed(originating, count, REGISTRY_WIDTH)
+        ),
         first=_numbers(first, count),
         last=_numbers(last, count),
-        day=_date_keys(text[:, :DATE_WIDTH]),
+        day=_date_keys(dates),
         packed=_numbers(packed, count),
-        parties=(letters[:, :, 0] << 16) | (letters[:, :, 1] << 8) | letters[:, :, 2],
+        parties=np.stack([_codes(p) for p in parties], axis=1),
     )
     expected = int(np.sum((records.ids % 9973) * (records.first % 9973)))
-    if expected != int(checksum or 0) or bool(np.any(records.pair == 0)):
+    if expected != int(checksum or 0):
         raise ScreenUnavailable("the aggregates disagree on the order of rows")
     return records
 
@@ -331,7 +376,7 @@ def _ranges(connection: Connection, table: Any) -> list[dict[str, int]]:
     ]
 
 
-def _parallel(connection: Connection) -> bool:
+def parallel(connection: Connection) -> bool:
     """Other connections see what this one sees (the check holds the write lock) unless
     the database is private to this connection (SQLite in memory)."""
     url = connection.engine.url
@@ -352,20 +397,49 @@ def read(connection: Connection) -> Records:
         statement, params, holding = job
         return _parse(conn.execute(statement, params).one(), holding)
 
-    if _parallel(connection) and len(jobs) > 1:
+    if parallel(connection) and len(jobs) > 1:
         engine = connection.engine
 
         def run(job: tuple[Any, dict[str, int], bool]) -> Records | None:
             with engine.connect() as conn:
                 if conn.dialect.name == "postgresql":
-                    conn.exec_driver_sql("SET max_parallel_workers_per_gather = 0")
-                return run_on(conn, job)
+                    conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+                    return run_on(conn, job)
+                conn.exec_driver_sql(f"PRAGMA mmap_size={MMAP_BYTES}")
+                try:
+                    return run_on(conn, job)
+                finally:
+                    conn.exec_driver_sql("PRAGMA mmap_size=0")
 
         with ThreadPoolExecutor(max_workers=READERS) as pool:
             parts = list(pool.map(run, jobs))
     else:
         parts = [run_on(connection, job) for job in jobs]
-    return Records.concat([part for part in parts if part is not None])
+    records = Records.concat([part for part in parts if part is not None])
+    records.pair = _dense_pairs(connection, records.pair)
+    return records
+
+
+def _dense_pairs(connection: Connection, keys: Any) -> Any:
+    """Pair keys as 0, 1, 2 ... in the order of the pairs the index has ever held
+    (`block_span`): small integers sort with `first_id` in one key."""
+    known = sorted(
+        key
+        for key in (_pair_key(ca, reg) for ca, reg in connection.execute(_SPANS))
+        if key is not None
+    )
+    table = np.array(known, dtype=np.int64)
+    if not table.shape[0]:
+        if keys.shape[0]:
+            raise ScreenUnavailable("blocks of a pair the index never recorded")
+        return keys
+    dense = np.minimum(np.searchsorted(table, keys), table.shape[0] - 1)
+    if not (table[dense] == keys).all():
+        raise ScreenUnavailable("blocks of a pair the index never recorded")
+    return dense.astype(np.int32)
+
+
+_SPANS = select(spans.c.cooperative_approach_id, spans.c.party_registry_id)
 
 
 # -- the screen --------------------------------------------------------------------------
