@@ -406,10 +406,13 @@ def reconcile(
             .where(alerts_table.c.id.in_(chunk), alerts_table.c.status.in_(UNRESOLVED))
             .values(status="resolved", resolved_at=at)
         )
+    # A new alert's snapshot is the row just written (no read back); a reopened or
+    # resolved one keeps stored fields this check did not write, so it is read.
+    snapshots = {row["id"]: to_dict(row) for row in new_rows}
     changed = [("opened", r["id"]) for r in new_rows] + [("reopened", r["id"]) for r in reopened]
     changed += [("resolved", aid) for aid in gone]
+    snapshots.update(_snapshots(connection, [aid for kind, aid in changed if kind != "opened"]))
     if changed:
-        snapshots = _snapshots(connection, [aid for _, aid in changed])
         record_events(connection, [(kind, snapshots[aid], None) for kind, aid in changed], at)
     return result
 

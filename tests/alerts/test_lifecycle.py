@@ -177,3 +177,14 @@ def test_a_confirmed_alert_moves_last_seen_and_takes_a_changed_message(index: In
     assert (corrected["first_id"], corrected["last_id"]) == (60, 100)
     assert "60-100" in corrected["message"] and corrected["message"] != first["message"]
     assert _events(index) == [("opened", first["id"])]
+
+
+def test_an_opened_event_carries_the_alert_as_stored(index: Index) -> None:
+    """The snapshot in an `opened` event is built from the row just written; it must be
+    the alert exactly as it reads back from the store."""
+    _conflict(index)
+    index.check()
+    [alert] = index.alerts()
+    with index.engine.connect() as connection:
+        [event] = events_page(connection, None, 10)["events"]
+    assert event["event"] == "opened" and event["alert"] == alert
