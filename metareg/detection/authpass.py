@@ -87,14 +87,7 @@ def changed_pass(
                 totals[record.identity] = total
     findings: list[Finding] = []
     for record in judged.values():
-        for rule in (dc07_missing_authorization, dc08_purpose_not_authorized):
-            finding = rule.check(record, current)
-            if finding is not None:
-                findings.append(finding)
-        if current is not None:
-            why = dc09_authorization_exceeded.reasons(record, current, totals.get(record.identity))
-            if why:
-                findings.append(dc09_authorization_exceeded.make(record, current, why))
+        findings += judge_action(record, current, totals.get(record.identity))
     return findings, {*judged, *changes.actions}
 
 
@@ -131,16 +124,19 @@ class InlineAuthorizations:
         return judge_action(record, current)
 
 
-def judge_action(record: Rec, current: AuthRec | None) -> list[Finding]:
-    """DC07, DC08 and DC09's per-record reasons (no running total) on one action of a
-    key whose first transfers do not exceed `current` (its current authorization)."""
+def judge_action(
+    record: Rec, current: AuthRec | None, running_total: float | None = None
+) -> list[Finding]:
+    """DC07, DC08 and DC09 on one action against `current` (its key's current
+    authorization); `running_total`: the first transfers' total this action took past
+    the authorized quantity, if it did (None: not past it, or not a first transfer)."""
     findings: list[Finding] = []
     for rule in (dc07_missing_authorization, dc08_purpose_not_authorized):
         finding = rule.check(record, current)
         if finding is not None:
             findings.append(finding)
     if current is not None:
-        why = dc09_authorization_exceeded.reasons(record, current, None)
+        why = dc09_authorization_exceeded.reasons(record, current, running_total)
         if why:
             findings.append(dc09_authorization_exceeded.make(record, current, why))
     return findings

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from metareg.detection import firsttotals, loading, onekey
+from metareg.detection import authpass, firsttotals, loading, onekey
 from metareg.detection.model import AuthRec, Finding, Rec, choose_current, rec_from_record
 from metareg.detection.rules import (
     dc01_double_issuance,
@@ -21,8 +21,6 @@ from metareg.detection.rules import (
     dc03_underlying_unit_reuse,
     dc05_double_use,
     dc06_activity_after_use,
-    dc07_missing_authorization,
-    dc08_purpose_not_authorized,
     dc09_authorization_exceeded,
     dc12_quantity_mismatch,
 )
@@ -114,21 +112,16 @@ def _authorization_findings(connection: Connection, record: Rec) -> list[Finding
     current = None
     if authorization_id:
         current = choose_current(onekey.authorization_versions(connection, ca, authorization_id))
-    findings: list[Finding] = []
-    for rule in (dc07_missing_authorization, dc08_purpose_not_authorized):
-        finding = rule.check(record, current)
-        if finding is not None:
-            findings.append(finding)
-    if current is not None:
-        running = None
-        if record.action_type == "First transfer" and current.authorized_quantity is not None:
-            running = _running_total(connection, current, record)
-            if running <= current.authorized_quantity:
-                running = None
-        why = dc09_authorization_exceeded.reasons(record, current, running)
-        if why:
-            findings.append(dc09_authorization_exceeded.make(record, current, why))
-    return findings
+    running = None
+    if (
+        current is not None
+        and record.action_type == "First transfer"
+        and current.authorized_quantity is not None
+    ):
+        running = _running_total(connection, current, record)
+        if running <= current.authorized_quantity:
+            running = None
+    return authpass.judge_action(record, current, running)
 
 
 def _running_total(connection: Connection, authorization: AuthRec, record: Rec) -> float:

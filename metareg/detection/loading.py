@@ -26,6 +26,7 @@ from sqlalchemy import (
     literal,
     null,
     select,
+    true,
     values,
 )
 
@@ -256,8 +257,17 @@ def _meeting_interval(table: Table, touched: Any) -> Any:
     )
 
 
-def _hull_statement(table: Table) -> Any:
+def _hull_statement(table: Table, lateral: bool) -> Any:
     touched = _touched()
+    if lateral:
+        reach = (
+            select(func.min(table.c.first_id).label("low"), func.max(table.c.last_id).label("high"))
+            .where(_meeting_interval(table, touched))
+            .lateral("reach")
+        )
+        return select(touched.c.lo, touched.c.hi, reach.c.low, reach.c.high).select_from(
+            touched.join(reach, true())
+        )
     return (
         select(touched.c.lo, touched.c.hi, func.min(table.c.first_id), func.max(table.c.last_id))
         .select_from(touched.join(table, _meeting_interval(table, touched)))
@@ -265,16 +275,33 @@ def _hull_statement(table: Table) -> Any:
     )
 
 
-def _meeting_statement(table: Table, columns: list[Any]) -> Any:
+def _meeting_statement(table: Table, columns: list[Any], lateral: bool) -> Any:
     touched = _touched()
+    if lateral:
+        # OFFSET 0 keeps PostgreSQL from flattening the subquery back into a join.
+        inner = select(*columns).where(_meeting_interval(table, touched)).offset(0)
+        found = inner.lateral("found")
+        return select(found).select_from(touched.join(found, true()))
     return select(*columns).select_from(touched.join(table, _meeting_interval(table, touched)))
 
 
-_HULL_SQL = {table.name: _hull_statement(table) for table in (actions, holdings)}
-_MEETING_SQL = {
-    actions.name: _meeting_statement(actions, _action_columns(False)),
-    holdings.name: _meeting_statement(holdings, _holding_columns()),
+# SQLite loops over the intervals and searches the index for each. PostgreSQL would
+# rather scan the pair's whole index range once per chunk and filter (measured: 43 s
+# for an incremental check at 1M): a LATERAL subquery makes it search per interval.
+_HULL_SQL = {
+    (table.name, lateral): _hull_statement(table, lateral)
+    for table in (actions, holdings)
+    for lateral in (False, True)
 }
+_MEETING_SQL = {
+    (table.name, lateral): _meeting_statement(table, columns, lateral)
+    for table, columns in ((actions, _action_columns(False)), (holdings, _holding_columns()))
+    for lateral in (False, True)
+}
+
+
+def _lateral(connection: Connection) -> bool:
+    return connection.dialect.name != "sqlite"  # SQLite has no LATERAL
 
 
 _COMPILED: dict[tuple[str, str], Any] = {}
@@ -320,9 +347,10 @@ def hulls(
     for chunk in batched(list(intervals), INTERVAL_CHUNK):
         params = _chunk_params(list(chunk), ca=ca, registry=registry, span=span)
         for table in (actions, holdings):
-            rows = _execute_chunk(connection, f"hull {table.name}", _HULL_SQL[table.name], params)
+            statement = _HULL_SQL[(table.name, _lateral(connection))]
+            rows = _execute_chunk(connection, f"hull {table.name}", statement, params)
             for lo, hi, low, high in rows:
-                if (lo, hi) in reach:
+                if (lo, hi) in reach and low is not None:
                     first, last = reach[(lo, hi)]
                     reach[(lo, hi)] = (min(first, low), max(last, high))
     return [reach[interval] for interval in intervals]
@@ -344,7 +372,7 @@ def blocks_meeting_any(
     for chunk in batched(list(intervals), INTERVAL_CHUNK):
         params = _chunk_params(list(chunk), ca=ca, registry=registry, span=span)
         for table in (actions, holdings):
-            statement = _MEETING_SQL[table.name]
+            statement = _MEETING_SQL[(table.name, _lateral(connection))]
             for row in _execute_chunk(connection, f"meeting {table.name}", statement, params):
                 record = make(row)
                 found[record.identity] = record
