@@ -115,21 +115,11 @@ def _prepare(
     cache_key = (type(dialect), dialect.paramstyle, table, columns, key, update, keep_greatest)
     if cache_key in _PREPARED:
         return _PREPARED[cache_key]
-    if key is None:
-        statement: Any = table.insert()
-    else:
-        statement = _insert_for(connection, table)
-        update_columns = [c for c in (update if update is not None else columns) if c not in key]
-        excluded = statement.excluded
-        assignments: dict[str, Any] = {c: excluded[c] for c in update_columns}
-        for name in keep_greatest:
-            current = table.c[name]
-            assignments[name] = case((excluded[name] > current, excluded[name]), else_=current)
-        statement = (
-            statement.on_conflict_do_update(index_elements=list(key), set_=assignments)
-            if assignments
-            else statement.on_conflict_do_nothing(index_elements=list(key))
-        )
+    statement: Any = (
+        table.insert()
+        if key is None
+        else _upsert_statement(connection, table, columns, key, update, keep_greatest)
+    )
     compiled = statement.compile(dialect=dialect, column_keys=list(columns), for_executemany=True)
     order = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
     position = {name: n for n, name in enumerate(columns)}
@@ -192,6 +182,28 @@ def write_rows(
     return len(rows)
 
 
+def _upsert_statement(
+    connection: Connection,
+    table: Table,
+    columns: Sequence[str],
+    key: Sequence[str],
+    update: Sequence[str] | None,
+    keep_greatest: Sequence[str],
+) -> Any:
+    """`INSERT ... ON CONFLICT (key) DO UPDATE` the update columns (all but the key by
+    default; `keep_greatest` ones only ever grow), or `DO NOTHING` when none remain."""
+    statement = _insert_for(connection, table)
+    update_columns = [c for c in (update if update is not None else columns) if c not in key]
+    excluded = statement.excluded
+    assignments: dict[str, Any] = {c: excluded[c] for c in update_columns}
+    for name in keep_greatest:
+        current = table.c[name]
+        assignments[name] = case((excluded[name] > current, excluded[name]), else_=current)
+    if assignments:
+        return statement.on_conflict_do_update(index_elements=list(key), set_=assignments)
+    return statement.on_conflict_do_nothing(index_elements=list(key))
+
+
 def _sqlalchemy_upsert(
     connection: Connection,
     table: Table,
@@ -201,19 +213,7 @@ def _sqlalchemy_upsert(
     batch_size: int,
     keep_greatest: Sequence[str],
 ) -> None:
-    columns = list(rows[0])
-    update_columns = [c for c in (update if update is not None else columns) if c not in key]
-    statement = _insert_for(connection, table)
-    excluded = statement.excluded
-    assignments: dict[str, Any] = {c: excluded[c] for c in update_columns}
-    for name in keep_greatest:
-        current = table.c[name]
-        assignments[name] = case((excluded[name] > current, excluded[name]), else_=current)
-    statement = (
-        statement.on_conflict_do_update(index_elements=list(key), set_=assignments)
-        if assignments
-        else statement.on_conflict_do_nothing(index_elements=list(key))
-    )
+    statement = _upsert_statement(connection, table, list(rows[0]), key, update, keep_greatest)
     for chunk in batched(rows, batch_size):
         connection.execute(statement, chunk)
 

@@ -43,6 +43,24 @@ authorizations = Authorization.__table__  # type: ignore[attr-defined]
 spans = BlockSpan.__table__  # type: ignore[attr-defined]
 
 
+def _block_columns(record_type: str, t: Table) -> list[Any]:
+    """The `Rec` fields every block record has, in `Rec` order (the first twelve)."""
+    names = (
+        "registry_id",
+        "uid",
+        "cooperative_approach_id",
+        "party_registry_id",
+        "first_id",
+        "last_id",
+        "first_transferring_party_id",
+        "vintage",
+        "metric",
+        "mitigation_type",
+        "quantity_tco2e",
+    )
+    return [literal(record_type), *(t.c[name] for name in names)]
+
+
 def _action_columns(with_units: bool) -> list[Any]:
     t = actions
     units = (
@@ -51,18 +69,7 @@ def _action_columns(with_units: bool) -> list[Any]:
         else [null(), null(), null()]
     )
     return [
-        literal("action"),
-        t.c.registry_id,
-        t.c.uid,
-        t.c.cooperative_approach_id,
-        t.c.party_registry_id,
-        t.c.first_id,
-        t.c.last_id,
-        t.c.first_transferring_party_id,
-        t.c.vintage,
-        t.c.metric,
-        t.c.mitigation_type,
-        t.c.quantity_tco2e,
+        *_block_columns("action", t),
         t.c.action_type,
         cast(t.c.action_date, String),
         t.c.authorization_id,
@@ -70,9 +77,7 @@ def _action_columns(with_units: bool) -> list[Any]:
         t.c.acquiring_party_id,
         t.c.purpose,
         t.c.using_party_id,
-        null(),
-        null(),
-        null(),
+        *([null()] * 3),  # as_of, account_id, account_type
         *units,
     ]
 
@@ -80,25 +85,12 @@ def _action_columns(with_units: bool) -> list[Any]:
 def _holding_columns() -> list[Any]:
     t = holdings
     return [
-        literal("holding"),
-        t.c.registry_id,
-        t.c.uid,
-        t.c.cooperative_approach_id,
-        t.c.party_registry_id,
-        t.c.first_id,
-        t.c.last_id,
-        t.c.first_transferring_party_id,
-        t.c.vintage,
-        t.c.metric,
-        t.c.mitigation_type,
-        t.c.quantity_tco2e,
-        *([null()] * 7),
+        *_block_columns("holding", t),
+        *([null()] * 7),  # action_type .. using_party_id
         cast(t.c.as_of, String),
         t.c.account_id,
         t.c.account_type,
-        null(),
-        null(),
-        null(),
+        *([null()] * 3),  # underlying_registry_id, first_unit_id, last_unit_id
     ]
 
 

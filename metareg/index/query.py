@@ -157,15 +157,17 @@ def history(
         )
         .order_by(_history.c.id)
     )
-    return [
-        {
-            "sequence": row.id,
-            "change": row.change,
-            "content_hash": row.content_hash,
-            "record": orjson.loads(row.payload) if row.payload else None,
-            "raw": row.raw,
-            "source": row.source,
-            "received_at": row.received_at.isoformat() if row.received_at else None,
-        }
-        for row in rows
-    ]
+    return [version_dict(row) for row in rows]
+
+
+def version_dict(row: Any) -> dict[str, Any]:
+    """One `record_version` row as a version of a record's history (with provenance)."""
+    return {
+        "sequence": row.id,
+        "change": row.change,
+        "content_hash": row.content_hash,
+        "record": orjson.loads(row.payload) if row.payload else None,
+        "raw": row.raw,
+        "source": row.source,
+        "received_at": row.received_at.isoformat() if row.received_at else None,
+    }

@@ -127,17 +127,7 @@ def histories(
         versions = wanted.get((row.registry_id, row.record_type, row.uid))
         if versions is None:
             continue  # another combination of the listed registries, types and ids
-        versions.append(
-            {
-                "sequence": row.id,
-                "change": row.change,
-                "content_hash": row.content_hash,
-                "record": orjson.loads(row.payload) if row.payload else None,
-                "raw": row.raw,
-                "source": row.source,
-                "received_at": row.received_at.isoformat() if row.received_at else None,
-            }
-        )
+        versions.append(query.version_dict(row))
     return wanted
 
 
