@@ -69,8 +69,8 @@ API_WORKERS = 1
 
 
 def _api_app(url: str) -> Any:
-    from metareg.api.app import create_app
     from metareg.db.engine import make_engine
+    from metareg.web.app import create_app
 
     return create_app(make_engine(url))
 

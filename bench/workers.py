@@ -17,9 +17,9 @@ from typing import Any
 import orjson
 
 from metareg.db.engine import make_engine
-from metareg.db.tables import CURRENT_TABLES
-from metareg.ingest import DEFAULT_BATCH, ingest_files
-from metareg.records import DEFAULTS, record_uid
+from metareg.db.tables.index import CURRENT_TABLES
+from metareg.records.canonical import DEFAULTS, record_uid
+from metareg.sync.ingest import DEFAULT_BATCH, ingest_files
 
 
 def ingest(url: str, manifest: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from metareg.db.tables import Registry
+from metareg.db.tables.index import Registry
 from metareg.db.upsert import upsert
 
 REGISTRY_ID = re.compile(r"^[A-Z]{3}[0-9]{2}$")

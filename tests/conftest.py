@@ -19,7 +19,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
-from metareg.db import migrate, models  # noqa: F401  (every table on the metadata)
+from metareg.db import migrate, tables  # noqa: F401  (every table on the metadata)
 from metareg.db.engine import make_engine
 
 PG_URL = os.environ.get(

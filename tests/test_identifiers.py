@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from metareg.identifiers import (
+from metareg.records.identifiers import (
     MAX_IDENTIFIER_LENGTH,
     MAX_SERIAL,
     IdentifierError,

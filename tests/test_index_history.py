@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from metareg.db.tables import Action, Holding, Quarantine, RecordVersion
+from metareg.db.tables.index import Action, Holding, Quarantine, RecordVersion
 from metareg.index import query
-from metareg.ingest import ingest_files
+from metareg.sync.ingest import ingest_files
 from tests.helpers import action, authorization, holding, withdrawal, write_jsonl
 
 
@@ -163,7 +163,7 @@ def test_quarantine_of_a_mixed_file(engine: Engine, tmp_path: Path) -> None:
 
 
 def test_registry_not_yet_configured_is_added(engine: Engine, tmp_path: Path) -> None:
-    from metareg.db.tables import Registry
+    from metareg.db.tables.index import Registry
 
     ingest(engine, tmp_path, [action("X", 1, 2)], registry="THA01")
     with engine.connect() as c:

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine
 
 from metareg.index import query
-from metareg.ingest import ingest_files
+from metareg.sync.ingest import ingest_files
 from tests.helpers import action, holding, write_jsonl
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from metareg.schemas import load_schema
-from metareg.validation import RecordValidator
+from metareg.records.schemas import load_schema
+from metareg.records.validate import RecordValidator
 from tests.helpers import action, authorization, holding, withdrawal
 
 V = RecordValidator()

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from metareg.serials import (
+from metareg.records.serials import (
     SerialError,
     UnitRange,
     format_apx,
@@ -31,7 +31,7 @@ from metareg.serials import (
     ranges_intersect,
     registry_parsers,
 )
-from metareg.serials.generic import is_canonical_prefix
+from metareg.records.serials.generic import is_canonical_prefix
 
 MAX_NUMBER = 10**18 - 1
 

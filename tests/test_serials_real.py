@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from metareg.serials import SerialError, UnitRange, parse_serial, parse_serial_range
+from metareg.records.serials import SerialError, UnitRange, parse_serial, parse_serial_range
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 

@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlalchemy import Engine, select
 
-from metareg.db.tables import Authorization, BlockSpan
+from metareg.db.tables.index import Authorization, BlockSpan
 from metareg.db.upsert import upsert, write_rows
 
 _auth = Authorization.__table__  # type: ignore[attr-defined]

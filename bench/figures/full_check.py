@@ -27,7 +27,7 @@ def available() -> bool:
 
 def full_check_seconds(ctx: Context, size: int, runs: int) -> tuple[list[float], list[float], Any]:
     """(first-check seconds, repeat-check seconds, last summary) over `runs` copies."""
-    from metareg.detection import run_checks
+    from metareg.checks.runner import run_checks
 
     base = loaded_index(ctx, size)
     first: list[float] = []

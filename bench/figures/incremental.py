@@ -13,7 +13,7 @@ from bench.figures import full_check
 from bench.generator import increment
 from bench.harness import Context, Result, engine_for, timed, unavailable
 from bench.world import loaded_index
-from metareg.ingest import ingest_files
+from metareg.sync.ingest import ingest_files
 
 NAME = "incremental"
 TITLE = "incremental check"
@@ -25,7 +25,7 @@ def run(ctx: Context) -> list[Result]:
     goal = f"<= {GOAL_SECONDS:g} s on a 1M-block index"
     if not full_check.available():
         return [unavailable(NAME, "incremental check", ctx.size, "metareg.detection", goal)]
-    from metareg.detection import run_checks
+    from metareg.checks.runner import run_checks
 
     result = Result(NAME, f"check after {NEW_RECORDS} new records", "s", ctx.size, goal=goal)
     url = ctx.copy_of(loaded_index(ctx, ctx.size), "incremental")

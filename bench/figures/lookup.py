@@ -147,9 +147,9 @@ def _raw_loop(url: str, blocks: list[dict[str, Any]]) -> tuple[list[float], floa
 
 def run(ctx: Context) -> list[Result]:
     goal = f"p99 <= {GOAL_P99_MS:g} ms at {RATE:g} req/s, 1M blocks"
-    if not module_present("metareg.api.app"):
-        return [unavailable(NAME, "GET /v1/itmos/{id}", ctx.size, "metareg.api", goal)]
-    from metareg.api.keys import create_key
+    if not module_present("metareg.web.app"):
+        return [unavailable(NAME, "GET /v1/itmos/{id}", ctx.size, "metareg.web.api", goal)]
+    from metareg.oversight.keys import create_key
 
     url = ctx.copy_of(loaded_index(ctx, ctx.size), "lookup")
     try:

@@ -19,8 +19,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from metareg.alerts.tables import AlertEvent
 from metareg.db.locks import serialize_writers
+from metareg.db.tables.alerts import AlertEvent
 from metareg.db.upsert import insert_many
 
 __all__ = ["record_events", "serialize_writers"]

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, select, update
 from metareg.alerts.events import record_events, serialize_writers
 from metareg.alerts.store import alert_id, alerts_table, get_alert, registry_keys
 from metareg.db.upsert import upsert
-from metareg.detection.model import CATALOGUE, fingerprint
+from metareg.findings import CATALOGUE, fingerprint
 
 OPERATIONAL_CODES = ("SY01", "SY02", "SY03")
 

@@ -25,9 +25,9 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, or_, select, update
 
 from metareg.alerts.events import record_events, serialize_writers
-from metareg.alerts.tables import Alert
+from metareg.db.tables.alerts import Alert
 from metareg.db.upsert import batched, upsert
-from metareg.detection.model import Finding
+from metareg.findings import Finding
 
 ALERT_FIELDS = (
     "id",

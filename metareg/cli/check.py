@@ -9,8 +9,8 @@ from datetime import date
 import typer
 from rich.table import Table
 
+from metareg.checks.runner import DEFAULT_GRACE_DAYS, run_checks
 from metareg.cli.context import console, fail, options
-from metareg.detection import DEFAULT_GRACE_DAYS, run_checks
 
 GRACE_ENV = "METAREG_GRACE_DAYS"
 

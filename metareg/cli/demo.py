@@ -48,7 +48,7 @@ def demo(
     double counting planted in it, and show it on a dashboard."""
     import uvicorn
 
-    from metareg.simulator.demo import build_demo
+    from metareg.cli.live_demo import build_demo
     from metareg.simulator.truth import write_truth
 
     opts = options(ctx)

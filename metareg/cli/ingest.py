@@ -11,8 +11,8 @@ from rich.table import Table
 
 from metareg import log
 from metareg.cli.context import console, errors, fail, options
-from metareg.ingest import IngestUsageError, ingest_files
 from metareg.registries import RegistryConfigError, check_registry_id
+from metareg.sync.ingest import IngestUsageError, ingest_files
 
 
 def ingest(
@@ -55,7 +55,7 @@ def ingest(
             raise fail(str(error)) from error
 
     counts = report.counts
-    log.get_logger("metareg.ingest").info(
+    log.get_logger("metareg.sync.ingest").info(
         "ingest finished",
         registry=registry,
         files=report.files,

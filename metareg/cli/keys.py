@@ -9,8 +9,8 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from metareg.api import keys as api_keys
 from metareg.cli.context import console, errors, fail, options
+from metareg.oversight import keys as api_keys
 
 app = typer.Typer(
     help="API keys of the oversight API (roles: oversight, admin).", no_args_is_help=True

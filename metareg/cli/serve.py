@@ -9,8 +9,8 @@ import typer
 from sqlalchemy import Engine
 
 from metareg import log
-from metareg.api.config import ApiSettings
 from metareg.cli.context import options
+from metareg.web.api.config import ApiSettings
 
 
 def serve_api(
@@ -23,10 +23,10 @@ def serve_api(
     """Run the API in this process until interrupted."""
     import uvicorn  # here, not at module level: other commands need not load the web stack
 
-    from metareg.api.app import create_app
+    from metareg.web.app import create_app
 
     app = create_app(engine, settings=settings)
-    log.get_logger("metareg.api").info("serving the oversight API", host=host, port=port)
+    log.get_logger("metareg.web.api").info("serving the oversight API", host=host, port=port)
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=not log_json)
 
 

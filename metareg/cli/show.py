@@ -9,8 +9,8 @@ import typer
 from rich.table import Table
 
 from metareg.cli.context import console, fail, options
-from metareg.identifiers import IdentifierError, parse_itmo
 from metareg.index import query
+from metareg.records.identifiers import IdentifierError, parse_itmo
 
 
 def describe(connection: Any, identifier: str) -> dict[str, Any]:

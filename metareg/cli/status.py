@@ -10,10 +10,10 @@ from rich.table import Table
 from sqlalchemy import select
 
 from metareg.cli.context import console, fail, options
-from metareg.db.tables import SyncState
+from metareg.db.tables.index import SyncState
+from metareg.db.tables.sync import SyncLease, SyncReconciliation
 from metareg.registries import RegistryConfigError, load_registries
 from metareg.sync.settings import SyncSettings
-from metareg.sync.tables import SyncLease, SyncReconciliation
 
 _state = SyncState.__table__  # type: ignore[attr-defined]
 _lease = SyncLease.__table__  # type: ignore[attr-defined]

@@ -18,7 +18,7 @@ from metareg.registries import RegistryConfig
 
 
 def connector_types() -> dict[str, type[Connector]]:
-    from metareg.connectors.aef import AefConnector
+    from metareg.connectors.aef.connector import AefConnector
     from metareg.connectors.cadt import CadtConnector
     from metareg.connectors.exchange import ExchangeConnector
     from metareg.connectors.tabular import TabularConnector

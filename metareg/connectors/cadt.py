@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from metareg.aef.columns import (
+from metareg.connectors.aef.columns import (
     DATE,
     INTEGER,
     LIST,
@@ -32,8 +32,8 @@ from metareg.aef.columns import (
 from metareg.connectors.base import SCOPE_RECORDS, Connector, Item, Page, holdings_scope
 from metareg.connectors.body import fetch_json
 from metareg.connectors.errors import MalformedResponse
-from metareg.records import dumps
-from metareg.serials import SerialError, parse_serial
+from metareg.records.canonical import dumps
+from metareg.records.serials import SerialError, parse_serial
 
 DEFAULT_LIMIT = 100
 

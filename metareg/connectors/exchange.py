@@ -17,7 +17,7 @@ import orjson
 from metareg.connectors.base import Connector, Item, Page, Totals, holdings_scope
 from metareg.connectors.body import fetch_json
 from metareg.connectors.errors import MalformedResponse
-from metareg.records import dumps
+from metareg.records.canonical import dumps
 
 API = "/exchange/v1"
 DEFAULT_PAGE_SIZE = 500

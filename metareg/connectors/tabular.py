@@ -2,7 +2,7 @@
 
 For registries that only publish exports. The config maps canonical fields to the
 export's column headers (or fixes them), and names the column(s) holding underlying-unit
-serials, which are read with `metareg.serials` so a malformed serial is refused:
+serials, which are read with `metareg.records.serials` so a malformed serial is refused:
 
     [registries.connector]
     type = "tabular"
@@ -33,7 +33,7 @@ from typing import Any
 
 import openpyxl
 
-from metareg.aef.reader import (
+from metareg.connectors.aef.reader import (
     MAX_COLUMNS,
     MAX_ROWS,
     check_workbook_size,
@@ -42,8 +42,8 @@ from metareg.aef.reader import (
 from metareg.connectors.base import Item
 from metareg.connectors.errors import ConfigurationError, MalformedResponse
 from metareg.connectors.files import FileSnapshotConnector
-from metareg.records import dumps
-from metareg.serials import SerialError, parse_serial, parse_serial_range
+from metareg.records.canonical import dumps
+from metareg.records.serials import SerialError, parse_serial, parse_serial_range
 
 CONVERSIONS = ("text", "integer", "number", "date", "year", "list")
 _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")

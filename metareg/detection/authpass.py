@@ -14,12 +14,13 @@ from sqlalchemy import Connection
 
 from metareg.detection import loading
 from metareg.detection.changes import KeyChanges
-from metareg.detection.model import AuthRec, Finding, Identity, Rec, choose_current
+from metareg.detection.model import AuthRec, Rec, choose_current
 from metareg.detection.rules import (
     dc07_missing_authorization,
     dc08_purpose_not_authorized,
     dc09_authorization_exceeded,
 )
+from metareg.findings import Finding, Identity
 
 AuthKey = tuple[str, str | None]  # (cooperative approach, authorization id or None)
 

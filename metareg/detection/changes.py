@@ -23,7 +23,7 @@ from datetime import date
 import orjson
 from sqlalchemy import Connection, select
 
-from metareg.db.tables import Action, RecordVersion
+from metareg.db.tables.index import Action, RecordVersion
 from metareg.db.upsert import batched
 from metareg.detection.model import MOVEMENT_TYPES, TRANSFER_TYPES
 

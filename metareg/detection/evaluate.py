@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from metareg.detection import authpass, firsttotals, loading, onekey
-from metareg.detection.model import AuthRec, Finding, Rec, choose_current, rec_from_record
+from metareg.detection.model import AuthRec, Rec, choose_current, rec_from_record
 from metareg.detection.rules import (
     dc01_double_issuance,
     dc02_identifier_conflict,
@@ -24,6 +24,7 @@ from metareg.detection.rules import (
     dc09_authorization_exceeded,
     dc12_quantity_mismatch,
 )
+from metareg.findings import Finding
 from metareg.index import query
 
 PROPOSED = "(proposed)"

@@ -30,7 +30,7 @@ from sqlalchemy import (
     values,
 )
 
-from metareg.db.tables import Action, Authorization, BlockSpan, Holding
+from metareg.db.tables.index import Action, Authorization, BlockSpan, Holding
 from metareg.db.upsert import batched
 from metareg.detection.model import AuthRec, Rec
 

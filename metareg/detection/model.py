@@ -12,9 +12,9 @@ alerts (fingerprint, lifecycle).
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
+
+from metareg.findings import CATALOGUE, Finding, Identity
 
 USE_TYPES = frozenset({"Use", "Cancellation", "Voluntary cancellation"})
 TRANSFER_TYPES = frozenset({"First transfer", "Transfer"})
@@ -78,82 +78,6 @@ def rec_from_record(record: dict[str, Any], registry_id: str, uid: str) -> Rec:
         if values[name] is not None:
             values[name] = str(values[name])[:10]
     return Rec(**values)
-
-
-@dataclass(frozen=True, slots=True)
-class RuleInfo:
-    code: str
-    name: str
-    severity: str
-
-
-CATALOGUE: dict[str, RuleInfo] = {
-    info.code: info
-    for info in (
-        RuleInfo("DC01", "double-issuance", "critical"),
-        RuleInfo("DC02", "identifier-conflict", "critical"),
-        RuleInfo("DC03", "underlying-unit-reuse", "critical"),
-        RuleInfo("DC04", "multiple-holders", "critical"),
-        RuleInfo("DC05", "double-use", "critical"),
-        RuleInfo("DC06", "activity-after-use", "critical"),
-        RuleInfo("DC07", "missing-authorization", "high"),
-        RuleInfo("DC08", "purpose-not-authorized", "high"),
-        RuleInfo("DC09", "authorization-exceeded", "high"),
-        RuleInfo("DC10", "unmatched-transfer", "warning"),
-        RuleInfo("DC11", "unmatched-acquisition", "warning"),
-        RuleInfo("DC12", "quantity-mismatch", "low"),
-        RuleInfo("SY01", "registry-unreachable", "high"),
-        RuleInfo("SY02", "reconciliation-mismatch", "high"),
-        RuleInfo("SY03", "records-quarantined", "warning"),
-    )
-}
-DETECTION_RULES = tuple(code for code in CATALOGUE if code.startswith("DC"))
-# Rules whose alerts are re-judged by block range (scope ""), by underlying registry
-# ("unit:<id>") or by authorization ("auth:<id>").
-BLOCK_RULES = ("DC01", "DC02", "DC04", "DC05", "DC06", "DC10", "DC11", "DC12")
-UNIT_RULES = ("DC03",)
-AUTH_RULES = ("DC07", "DC08", "DC09")
-
-Identity = tuple[str, str, str]  # (registry, record_type, record_id)
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One conflict found by a rule: `(rule, name, severity, message, evidence)` plus
-    where it lies. `evidence` is a tuple of (registry, record_type, record_id)."""
-
-    rule: str
-    name: str
-    severity: str
-    message: str
-    evidence: tuple[Identity, ...]
-    cooperative_approach_id: str | None = None
-    party_registry_id: str | None = None
-    first_id: int | None = None
-    last_id: int | None = None
-    scope: str = ""
-    details: dict[str, Any] | None = field(default=None, compare=False)
-
-    @property
-    def fingerprint(self) -> str:
-        return fingerprint(self.rule, self.evidence)
-
-    @property
-    def registries(self) -> list[str]:
-        return sorted({registry for registry, _, _ in self.evidence})
-
-    def evidence_dicts(self) -> list[dict[str, str]]:
-        return [
-            {"registry": registry, "record_type": record_type, "record_id": record_id}
-            for registry, record_type, record_id in self.evidence
-        ]
-
-
-def fingerprint(rule: str, evidence: tuple[Identity, ...] | list[Identity]) -> str:
-    """RULES.md: an alert's identity is its rule plus its evidence identities (in any
-    order), so re-running the checks finds the same alert again."""
-    parts = [rule, *sorted("\x1f".join(item) for item in evidence)]
-    return hashlib.sha256("\x1e".join(parts).encode()).hexdigest()
 
 
 def make_finding(

@@ -60,7 +60,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from metareg.db.tables import Action, BlockSpan, Holding
+from metareg.db.tables.index import Action, BlockSpan, Holding
 from metareg.detection.sweep import SweepContext
 
 actions = Action.__table__  # type: ignore[attr-defined]

@@ -31,10 +31,11 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, bindparam, select
 
-from metareg.db.tables import UNIT_RANGE_WHERE, UNIT_UNPARSED_WHERE, Action
+from metareg.db.tables.index import UNIT_RANGE_WHERE, UNIT_UNPARSED_WHERE, Action
 from metareg.detection import loading
-from metareg.detection.model import Finding, Rec
+from metareg.detection.model import Rec
 from metareg.detection.rules import dc03_underlying_unit_reuse as dc03
+from metareg.findings import Finding
 from metareg.index.unitrange import parse_units
 
 __all__ = ["candidate_ids", "screened_findings"]

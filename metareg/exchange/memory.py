@@ -20,7 +20,7 @@ from metareg.exchange.source import (
     HoldingsPage,
     TotalsReport,
 )
-from metareg.records import BLOCK_KEY_FIELDS, normalize, record_uid
+from metareg.records.canonical import BLOCK_KEY_FIELDS, normalize, record_uid
 
 IDENTITY_FIELDS = {
     "action": ("action_id",),

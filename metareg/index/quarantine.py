@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from metareg.db.tables import Quarantine
+from metareg.db.tables.index import Quarantine
 from metareg.db.upsert import upsert
-from metareg.validation import Problem
+from metareg.records.validate import Problem
 
 _quarantine = Quarantine.__table__  # type: ignore[attr-defined]
 

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Table, bindparam, select
 
-from metareg.db.tables import CURRENT_TABLES, UNIT_RANGE_COLUMNS, BlockSpan, RecordVersion
+from metareg.db.tables.index import CURRENT_TABLES, UNIT_RANGE_COLUMNS, BlockSpan, RecordVersion
 
 # Not part of a record: the row's identity and hash, and what the index derives from
 # the record for the checks (an issuance's parsed underlying units).

@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from metareg.db.tables import UNIT_RANGE_COLUMNS
-from metareg.serials import SerialError, UnitRange, parse_serial, parse_serial_range
+from metareg.db.tables.index import UNIT_RANGE_COLUMNS
+from metareg.records.serials import SerialError, UnitRange, parse_serial, parse_serial_range
 
 __all__ = ["NO_UNITS", "UNIT_RANGE_COLUMNS", "derive", "parse_units", "unit_columns"]
 

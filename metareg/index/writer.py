@@ -25,12 +25,12 @@ from typing import Any
 from sqlalchemy import Connection, Table, func, insert, literal, select
 
 from metareg.db.locks import serialize_writers
-from metareg.db.tables import CURRENT_TABLES, BlockSpan, Holding, RecordVersion
+from metareg.db.tables.index import CURRENT_TABLES, BlockSpan, Holding, RecordVersion
 from metareg.db.upsert import batched, upsert, write_rows
 from metareg.index.counts import Counts
-from metareg.index.incoming import Incoming, Operation, Withdrawal
 from metareg.index.unitrange import NO_UNITS, unit_columns
-from metareg.records import dumps
+from metareg.records.canonical import dumps
+from metareg.records.operations import Incoming, Operation, Withdrawal
 
 LOOKUP_CHUNK = 5_000
 DATE_COLUMNS = frozenset({"action_date", "as_of", "authorization_date"})

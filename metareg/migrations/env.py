@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-from metareg.db import models  # noqa: F401  (registers every table on the metadata)
+from metareg.db import tables  # noqa: F401  (registers every table on the metadata)
 
 config = context.config
 engine = config.attributes["engine"]

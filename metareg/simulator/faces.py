@@ -3,7 +3,7 @@ and CAD Trust connectors are exercised over real HTTP:
 
 - `publishes_aef`: `GET /aef/{year}.xlsx` (and `/aef/latest.xlsx`, the last complete
   year) is the registry's Agreed Electronic Format workbook for that reported year, laid
-  out by `metareg.aef.writer` (tables 2-4: the authorizations its Party gave in the
+  out by `metareg.oversight.aef` (tables 2-4: the authorizations its Party gave in the
   year, its actions dated in the year, its holdings at 31 December).
 - `cadt_node`: the CAD Trust v2 AEF tables (`/v2/aef-t2-authorizations`,
   `/v2/aef-t3-actions`, `/v2/aef-t4-holdings`, `page`/`limit` pagination, CAD Trust
@@ -21,8 +21,14 @@ from typing import Any
 from fastapi import FastAPI, Query
 from fastapi.responses import JSONResponse, Response
 
-from metareg.aef.columns import ACTIONS, AUTHORIZATIONS, HOLDINGS, AefTable, record_to_row
-from metareg.aef.writer import XLSX_MEDIA_TYPE, AefReport, AefSheet, to_xlsx
+from metareg.connectors.aef.columns import (
+    ACTIONS,
+    AUTHORIZATIONS,
+    HOLDINGS,
+    AefTable,
+    record_to_row,
+)
+from metareg.oversight.aef import XLSX_MEDIA_TYPE, AefReport, AefSheet, to_xlsx
 from metareg.simulator.source import SimulatedRegistry
 from metareg.simulator.world import World
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from metareg.records import record_uid
+from metareg.records.canonical import record_uid
 from metareg.registries import party_of
 from metareg.simulator.ledger import Ledger, Lot, PlantedHolding, day_after
 from metareg.simulator.scenario import ApproachSpec, Scenario, ScenarioError

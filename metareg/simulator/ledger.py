@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from metareg.records import record_uid
+from metareg.records.canonical import record_uid
 from metareg.registries import party_of
 
 # Serials of planted lots start here, far from the clean world's, so a planted conflict

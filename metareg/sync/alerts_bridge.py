@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from metareg.alerts.operational import raise_operational, resolve_operational
-from metareg.detection import run_checks
+from metareg.checks.runner import run_checks
 
 SY01 = "SY01"  # registry-unreachable
 SY02 = "SY02"  # reconciliation-mismatch

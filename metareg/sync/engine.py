@@ -41,17 +41,17 @@ from metareg import log
 from metareg.connectors import build_connector
 from metareg.connectors.base import SCOPE_RECORDS, Connector, Item, Page
 from metareg.connectors.errors import ConnectorError, CursorExpired, ErrorClass
-from metareg.db.tables import Quarantine, RecordVersion, Registry
+from metareg.db.tables.index import Quarantine, RecordVersion, Registry
 from metareg.index.counts import Counts
-from metareg.index.incoming import Operation
 from metareg.index.quarantine import Rejected, quarantine
 from metareg.index.writer import IndexWriter
-from metareg.ingest import to_operation
+from metareg.records.operations import Operation
+from metareg.records.schemas import RECORD_TYPES, load_schema
+from metareg.records.validate import Problem, RecordValidator
 from metareg.registries import RegistryConfig, ensure_registry
-from metareg.schemas import RECORD_TYPES, load_schema
 from metareg.sync import alerts_bridge, passes, state
+from metareg.sync.ingest import to_operation
 from metareg.sync.settings import SyncSettings
-from metareg.validation import Problem, RecordValidator
 
 _log = log.get_logger("metareg.sync")
 _quarantine = Quarantine.__table__  # type: ignore[attr-defined]

@@ -18,9 +18,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, Table, and_, or_, select, update
 
+from metareg.db.tables.sync import SyncLease
 from metareg.db.upsert import upsert
 from metareg.sync.engine import LeaseLost, PageGuard
-from metareg.sync.tables import SyncLease
 
 _lease: Table = SyncLease.__table__  # type: ignore[attr-defined]
 DEFAULT_TTL = timedelta(seconds=60)

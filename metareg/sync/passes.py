@@ -22,11 +22,11 @@ import orjson
 from sqlalchemy import Connection, Table, and_, delete, select
 
 from metareg.connectors.base import SCOPE_RECORDS
-from metareg.db.tables import CURRENT_TABLES
+from metareg.db.tables.index import CURRENT_TABLES
+from metareg.db.tables.sync import SyncPass, SyncSeen
 from metareg.db.upsert import upsert, write_rows
-from metareg.index.incoming import Incoming, Operation, Withdrawal
-from metareg.records import content_hash, dumps
-from metareg.sync.tables import SyncPass, SyncSeen
+from metareg.records.canonical import content_hash, dumps
+from metareg.records.operations import Incoming, Operation, Withdrawal
 
 _seen: Table = SyncSeen.__table__  # type: ignore[attr-defined]
 _pass: Table = SyncPass.__table__  # type: ignore[attr-defined]

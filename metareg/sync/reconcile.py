@@ -17,12 +17,12 @@ from sqlalchemy import Connection, Engine, func, select
 from metareg import log
 from metareg.connectors import build_connector
 from metareg.connectors.base import Connector
-from metareg.db.tables import Action, Holding
+from metareg.db.tables.index import Action, Holding
+from metareg.db.tables.sync import SyncReconciliation
 from metareg.db.upsert import upsert
-from metareg.records import dumps, normalize, record_uid
+from metareg.records.canonical import dumps, normalize, record_uid
 from metareg.registries import RegistryConfig
 from metareg.sync import alerts_bridge
-from metareg.sync.tables import SyncReconciliation
 
 _log = log.get_logger("metareg.sync.reconcile")
 _actions = Action.__table__  # type: ignore[attr-defined]

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from metareg.db.tables import SyncState
+from metareg.db.tables.index import SyncState
 from metareg.db.upsert import upsert
 
 sync_state = SyncState.__table__  # type: ignore[attr-defined]

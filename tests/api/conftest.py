@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from metareg.api import keys
-from metareg.api.app import create_app
-from metareg.api.config import ApiSettings
-from metareg.ingest import ingest_files
+from metareg.oversight import keys
+from metareg.sync.ingest import ingest_files
+from metareg.web.api.config import ApiSettings
+from metareg.web.app import create_app
 from tests.helpers import action, authorization, holding, write_jsonl
 
 with warnings.catch_warnings():

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from metareg.api.auth import ROUTE_ROLES, Role, route_keys
-from metareg.api.ratelimit import RateLimiter
+from metareg.web.api.auth import ROUTE_ROLES, Role, route_keys
+from metareg.web.api.ratelimit import RateLimiter
 from tests.api.conftest import Api, make_api
 
 # Values for path parameters and bodies, so each route can be called for real.

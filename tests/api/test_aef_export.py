@@ -11,11 +11,11 @@ from typing import Any
 
 from openpyxl import load_workbook
 
-from metareg.aef.columns import ACTIONS, AUTHORIZATIONS, HOLDINGS
-from metareg.aef.reader import read_csv
-from metareg.aef.writer import RESULT_LABEL
-from metareg.detection import run_checks
-from metareg.records import normalize
+from metareg.checks.runner import run_checks
+from metareg.connectors.aef.columns import ACTIONS, AUTHORIZATIONS, HOLDINGS
+from metareg.connectors.aef.reader import read_csv
+from metareg.oversight.aef import RESULT_LABEL
+from metareg.records.canonical import normalize
 from tests.api.conftest import AUTH_ID, Api
 from tests.helpers import action, authorization, holding
 
@@ -137,7 +137,7 @@ def test_xlsx_opens_with_openpyxl_and_holds_no_formula(world: Api) -> None:
 def index_records(api: Api, record_type: str, registries: set[str]) -> list[dict[str, Any]]:
     from sqlalchemy import select
 
-    from metareg.db.tables import CURRENT_TABLES
+    from metareg.db.tables.index import CURRENT_TABLES
     from metareg.index.query import canonical
 
     table = CURRENT_TABLES[record_type].__table__  # type: ignore[attr-defined]

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from metareg.detection import run_checks
+from metareg.checks.runner import run_checks
 from tests.api.conftest import AUTH_ID, Api
 from tests.helpers import action, authorization
 

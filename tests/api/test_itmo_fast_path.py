@@ -4,8 +4,8 @@ history say."""
 
 from __future__ import annotations
 
-from metareg.api.routers.itmos import ItmoOut, histories
 from metareg.index import query
+from metareg.web.api.routers.itmos import ItmoOut, histories
 from tests.api.conftest import AUTH_ID, Api
 from tests.helpers import action
 

@@ -12,11 +12,11 @@ from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from metareg import log
-from metareg.api.app import create_app
-from metareg.api.config import ApiSettings
-from metareg.api.tables import ApiKey
 from metareg.cli import app as cli
 from metareg.db.engine import make_engine
+from metareg.db.tables.keys import ApiKey
+from metareg.web.api.config import ApiSettings
+from metareg.web.app import create_app
 from tests.api.conftest import TestClient
 
 

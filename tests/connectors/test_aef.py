@@ -13,8 +13,14 @@ import pytest
 import respx
 from sqlalchemy import Engine
 
-from metareg.aef.columns import ACTIONS, AUTHORIZATIONS, HOLDINGS, AefContext, record_to_row
-from metareg.aef.reader import AefReadError, read_aef
+from metareg.connectors.aef.columns import (
+    ACTIONS,
+    AUTHORIZATIONS,
+    HOLDINGS,
+    AefContext,
+    record_to_row,
+)
+from metareg.connectors.aef.reader import AefReadError, read_aef
 from metareg.connectors.errors import ConnectorError, ErrorClass, MalformedResponse
 from metareg.registries import RegistryConfig
 from metareg.sync.engine import sync_registry

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import Engine
 
 from metareg.alerts import store
-from metareg.detection import run_checks
-from metareg.ingest import ingest_files
+from metareg.checks.runner import run_checks
+from metareg.sync.ingest import ingest_files
 from tests.helpers import write_jsonl
 
 AS_OF = date(2025, 6, 30)

@@ -24,11 +24,11 @@ from sqlmodel import SQLModel
 
 from bench.generator import generate
 from metareg.detection import authpass, loading
-from metareg.detection.model import Finding
-from metareg.index.incoming import Incoming
+from metareg.findings import Finding
 from metareg.index.writer import IndexWriter
-from metareg.ingest import ingest_files
+from metareg.records.operations import Incoming
 from metareg.registries import ensure_registry
+from metareg.sync.ingest import ingest_files
 
 REGISTRIES = ("IDN01", "JPN01", "KOR01")
 APPROACHES = ("CA0001", "CA0002")

@@ -25,10 +25,10 @@ from bench.generator import generate
 from metareg.db.engine import make_engine
 from metareg.detection import firsttotals, loading, onekey
 from metareg.detection.model import choose_current
-from metareg.index.incoming import Incoming, Withdrawal
 from metareg.index.writer import IndexWriter
-from metareg.ingest import ingest_files
+from metareg.records.operations import Incoming, Withdrawal
 from metareg.registries import ensure_registry
+from metareg.sync.ingest import ingest_files
 
 REGISTRIES = ("IDN01", "JPN01")
 APPROACHES = ("CA0001", "CA0002")

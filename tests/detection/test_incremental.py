@@ -21,11 +21,11 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from metareg.alerts import store
+from metareg.checks.runner import run_checks
 from metareg.db import migrate
 from metareg.db.engine import make_engine
-from metareg.detection import run_checks
-from metareg.index.incoming import Incoming, Operation, Withdrawal
 from metareg.index.writer import IndexWriter
+from metareg.records.operations import Incoming, Operation, Withdrawal
 from metareg.registries import ensure_registry
 
 REGISTRIES = ("IDN01", "JPN01", "MNG01")

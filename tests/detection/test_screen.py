@@ -22,15 +22,16 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
 from bench.generator import generate
+from metareg.checks import run as runner
 from metareg.db import migrate
 from metareg.db.engine import make_engine
-from metareg.detection import runner, screen
+from metareg.detection import screen
 from metareg.detection.model import party_of
 from metareg.detection.sweep import SweepContext
-from metareg.index.incoming import Incoming, Operation
 from metareg.index.writer import IndexWriter
-from metareg.ingest import ingest_files
+from metareg.records.operations import Incoming, Operation
 from metareg.registries import ensure_registry
+from metareg.sync.ingest import ingest_files
 from tests.detection.test_incremental import steps
 
 AS_OF = date(2025, 1, 1)

@@ -22,13 +22,13 @@ from sqlalchemy import Engine, select, text
 
 from bench.generator import generate
 from metareg.db import migrate
-from metareg.db.tables import UNIT_RANGE_COLUMNS, Action, RecordVersion
+from metareg.db.tables.index import UNIT_RANGE_COLUMNS, Action, RecordVersion
 from metareg.detection import loading, unitscreen
-from metareg.detection.model import Finding
 from metareg.detection.rules import dc03_underlying_unit_reuse as dc03
+from metareg.findings import Finding
 from metareg.index import query
 from metareg.index.unitrange import unit_columns
-from metareg.ingest import ingest_files
+from metareg.sync.ingest import ingest_files
 from tests.detection.conftest import Index
 from tests.helpers import action, withdrawal, write_jsonl
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from metareg.simulator.demo import DemoStack, build_demo
+from metareg.cli.live_demo import DemoStack, build_demo
 from metareg.simulator.scenario import load_scenario
 from metareg.simulator.serve_app import BackgroundServer
 from metareg.simulator.world import generate_world

@@ -10,12 +10,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from metareg.api.app import create_app
-from metareg.api.config import ApiSettings
-from metareg.api.keys import create_key
-from metareg.dashboard.auth import COOKIE, csrf_token
-from metareg.detection import run_checks
-from metareg.ingest import ingest_files
+from metareg.checks.runner import run_checks
+from metareg.oversight.keys import create_key
+from metareg.sync.ingest import ingest_files
+from metareg.web.api.config import ApiSettings
+from metareg.web.app import create_app
+from metareg.web.dashboard.auth import COOKIE, csrf_token
 
 SAMPLES = Path(__file__).resolve().parents[2] / "config" / "samples"
 

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from metareg.connectors import build_connector
-from metareg.db.tables import CURRENT_TABLES, Quarantine, RecordVersion
+from metareg.db.tables.index import CURRENT_TABLES, Quarantine, RecordVersion
 from metareg.registries import RegistryConfig
 from metareg.simulator.clock import SimClock
 from metareg.simulator.runner import SimulatorServer

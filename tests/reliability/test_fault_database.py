@@ -20,12 +20,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from metareg.api.app import create_app
-from metareg.api.config import ApiSettings
 from metareg.db import migrate
 from metareg.db.engine import make_engine
 from metareg.simulator.world import World
 from metareg.sync.engine import SyncEngine
+from metareg.web.api.config import ApiSettings
+from metareg.web.app import create_app
 from tests.conftest import _empty_postgres
 from tests.reliability.faultkit import (
     IndexImage,

@@ -12,7 +12,7 @@ import orjson
 from sqlalchemy import Engine, select
 
 from metareg.alerts.store import alerts_table
-from metareg.db.tables import Quarantine, RecordVersion
+from metareg.db.tables.index import Quarantine, RecordVersion
 from metareg.simulator.clock import SimClock
 from metareg.simulator.faults import ASGIApp, Message, Receive, Scope, Send
 from metareg.simulator.runner import SimulatorServer

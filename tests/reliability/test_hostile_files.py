@@ -20,9 +20,9 @@ import openpyxl
 import pytest
 from sqlalchemy import Engine
 
-from metareg.aef.columns import ACTIONS, record_to_row
-from metareg.aef.reader import MAX_UNZIPPED_BYTES, AefReadError, read_aef
-from metareg.aef.writer import FORMULA_TRIGGERS, neutralise
+from metareg.connectors.aef.columns import ACTIONS, record_to_row
+from metareg.connectors.aef.reader import MAX_UNZIPPED_BYTES, AefReadError, read_aef
+from metareg.oversight.aef import FORMULA_TRIGGERS, neutralise
 from metareg.registries import RegistryConfig
 from metareg.sync.engine import sync_registry
 from tests.connectors.test_aef import ACTION

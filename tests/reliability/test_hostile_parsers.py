@@ -12,8 +12,8 @@ import zipfile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from metareg.aef.columns import ACTIONS
-from metareg.aef.reader import AefReadError, read_aef
+from metareg.connectors.aef.columns import ACTIONS
+from metareg.connectors.aef.reader import AefReadError, read_aef
 
 LABELS = ",".join(ACTIONS.labels()).encode()
 

@@ -18,11 +18,11 @@ import respx
 from sqlalchemy import Engine, text
 
 from metareg import log
-from metareg.api import keys
-from metareg.api.app import create_app
-from metareg.api.config import ApiSettings
+from metareg.oversight import keys
 from metareg.registries import RegistryConfig
 from metareg.sync.engine import sync_registry
+from metareg.web.api.config import ApiSettings
+from metareg.web.app import create_app
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

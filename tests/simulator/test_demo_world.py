@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from metareg.alerts.store import list_alerts
-from metareg.simulator.demo import build_demo
+from metareg.cli.live_demo import build_demo
 from metareg.simulator.scenario import load_scenario
 from metareg.simulator.truth import score, truth_document
 from metareg.simulator.world import generate_world

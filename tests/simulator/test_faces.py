@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
-from metareg.db.tables import Action, Authorization, Holding
+from metareg.db.tables.index import Action, Authorization, Holding
 from metareg.registries import RegistryConfig
 from metareg.simulator.clock import SimClock
 from metareg.simulator.runner import SimulatorServer

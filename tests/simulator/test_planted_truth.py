@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from metareg.alerts.store import list_alerts
-from metareg.detection import run_checks
+from metareg.checks.runner import run_checks
 from metareg.simulator.clock import SimClock
 from metareg.simulator.runner import SimulatorServer
 from metareg.simulator.scenario import RULE_CODES, load_scenario

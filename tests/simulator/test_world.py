@@ -9,11 +9,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from metareg.records import record_uid
+from metareg.records.canonical import record_uid
+from metareg.records.validate import RecordValidator
 from metareg.simulator.scenario import ScenarioError, load_scenario, parse_scenario
 from metareg.simulator.truth import truth_document
 from metareg.simulator.world import generate_world
-from metareg.validation import RecordValidator
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "config" / "scenarios"
 

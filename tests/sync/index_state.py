@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, select
 
-from metareg.db.tables import CURRENT_TABLES, RecordVersion
+from metareg.db.tables.index import CURRENT_TABLES, RecordVersion
 
 
 def current(engine: Engine) -> set[tuple[str, str, str, str]]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, select
 
-from metareg.db.tables import Quarantine, RecordVersion
+from metareg.db.tables.index import Quarantine, RecordVersion
 from metareg.exchange import InMemoryFeedSource, create_exchange_app
-from metareg.records import normalize, record_uid
+from metareg.records.canonical import normalize, record_uid
 from metareg.sync.engine import sync_registry
 from metareg.sync.state import read_state
 from tests.sync.feeds import exchange_registry, holding_row, issuance, populated

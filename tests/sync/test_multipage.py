@@ -19,9 +19,9 @@ from metareg.connectors.base import Page
 from metareg.connectors.errors import ConnectorError, CursorExpired, ErrorClass
 from metareg.db import migrate
 from metareg.db.engine import make_engine
-from metareg.db.tables import RecordVersion
+from metareg.db.tables.index import RecordVersion
 from metareg.exchange import InMemoryFeedSource, create_exchange_app
-from metareg.records import normalize, record_uid
+from metareg.records.canonical import normalize, record_uid
 from metareg.sync import engine as sync_engine
 from metareg.sync import state
 from metareg.sync.engine import SyncEngine, _groups, sync_registry

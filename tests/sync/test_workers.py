@@ -20,10 +20,10 @@ from sqlalchemy import Engine, select
 
 from metareg.db import migrate
 from metareg.db.engine import make_engine
-from metareg.db.tables import SyncState
+from metareg.db.tables.index import SyncState
+from metareg.db.tables.sync import SyncLease
 from metareg.exchange import create_exchange_app
 from metareg.registries import load_registries
-from metareg.sync.tables import SyncLease
 from metareg.sync.worker import Worker
 from tests.sync.feeds import issuance, populated
 from tests.sync.index_state import current, history

@@ -25,9 +25,9 @@ import orjson
 from sqlalchemy import Engine, select, update
 
 from metareg.alerts.events import event_dict, events_table
-from metareg.alerts.tables import WebhookAttempt, WebhookDelivery
 from metareg.alerts.webhooks.policy import UrlNotAllowed, check_url
 from metareg.alerts.webhooks.subscriptions import secret_of
+from metareg.db.tables.alerts import WebhookAttempt, WebhookDelivery
 from metareg.db.upsert import insert_many
 from metareg.log import get_logger
 

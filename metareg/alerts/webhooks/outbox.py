@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from metareg.alerts.tables import WebhookDelivery
 from metareg.alerts.webhooks.subscriptions import active_subscriptions, wants
+from metareg.db.tables.alerts import WebhookDelivery
 from metareg.db.upsert import upsert
 
 deliveries = WebhookDelivery.__table__  # type: ignore[attr-defined]

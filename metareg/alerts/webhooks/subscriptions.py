@@ -20,8 +20,8 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
 
-from metareg.alerts.tables import WebhookSubscription
 from metareg.alerts.webhooks.policy import UrlNotAllowed, check_url
+from metareg.db.tables.alerts import WebhookSubscription
 from metareg.db.upsert import upsert
 from metareg.log import register_secret
 

@@ -19,9 +19,10 @@ import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
-from metareg.detection.model import Finding, Rec, make_finding, overlap
+from metareg.detection.model import Rec, make_finding, overlap
+from metareg.findings import Finding
 from metareg.index.unitrange import parse_units
-from metareg.serials import UnitRange
+from metareg.records.serials import UnitRange
 
 CODE = "DC03"
 

@@ -9,7 +9,8 @@ Voluntary cancellations are not named by the rule and are not judged. Shared wit
 
 from __future__ import annotations
 
-from metareg.detection.model import AuthRec, Finding, Rec, auth_scope, make_finding
+from metareg.detection.model import AuthRec, Rec, auth_scope, make_finding
+from metareg.findings import Finding
 
 CODE = "DC07"
 NEEDS_AUTHORIZATION = frozenset({"First transfer", "Use", "Cancellation"})

@@ -13,7 +13,8 @@ Shared with `evaluate_action`.
 
 from __future__ import annotations
 
-from metareg.detection.model import AuthRec, Finding, Rec, auth_scope, make_finding
+from metareg.detection.model import AuthRec, Rec, auth_scope, make_finding
+from metareg.findings import Finding
 
 CODE = "DC08"
 JUDGED = frozenset({"Use", "Cancellation"})

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from metareg.detection.model import AuthRec, Finding, Rec, auth_scope, make_finding
+from metareg.detection.model import AuthRec, Rec, auth_scope, make_finding
+from metareg.findings import Finding
 
 CODE = "DC09"
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from metareg.detection.model import Finding, Rec, make_finding
+from metareg.detection.model import Rec, make_finding
 from metareg.detection.rules.dc10_unmatched_transfer import matches
+from metareg.findings import Finding
 
 CODE = "DC11"
 

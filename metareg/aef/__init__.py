@@ -1,1 +1,0 @@
-"""The Agreed Electronic Format: column definitions (columns), reader, writer."""

@@ -1,1 +1,0 @@
-"""The oversight HTTP API (FastAPI): `metareg.api.app.create_app` builds it."""

@@ -1,0 +1,155 @@
+"""The whole demo in one process: simulated registries, a fresh index, the sync loop,
+the checks, and the oversight API with its dashboard.
+
+The sync loop steps simulated time one round at a time: it holds the world at the day
+the clock has reached, syncs every registry, then runs the checks "as of" that same day.
+So each round sees one consistent world (no registry a day ahead of another) and the
+only alerts are the conflicts the scenario planted.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from metareg import log
+from metareg.registries import RegistryConfig, store_configured
+from metareg.simulator.clock import SimClock
+from metareg.simulator.runner import SimulatorServer
+from metareg.simulator.world import World
+
+_log = log.get_logger("metareg.demo")
+
+
+@dataclass
+class RoundReport:
+    day: date
+    synced: int = 0
+    failed: list[str] = field(default_factory=list)
+    alerts_opened: int = 0
+
+
+class DemoLoop:
+    """Sync every simulated registry, then check, every `interval` seconds."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        world: World,
+        clock: SimClock,
+        configs: list[RegistryConfig],
+        interval: float = 2.0,
+    ) -> None:
+        from metareg.sync.engine import SyncEngine
+
+        self.engine = engine
+        self.world = world
+        self.clock = clock
+        self.configs = configs
+        self.interval = interval
+        self.sync = SyncEngine(engine, run_checks=False)
+        self.rounds: list[RoundReport] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.first_round_done = threading.Event()
+
+    def run_round(self, day: date | None = None) -> RoundReport:
+        """One round at `day` (default: where the running clock has got to)."""
+        from metareg.checks.runner import run_checks
+
+        day = day or self.clock.live_today()
+        self.clock.hold(day)
+        report = RoundReport(day)
+        for config in self.configs:
+            if self._stop.is_set():
+                return report
+            result = self.sync.sync(config)
+            if result.ok:
+                report.synced += 1
+            else:
+                report.failed.append(config.id)
+        summary = run_checks(self.engine, as_of=day, grace_days=self.world.scenario.grace_days)
+        report.alerts_opened = sum(summary.opened.values()) + sum(summary.reopened.values())
+        self.rounds.append(report)
+        return report
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_round()
+            except Exception:  # a round that fails is logged; the next one tries again
+                _log.exception("demo round failed")
+            self.first_round_done.set()
+            self._stop.wait(self.interval)
+
+    def start(self) -> DemoLoop:
+        self._thread = threading.Thread(target=self._run, name="metareg-demo-sync", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
+@dataclass
+class DemoStack:
+    """Everything `metareg demo` runs, started and stopped together."""
+
+    folder: Path
+    engine: Engine
+    world: World
+    simulator: SimulatorServer
+    loop: DemoLoop
+    app: Any
+    oversight_key: str
+    admin_key: str
+
+    def stop(self) -> None:
+        self.loop.stop()
+        self.simulator.stop()
+        self.engine.dispose()
+
+
+def build_demo(
+    folder: Path,
+    world: World,
+    *,
+    interval: float = 2.0,
+    days_per_second: float | None = None,
+    base_url: str = "http://127.0.0.1:8000",
+) -> DemoStack:
+    """A fresh index in `folder` (which must not hold one yet), the simulator serving
+    `world`, the sync loop (not started) and the API app (not served)."""
+    from metareg.index.open import open_index
+    from metareg.oversight.keys import create_key
+    from metareg.web.api.config import ApiSettings
+    from metareg.web.app import create_app
+
+    database = folder / "metareg.db"
+    if database.exists():
+        raise FileExistsError(
+            f"{database} already exists; the demo starts from a fresh index, so give it an "
+            "empty --dir (or none, for a new temporary folder)"
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = world.scenario
+    clock = SimClock(spec.clock.start, spec.end, days_per_second or spec.clock.days_per_second)
+    simulator = SimulatorServer(world, clock)
+    configs = simulator.registry_configs(interval_seconds=interval)
+    (folder / "registries.toml").write_text(simulator.registries_toml(interval), "utf-8")
+    engine = open_index(f"sqlite:///{database}")
+    with engine.begin() as connection:
+        store_configured(connection, configs)
+        _, oversight = create_key(connection, "demo oversight", "oversight")
+        _, admin = create_key(connection, "demo admin", "admin")
+    settings = ApiSettings(config=folder, base_url=base_url)
+    app = create_app(engine, settings=settings)
+    loop = DemoLoop(engine, world, clock, configs, interval)
+    return DemoStack(folder, engine, world, simulator, loop, app, oversight, admin)

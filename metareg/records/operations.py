@@ -1,0 +1,52 @@
+"""What arrives at the index: a validated record, or a withdrawal of one."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from metareg.records.canonical import normal_json, normalize, record_uid
+
+
+@dataclass(slots=True)
+class Incoming:
+    """A valid canonical record as received: normalized, identified and hashed."""
+
+    record_type: str
+    uid: str
+    normal: dict[str, Any]
+    content_hash: str
+    raw: str  # the payload exactly as the registry sent it
+    location: str = ""
+    # The normal form as canonical JSON (what history stores), when already made: the
+    # content hash is taken over these very bytes, so they are serialized only once.
+    payload: str = field(default="", repr=False, compare=False)
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any], raw: str, location: str = "") -> Incoming:
+        normal = normalize(record)
+        payload = normal_json(normal)
+        return cls(
+            record_type=normal["record_type"],
+            uid=record_uid(normal),
+            normal=normal,
+            content_hash=hashlib.sha256(payload).hexdigest(),
+            raw=raw,
+            location=location,
+            payload=payload.decode(),
+        )
+
+
+@dataclass(slots=True)
+class Withdrawal:
+    """A registry no longer reports this record (a tombstone, or absent from a snapshot)."""
+
+    record_type: str
+    uid: str
+    raw: str = ""
+    location: str = ""
+    content_hash: str | None = field(default=None, init=False)
+
+
+Operation = Incoming | Withdrawal

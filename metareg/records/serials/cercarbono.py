@@ -1,0 +1,56 @@
+"""Cercarbono (EcoRegistry) serials.
+
+EcoRegistry's ``serial`` (e.g. ``CDC_7_1_1_321_14_CO_1_1`` or ``..._2009_BF``) names an
+issuance batch, not a block: retirements carry the block as separate ``from``/``to``
+numbers, and those count from 0 in some batches and from 1 in others. We therefore
+read a block only as ``BATCH N to M`` (or ``BATCH N``) and refuse a bare batch id, which
+the generic parser would misread as one unit numbered by the batch's last part.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from metareg.records.serials._base import (
+    NUMBER,
+    SerialError,
+    UnitRange,
+    ascii_upper,
+    clean,
+    make_range,
+    require_prefix,
+)
+
+NAME: Final = "Cercarbono"
+
+_BATCH: Final = r"CDC(?:_[A-Z0-9]{1,20}){1,20}"
+_SERIAL_RE: Final = re.compile(
+    rf"(?P<batch>{_BATCH}) (?P<first>{NUMBER})(?: TO (?P<last>{NUMBER}))?"
+)
+_BATCH_RE: Final = re.compile(_BATCH)
+_CLAIM_RE: Final = re.compile(r"CDC_", re.IGNORECASE)
+
+
+def claims(text: str) -> bool:
+    return _CLAIM_RE.match(text) is not None
+
+
+def parse_cercarbono(serial: str) -> UnitRange:
+    text = ascii_upper(clean(serial, NAME), NAME)
+    if _BATCH_RE.fullmatch(text) is not None:
+        raise SerialError(
+            NAME, text, "this is a batch id, not a block; append the block as ' FROM to TO'"
+        )
+    match = _SERIAL_RE.fullmatch(text)
+    if match is None:
+        raise SerialError(NAME, text, "expected CDC_..._batch N to M")
+    last = match["last"] if match["last"] is not None else match["first"]
+    return make_range(NAME, text, match["batch"], match["first"], last)
+
+
+def format_cercarbono(unit_range: UnitRange) -> str:
+    require_prefix(NAME, unit_range, _BATCH_RE)
+    if unit_range.first == unit_range.last:
+        return f"{unit_range.prefix} {unit_range.first}"
+    return f"{unit_range.prefix} {unit_range.first} to {unit_range.last}"

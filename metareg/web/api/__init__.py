@@ -1,0 +1,1 @@
+"""The oversight HTTP API (FastAPI): `metareg.web.app.create_app` builds it."""

@@ -1,0 +1,91 @@
+"""Shared request dependencies: the engine, a read connection, the settings.
+
+Reads go through a `ConnectionGate`: a request waits at most `overload_wait_seconds`
+for a database connection, then gets a 503 problem with `Retry-After`. Without it an
+overloaded API queued requests in the thread pool and SQLAlchemy's pool and answered
+500 (`QueuePool limit ... reached`) after 30 s, long after the caller gave up.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from fastapi import Request
+from sqlalchemy import Connection, Engine
+from sqlalchemy.pool import QueuePool
+
+from metareg.web.api.config import ApiSettings
+from metareg.web.api.problems import ApiProblem
+
+OVERLOADED_RETRY_AFTER_SECONDS = 1
+
+
+def overloaded() -> ApiProblem:
+    """The 503 an overloaded API answers (RFC 9457, with Retry-After)."""
+    return ApiProblem(
+        503,
+        "The API is at capacity; retry shortly.",
+        kind="overloaded",
+        headers={"Retry-After": str(OVERLOADED_RETRY_AFTER_SECONDS)},
+    )
+
+
+class ConnectionGate:
+    """At most `capacity` requests hold a read connection at once; the rest wait up to
+    `wait_seconds`, then are refused. `capacity=None` admits everyone (pools without a
+    fixed size). The gate is sized to the pool's base size so that the pool's overflow
+    stays free for the short connections outside it (key lookups, writes)."""
+
+    def __init__(self, capacity: int | None, wait_seconds: float) -> None:
+        self.capacity = capacity
+        self.wait_seconds = wait_seconds
+        self._slots = threading.BoundedSemaphore(capacity) if capacity else None
+
+    @classmethod
+    def for_engine(cls, engine: Engine, wait_seconds: float) -> ConnectionGate:
+        pool = engine.pool
+        capacity = pool.size() if isinstance(pool, QueuePool) else None
+        return cls(capacity, wait_seconds)
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold a slot for the block, or raise the 503 problem when none frees in time."""
+        if self._slots is None:
+            yield
+            return
+        if not self._slots.acquire(timeout=self.wait_seconds):
+            raise overloaded()
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+
+def engine_of(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def settings_of(request: Request) -> ApiSettings:
+    settings: ApiSettings = request.app.state.settings
+    return settings
+
+
+def gate_of(request: Request) -> ConnectionGate:
+    gate: ConnectionGate = request.app.state.connection_gate
+    return gate
+
+
+@contextmanager
+def reading(request: Request) -> Iterator[Connection]:
+    """`read_connection` for a handler that opens it itself (in its one worker thread)."""
+    with gate_of(request).slot(), engine_of(request).connect() as connection:
+        yield connection
+
+
+def read_connection(request: Request) -> Iterator[Connection]:
+    """A connection for the request; reads only, so nothing to commit."""
+    with reading(request) as connection:
+        yield connection

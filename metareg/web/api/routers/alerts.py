@@ -1,0 +1,223 @@
+"""Alerts of the detection issue: list, read, acknowledge, counts, and the feeds.
+
+Everything here calls engineer A's `metareg.alerts` through `alerts_bridge`; where a
+piece is not installed the route answers 503 saying which, never an empty list that
+would read as "no double counting".
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection, Engine
+
+from metareg.web.api import alerts_bridge as bridge
+from metareg.web.api.auth import Principal, authorize
+from metareg.web.api.config import ApiSettings
+from metareg.web.api.deps import engine_of, read_connection, settings_of
+from metareg.web.api.problems import ApiProblem
+
+router = APIRouter(
+    prefix="/v1", tags=["alerts"], responses={503: {"description": "Detection not installed"}}
+)
+
+Status = Literal["open", "acknowledged", "resolved"]
+RULE_PATTERN = r"^(DC|SY)[0-9]{2}$"
+ALERT_ID = Path(..., min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")
+
+
+class Evidence(BaseModel):
+    registry: str
+    record_type: str
+    record_id: str
+
+
+class AlertOut(BaseModel):
+    """An alert as RULES.md defines it."""
+
+    id: str
+    rule: str
+    name: str
+    severity: str
+    status: str
+    cooperative_approach_id: str | None
+    party_registry_id: str | None
+    first_id: int | None
+    last_id: int | None
+    registries: list[str]
+    evidence: list[Evidence]
+    message: str
+    first_seen: str
+    last_seen: str
+    resolved_at: str | None
+
+
+class AlertDetail(AlertOut):
+    acknowledgement: dict[str, Any] | None = None
+
+
+class AlertPage(BaseModel):
+    items: list[AlertOut]
+    next_after: str | None  # pass as `after` for the next page
+
+
+class AlertCounts(BaseModel):
+    total: int
+    by_status: dict[str, int]
+    by_rule: dict[str, dict[str, int]]
+    by_severity: dict[str, int]
+
+
+class Acknowledgement(BaseModel):
+    note: str = Field(min_length=1, max_length=5000, description="What was done or decided")
+
+
+class EventPage(BaseModel):
+    events: list[dict[str, Any]]
+    next: int
+    has_more: bool
+
+
+@router.get("/alerts", response_model=AlertPage)
+def list_alerts(
+    status: Status | None = Query(None),
+    rule: str | None = Query(None, pattern=RULE_PATTERN),
+    registry: str | None = Query(None, pattern=r"^[A-Z]{3}[0-9]{2}$"),
+    cooperative_approach_id: str | None = Query(None, pattern=r"^CA[0-9]{4}$"),
+    limit: int = Query(100, ge=1, le=1000),
+    after: str | None = Query(None, max_length=64),
+    connection: Connection = Depends(read_connection),
+    _caller: Principal = Depends(authorize),
+) -> Any:
+    found = bridge.required(bridge.ALERTS, "list_alerts")(
+        connection,
+        status=status,
+        rule=rule,
+        registry=registry,
+        cooperative_approach_id=cooperative_approach_id,
+        limit=limit,
+        after_id=after,
+    )
+    return {"items": found, "next_after": found[-1]["id"] if len(found) == limit else None}
+
+
+@router.get("/alerts/counts", response_model=AlertCounts)
+def alert_counts(
+    status: Status | None = Query(None),
+    rule: str | None = Query(None, pattern=RULE_PATTERN),
+    cooperative_approach_id: str | None = Query(None, pattern=r"^CA[0-9]{4}$"),
+    connection: Connection = Depends(read_connection),
+    _caller: Principal = Depends(authorize),
+) -> Any:
+    """Counts only (public): no evidence, no account ids."""
+    return bridge.required(bridge.ALERTS, "count_alerts")(
+        connection, status=status, rule=rule, cooperative_approach_id=cooperative_approach_id
+    )
+
+
+@router.get(
+    "/alerts/{alert_id}",
+    response_model=AlertDetail,
+    responses={404: {"description": "No such alert"}},
+)
+def get_alert(
+    alert_id: str = ALERT_ID,
+    connection: Connection = Depends(read_connection),
+    _caller: Principal = Depends(authorize),
+) -> Any:
+    alert = bridge.required(bridge.ALERTS, "get_alert")(connection, alert_id)
+    if alert is None:
+        raise ApiProblem(404, f"No alert with id {alert_id!r}.")
+    acknowledgement = bridge.function(bridge.ALERTS, "get_acknowledgement")
+    if acknowledgement is not None:
+        alert = {**alert, "acknowledgement": acknowledgement(connection, alert_id)}
+    return alert
+
+
+@router.post(
+    "/alerts/{alert_id}/acknowledge",
+    response_model=AlertOut,
+    responses={404: {"description": "No such alert"}, 409: {"description": "Alert is resolved"}},
+)
+def acknowledge_alert(
+    body: Acknowledgement,
+    alert_id: str = ALERT_ID,
+    engine: Engine = Depends(engine_of),
+    caller: Principal = Depends(authorize),
+) -> Any:
+    acknowledge = bridge.required(bridge.ALERTS, "acknowledge")
+    get_alert = bridge.required(bridge.ALERTS, "get_alert")
+    with engine.begin() as connection:
+        alert = get_alert(connection, alert_id)
+        if alert is None:
+            raise ApiProblem(404, f"No alert with id {alert_id!r}.")
+        if alert["status"] == "resolved":
+            raise ApiProblem(409, f"Alert {alert_id} is resolved; there is nothing to acknowledge.")
+        by = f"key {caller.key_id} ({caller.key_name})"
+        try:
+            return acknowledge(connection, alert_id, body.note, by=by)
+        except ValueError as error:
+            raise ApiProblem(422, str(error)) from error
+
+
+@router.get("/feeds/alerts.json", response_model=EventPage)
+def json_feed(
+    since: int | None = Query(None, ge=0, le=2**62),
+    limit: int = Query(100, ge=1, le=1000),
+    connection: Connection = Depends(read_connection),
+    _caller: Principal = Depends(authorize),
+) -> Any:
+    """Alert events after cursor `since`, oldest first; follow `next`."""
+    return bridge.required(bridge.EVENTS, "events_page")(connection, since, limit)
+
+
+@router.get(
+    "/feeds/alerts.atom",
+    response_class=Response,
+    responses={200: {"content": {"application/atom+xml": {"schema": {"type": "string"}}}}},
+)
+def atom_feed(
+    request: Request,
+    since: int | None = Query(None, ge=0, le=2**62),
+    limit: int = Query(100, ge=1, le=1000),
+    connection: Connection = Depends(read_connection),
+    settings: ApiSettings = Depends(settings_of),
+    _caller: Principal = Depends(authorize),
+) -> Response:
+    build = bridge.required(bridge.FEEDS, "atom_feed")
+    xml = build(
+        connection,
+        since=since,
+        limit=limit,
+        base_url=settings.base_url,
+        feed_path=request.url.path,
+        alert_path="/v1/alerts/{id}",
+    )
+    return Response(xml, media_type="application/atom+xml")
+
+
+@router.get(
+    "/feeds/alerts/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+)
+def event_stream(
+    request: Request,
+    since: int | None = Query(None, ge=0, le=2**62),
+    engine: Engine = Depends(engine_of),
+    settings: ApiSettings = Depends(settings_of),
+    _caller: Principal = Depends(authorize),
+) -> StreamingResponse:
+    """Server-sent events: every alert event after `since` (or `Last-Event-ID`), then live."""
+    stream = bridge.required(bridge.FEEDS, "sse_events")
+    last_event = request.headers.get("last-event-id")
+    if since is None and last_event and last_event.isdigit():
+        since = int(last_event)
+    return StreamingResponse(
+        stream(engine, since, settings.feed_poll_seconds),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

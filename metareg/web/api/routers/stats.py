@@ -1,0 +1,65 @@
+"""`/v1/stats` and `/v1/cooperative-approaches`: aggregates, fit for the public role
+(no account ids, no evidence)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+from sqlalchemy import Connection
+
+from metareg.oversight.totals import index_totals
+from metareg.web.api import alerts_bridge
+from metareg.web.api.auth import Principal, authorize
+from metareg.web.api.deps import read_connection
+
+router = APIRouter(prefix="/v1", tags=["stats"])
+
+
+class CaTotals(BaseModel):
+    cooperative_approach_id: str
+    quantity_by_state: dict[str, int]
+
+
+class VintageTotals(BaseModel):
+    vintage: int
+    quantity_by_state: dict[str, int]
+
+
+class PartyTotals(BaseModel):
+    party_id: str  # the first transferring Party
+    quantity_by_state: dict[str, int]
+
+
+class Stats(BaseModel):
+    change_sequence: int | None
+    by_state: dict[str, int]
+    by_cooperative_approach: list[CaTotals]
+    by_vintage: list[VintageTotals]
+    by_party: list[PartyTotals]
+    open_alerts: dict[str, int] | None = None  # by severity, when detection is installed
+
+
+class CooperativeApproach(BaseModel):
+    cooperative_approach_id: str
+    registries: list[str]
+    parties: list[str]
+    authorizations: int
+    authorized_quantity: float
+    quantity_by_state: dict[str, int]
+
+
+@router.get("/stats", response_model=Stats)
+def stats(
+    connection: Connection = Depends(read_connection), _caller: Principal = Depends(authorize)
+) -> Any:
+    totals = index_totals(connection)
+    return {**totals, "open_alerts": alerts_bridge.open_alert_counts(connection)}
+
+
+@router.get("/cooperative-approaches", response_model=list[CooperativeApproach])
+def cooperative_approaches(
+    connection: Connection = Depends(read_connection), _caller: Principal = Depends(authorize)
+) -> Any:
+    return index_totals(connection)["cooperative_approaches"]

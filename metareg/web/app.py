@@ -1,0 +1,107 @@
+"""The oversight API application.
+
+`create_app(engine)` builds a FastAPI app over an index engine. Other parts add
+their own routers with `extra_routers` (the dashboard does), protecting them with
+`metareg.web.api.auth.require_role` or by adding rows to `auth.ROUTE_ROLES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
+from sqlalchemy import Engine
+
+import metareg
+from metareg.web.api import auth, problems
+from metareg.web.api.config import ApiSettings
+from metareg.web.api.deps import ConnectionGate
+from metareg.web.api.ratelimit import RateLimiter
+from metareg.web.api.routers import (
+    aef,
+    alerts,
+    blocks,
+    checks,
+    health,
+    itmos,
+    keys,
+    registries,
+    stats,
+    webhooks,
+)
+from metareg.web.dashboard import dashboard_router
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No key, or an unknown or revoked key"},
+    403: {"description": "The key's role is too low"},
+    422: {"description": "Invalid request (the problem names what is wrong)"},
+    429: {"description": "Rate limit of the public role reached"},
+    500: {"description": "Server error"},
+    503: {"description": "At capacity: retry after `Retry-After` seconds"},
+}
+
+API_ROUTERS: tuple[APIRouter, ...] = (
+    health.router,
+    itmos.router,
+    blocks.router,
+    registries.router,
+    stats.router,
+    checks.router,
+    alerts.router,
+    webhooks.router,
+    aef.router,
+    keys.router,
+)
+
+
+def create_app(
+    engine: Engine | None = None,
+    *,
+    settings: ApiSettings | None = None,
+    extra_routers: Iterable[APIRouter] = (),
+) -> FastAPI:
+    """The API over `engine` (default: the configured index, migrated on open)."""
+    if engine is None:
+        from metareg.index.open import open_index
+
+        engine = open_index()
+    settings = settings or ApiSettings()
+    app = FastAPI(
+        title="metareg oversight API",
+        version=getattr(metareg, "__version__", "0.1.0"),
+        description=(
+            "One index of every participating registry's ITMOs (Paris Agreement Article 6.2), "
+            "with double-counting alerts, authorization checks and the Agreed Electronic "
+            "Format. Send an API key in the `X-API-Key` header; without one you are `public`."
+        ),
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,  # no OAuth here; one route less to guard
+    )
+    app.state.engine = engine
+    app.state.settings = settings
+    app.state.connection_gate = ConnectionGate.for_engine(engine, settings.overload_wait_seconds)
+    app.state.public_limiter = RateLimiter(
+        settings.public_requests_per_minute, settings.public_burst
+    )
+    problems.install(app)
+    for router in API_ROUTERS:
+        app.include_router(router, responses=ERROR_RESPONSES)
+    for router in extra_routers:
+        app.include_router(router)
+    app.include_router(dashboard_router())  # the pages for people, under /dashboard
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            app.openapi_schema = auth.document_access(problems.document_problems(document))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

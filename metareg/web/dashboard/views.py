@@ -1,0 +1,403 @@
+"""The dashboard's pages: server-rendered HTML from the oversight API's own data.
+
+Every page reads with one connection and renders a Jinja2 template; nothing needs
+JavaScript to be read. A few lines of script (static/dashboard.js) listen to the
+dashboard's server-sent-event stream and re-fetch the page's live parts when alerts or
+the index change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine, func, select
+
+from metareg.db.tables.index import Quarantine, RecordVersion
+from metareg.index import query
+from metareg.oversight.totals import index_totals
+from metareg.records.identifiers import IdentifierError, parse_itmo
+from metareg.web.api.auth import Principal, Role, register_route_role
+from metareg.web.api.config import ApiSettings
+from metareg.web.api.problems import ApiProblem
+from metareg.web.api.routers.itmos import describe_itmo
+from metareg.web.api.routers.registries import registries_view
+from metareg.web.dashboard import charts
+from metareg.web.dashboard.auth import COOKIE, LoginRequired, Viewer, csrf_token, lookup, viewer
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+
+STATUSES = ("open", "acknowledged", "resolved")
+RULES = (*(f"DC{n:02d}" for n in range(1, 13)), "SY01", "SY02", "SY03")
+POLL_SECONDS = 1.0
+_quarantine = Quarantine.__table__  # type: ignore[attr-defined]
+_history = RecordVersion.__table__  # type: ignore[attr-defined]
+
+
+def _engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def _page(request: Request, name: str, who: Viewer | None, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request, name, {"viewer": who, "now": datetime.now(UTC), **context}
+    )
+
+
+# -- logging in ------------------------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, reason: str = "", next: str = "/dashboard") -> HTMLResponse:
+    return _page(request, "login.html", None, reason=reason, next=_local(next))
+
+
+@router.post("/login")
+def login(request: Request, key: str = Form(...), next: str = Form("/dashboard")) -> Response:
+    found = lookup(_engine(request), key.strip())
+    if found is None or not found.may(Role.oversight):
+        reason = (
+            "That key is unknown or revoked."
+            if found is None
+            else ("The dashboard needs a key with the oversight role.")
+        )
+        return _page(request, "login.html", None, reason=reason, next=_local(next))
+    response = RedirectResponse(_local(next), status_code=303)
+    response.set_cookie(COOKIE, key.strip(), httponly=True, samesite="strict", path="/dashboard")
+    return response
+
+
+@router.post("/logout")
+def logout() -> Response:
+    response = RedirectResponse("/dashboard/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/dashboard")
+    return response
+
+
+def _local(target: str) -> str:
+    """Only redirect within the dashboard (no open redirect through `next`)."""
+    return target if target.startswith("/dashboard") and "//" not in target else "/dashboard"
+
+
+# -- overview --------------------------------------------------------------------------
+
+
+def _health(request: Request, who: Viewer) -> list[dict[str, Any]]:
+    settings: ApiSettings = request.app.state.settings
+    principal = Principal(who.role, who.key_id, who.key_name)
+    with _engine(request).connect() as connection:
+        rows = registries_view(connection, settings, principal)
+        quarantined: dict[str, int] = dict(
+            connection.execute(
+                select(_quarantine.c.registry_id, func.count())
+                .where(_quarantine.c.status == "unreviewed")
+                .group_by(_quarantine.c.registry_id)
+            ).all()
+        )
+    out = []
+    for row in rows:
+        sync = row.sync
+        out.append(
+            {
+                "id": row.id,
+                "name": row.name,
+                "party": row.party_id,
+                "status": sync.status,
+                "last_success_at": sync.last_success_at,
+                "lag_seconds": sync.lag_seconds,
+                "failures": sync.consecutive_failures or 0,
+                "last_error": sync.last_error,
+                "quarantined": int(quarantined.get(row.id, 0)),
+            }
+        )
+    return out
+
+
+def _alert_store() -> Any:
+    from metareg.alerts import store
+
+    return store
+
+
+@router.get("", response_class=HTMLResponse, response_model=None)
+def overview(request: Request, who: Viewer | LoginRequired = Depends(viewer)) -> Response:
+    if isinstance(who, LoginRequired):
+        return login_redirect(request, who)
+    store = _alert_store()
+    with _engine(request).connect() as connection:
+        totals = index_totals(connection)
+        alerts = store.list_alerts(connection, limit=10_000)
+    open_alerts = [a for a in alerts if a["status"] == "open"]
+    party_bars = [
+        charts.Bar(item["party_id"], dict(item["quantity_by_state"]))
+        for item in totals.get("by_party", [])
+    ]
+    times = [datetime.fromisoformat(a["first_seen"]) for a in alerts if a.get("first_seen")]
+    return _page(
+        request,
+        "overview.html",
+        who,
+        health=_health(request, who),
+        open_count=len(open_alerts),
+        alert_count=len(alerts),
+        recent=sorted(alerts, key=lambda a: a.get("last_seen") or "", reverse=True)[:8],
+        units_chart=charts.stacked_bars(
+            party_bars, "Units by state and first transferring Party", charts.STATE_COLOURS
+        ),
+        alerts_chart=charts.time_columns(times, "Alerts over time (first seen)"),
+        by_state=totals.get("by_state", {}),
+    )
+
+
+# -- alerts ----------------------------------------------------------------------------
+
+
+@router.get("/alerts", response_class=HTMLResponse, response_model=None)
+def alerts_page(
+    request: Request,
+    rule: str = Query("", max_length=8),
+    status: str = Query("", max_length=16),
+    registry: str = Query("", max_length=16),
+    who: Viewer | LoginRequired = Depends(viewer),
+) -> Response:
+    if isinstance(who, LoginRequired):
+        return login_redirect(request, who)
+    store = _alert_store()
+    filters = {
+        "rule": rule if rule in RULES else None,
+        "status": status if status in STATUSES else None,
+        "registry": registry.strip().upper() or None,
+    }
+    with _engine(request).connect() as connection:
+        alerts = store.list_alerts(connection, limit=2_000, **filters)
+        for alert in alerts:
+            if alert["status"] == "acknowledged":
+                alert["acknowledgement"] = store.get_acknowledgement(connection, alert["id"])
+    alerts.sort(key=lambda a: (a["status"] != "open", a.get("last_seen") or ""), reverse=False)
+    return _page(
+        request,
+        "alerts.html",
+        who,
+        alerts=alerts,
+        filters={k: v or "" for k, v in filters.items()},
+        rules=RULES,
+        statuses=STATUSES,
+        query=urlencode({k: v for k, v in filters.items() if v}),
+        can_acknowledge=who.may(Role.admin),
+    )
+
+
+@router.post("/alerts/{alert_id}/acknowledge")
+def acknowledge(
+    request: Request,
+    alert_id: str,
+    note: str = Form(""),
+    csrf: str = Form(""),
+    back: str = Form("/dashboard/alerts"),
+    who: Viewer | LoginRequired = Depends(viewer),
+) -> Response:
+    if isinstance(who, LoginRequired):
+        return login_redirect(request, who)
+    if who.via_cookie and not hmac.compare_digest(csrf, who.csrf):
+        raise ApiProblem(403, "The form is stale or came from elsewhere; reload the page.")
+    if not who.may(Role.admin):
+        raise ApiProblem(403, "Acknowledging an alert needs a key with the admin role.")
+    store = _alert_store()
+    by = f"key {who.key_id} ({who.key_name}) via dashboard"
+    with _engine(request).begin() as connection:
+        try:
+            store.acknowledge(connection, alert_id, note, by=by)
+        except ValueError as error:
+            with _engine(request).connect() as reader:
+                alerts = store.list_alerts(reader, limit=2_000)
+            return _page(
+                request,
+                "alerts.html",
+                who,
+                alerts=alerts,
+                filters={"rule": "", "status": "", "registry": ""},
+                rules=RULES,
+                statuses=STATUSES,
+                query="",
+                can_acknowledge=True,
+                error=str(error),
+            )
+    return RedirectResponse(_local(back), status_code=303)
+
+
+# -- ITMO lookup -----------------------------------------------------------------------
+
+
+def _timeline(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every record covering the block as one dated event, oldest first."""
+    events = []
+    for item in found:
+        record = item["record"]
+        when = record.get("action_date") or record.get("as_of") or ""
+        what = record.get("action_type") or (
+            f"Holding ({record.get('account_type')}, {record.get('account_id')})"
+        )
+        detail = []
+        for key in ("acquiring_party_id", "transferring_party_id", "purpose", "using_party_id"):
+            if record.get(key):
+                detail.append(f"{key.replace('_id', '').replace('_', ' ')}: {record[key]}")
+        if record.get("authorization_id"):
+            detail.append(f"authorization {record['authorization_id']}")
+        events.append(
+            {
+                "date": str(when)[:10],
+                "registry": item["registry"],
+                "record_type": item["record_type"],
+                "record_id": item["record_id"],
+                "what": what,
+                "range": f"{record['first_id']}–{record['last_id']}",
+                "vintage": record.get("vintage"),
+                "detail": "; ".join(detail),
+                "versions": len(item.get("history") or []),
+            }
+        )
+    events.sort(key=lambda e: (e["date"], e["registry"], e["record_id"]))
+    return events
+
+
+def _identifier_of(request: Request, ca: str, registry: str, first: int, last: int) -> str:
+    """The ITMO text of a block named by its range (as alerts name it): the other parts
+    of the identifier come from a record covering it."""
+    with _engine(request).connect() as connection:
+        found = query.intersecting(connection, ca, registry, first, min(last, first + 10**12))
+    if not found:
+        return f"{ca}-{registry}-{registry[:3]}-{first}-{last}-0"
+    record = found[0]["record"]
+    return (
+        f"{ca}-{registry}-{record['first_transferring_party_id']}-{first}-{last}-"
+        f"{record['vintage']}"
+    )
+
+
+@router.get("/itmo", response_class=HTMLResponse, response_model=None)
+def itmo_page(
+    request: Request,
+    id: str = Query("", max_length=200),
+    ca: str = Query("", max_length=6),
+    registry: str = Query("", max_length=16),
+    first: int | None = Query(None, ge=1),
+    last: int | None = Query(None, ge=1),
+    who: Viewer | LoginRequired = Depends(viewer),
+) -> Response:
+    if isinstance(who, LoginRequired):
+        return login_redirect(request, who)
+    identifier = id.strip()
+    if not identifier and ca and registry and first is not None and last is not None:
+        identifier = _identifier_of(request, ca, registry, first, last)
+    context: dict[str, Any] = {"identifier": identifier, "result": None, "error": None}
+    if identifier:
+        try:
+            parse_itmo(identifier)
+            with _engine(request).connect() as connection:
+                result = describe_itmo(connection, identifier)
+            timeline = _timeline(result["records"])
+            context.update(
+                result=result,
+                timeline=timeline,
+                lanes=sorted({e["registry"] for e in timeline}),
+            )
+        except IdentifierError as error:
+            context["error"] = str(error)
+        except ApiProblem as problem:
+            context["error"] = problem.detail if hasattr(problem, "detail") else str(problem)
+    return _page(request, "itmo.html", who, **context)
+
+
+# -- live updates ----------------------------------------------------------------------
+
+
+def _marks(engine: Engine) -> dict[str, Any]:
+    """What changes when something on the dashboard should: the last alert event, the
+    index's change sequence, and the registries' last sync attempts."""
+    from metareg.alerts.events import latest_seq
+    from metareg.db.tables.index import SyncState
+
+    sync = SyncState.__table__  # type: ignore[attr-defined]
+    with engine.connect() as connection:
+        return {
+            "alerts": latest_seq(connection),
+            "index": connection.execute(select(func.max(_history.c.id))).scalar() or 0,
+            "sync": str(connection.execute(select(func.max(sync.c.last_attempt_at))).scalar()),
+        }
+
+
+async def _stream(request: Request, engine: Engine) -> AsyncIterator[bytes]:
+    last: dict[str, Any] | None = None
+    yield b"retry: 3000\n\n"
+    while not await request.is_disconnected():
+        marks = await asyncio.to_thread(_marks, engine)
+        if marks != last:
+            last = marks
+            yield b"event: refresh\ndata: " + orjson.dumps(marks) + b"\n\n"
+        else:
+            yield b": keep-alive\n\n"
+        await asyncio.sleep(POLL_SECONDS)
+
+
+@router.get("/events", response_model=None)
+def events(request: Request, who: Viewer | LoginRequired = Depends(viewer)) -> Response:
+    if isinstance(who, LoginRequired):
+        return Response(status_code=401)
+    if "text/event-stream" not in request.headers.get("accept", ""):
+        # Only an EventSource (which asks for text/event-stream) gets the endless stream;
+        # anything else would wait forever for a body that never ends.
+        return Response(
+            "This is a server-sent event stream: ask for text/event-stream.\n",
+            status_code=406,
+            media_type="text/plain",
+        )
+    return StreamingResponse(
+        _stream(request, _engine(request)),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/static/{name}")
+def static(name: str) -> Response:
+    files = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
+    if name not in files:
+        raise ApiProblem(404, "No such file.")
+    return Response((HERE / "static" / name).read_bytes(), media_type=files[name])
+
+
+def login_redirect(request: Request, error: LoginRequired) -> RedirectResponse:
+    """Pages without a usable key send the browser to the login form."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    query = urlencode({"next": target, "reason": error.reason})
+    return RedirectResponse(f"/dashboard/login?{query}", status_code=303)
+
+
+for _method, _path, _role in (
+    ("GET", "/dashboard/login", Role.public),
+    ("POST", "/dashboard/login", Role.public),
+    ("POST", "/dashboard/logout", Role.public),
+    ("GET", "/dashboard/static/{name}", Role.public),
+    ("GET", "/dashboard", Role.oversight),
+    ("GET", "/dashboard/alerts", Role.oversight),
+    ("POST", "/dashboard/alerts/{alert_id}/acknowledge", Role.admin),
+    ("GET", "/dashboard/itmo", Role.oversight),
+    ("GET", "/dashboard/events", Role.oversight),
+):
+    # The dashboard checks its cookie key itself; listing its routes keeps the API's
+    # one table of who may call what complete.
+    register_route_role(_method, _path, _role)
+
+__all__ = ["csrf_token", "login_redirect", "router"]
