@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
 from bench.generator import generate
-from metareg.checks import run as runner
+from metareg.checks import runner
 from metareg.db import migrate
 from metareg.db.engine import make_engine
 from metareg.detection import screen
