@@ -43,7 +43,7 @@ ALERTS = "metareg.alerts.store"
 EVENTS = "metareg.alerts.events"
 FEEDS = "metareg.alerts.feeds"
 WEBHOOKS = "metareg.alerts.webhooks"
-DETECTION = "metareg.detection"
+DETECTION = "metareg.detection.evaluate"
 
 
 def open_alert_counts(connection: Connection) -> dict[str, int] | None:
