@@ -129,8 +129,8 @@ def build_demo(
     `world`, the sync loop (not started) and the API app (not served)."""
     from metareg.index.open import open_index
     from metareg.oversight.keys import create_key
-    from metareg.web.api.config import ApiSettings
     from metareg.web.app import create_app
+    from metareg.web.settings import ApiSettings
 
     database = folder / "metareg.db"
     if database.exists():

@@ -108,8 +108,8 @@ def _schedule_webhooks(
 def _serve_api(engine: Engine, config: Path, host: str, port: int, stop: threading.Event) -> None:
     import uvicorn
 
-    from metareg.web.api.config import ApiSettings
     from metareg.web.app import create_app
+    from metareg.web.settings import ApiSettings
 
     app = create_app(engine, settings=ApiSettings(config=config))
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port))

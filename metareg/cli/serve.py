@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from metareg import log
 from metareg.cli.context import options
-from metareg.web.api.config import ApiSettings
+from metareg.web.settings import ApiSettings
 
 
 def serve_api(

@@ -15,8 +15,8 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy import Engine
 
 import metareg
-from metareg.web.api import auth, problems
-from metareg.web.api.config import ApiSettings
+from metareg.web import problems
+from metareg.web.api import auth
 from metareg.web.api.deps import ConnectionGate
 from metareg.web.api.ratelimit import RateLimiter
 from metareg.web.api.routers import (
@@ -32,6 +32,7 @@ from metareg.web.api.routers import (
     webhooks,
 )
 from metareg.web.dashboard import dashboard_router
+from metareg.web.settings import ApiSettings
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "No key, or an unknown or revoked key"},

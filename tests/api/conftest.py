@@ -18,8 +18,8 @@ from sqlalchemy import Engine
 
 from metareg.oversight import keys
 from metareg.sync.ingest import ingest_files
-from metareg.web.api.config import ApiSettings
 from metareg.web.app import create_app
+from metareg.web.settings import ApiSettings
 from tests.helpers import action, authorization, holding, write_jsonl
 
 with warnings.catch_warnings():

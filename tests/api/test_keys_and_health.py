@@ -15,8 +15,8 @@ from metareg import log
 from metareg.cli import app as cli
 from metareg.db.engine import make_engine
 from metareg.db.tables.keys import ApiKey
-from metareg.web.api.config import ApiSettings
 from metareg.web.app import create_app
+from metareg.web.settings import ApiSettings
 from tests.api.conftest import TestClient
 
 

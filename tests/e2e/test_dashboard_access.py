@@ -13,9 +13,9 @@ from sqlalchemy import Engine
 from metareg.checks.runner import run_checks
 from metareg.oversight.keys import create_key
 from metareg.sync.ingest import ingest_files
-from metareg.web.api.config import ApiSettings
 from metareg.web.app import create_app
 from metareg.web.dashboard.auth import COOKIE, csrf_token
+from metareg.web.settings import ApiSettings
 
 SAMPLES = Path(__file__).resolve().parents[2] / "config" / "samples"
 

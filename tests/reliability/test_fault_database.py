@@ -24,8 +24,8 @@ from metareg.db import migrate
 from metareg.db.engine import make_engine
 from metareg.simulator.world import World
 from metareg.sync.engine import SyncEngine
-from metareg.web.api.config import ApiSettings
 from metareg.web.app import create_app
+from metareg.web.settings import ApiSettings
 from tests.conftest import _empty_postgres
 from tests.reliability.faultkit import (
     IndexImage,

@@ -21,8 +21,8 @@ from metareg import log
 from metareg.oversight import keys
 from metareg.registries import RegistryConfig
 from metareg.sync.engine import sync_registry
-from metareg.web.api.config import ApiSettings
 from metareg.web.app import create_app
+from metareg.web.settings import ApiSettings
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

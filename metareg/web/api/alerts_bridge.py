@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from metareg.web.api.problems import ApiProblem
+from metareg.web.problems import ApiProblem
 
 
 def _module(name: str) -> ModuleType | None:

@@ -23,8 +23,8 @@ from sqlalchemy import Connection, Engine
 from metareg import log
 from metareg.oversight import keys
 from metareg.web.api.deps import read_connection
-from metareg.web.api.problems import ApiProblem
 from metareg.web.api.ratelimit import RateLimiter
+from metareg.web.problems import ApiProblem
 
 KEY_HEADER = "X-API-Key"
 

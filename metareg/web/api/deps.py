@@ -16,8 +16,8 @@ from fastapi import Request
 from sqlalchemy import Connection, Engine
 from sqlalchemy.pool import QueuePool
 
-from metareg.web.api.config import ApiSettings
-from metareg.web.api.problems import ApiProblem
+from metareg.web.problems import ApiProblem
+from metareg.web.settings import ApiSettings
 
 OVERLOADED_RETRY_AFTER_SECONDS = 1
 

@@ -27,12 +27,12 @@ from metareg.index import query
 from metareg.oversight.totals import index_totals
 from metareg.records.identifiers import IdentifierError, parse_itmo
 from metareg.web.api.auth import Principal, Role, register_route_role
-from metareg.web.api.config import ApiSettings
-from metareg.web.api.problems import ApiProblem
 from metareg.web.api.routers.itmos import describe_itmo
 from metareg.web.api.routers.registries import registries_view
 from metareg.web.dashboard import charts
 from metareg.web.dashboard.auth import COOKIE, LoginRequired, Viewer, csrf_token, lookup, viewer
+from metareg.web.problems import ApiProblem
+from metareg.web.settings import ApiSettings
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))

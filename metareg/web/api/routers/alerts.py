@@ -16,9 +16,9 @@ from sqlalchemy import Connection, Engine
 
 from metareg.web.api import alerts_bridge as bridge
 from metareg.web.api.auth import Principal, authorize
-from metareg.web.api.config import ApiSettings
 from metareg.web.api.deps import engine_of, read_connection, settings_of
-from metareg.web.api.problems import ApiProblem
+from metareg.web.problems import ApiProblem
+from metareg.web.settings import ApiSettings
 
 router = APIRouter(
     prefix="/v1", tags=["alerts"], responses={503: {"description": "Detection not installed"}}

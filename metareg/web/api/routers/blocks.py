@@ -24,9 +24,9 @@ from metareg.index.query import canonical
 from metareg.index.state import MIXED, STATES, block_state
 from metareg.records.canonical import block_text
 from metareg.web.api.auth import Principal, authorize
-from metareg.web.api.config import ApiSettings
 from metareg.web.api.deps import read_connection, settings_of
-from metareg.web.api.problems import ApiProblem
+from metareg.web.problems import ApiProblem
+from metareg.web.settings import ApiSettings
 
 router = APIRouter(prefix="/v1", tags=["blocks"])
 

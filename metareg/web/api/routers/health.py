@@ -10,7 +10,7 @@ from sqlalchemy import Engine, text
 from metareg.db import migrate
 from metareg.web.api.auth import Principal, authorize
 from metareg.web.api.deps import engine_of
-from metareg.web.api.problems import ApiProblem
+from metareg.web.problems import ApiProblem
 
 router = APIRouter(tags=["health"])
 

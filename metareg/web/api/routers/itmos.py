@@ -32,7 +32,7 @@ from metareg.records.identifiers import parse_itmo
 from metareg.web.api import alerts_bridge
 from metareg.web.api.auth import authorize_on, key_header
 from metareg.web.api.deps import reading
-from metareg.web.api.problems import ApiProblem
+from metareg.web.problems import ApiProblem
 
 _history = RecordVersion.__table__  # type: ignore[attr-defined]
 

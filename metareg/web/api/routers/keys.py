@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine
 from metareg.oversight import keys
 from metareg.web.api.auth import Principal, authorize
 from metareg.web.api.deps import engine_of, read_connection
-from metareg.web.api.problems import ApiProblem
+from metareg.web.problems import ApiProblem
 
 router = APIRouter(prefix="/v1", tags=["keys"])
 

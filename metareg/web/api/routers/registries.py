@@ -20,9 +20,9 @@ from metareg import log
 from metareg.db.tables.index import Registry, SyncState
 from metareg.registries import RegistryConfigError, load_registries
 from metareg.web.api.auth import OVERSIGHT, Principal, authorize
-from metareg.web.api.config import ApiSettings
 from metareg.web.api.deps import read_connection, settings_of
-from metareg.web.api.problems import ApiProblem
+from metareg.web.problems import ApiProblem
+from metareg.web.settings import ApiSettings
 
 router = APIRouter(prefix="/v1", tags=["registries"])
 

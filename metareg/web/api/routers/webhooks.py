@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine
 from metareg.web.api import alerts_bridge as bridge
 from metareg.web.api.auth import Principal, authorize
 from metareg.web.api.deps import engine_of, read_connection
-from metareg.web.api.problems import ApiProblem
+from metareg.web.problems import ApiProblem
 
 router = APIRouter(
     prefix="/v1", tags=["webhooks"], responses={503: {"description": "Webhooks not installed"}}
