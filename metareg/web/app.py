@@ -1,13 +1,13 @@
 """The oversight API application.
 
-`create_app(engine)` builds a FastAPI app over an index engine. Other parts add
-their own routers with `extra_routers` (the dashboard does), protecting them with
-`metareg.web.api.auth.require_role` or by adding rows to `auth.ROUTE_ROLES`.
+`create_app(engine)` builds one FastAPI app over an index engine: the API's routers
+under /v1 (and the health probes), the dashboard's pages under /dashboard. The two
+never import each other; what both need (roles and keys, settings, problem documents)
+sits beside this module, and what both read comes from `metareg.oversight`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -61,7 +61,6 @@ def create_app(
     engine: Engine | None = None,
     *,
     settings: ApiSettings | None = None,
-    extra_routers: Iterable[APIRouter] = (),
 ) -> FastAPI:
     """The API over `engine` (default: the configured index, migrated on open)."""
     if engine is None:
@@ -89,8 +88,6 @@ def create_app(
     problems.install(app)
     for router in API_ROUTERS:
         app.include_router(router, responses=ERROR_RESPONSES)
-    for router in extra_routers:
-        app.include_router(router)
     app.include_router(dashboard_router())  # the pages for people, under /dashboard
 
     def openapi() -> dict[str, Any]:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from metareg.web.api.auth import ROUTE_ROLES, Role, route_keys
 from metareg.web.api.ratelimit import RateLimiter
+from metareg.web.auth import ROUTE_ROLES, Role, route_keys
 from tests.api.conftest import Api, make_api
 
 # Values for path parameters and bodies, so each route can be called for real.

@@ -1,98 +1,34 @@
-"""Who may call what: roles, the one route -> minimal role table, and the dependency.
+"""The API's access check, per request: the key in the `X-API-Key` header, the public
+rate limit, and the route's least role from `metareg.web.auth.ROUTE_ROLES`.
 
-Roles are ordered: `public` (no key) < `oversight` (read everything) < `admin`
-(acknowledge alerts, manage webhooks and keys). `ROUTE_ROLES` is the single,
-declarative source of access: every route of the app must appear in it (a route
-missing from it is refused, fail closed), and the table-driven tests walk it.
-
-A caller presents a key in the `X-API-Key` header. A wrong or revoked key is a 401,
-never a silent downgrade to public: a client with a broken key should notice.
+A wrong or revoked key is a 401, never a silent downgrade to public: a client with a
+broken key should notice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
-from metareg import log
-from metareg.oversight import keys
-from metareg.web.api.deps import read_connection
+from metareg.web.api.deps import engine_of, read_connection
 from metareg.web.api.ratelimit import RateLimiter
+from metareg.web.auth import (
+    KEY_HEADER,
+    PUBLIC,
+    PUBLIC_PRINCIPAL,
+    ROUTE_ROLES,
+    Principal,
+    Role,
+    principal_for,
+)
 from metareg.web.problems import ApiProblem
 
-KEY_HEADER = "X-API-Key"
-
-
-class Role(IntEnum):
-    public = 0
-    oversight = 1
-    admin = 2
-
-
-PUBLIC, OVERSIGHT, ADMIN = Role.public, Role.oversight, Role.admin
-
-# (method, route path template) -> the least role that may call it.
-ROUTE_ROLES: dict[tuple[str, str], Role] = {
-    ("GET", "/healthz"): PUBLIC,
-    ("GET", "/readyz"): PUBLIC,
-    ("GET", "/openapi.json"): PUBLIC,
-    ("GET", "/docs"): PUBLIC,
-    ("GET", "/v1/itmos/{identifier}"): OVERSIGHT,
-    ("GET", "/v1/blocks"): OVERSIGHT,
-    ("GET", "/v1/registries"): PUBLIC,  # public fields only below oversight
-    ("GET", "/v1/registries/{registry_id}"): PUBLIC,
-    ("GET", "/v1/cooperative-approaches"): PUBLIC,
-    ("GET", "/v1/stats"): PUBLIC,
-    ("POST", "/v1/checks/authorization"): OVERSIGHT,
-    ("GET", "/v1/alerts"): OVERSIGHT,
-    ("GET", "/v1/alerts/counts"): PUBLIC,
-    ("GET", "/v1/alerts/{alert_id}"): OVERSIGHT,
-    ("POST", "/v1/alerts/{alert_id}/acknowledge"): ADMIN,
-    ("GET", "/v1/feeds/alerts.json"): OVERSIGHT,
-    ("GET", "/v1/feeds/alerts.atom"): OVERSIGHT,
-    ("GET", "/v1/feeds/alerts/stream"): OVERSIGHT,
-    ("GET", "/v1/webhooks"): ADMIN,
-    ("POST", "/v1/webhooks"): ADMIN,
-    ("DELETE", "/v1/webhooks/{subscription_id}"): ADMIN,
-    ("GET", "/v1/aef/{party}/{year}"): OVERSIGHT,
-    ("GET", "/v1/keys"): ADMIN,
-    ("POST", "/v1/keys"): ADMIN,
-    ("DELETE", "/v1/keys/{key_id}"): ADMIN,
-}
-
-
-def register_route_role(method: str, path: str, role: Role) -> None:
-    """For routers mounted from elsewhere (the dashboard): add their rows to the table."""
-    ROUTE_ROLES[(method.upper(), path)] = role
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    role: Role
-    key_id: int | None = None
-    key_name: str | None = None
-
-    def at_least(self, role: Role) -> bool:
-        return self.role >= role
-
-
-PUBLIC_PRINCIPAL = Principal(PUBLIC)
-
-_key_header = APIKeyHeader(
+key_header = APIKeyHeader(
     name=KEY_HEADER, auto_error=False, description="An API key from `metareg keys create`."
 )
-key_header = _key_header  # for a route that checks the key itself (`authorize_on`)
-
-
-def _engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
 
 
 def _principal(
@@ -103,14 +39,10 @@ def _principal(
     if not token:
         return PUBLIC_PRINCIPAL
     if connection is not None:
-        found = keys.find_key(connection, token)
+        found = principal_for(connection, token)
     else:
-        with _engine(request).connect() as own:
-            found = keys.find_key(own, token)
-    if found is not None:
-        # Only real keys: registering whatever a caller sends would let anyone grow the
-        # secret list (and the cost of every log line) without bound.
-        log.register_secret(token)
+        with engine_of(request).connect() as own:
+            found = principal_for(own, token)
     if found is None:
         raise ApiProblem(
             401,
@@ -118,7 +50,7 @@ def _principal(
             kind="invalid-key",
             headers={"WWW-Authenticate": KEY_HEADER},
         )
-    return Principal(Role[found["role"]], found["id"], found["name"])
+    return found
 
 
 def _rate_limit(request: Request, principal: Principal) -> None:
@@ -152,14 +84,14 @@ def _refuse(principal: Principal, needed: Role) -> ApiProblem:
     )
 
 
-def authorize(request: Request, token: str | None = Security(_key_header)) -> Principal:
+def authorize(request: Request, token: str | None = Security(key_header)) -> Principal:
     """The caller, checked against `ROUTE_ROLES` for the matched route (fail closed)."""
     return _authorized(request, _principal(request, token))
 
 
 def authorize_read(
     request: Request,
-    token: str | None = Security(_key_header),
+    token: str | None = Security(key_header),
     connection: Connection = Depends(read_connection),
 ) -> Principal:
     """`authorize` for routes that also take `read_connection`: the key is looked up on
@@ -186,41 +118,6 @@ def _authorized(request: Request, principal: Principal) -> Principal:
     if not principal.at_least(needed):
         raise _refuse(principal, needed)
     return principal
-
-
-def require_role(role: str | Role) -> Callable[..., Any]:
-    """A dependency for routes outside the table (e.g. the dashboard's pages)."""
-    needed = role if isinstance(role, Role) else Role[role]
-
-    def dependency(request: Request, token: str | None = Security(_key_header)) -> Principal:
-        principal = _principal(request, token)
-        _rate_limit(request, principal)
-        if not principal.at_least(needed):
-            raise _refuse(principal, needed)
-        return principal
-
-    return dependency
-
-
-Caller = Depends(authorize)
-
-
-def route_keys(app: Any) -> set[tuple[str, str]]:
-    """Every (method, path template) the app serves, HEAD aside: what `ROUTE_ROLES` must
-    cover. Walks included routers too (FastAPI keeps them nested)."""
-    try:
-        from fastapi.routing import iter_route_contexts
-
-        routes: Any = list(iter_route_contexts(app.routes))
-    except ImportError:  # older FastAPI flattens included routers itself
-        routes = app.routes
-    found: set[tuple[str, str]] = set()
-    for route in routes:
-        path = getattr(route, "path", None)
-        for method in getattr(route, "methods", None) or ():
-            if path and method != "HEAD":
-                found.add((method, path))
-    return found
 
 
 def document_access(openapi: dict[str, Any]) -> dict[str, Any]:

@@ -16,9 +16,7 @@ from dataclasses import dataclass
 from fastapi import Request
 from sqlalchemy import Engine
 
-from metareg import log
-from metareg.oversight import keys
-from metareg.web.api.auth import KEY_HEADER, Role
+from metareg.web.auth import KEY_HEADER, Role, principal_for
 
 COOKIE = "metareg_key"
 
@@ -54,11 +52,10 @@ def token_of(request: Request) -> str | None:
 
 def lookup(engine: Engine, token: str, via_cookie: bool = True) -> Viewer | None:
     with engine.connect() as connection:
-        found = keys.find_key(connection, token)
+        found = principal_for(connection, token)
     if found is None:
         return None
-    log.register_secret(token)  # only real keys: a caller must not grow the list at will
-    return Viewer(Role[found["role"]], found["id"], found["name"], csrf_token(token), via_cookie)
+    return Viewer(found.role, found.key_id, found.key_name, csrf_token(token), via_cookie)
 
 
 def viewer(request: Request) -> Viewer | LoginRequired:

@@ -26,9 +26,9 @@ from metareg.db.tables.index import Quarantine, RecordVersion
 from metareg.index import query
 from metareg.oversight.totals import index_totals
 from metareg.records.identifiers import IdentifierError, parse_itmo
-from metareg.web.api.auth import Principal, Role, register_route_role
 from metareg.web.api.routers.itmos import describe_itmo
 from metareg.web.api.routers.registries import registries_view
+from metareg.web.auth import Principal, Role
 from metareg.web.dashboard import charts
 from metareg.web.dashboard.auth import COOKIE, LoginRequired, Viewer, csrf_token, lookup, viewer
 from metareg.web.problems import ApiProblem
@@ -384,20 +384,5 @@ def login_redirect(request: Request, error: LoginRequired) -> RedirectResponse:
     query = urlencode({"next": target, "reason": error.reason})
     return RedirectResponse(f"/dashboard/login?{query}", status_code=303)
 
-
-for _method, _path, _role in (
-    ("GET", "/dashboard/login", Role.public),
-    ("POST", "/dashboard/login", Role.public),
-    ("POST", "/dashboard/logout", Role.public),
-    ("GET", "/dashboard/static/{name}", Role.public),
-    ("GET", "/dashboard", Role.oversight),
-    ("GET", "/dashboard/alerts", Role.oversight),
-    ("POST", "/dashboard/alerts/{alert_id}/acknowledge", Role.admin),
-    ("GET", "/dashboard/itmo", Role.oversight),
-    ("GET", "/dashboard/events", Role.oversight),
-):
-    # The dashboard checks its cookie key itself; listing its routes keeps the API's
-    # one table of who may call what complete.
-    register_route_role(_method, _path, _role)
 
 __all__ = ["csrf_token", "login_redirect", "router"]

@@ -12,8 +12,9 @@ from sqlalchemy import Connection
 
 from metareg.oversight.aef import XLSX_MEDIA_TYPE, build_aef, to_csv_zip, to_xlsx
 from metareg.web.api import alerts_bridge
-from metareg.web.api.auth import Principal, authorize
+from metareg.web.api.auth import authorize
 from metareg.web.api.deps import read_connection
+from metareg.web.auth import Principal
 
 router = APIRouter(prefix="/v1", tags=["aef"])
 

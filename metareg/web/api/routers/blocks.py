@@ -23,8 +23,9 @@ from metareg.db.tables.index import CURRENT_TABLES
 from metareg.index.query import canonical
 from metareg.index.state import MIXED, STATES, block_state
 from metareg.records.canonical import block_text
-from metareg.web.api.auth import Principal, authorize
+from metareg.web.api.auth import authorize
 from metareg.web.api.deps import read_connection, settings_of
+from metareg.web.auth import Principal
 from metareg.web.problems import ApiProblem
 from metareg.web.settings import ApiSettings
 

@@ -24,8 +24,9 @@ from metareg.index import query
 from metareg.index.state import derive_segments
 from metareg.records.identifiers import ITMOBlock, parse_itmo
 from metareg.web.api import alerts_bridge as bridge
-from metareg.web.api.auth import Principal, authorize_read
+from metareg.web.api.auth import authorize_read
 from metareg.web.api.deps import read_connection
+from metareg.web.auth import Principal
 
 router = APIRouter(
     prefix="/v1", tags=["checks"], responses={503: {"description": "Detection not installed"}}

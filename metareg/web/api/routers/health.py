@@ -8,8 +8,9 @@ from pydantic import BaseModel
 from sqlalchemy import Engine, text
 
 from metareg.db import migrate
-from metareg.web.api.auth import Principal, authorize
+from metareg.web.api.auth import authorize
 from metareg.web.api.deps import engine_of
+from metareg.web.auth import Principal
 from metareg.web.problems import ApiProblem
 
 router = APIRouter(tags=["health"])

@@ -9,8 +9,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection, Engine
 
 from metareg.oversight import keys
-from metareg.web.api.auth import Principal, authorize
+from metareg.web.api.auth import authorize
 from metareg.web.api.deps import engine_of, read_connection
+from metareg.web.auth import Principal
 from metareg.web.problems import ApiProblem
 
 router = APIRouter(prefix="/v1", tags=["keys"])

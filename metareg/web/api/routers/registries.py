@@ -19,8 +19,9 @@ from sqlalchemy import Connection, select
 from metareg import log
 from metareg.db.tables.index import Registry, SyncState
 from metareg.registries import RegistryConfigError, load_registries
-from metareg.web.api.auth import OVERSIGHT, Principal, authorize
+from metareg.web.api.auth import authorize
 from metareg.web.api.deps import read_connection, settings_of
+from metareg.web.auth import OVERSIGHT, Principal
 from metareg.web.problems import ApiProblem
 from metareg.web.settings import ApiSettings
 

@@ -11,8 +11,9 @@ from sqlalchemy import Connection
 
 from metareg.oversight.totals import index_totals
 from metareg.web.api import alerts_bridge
-from metareg.web.api.auth import Principal, authorize
+from metareg.web.api.auth import authorize
 from metareg.web.api.deps import read_connection
+from metareg.web.auth import Principal
 
 router = APIRouter(prefix="/v1", tags=["stats"])
 

@@ -1,0 +1,114 @@
+"""Who may call what, for the API and the dashboard alike: the roles, the one route ->
+least-role table, and the one key -> principal lookup.
+
+Roles are ordered: `public` (no key) < `oversight` (read everything) < `admin`
+(acknowledge alerts, manage webhooks and keys). `ROUTE_ROLES` is the single,
+declarative source of access: every route of the app (API and dashboard) must appear
+in it (a route missing from it is refused, fail closed), and the table-driven tests
+walk it. The API checks a key sent in the `X-API-Key` header per request
+(`metareg.web.api.auth`), the dashboard one kept in a cookie (`metareg.web.dashboard.auth`);
+both turn the key into a caller with `principal_for`, so a key check has one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from sqlalchemy import Connection
+
+from metareg import log
+from metareg.oversight import keys
+
+KEY_HEADER = "X-API-Key"
+
+
+class Role(IntEnum):
+    public = 0
+    oversight = 1
+    admin = 2
+
+
+PUBLIC, OVERSIGHT, ADMIN = Role.public, Role.oversight, Role.admin
+
+# (method, route path template) -> the least role that may call it.
+ROUTE_ROLES: dict[tuple[str, str], Role] = {
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
+    ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/v1/itmos/{identifier}"): OVERSIGHT,
+    ("GET", "/v1/blocks"): OVERSIGHT,
+    ("GET", "/v1/registries"): PUBLIC,  # public fields only below oversight
+    ("GET", "/v1/registries/{registry_id}"): PUBLIC,
+    ("GET", "/v1/cooperative-approaches"): PUBLIC,
+    ("GET", "/v1/stats"): PUBLIC,
+    ("POST", "/v1/checks/authorization"): OVERSIGHT,
+    ("GET", "/v1/alerts"): OVERSIGHT,
+    ("GET", "/v1/alerts/counts"): PUBLIC,
+    ("GET", "/v1/alerts/{alert_id}"): OVERSIGHT,
+    ("POST", "/v1/alerts/{alert_id}/acknowledge"): ADMIN,
+    ("GET", "/v1/feeds/alerts.json"): OVERSIGHT,
+    ("GET", "/v1/feeds/alerts.atom"): OVERSIGHT,
+    ("GET", "/v1/feeds/alerts/stream"): OVERSIGHT,
+    ("GET", "/v1/webhooks"): ADMIN,
+    ("POST", "/v1/webhooks"): ADMIN,
+    ("DELETE", "/v1/webhooks/{subscription_id}"): ADMIN,
+    ("GET", "/v1/aef/{party}/{year}"): OVERSIGHT,
+    ("GET", "/v1/keys"): ADMIN,
+    ("POST", "/v1/keys"): ADMIN,
+    ("DELETE", "/v1/keys/{key_id}"): ADMIN,
+    # The dashboard's pages (its login form and assets are open to everyone).
+    ("GET", "/dashboard/login"): PUBLIC,
+    ("POST", "/dashboard/login"): PUBLIC,
+    ("POST", "/dashboard/logout"): PUBLIC,
+    ("GET", "/dashboard/static/{name}"): PUBLIC,
+    ("GET", "/dashboard"): OVERSIGHT,
+    ("GET", "/dashboard/alerts"): OVERSIGHT,
+    ("POST", "/dashboard/alerts/{alert_id}/acknowledge"): ADMIN,
+    ("GET", "/dashboard/itmo"): OVERSIGHT,
+    ("GET", "/dashboard/events"): OVERSIGHT,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    role: Role
+    key_id: int | None = None
+    key_name: str | None = None
+
+    def at_least(self, role: Role) -> bool:
+        return self.role >= role
+
+
+PUBLIC_PRINCIPAL = Principal(PUBLIC)
+
+
+def principal_for(connection: Connection, token: str) -> Principal | None:
+    """The caller holding `token`, or None when no active key has it (unknown or revoked)."""
+    found = keys.find_key(connection, token)
+    if found is None:
+        return None
+    # Only real keys: registering whatever a caller sends would let anyone grow the
+    # secret list (and the cost of every log line) without bound.
+    log.register_secret(token)
+    return Principal(Role[found["role"]], found["id"], found["name"])
+
+
+def route_keys(app: Any) -> set[tuple[str, str]]:
+    """Every (method, path template) the app serves, HEAD aside: what `ROUTE_ROLES` must
+    cover. Walks included routers too (FastAPI keeps them nested)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+
+        routes: Any = list(iter_route_contexts(app.routes))
+    except ImportError:  # older FastAPI flattens included routers itself
+        routes = app.routes
+    found: set[tuple[str, str]] = set()
+    for route in routes:
+        path = getattr(route, "path", None)
+        for method in getattr(route, "methods", None) or ():
+            if path and method != "HEAD":
+                found.add((method, path))
+    return found
