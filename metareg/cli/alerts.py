@@ -9,10 +9,10 @@ from pathlib import Path
 import typer
 from rich.table import Column, Table
 
-from metareg.alerts import store
 from metareg.alerts.webhooks import subscriptions as subs
 from metareg.alerts.webhooks.delivery import deliver_due, deliveries_summary
 from metareg.cli.context import console, fail, options
+from metareg.oversight import alerts
 
 app = typer.Typer(
     help="Alerts of the double-counting checks and of sync (list, acknowledge, webhooks).",
@@ -39,7 +39,7 @@ def list_alerts(
         raise fail("--format must be table or json")
     try:
         with options(ctx).engine().connect() as connection:
-            found = store.list_alerts(
+            found = alerts.list_alerts(
                 connection,
                 status=status,
                 rule=rule,
@@ -47,7 +47,7 @@ def list_alerts(
                 cooperative_approach_id=cooperative_approach,
                 limit=limit,
             )
-    except store.AlertError as error:
+    except alerts.AlertError as error:
         raise fail(str(error)) from error
     if output == "json":
         typer.echo(json.dumps(found, indent=2))
@@ -93,8 +93,8 @@ def ack(
     """Acknowledge an alert: it stays acknowledged, with the note, until resolved."""
     try:
         with options(ctx).engine().begin() as connection:
-            alert = store.acknowledge(connection, alert_id, note, by=by or os.environ.get("USER"))
-    except store.AlertError as error:
+            alert = alerts.acknowledge(connection, alert_id, note, by=by or os.environ.get("USER"))
+    except alerts.AlertError as error:
         raise fail(str(error)) from error
     console.print(f"alert {alert['id']} ({alert['rule']}) acknowledged")
 

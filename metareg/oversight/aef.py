@@ -207,7 +207,8 @@ def build_aef(
     checks: ChecksLookup | None = None,
 ) -> AefReport:
     """Tables 2, 3 and 4 for `party_id` and `year`; `checks` finds the rule codes per action
-    (None: the column stays empty, e.g. where detection is not installed)."""
+    (the API passes `metareg.oversight.alerts.rule_codes_by_record`; None leaves the
+    column empty)."""
     registries = party_registries(connection, party_id)
     authorizations = _authorization_records(connection, party_id, year)
     action_rows = _action_rows(connection, registries, year)

@@ -161,6 +161,7 @@ def test_stats_and_cooperative_approaches_total_by_state(world: Api) -> None:
     assert stats["by_state"] == {"transferred": 40000, "used": 10000, "issued": 72000}
     assert stats["by_vintage"] == [{"vintage": 2023, "quantity_by_state": stats["by_state"]}]
     assert stats["by_party"][0]["party_id"] == "IDN"
+    assert stats["open_alerts"] == {}  # no check has run: none open, not "unknown"
     (ca,) = world.client.get("/v1/cooperative-approaches").json()
     assert ca["cooperative_approach_id"] == "CA0001"
     assert ca["registries"] == ["IDN01"]

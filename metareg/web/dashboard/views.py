@@ -24,6 +24,7 @@ from sqlalchemy import Engine, func, select
 
 from metareg.db.tables.index import Quarantine, RecordVersion
 from metareg.index import query
+from metareg.oversight import alerts as alert_service
 from metareg.oversight.totals import index_totals
 from metareg.records.identifiers import IdentifierError, parse_itmo
 from metareg.web.api.routers.itmos import describe_itmo
@@ -38,8 +39,6 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
-STATUSES = ("open", "acknowledged", "resolved")
-RULES = (*(f"DC{n:02d}" for n in range(1, 13)), "SY01", "SY02", "SY03")
 POLL_SECONDS = 1.0
 _quarantine = Quarantine.__table__  # type: ignore[attr-defined]
 _history = RecordVersion.__table__  # type: ignore[attr-defined]
@@ -125,20 +124,13 @@ def _health(request: Request, who: Viewer) -> list[dict[str, Any]]:
     return out
 
 
-def _alert_store() -> Any:
-    from metareg.alerts import store
-
-    return store
-
-
 @router.get("", response_class=HTMLResponse, response_model=None)
 def overview(request: Request, who: Viewer | LoginRequired = Depends(viewer)) -> Response:
     if isinstance(who, LoginRequired):
         return login_redirect(request, who)
-    store = _alert_store()
     with _engine(request).connect() as connection:
         totals = index_totals(connection)
-        alerts = store.list_alerts(connection, limit=10_000)
+        alerts = alert_service.list_alerts(connection, limit=10_000)
     open_alerts = [a for a in alerts if a["status"] == "open"]
     party_bars = [
         charts.Bar(item["party_id"], dict(item["quantity_by_state"]))
@@ -174,17 +166,13 @@ def alerts_page(
 ) -> Response:
     if isinstance(who, LoginRequired):
         return login_redirect(request, who)
-    store = _alert_store()
     filters = {
-        "rule": rule if rule in RULES else None,
-        "status": status if status in STATUSES else None,
+        "rule": rule if rule in alert_service.RULE_CODES else None,
+        "status": status if status in alert_service.STATUSES else None,
         "registry": registry.strip().upper() or None,
     }
     with _engine(request).connect() as connection:
-        alerts = store.list_alerts(connection, limit=2_000, **filters)
-        for alert in alerts:
-            if alert["status"] == "acknowledged":
-                alert["acknowledgement"] = store.get_acknowledgement(connection, alert["id"])
+        alerts = alert_service.alerts_with_acknowledgements(connection, limit=2_000, **filters)
     alerts.sort(key=lambda a: (a["status"] != "open", a.get("last_seen") or ""), reverse=False)
     return _page(
         request,
@@ -192,8 +180,8 @@ def alerts_page(
         who,
         alerts=alerts,
         filters={k: v or "" for k, v in filters.items()},
-        rules=RULES,
-        statuses=STATUSES,
+        rules=alert_service.RULE_CODES,
+        statuses=alert_service.STATUSES,
         query=urlencode({k: v for k, v in filters.items() if v}),
         can_acknowledge=who.may(Role.admin),
     )
@@ -214,22 +202,21 @@ def acknowledge(
         raise ApiProblem(403, "The form is stale or came from elsewhere; reload the page.")
     if not who.may(Role.admin):
         raise ApiProblem(403, "Acknowledging an alert needs a key with the admin role.")
-    store = _alert_store()
     by = f"key {who.key_id} ({who.key_name}) via dashboard"
     with _engine(request).begin() as connection:
         try:
-            store.acknowledge(connection, alert_id, note, by=by)
-        except ValueError as error:
+            alert_service.acknowledge(connection, alert_id, note, by=by)
+        except alert_service.AlertError as error:
             with _engine(request).connect() as reader:
-                alerts = store.list_alerts(reader, limit=2_000)
+                alerts = alert_service.list_alerts(reader, limit=2_000)
             return _page(
                 request,
                 "alerts.html",
                 who,
                 alerts=alerts,
                 filters={"rule": "", "status": "", "registry": ""},
-                rules=RULES,
-                statuses=STATUSES,
+                rules=alert_service.RULE_CODES,
+                statuses=alert_service.STATUSES,
                 query="",
                 can_acknowledge=True,
                 error=str(error),
@@ -326,13 +313,12 @@ def itmo_page(
 def _marks(engine: Engine) -> dict[str, Any]:
     """What changes when something on the dashboard should: the last alert event, the
     index's change sequence, and the registries' last sync attempts."""
-    from metareg.alerts.events import latest_seq
     from metareg.db.tables.index import SyncState
 
     sync = SyncState.__table__  # type: ignore[attr-defined]
     with engine.connect() as connection:
         return {
-            "alerts": latest_seq(connection),
+            "alerts": alert_service.latest_seq(connection),
             "index": connection.execute(select(func.max(_history.c.id))).scalar() or 0,
             "sync": str(connection.execute(select(func.max(sync.c.last_attempt_at))).scalar()),
         }

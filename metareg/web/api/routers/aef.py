@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import Connection
 
 from metareg.oversight.aef import XLSX_MEDIA_TYPE, build_aef, to_csv_zip, to_xlsx
-from metareg.web.api import alerts_bridge
+from metareg.oversight.alerts import rule_codes_by_record
 from metareg.web.api.auth import authorize
 from metareg.web.api.deps import read_connection
 from metareg.web.auth import Principal
@@ -32,7 +32,6 @@ class AefTableOut(BaseModel):
 class AefOut(BaseModel):
     party_id: str
     reported_year: int
-    consistency_checks: bool  # False: detection not installed, the result column is empty
     tables: list[AefTableOut]
 
 
@@ -48,7 +47,7 @@ def aef_export(
     connection: Connection = Depends(read_connection),
     _caller: Principal = Depends(authorize),
 ) -> Any:
-    report = build_aef(connection, party, year, checks=alerts_bridge.rule_codes_by_record)
+    report = build_aef(connection, party, year, checks=rule_codes_by_record)
     stem = f"aef_{party}_{year}"
     if format == "csv":
         return Response(
@@ -62,7 +61,4 @@ def aef_export(
             media_type=XLSX_MEDIA_TYPE,
             headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"'},
         )
-    return {
-        **report.as_json(),
-        "consistency_checks": alerts_bridge.detection_installed(),
-    }
+    return report.as_json()

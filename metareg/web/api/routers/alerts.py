@@ -1,9 +1,5 @@
-"""Alerts of the detection issue: list, read, acknowledge, counts, and the feeds.
-
-Everything here calls engineer A's `metareg.alerts` through `alerts_bridge`; where a
-piece is not installed the route answers 503 saying which, never an empty list that
-would read as "no double counting".
-"""
+"""Alerts: list, read, acknowledge, counts, and the feeds (JSON, Atom, server-sent
+events), read through `metareg.oversight.alerts`."""
 
 from __future__ import annotations
 
@@ -14,16 +10,14 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, Engine
 
-from metareg.web.api import alerts_bridge as bridge
+from metareg.oversight import alerts
 from metareg.web.api.auth import authorize
 from metareg.web.api.deps import engine_of, read_connection, settings_of
 from metareg.web.auth import Principal
 from metareg.web.problems import ApiProblem
 from metareg.web.settings import ApiSettings
 
-router = APIRouter(
-    prefix="/v1", tags=["alerts"], responses={503: {"description": "Detection not installed"}}
-)
+router = APIRouter(prefix="/v1", tags=["alerts"])
 
 Status = Literal["open", "acknowledged", "resolved"]
 RULE_PATTERN = r"^(DC|SY)[0-9]{2}$"
@@ -93,7 +87,7 @@ def list_alerts(
     connection: Connection = Depends(read_connection),
     _caller: Principal = Depends(authorize),
 ) -> Any:
-    found = bridge.required(bridge.ALERTS, "list_alerts")(
+    found = alerts.list_alerts(
         connection,
         status=status,
         rule=rule,
@@ -114,7 +108,7 @@ def alert_counts(
     _caller: Principal = Depends(authorize),
 ) -> Any:
     """Counts only (public): no evidence, no account ids."""
-    return bridge.required(bridge.ALERTS, "count_alerts")(
+    return alerts.count_alerts(
         connection, status=status, rule=rule, cooperative_approach_id=cooperative_approach_id
     )
 
@@ -129,12 +123,9 @@ def get_alert(
     connection: Connection = Depends(read_connection),
     _caller: Principal = Depends(authorize),
 ) -> Any:
-    alert = bridge.required(bridge.ALERTS, "get_alert")(connection, alert_id)
+    alert = alerts.alert_with_acknowledgement(connection, alert_id)
     if alert is None:
         raise ApiProblem(404, f"No alert with id {alert_id!r}.")
-    acknowledgement = bridge.function(bridge.ALERTS, "get_acknowledgement")
-    if acknowledgement is not None:
-        alert = {**alert, "acknowledgement": acknowledgement(connection, alert_id)}
     return alert
 
 
@@ -149,19 +140,18 @@ def acknowledge_alert(
     engine: Engine = Depends(engine_of),
     caller: Principal = Depends(authorize),
 ) -> Any:
-    acknowledge = bridge.required(bridge.ALERTS, "acknowledge")
-    get_alert = bridge.required(bridge.ALERTS, "get_alert")
-    with engine.begin() as connection:
-        alert = get_alert(connection, alert_id)
-        if alert is None:
-            raise ApiProblem(404, f"No alert with id {alert_id!r}.")
-        if alert["status"] == "resolved":
-            raise ApiProblem(409, f"Alert {alert_id} is resolved; there is nothing to acknowledge.")
-        by = f"key {caller.key_id} ({caller.key_name})"
-        try:
-            return acknowledge(connection, alert_id, body.note, by=by)
-        except ValueError as error:
-            raise ApiProblem(422, str(error)) from error
+    by = f"key {caller.key_id} ({caller.key_name})"
+    try:
+        with engine.begin() as connection:
+            return alerts.acknowledge(connection, alert_id, body.note, by=by)
+    except alerts.NoSuchAlert as error:
+        raise ApiProblem(404, f"No alert with id {alert_id!r}.") from error
+    except alerts.AlertResolved as error:
+        raise ApiProblem(
+            409, f"Alert {alert_id} is resolved; there is nothing to acknowledge."
+        ) from error
+    except alerts.AlertError as error:
+        raise ApiProblem(422, str(error)) from error
 
 
 @router.get("/feeds/alerts.json", response_model=EventPage)
@@ -172,7 +162,7 @@ def json_feed(
     _caller: Principal = Depends(authorize),
 ) -> Any:
     """Alert events after cursor `since`, oldest first; follow `next`."""
-    return bridge.required(bridge.EVENTS, "events_page")(connection, since, limit)
+    return alerts.events_page(connection, since, limit)
 
 
 @router.get(
@@ -188,8 +178,7 @@ def atom_feed(
     settings: ApiSettings = Depends(settings_of),
     _caller: Principal = Depends(authorize),
 ) -> Response:
-    build = bridge.required(bridge.FEEDS, "atom_feed")
-    xml = build(
+    xml = alerts.atom_feed(
         connection,
         since=since,
         limit=limit,
@@ -213,12 +202,11 @@ def event_stream(
     _caller: Principal = Depends(authorize),
 ) -> StreamingResponse:
     """Server-sent events: every alert event after `since` (or `Last-Event-ID`), then live."""
-    stream = bridge.required(bridge.FEEDS, "sse_events")
     last_event = request.headers.get("last-event-id")
     if since is None and last_event and last_event.isdigit():
         since = int(last_event)
     return StreamingResponse(
-        stream(engine, since, settings.feed_poll_seconds),
+        alerts.sse_events(engine, since, settings.feed_poll_seconds),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -20,17 +20,16 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
+from metareg.detection.evaluate import authorization_status, evaluate_action
 from metareg.index import query
 from metareg.index.state import derive_segments
+from metareg.oversight.alerts import unresolved_touching
 from metareg.records.identifiers import ITMOBlock, parse_itmo
-from metareg.web.api import alerts_bridge as bridge
 from metareg.web.api.auth import authorize_read
 from metareg.web.api.deps import read_connection
 from metareg.web.auth import Principal
 
-router = APIRouter(
-    prefix="/v1", tags=["checks"], responses={503: {"description": "Detection not installed"}}
-)
+router = APIRouter(prefix="/v1", tags=["checks"])
 
 CHECKED_RULES = ("DC05", "DC06", "DC07", "DC08", "DC09")
 PASSED = {
@@ -79,7 +78,7 @@ class CheckAnswer(BaseModel):
     authorized_quantity: float | None
     quantity_first_transferred: float | None
     quantity_available: float | None
-    alerts: list[dict[str, Any]] | None
+    alerts: list[dict[str, Any]]
 
 
 def hypothetical_action(
@@ -160,7 +159,7 @@ def check_authorization(connection: Connection, request: CheckRequest) -> dict[s
             )
         else:
             authorization_id = named[0]
-    alerts = bridge.alerts_touching(connection, ca, registry, block.first_id, block.last_id)
+    alerts = unresolved_touching(connection, ca, registry, block.first_id, block.last_id)
     answer: dict[str, Any] = {
         "identifier": block.text(),
         "purpose": request.purpose,
@@ -176,10 +175,8 @@ def check_authorization(connection: Connection, request: CheckRequest) -> dict[s
     if reasons:
         return {**answer, "decision": "unknown", "reasons": reasons}
 
-    evaluate = bridge.required(bridge.DETECTION, "evaluate_action")
-    status_of = bridge.required(bridge.DETECTION, "authorization_status")
     action = hypothetical_action(request, block, when, authorization_id)
-    findings = evaluate(connection, action, as_of=when)
+    findings = evaluate_action(connection, action, as_of=when)
     failed = {finding.rule for finding in findings}
     for finding in findings:
         reasons.append(
@@ -196,7 +193,7 @@ def check_authorization(connection: Connection, request: CheckRequest) -> dict[s
     for code in CHECKED_RULES:
         if code not in failed:
             reasons.append({"code": code, "outcome": "passed", "message": PASSED[code]})
-    status = status_of(connection, ca, authorization_id) if authorization_id else None
+    status = authorization_status(connection, ca, authorization_id) if authorization_id else None
     if status is not None:
         answer.update(_quantities(status))
     return {**answer, "decision": "denied" if failed else "allowed", "reasons": reasons}

@@ -28,8 +28,8 @@ from starlette.concurrency import run_in_threadpool
 from metareg.db.tables.index import RecordVersion
 from metareg.index import query
 from metareg.index.state import derive_segments, overall_state, quantity_by_state
+from metareg.oversight.alerts import unresolved_touching
 from metareg.records.identifiers import parse_itmo
-from metareg.web.api import alerts_bridge
 from metareg.web.api.auth import authorize_on, key_header
 from metareg.web.api.deps import reading
 from metareg.web.problems import ApiProblem
@@ -91,7 +91,7 @@ class ItmoOut(BaseModel):
     state: StateOut
     records: list[RecordOut]
     authorizations: list[AuthorizationOut]
-    alerts: list[dict[str, Any]] | None  # None: detection is not installed
+    alerts: list[dict[str, Any]]  # the open or acknowledged alerts on these units
 
 
 # Built once: every covering record's versions in one round trip. The IN lists narrow by
@@ -166,9 +166,7 @@ def describe_itmo(connection: Connection, identifier: str) -> dict[str, Any]:
         },
         "records": found,
         "authorizations": query.authorizations(connection, ca, named),
-        "alerts": alerts_bridge.alerts_touching(
-            connection, ca, registry, block.first_id, block.last_id
-        ),
+        "alerts": unresolved_touching(connection, ca, registry, block.first_id, block.last_id),
     }
 
 

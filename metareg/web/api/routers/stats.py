@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 from sqlalchemy import Connection
 
+from metareg.oversight.alerts import open_by_severity
 from metareg.oversight.totals import index_totals
-from metareg.web.api import alerts_bridge
 from metareg.web.api.auth import authorize
 from metareg.web.api.deps import read_connection
 from metareg.web.auth import Principal
@@ -39,7 +39,7 @@ class Stats(BaseModel):
     by_cooperative_approach: list[CaTotals]
     by_vintage: list[VintageTotals]
     by_party: list[PartyTotals]
-    open_alerts: dict[str, int] | None = None  # by severity, when detection is installed
+    open_alerts: dict[str, int]  # by severity
 
 
 class CooperativeApproach(BaseModel):
@@ -56,7 +56,7 @@ def stats(
     connection: Connection = Depends(read_connection), _caller: Principal = Depends(authorize)
 ) -> Any:
     totals = index_totals(connection)
-    return {**totals, "open_alerts": alerts_bridge.open_alert_counts(connection)}
+    return {**totals, "open_alerts": open_by_severity(connection)}
 
 
 @router.get("/cooperative-approaches", response_model=list[CooperativeApproach])

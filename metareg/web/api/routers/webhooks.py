@@ -1,5 +1,5 @@
-"""`/v1/webhooks`: admins list, add and remove webhook subscriptions (engineer A's
-`metareg.alerts.webhooks.subscriptions`). Secrets go in, never come out; a URL that
+"""`/v1/webhooks`: admins list, add and remove webhook subscriptions
+(`metareg.alerts.webhooks.subscriptions`). Secrets go in, never come out; a URL that
 resolves to a private address is refused here (only the CLI or config may allow it)."""
 
 from __future__ import annotations
@@ -10,17 +10,14 @@ from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, Engine
 
-from metareg.web.api import alerts_bridge as bridge
+from metareg.alerts.webhooks import subscriptions
 from metareg.web.api.auth import authorize
 from metareg.web.api.deps import engine_of, read_connection
 from metareg.web.auth import Principal
 from metareg.web.problems import ApiProblem
 
-router = APIRouter(
-    prefix="/v1", tags=["webhooks"], responses={503: {"description": "Webhooks not installed"}}
-)
+router = APIRouter(prefix="/v1", tags=["webhooks"])
 
-SUBSCRIPTIONS = "metareg.alerts.webhooks.subscriptions"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
@@ -52,7 +49,7 @@ class SubscriptionOut(BaseModel):
 def list_webhooks(
     connection: Connection = Depends(read_connection), _caller: Principal = Depends(authorize)
 ) -> Any:
-    return bridge.required(SUBSCRIPTIONS, "list_subscriptions")(connection)
+    return subscriptions.list_subscriptions(connection)
 
 
 @router.post("/webhooks", response_model=SubscriptionOut, status_code=201)
@@ -61,14 +58,11 @@ def add_webhook(
     engine: Engine = Depends(engine_of),
     _caller: Principal = Depends(authorize),
 ) -> Any:
-    subscription_class = bridge.required(SUBSCRIPTIONS, "Subscription")
-    save = bridge.required(SUBSCRIPTIONS, "save_subscription")
-    error_class = bridge.required(SUBSCRIPTIONS, "SubscriptionError")
-    subscription = subscription_class(**body.model_dump(), origin="api")
+    subscription = subscriptions.Subscription(**body.model_dump(), origin="api")
     try:
         with engine.begin() as connection:
-            return save(connection, subscription)
-    except error_class as error:
+            return subscriptions.save_subscription(connection, subscription)
+    except subscriptions.SubscriptionError as error:
         raise ApiProblem(422, str(error), kind="invalid-subscription") from error
     except ValueError as error:  # e.g. a host name the resolver cannot even encode (IDNA)
         raise ApiProblem(
@@ -86,9 +80,8 @@ def remove_webhook(
     engine: Engine = Depends(engine_of),
     _caller: Principal = Depends(authorize),
 ) -> Response:
-    remove = bridge.required(SUBSCRIPTIONS, "remove_subscription")
     with engine.begin() as connection:
-        removed = remove(connection, subscription_id)
+        removed = subscriptions.remove_subscription(connection, subscription_id)
     if not removed:
         raise ApiProblem(404, f"No webhook subscription {subscription_id!r}.")
     return Response(status_code=204)
