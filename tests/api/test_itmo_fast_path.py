@@ -5,7 +5,8 @@ history say."""
 from __future__ import annotations
 
 from metareg.index import query
-from metareg.web.api.routers.itmos import ItmoOut, histories
+from metareg.oversight.itmos import histories
+from metareg.web.api.routers.itmos import ItmoOut
 from tests.api.conftest import AUTH_ID, Api
 from tests.helpers import action
 

@@ -23,11 +23,10 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine, func, select
 
 from metareg.db.tables.index import Quarantine, RecordVersion
-from metareg.index import query
 from metareg.oversight import alerts as alert_service
+from metareg.oversight import itmos
 from metareg.oversight.totals import index_totals
-from metareg.records.identifiers import IdentifierError, parse_itmo
-from metareg.web.api.routers.itmos import describe_itmo
+from metareg.records.identifiers import IdentifierError
 from metareg.web.api.routers.registries import registries_view
 from metareg.web.auth import Principal, Role
 from metareg.web.dashboard import charts
@@ -259,20 +258,6 @@ def _timeline(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return events
 
 
-def _identifier_of(request: Request, ca: str, registry: str, first: int, last: int) -> str:
-    """The ITMO text of a block named by its range (as alerts name it): the other parts
-    of the identifier come from a record covering it."""
-    with _engine(request).connect() as connection:
-        found = query.intersecting(connection, ca, registry, first, min(last, first + 10**12))
-    if not found:
-        return f"{ca}-{registry}-{registry[:3]}-{first}-{last}-0"
-    record = found[0]["record"]
-    return (
-        f"{ca}-{registry}-{record['first_transferring_party_id']}-{first}-{last}-"
-        f"{record['vintage']}"
-    )
-
-
 @router.get("/itmo", response_class=HTMLResponse, response_model=None)
 def itmo_page(
     request: Request,
@@ -287,13 +272,13 @@ def itmo_page(
         return login_redirect(request, who)
     identifier = id.strip()
     if not identifier and ca and registry and first is not None and last is not None:
-        identifier = _identifier_of(request, ca, registry, first, last)
+        with _engine(request).connect() as connection:
+            identifier = itmos.identifier_of_range(connection, ca, registry, first, last)
     context: dict[str, Any] = {"identifier": identifier, "result": None, "error": None}
     if identifier:
         try:
-            parse_itmo(identifier)
             with _engine(request).connect() as connection:
-                result = describe_itmo(connection, identifier)
+                result = itmos.describe_itmo(connection, identifier)
             timeline = _timeline(result["records"])
             context.update(
                 result=result,
@@ -302,8 +287,8 @@ def itmo_page(
             )
         except IdentifierError as error:
             context["error"] = str(error)
-        except ApiProblem as problem:
-            context["error"] = problem.detail if hasattr(problem, "detail") else str(problem)
+        except itmos.NotInIndex as missing:
+            context["error"] = str(missing)
     return _page(request, "itmo.html", who, **context)
 
 

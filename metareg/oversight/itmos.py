@@ -1,0 +1,123 @@
+"""Everything the index knows about a unit or block: the current records covering it,
+its state derived from the action chain, every record's history with provenance
+(which registry said what, when, and each correction or withdrawal), the
+authorizations its actions name, and the unresolved alerts that touch it.
+
+`GET /v1/itmos/{identifier}` is the API's hottest read, so this keeps its statements
+few and prebuilt: the histories of all covering records come from one statement (not
+one per record).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select
+
+from metareg.db.tables.index import RecordVersion
+from metareg.index import query
+from metareg.index.state import derive_segments, overall_state, quantity_by_state
+from metareg.oversight.alerts import unresolved_touching
+from metareg.records.identifiers import parse_itmo
+
+_history = RecordVersion.__table__  # type: ignore[attr-defined]
+
+
+class NotInIndex(LookupError):
+    """No current record covers the identifier; `described` is what the index knows of
+    it all the same (the block the identifier names, nothing covering it)."""
+
+    def __init__(self, described: dict[str, Any]) -> None:
+        super().__init__(f"No current record of the index covers {described['identifier']}.")
+        self.described = described
+
+
+# Built once: every covering record's versions in one round trip. The IN lists narrow by
+# the identity index (registry_id, record_type, uid); exact identities are picked after.
+_HISTORIES = (
+    select(_history)
+    .where(
+        _history.c.registry_id.in_(bindparam("registries", expanding=True)),
+        _history.c.record_type.in_(bindparam("record_types", expanding=True)),
+        _history.c.uid.in_(bindparam("uids", expanding=True)),
+    )
+    .order_by(_history.c.id)
+)
+
+
+def histories(
+    connection: Connection, identities: Iterable[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
+    """(registry, record_type, uid) -> every version, oldest first, with its provenance;
+    the same entries as `metareg.index.query.history` gives for each identity alone."""
+    wanted: dict[tuple[str, str, str], list[dict[str, Any]]] = {i: [] for i in identities}
+    if not wanted:
+        return wanted
+    rows = connection.execute(
+        _HISTORIES,
+        {
+            "registries": sorted({i[0] for i in wanted}),
+            "record_types": sorted({i[1] for i in wanted}),
+            "uids": sorted({i[2] for i in wanted}),
+        },
+    )
+    for row in rows:
+        versions = wanted.get((row.registry_id, row.record_type, row.uid))
+        if versions is None:
+            continue  # another combination of the listed registries, types and ids
+        versions.append(query.version_dict(row))
+    return wanted
+
+
+def describe_itmo(connection: Connection, identifier: str) -> dict[str, Any]:
+    """The unit or block `identifier` names, as the index knows it. Raises
+    `IdentifierError` for a malformed identifier, `NotInIndex` when nothing covers it."""
+    block = parse_itmo(identifier)
+    ca, registry = block.cooperative_approach_id, block.party_registry_id
+    found = query.intersecting(connection, ca, registry, block.first_id, block.last_id)
+    versions = histories(
+        connection, ((i["registry"], i["record_type"], i["record_id"]) for i in found)
+    )
+    for item in found:
+        item["history"] = versions[(item["registry"], item["record_type"], item["record_id"])]
+    named = {i["record"]["authorization_id"] for i in found if i["record"].get("authorization_id")}
+    segments = derive_segments(block.first_id, block.last_id, found)
+    described = {
+        "identifier": block.text(),
+        "block": {
+            "cooperative_approach_id": ca,
+            "party_registry_id": registry,
+            "first_transferring_party_id": block.first_transferring_party_id,
+            "first_id": block.first_id,
+            "last_id": block.last_id,
+            "vintage": block.vintage,
+            "quantity": block.quantity,
+        },
+        "state": {
+            "state": overall_state(segments),
+            "quantity_by_state": quantity_by_state(segments),
+            "segments": [segment.as_dict() for segment in segments],
+        },
+        "records": found,
+        "authorizations": query.authorizations(connection, ca, named),
+        "alerts": unresolved_touching(connection, ca, registry, block.first_id, block.last_id),
+    }
+    if not found:
+        raise NotInIndex(described)
+    return described
+
+
+def identifier_of_range(
+    connection: Connection, ca: str, registry: str, first: int, last: int
+) -> str:
+    """The ITMO text of a block named by its range (as alerts name it): the other parts
+    of the identifier come from a record covering it."""
+    found = query.intersecting(connection, ca, registry, first, min(last, first + 10**12))
+    if not found:
+        return f"{ca}-{registry}-{registry[:3]}-{first}-{last}-0"
+    record = found[0]["record"]
+    return (
+        f"{ca}-{registry}-{record['first_transferring_party_id']}-{first}-{last}-"
+        f"{record['vintage']}"
+    )
