@@ -63,6 +63,8 @@ def test_show_samples_with_history(db_url: str) -> None:
     }
     assert all(r["history"][0]["change"] == "new" for r in shown["records"])
     assert [a["record"]["authorization_id"] for a in shown["authorizations"]] == ["IDN-2023-0001"]
+    # The same description as GET /v1/itmos gives: the derived state and the alerts too.
+    assert shown["state"]["state"] == "used" and shown["alerts"] == []
     code, out = run(db_url, "show", "CA0001-IDN01-IDN-30000-2023")
     assert code == 0 and "JP-USE-0002" in out
 

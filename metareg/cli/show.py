@@ -1,4 +1,5 @@
-"""`metareg show IDENTIFIER`: everything the index knows about a unit or block."""
+"""`metareg show IDENTIFIER`: everything the index knows about a unit or block
+(`metareg.oversight.itmos.describe_itmo`, what `GET /v1/itmos/{identifier}` answers)."""
 
 from __future__ import annotations
 
@@ -9,44 +10,8 @@ import typer
 from rich.table import Table
 
 from metareg.cli.context import console, fail, options
-from metareg.index import query
+from metareg.oversight.itmos import NotInIndex, describe_itmo
 from metareg.records.identifiers import IdentifierError, parse_itmo
-
-
-def describe(connection: Any, identifier: str) -> dict[str, Any]:
-    """The machine form of `show`: the block, the records covering it, their history."""
-    block = parse_itmo(identifier)
-    found = query.intersecting(
-        connection,
-        block.cooperative_approach_id,
-        block.party_registry_id,
-        block.first_id,
-        block.last_id,
-    )
-    for item in found:
-        item["history"] = query.history(
-            connection, item["registry"], item["record_type"], item["record_id"]
-        )
-    named = {
-        item["record"]["authorization_id"]
-        for item in found
-        if item["record"].get("authorization_id")
-    }
-    authorizations = query.authorizations(connection, block.cooperative_approach_id, named)
-    return {
-        "identifier": block.text(),
-        "block": {
-            "cooperative_approach_id": block.cooperative_approach_id,
-            "party_registry_id": block.party_registry_id,
-            "first_transferring_party_id": block.first_transferring_party_id,
-            "first_id": block.first_id,
-            "last_id": block.last_id,
-            "vintage": block.vintage,
-            "quantity": block.quantity,
-        },
-        "records": found,
-        "authorizations": authorizations,
-    }
 
 
 def _summary(record: dict[str, Any]) -> str:
@@ -68,11 +33,14 @@ def show(
     if output not in ("table", "json"):
         raise fail("--format must be table or json")
     try:
-        parse_itmo(identifier)
+        parse_itmo(identifier)  # before the database is opened: a typo touches nothing
     except IdentifierError as error:
         raise fail(str(error)) from error
-    with options(ctx).engine().connect() as connection:
-        described = describe(connection, identifier)
+    try:
+        with options(ctx).engine().connect() as connection:
+            described = describe_itmo(connection, identifier)
+    except NotInIndex as missing:
+        described = missing.described
     if output == "json":
         typer.echo(json.dumps(described, indent=2, default=str))
         return
