@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from metareg import log
 from metareg.records.identifiers import IdentifierError
+from metareg.registries import RegistryConfigError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "urn:metareg:problem:"  # a URN: no documentation site to point at yet
@@ -122,6 +123,11 @@ async def _on_identifier(request: Request, error: Exception) -> JSONResponse:
     )
 
 
+async def _on_registry_config(request: Request, error: Exception) -> JSONResponse:
+    """registries.toml cannot be read: the API and the dashboard cannot say who is who."""
+    return problem_response(request, 503, f"The registries configuration is unreadable: {error}")
+
+
 async def _on_validation(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     errors = [
@@ -163,6 +169,7 @@ async def _on_unexpected(request: Request, error: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiProblem, _on_api_problem)
     app.add_exception_handler(IdentifierError, _on_identifier)
+    app.add_exception_handler(RegistryConfigError, _on_registry_config)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(PoolTimeout, _on_pool_timeout)

@@ -20,15 +20,14 @@ import orjson
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
-from metareg.db.tables.index import Quarantine, RecordVersion
 from metareg.oversight import alerts as alert_service
 from metareg.oversight import itmos
-from metareg.oversight.totals import index_totals
+from metareg.oversight.registries import last_sync_attempt, registry_statuses
+from metareg.oversight.totals import change_sequence, index_totals
 from metareg.records.identifiers import IdentifierError
-from metareg.web.api.routers.registries import registries_view
-from metareg.web.auth import Principal, Role
+from metareg.web.auth import Role
 from metareg.web.dashboard import charts
 from metareg.web.dashboard.auth import COOKIE, LoginRequired, Viewer, csrf_token, lookup, viewer
 from metareg.web.problems import ApiProblem
@@ -39,8 +38,6 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
 POLL_SECONDS = 1.0
-_quarantine = Quarantine.__table__  # type: ignore[attr-defined]
-_history = RecordVersion.__table__  # type: ignore[attr-defined]
 
 
 def _engine(request: Request) -> Engine:
@@ -92,32 +89,24 @@ def _local(target: str) -> str:
 # -- overview --------------------------------------------------------------------------
 
 
-def _health(request: Request, who: Viewer) -> list[dict[str, Any]]:
+def _health(request: Request) -> list[dict[str, Any]]:
     settings: ApiSettings = request.app.state.settings
-    principal = Principal(who.role, who.key_id, who.key_name)
     with _engine(request).connect() as connection:
-        rows = registries_view(connection, settings, principal)
-        quarantined: dict[str, int] = dict(
-            connection.execute(
-                select(_quarantine.c.registry_id, func.count())
-                .where(_quarantine.c.status == "unreviewed")
-                .group_by(_quarantine.c.registry_id)
-            ).all()
-        )
+        found = registry_statuses(connection, settings.config)
     out = []
-    for row in rows:
-        sync = row.sync
+    for registry in found:
+        sync = registry.sync or {}
         out.append(
             {
-                "id": row.id,
-                "name": row.name,
-                "party": row.party_id,
-                "status": sync.status,
-                "last_success_at": sync.last_success_at,
-                "lag_seconds": sync.lag_seconds,
-                "failures": sync.consecutive_failures or 0,
-                "last_error": sync.last_error,
-                "quarantined": int(quarantined.get(row.id, 0)),
+                "id": registry.id,
+                "name": registry.name,
+                "party": registry.party_id,
+                "status": registry.status,
+                "last_success_at": sync.get("last_success_at"),
+                "lag_seconds": sync.get("lag_seconds"),
+                "failures": sync.get("consecutive_failures") or 0,
+                "last_error": sync.get("last_error"),
+                "quarantined": registry.quarantined_unreviewed,
             }
         )
     return out
@@ -140,7 +129,7 @@ def overview(request: Request, who: Viewer | LoginRequired = Depends(viewer)) ->
         request,
         "overview.html",
         who,
-        health=_health(request, who),
+        health=_health(request),
         open_count=len(open_alerts),
         alert_count=len(alerts),
         recent=sorted(alerts, key=lambda a: a.get("last_seen") or "", reverse=True)[:8],
@@ -298,14 +287,11 @@ def itmo_page(
 def _marks(engine: Engine) -> dict[str, Any]:
     """What changes when something on the dashboard should: the last alert event, the
     index's change sequence, and the registries' last sync attempts."""
-    from metareg.db.tables.index import SyncState
-
-    sync = SyncState.__table__  # type: ignore[attr-defined]
     with engine.connect() as connection:
         return {
             "alerts": alert_service.latest_seq(connection),
-            "index": connection.execute(select(func.max(_history.c.id))).scalar() or 0,
-            "sync": str(connection.execute(select(func.max(sync.c.last_attempt_at))).scalar()),
+            "index": change_sequence(connection) or 0,
+            "sync": str(last_sync_attempt(connection)),
         }
 
 
