@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
-from metareg.db import migrate
+from metareg.oversight.readiness import not_ready
 from metareg.web.api.auth import authorize
 from metareg.web.api.deps import engine_of
 from metareg.web.auth import Principal
@@ -35,15 +35,7 @@ def healthz(_caller: Principal = Depends(authorize)) -> Health:
 def readyz(
     engine: Engine = Depends(engine_of), _caller: Principal = Depends(authorize)
 ) -> Readiness:
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception as error:
-        raise ApiProblem(
-            503, f"The database does not answer ({type(error).__name__}).", kind="not-ready"
-        ) from error
-    if not migrate.is_current(engine):
-        raise ApiProblem(
-            503, "Database migrations are pending: run `metareg db upgrade`.", kind="not-ready"
-        )
+    reason = not_ready(engine)
+    if reason is not None:
+        raise ApiProblem(503, reason, kind="not-ready")
     return Readiness(status="ready", database="reachable", migrations="current")
