@@ -8,17 +8,27 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
 
-# One colour per ITMO state (metareg.index.state.STATES), colour-blind friendly order.
-STATE_COLOURS = {
-    "held": "#8da0cb",
-    "issued": "#a6d854",
-    "authorized": "#66c2a5",
-    "first-transferred": "#fc8d62",
-    "transferred": "#e78ac3",
-    "used": "#555555",
-    "cancelled": "#b3b3b3",
-    "mixed": "#ffd92f",
-}
+from metareg.index.state import MIXED, STATES
+
+# One colour per ITMO state, in the order of metareg.index.state.STATES and then MIXED
+# (colour-blind friendly); a state added there without a colour here fails at import.
+STATE_COLOURS = dict(
+    zip(
+        (*STATES, MIXED),
+        (
+            "#e5e5e5",  # unknown
+            "#8da0cb",  # held
+            "#a6d854",  # issued
+            "#66c2a5",  # authorized
+            "#fc8d62",  # first-transferred
+            "#e78ac3",  # transferred
+            "#555555",  # used
+            "#b3b3b3",  # cancelled
+            "#ffd92f",  # mixed
+        ),
+        strict=True,
+    )
+)
 
 
 @dataclass(frozen=True)

@@ -30,19 +30,9 @@ ActionType = Literal[
     "Cancellation",
     "Voluntary cancellation",
 ]
-State = Literal[
-    "unknown",
-    "held",
-    "issued",
-    "authorized",
-    "first-transferred",
-    "transferred",
-    "used",
-    "cancelled",
-    "mixed",
-]
+# The derived states (metareg.index.state), offered as the document's enum.
+State = Literal[(*STATES, MIXED)]  # type: ignore[valid-type]
 Sort = Literal["serial", "-serial", "vintage", "-vintage", "date", "-date"]
-assert set(STATES) | {MIXED} == set(State.__args__)  # type: ignore[attr-defined]
 
 
 class BlockItem(BaseModel):
