@@ -20,6 +20,7 @@ lint: install
 	$(BIN)/ruff check metareg tests bench
 	$(BIN)/ruff format --check metareg tests bench
 	$(BIN)/mypy metareg
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/pytest
