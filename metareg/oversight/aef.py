@@ -27,8 +27,6 @@ from datetime import date
 from typing import Any
 
 import orjson
-from openpyxl import Workbook
-from openpyxl.cell.cell import TYPE_STRING
 from sqlalchemy import Connection, select
 
 from metareg.connectors.aef.columns import (
@@ -298,6 +296,11 @@ def to_csv_zip(report: AefReport) -> bytes:
 
 def to_xlsx(report: AefReport) -> bytes:
     """One worksheet per table; every text cell is stored as text, never as a formula."""
+    # Here, not at module level: the simulator's AEF face puts this module on the CLI's
+    # start-up path, and only an XLSX export needs openpyxl.
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import TYPE_STRING
+
     workbook = Workbook()
     if workbook.active is not None:
         workbook.remove(workbook.active)
