@@ -1,3 +1,13 @@
-"""The read side as services: ITMOs, blocks, authorization checks, registries, totals,
-alerts and the AEF export. Every SQL statement of the read side lives here; the API,
-the dashboard and the CLI call these functions and never each other."""
+"""The read side as services: every SQL statement the API, the dashboard and the
+read-side commands need lives here, and they call these functions, never each other.
+
+- `itmos`: a unit or block as the index knows it (records, histories, state, alerts);
+- `blocks`: the block search with its keyset cursor;
+- `checks`: the authorization check (the one door to detection's proposed-action pass);
+- `registries`: each registry's configuration and sync health, read once for all views;
+- `totals`: aggregates by state, cooperative approach, vintage and Party;
+- `alerts`: alerts, their acknowledgements, counts and feeds;
+- `aef`: the Agreed Electronic Format export;
+- `keys`: API keys (create, find, list, revoke);
+- `readiness`: whether the index can serve.
+"""
