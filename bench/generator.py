@@ -29,6 +29,10 @@ import orjson
 
 SELLERS = ("IDN", "GHA", "PER", "THA", "SEN", "VUT", "KEN", "MAR")
 BUYERS = ("JPN", "CHE", "SGP", "SWE", "KOR", "NOR")
+# The world the sync-workers figure shares among workers: 30 registries (issue 18's
+# goal), the 40 cooperative approaches spread over 15 sellers and 15 buyers.
+WIDE_SELLERS = (*SELLERS, "COL", "CHL", "GEO", "RWA", "MNG", "PHL", "VNM")
+WIDE_BUYERS = (*BUYERS, "LIE", "ISL", "NZL", "AUS", "AUT", "BEL", "DNK", "FIN", "LUX")
 RULES = tuple(f"DC{n:02d}" for n in range(1, 13))
 CONFLICT_RATE = 0.01
 AS_OF = "2026-06-30"
@@ -77,9 +81,11 @@ class Manifest:
         }
 
 
-def approaches(count: int = 40) -> list[Approach]:
+def approaches(
+    count: int = 40, sellers: tuple[str, ...] = SELLERS, buyers: tuple[str, ...] = BUYERS
+) -> list[Approach]:
     return [
-        Approach(f"CA{n + 1:04d}", SELLERS[n % len(SELLERS)], BUYERS[n % len(BUYERS)])
+        Approach(f"CA{n + 1:04d}", sellers[n % len(sellers)], buyers[n % len(buyers)])
         for n in range(count)
     ]
 
@@ -111,12 +117,14 @@ def _day(offset: int) -> str:
 
 
 class _World:
-    def __init__(self, blocks: int, seed: int, writers: _Writers, manifest: Manifest) -> None:
+    def __init__(
+        self, blocks: int, seed: int, writers: _Writers, manifest: Manifest, cas: list[Approach]
+    ) -> None:
         self.rng = random.Random(seed)
         self.blocks = blocks
         self.out = writers
         self.manifest = manifest
-        self.cas = approaches()
+        self.cas = cas
         self.next_serial = dict.fromkeys((a.ca for a in self.cas), 1)
         self.next_unit = 100_000_000
         self.last_units: dict[str, tuple[int, int]] = {}  # seller -> last unit range
@@ -295,13 +303,15 @@ class _World:
         }
 
 
-def generate(folder: Path, blocks: int, seed: int = 7) -> Manifest:
-    """Write the world of `blocks` blocks into `folder` (one .jsonl per registry)."""
+def generate(folder: Path, blocks: int, seed: int = 7, *, wide: bool = False) -> Manifest:
+    """Write the world of `blocks` blocks into `folder` (one .jsonl per registry):
+    14 registries, or 30 when `wide` (the same chains over more Parties)."""
     folder.mkdir(parents=True, exist_ok=True)
     manifest = Manifest(blocks, seed)
     writers = _Writers(folder, manifest)
+    cas = approaches(sellers=WIDE_SELLERS, buyers=WIDE_BUYERS) if wide else approaches()
     try:
-        _World(blocks, seed, writers, manifest).run()
+        _World(blocks, seed, writers, manifest, cas).run()
     finally:
         writers.close()
     return manifest
