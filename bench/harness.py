@@ -1,172 +1,296 @@
-"""What every figure shares: the run's settings, fresh databases, timing and results.
+"""What every figure shares: the run's settings, the revisions under test, fresh
+databases, child processes, the machine's load, and the rows of the table.
 
-A figure module exposes `NAME`, `TITLE` and `run(ctx) -> list[Result]`. A figure whose
-code is not there yet (another part of metareg still being built) returns a Result
-with status "unavailable" and says which module it waits for, so the table always
-lists every figure of the issue.
+The house rule: performance is a ratio. A figure is a value (metareg doing the work)
+beside a baseline (something else doing comparable work) measured in the same run on
+the same machine, each with the 1-minute load average before and after it; the ratio
+of the two is the headline. Absolute values are kept as context only.
+
+Everything that runs metareg runs in a child process of its *target* (a revision of
+metareg: this checkout, or another one for `--compare`), so two revisions can be
+measured side by side from one bench process, which itself never imports metareg.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import json
 import os
 import secrets
 import shutil
+import sqlite3
 import statistics
-import time
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Connection, make_url
 
-from metareg.db import migrate
-from metareg.db.engine import make_engine
+# The checkout whose bench/ is running: its parent folder goes on every child's path.
+BENCH_ROOT = Path(__file__).resolve().parents[1]
+ANSWER = "BENCH-ANSWER "
+READY = "BENCH-READY"
 
 MEASURED = "measured"
-UNAVAILABLE = "unavailable"
-SKIPPED = "skipped"
+UNAVAILABLE = "not available"
+NOT_RUN = "not run"
+
+
+def quiet_logs() -> None:
+    """Children log warnings and errors only (to stderr): a figure's time is not spent
+    formatting its progress, and the bench's own output stays readable."""
+    import logging
+
+    import structlog
+
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
+
+
+def load_average() -> float:
+    """The machine's 1-minute load average (every process, not only ours)."""
+    return round(os.getloadavg()[0], 2)
+
+
+def cpu_count() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 @dataclass
-class Result:
-    """One row of the table: a figure at one size, every run kept."""
+class Point:
+    """One timed quantity of one run, with the load average around it."""
+
+    value: float
+    load: tuple[float, float]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "load": list(self.load), **self.extra}
+
+
+def _stats(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"median": None, "min": None, "max": None}
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+@dataclass
+class Row:
+    """One figure for one target: each run's value beside its baseline, and the ratio.
+
+    `ratio` is value / baseline, or baseline / value when `inverse` (a speed-up: the
+    baseline's time over ours)."""
 
     figure: str
     metric: str
     unit: str
+    baseline: str
+    baseline_unit: str
+    ratio_label: str
+    target: str
     size: int
-    values: list[float] = field(default_factory=list)
-    goal: str = ""
-    # True / False when the goal applies at this size and backend, None when not judged.
-    met: bool | None = None
+    inverse: bool = False
+    runs: list[tuple[Point, Point]] = field(default_factory=list)
     status: str = MEASURED
+    reason: str = ""
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def median(self) -> float | None:
-        return statistics.median(self.values) if self.values else None
+    def add(self, value: Point, baseline: Point) -> None:
+        self.runs.append((value, baseline))
 
     @property
-    def spread(self) -> tuple[float, float] | None:
-        return (min(self.values), max(self.values)) if self.values else None
+    def values(self) -> list[float]:
+        return [v.value for v, _ in self.runs]
+
+    @property
+    def baselines(self) -> list[float]:
+        return [b.value for _, b in self.runs]
+
+    @property
+    def ratios(self) -> list[float]:
+        ratios = []
+        for value, baseline in zip(self.values, self.baselines, strict=True):
+            top, bottom = (baseline, value) if self.inverse else (value, baseline)
+            ratios.append(top / bottom if bottom > 0 else float("inf"))
+        return ratios
+
+    @property
+    def ratio(self) -> float | None:
+        return _stats(self.ratios)["median"]
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "figure": self.figure,
             "metric": self.metric,
-            "unit": self.unit,
+            "target": self.target,
             "size": self.size,
-            "values": self.values,
-            "median": self.median,
-            "min": self.spread[0] if self.spread else None,
-            "max": self.spread[1] if self.spread else None,
-            "goal": self.goal,
-            "met": self.met,
             "status": self.status,
+            "reason": self.reason,
             "note": self.note,
+            "unit": self.unit,
+            "baseline": self.baseline,
+            "baseline_unit": self.baseline_unit,
+            "ratio_label": self.ratio_label,
+            "inverse": self.inverse,
+            "ratio": _stats(self.ratios),
+            "value": _stats(self.values),
+            "baseline_value": _stats(self.baselines),
+            "runs": [
+                {"value": v.as_dict(), "baseline": b.as_dict(), "ratio": r}
+                for (v, b), r in zip(self.runs, self.ratios, strict=True)
+            ],
             "extra": self.extra,
         }
 
 
-def unavailable(figure: str, metric: str, size: int, waits_for: str, goal: str = "") -> Result:
-    return Result(
-        figure, metric, "", size, goal=goal, status=UNAVAILABLE, note=f"waits for {waits_for}"
+def unavailable(figure: str, metric: str, target: str, size: int, reason: str) -> Row:
+    return Row(
+        figure, metric, "", "", "", "", target, size, status=UNAVAILABLE, reason=reason.strip()
     )
 
 
-def module_present(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
-
-
-def timed(action: Callable[[], Any]) -> tuple[float, Any]:
-    start = time.perf_counter()
-    value = action()
-    return time.perf_counter() - start, value
+# -- targets: the revisions of metareg under test ---------------------------------------
 
 
 @dataclass
-class Context:
-    """The settings of one `python -m bench` run."""
+class Target:
+    """A revision of metareg: its source folder and the Python that runs it.
 
-    size: int
-    db: str  # "sqlite" (files in workdir) or a PostgreSQL server URL
-    runs: int
-    workdir: Path
-    seed: int = 7
-    _bases: dict[int, str] = field(default_factory=dict)  # size -> loaded index URL
-    memo: dict[Any, Any] = field(default_factory=dict)  # measurements figures share
+    A child runs with its working folder at `root` (first on `sys.path` under `-m`,
+    so `import metareg` finds that revision's package before any installed one) and
+    BENCH_ROOT on PYTHONPATH (so `import bench` finds this bench; the root of another
+    revision has no bench/ folder). Every job reports the metareg file it imported,
+    and a job that imported another revision's code fails the run."""
 
-    @property
-    def backend(self) -> str:
-        return "postgresql" if self.db.startswith("postgres") else "sqlite"
+    label: str
+    root: Path
+    python: str = sys.executable
+    revision: str = ""
+    capabilities: dict[str, str | None] = field(default_factory=dict)
+    metareg_file: str = ""
 
-    def fresh_url(self, tag: str) -> str:
-        """The URL of a new, empty database (migrated by `fresh_index`)."""
-        if self.backend == "sqlite":
-            path = self.workdir / f"{tag}-{secrets.token_hex(3)}.db"
-            return f"sqlite:///{path}"
-        name = f"metareg_bench_{tag}_{secrets.token_hex(3)}".replace("-", "_")
-        with _admin(self.db) as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        return make_url(_psycopg(self.db)).set(database=name).render_as_string(False)
+    def env(self) -> dict[str, str]:
+        env = {**os.environ, "PYTHONPATH": str(BENCH_ROOT)}
+        env.pop("PYTHONSTARTUP", None)
+        return env
 
-    def fresh_index(self, tag: str) -> str:
-        url = self.fresh_url(tag)
-        engine = make_engine(url)
-        try:
-            migrate.upgrade(engine)
-        finally:
-            engine.dispose()
-        return url
+    def command(self, *args: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [self.python, *args],
+            cwd=self.root,
+            env=self.env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
 
-    def copy_of(self, url: str, tag: str) -> str:
-        """A throw-away copy of a loaded index (figures that write to it)."""
-        if self.backend == "sqlite":
-            source = Path(make_url(url).database or "")
-            target = self.workdir / f"{tag}-{secrets.token_hex(3)}.db"
-            with engine_for(url) as engine, engine.connect() as connection:
-                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")  # WAL into file
-            shutil.copyfile(source, target)
-            return f"sqlite:///{target}"
-        name = f"metareg_bench_{tag}_{secrets.token_hex(3)}"
-        with _admin(self.db) as connection:
-            template = make_url(url).database
-            connection.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": template},
+    def missing(self, figure: str) -> str | None:
+        """What this revision lacks for `figure` (None when it has everything)."""
+        return self.capabilities.get(figure)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "root": str(self.root),
+            "python": self.python,
+            "revision": self.revision,
+            "metareg_file": self.metareg_file,
+            "missing": {k: v for k, v in self.capabilities.items() if v},
+        }
+
+
+class JobFailed(RuntimeError):
+    pass
+
+
+class Running:
+    """A job started in a child of a target; `finish()` collects its answer."""
+
+    def __init__(self, target: Target, kind: str, args: dict[str, Any]) -> None:
+        self.target = target
+        self.kind = kind
+        self.load_before = load_average()
+        self.process = target.command("-m", "bench.jobs", kind)
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(args).encode() + b"\n")
+        self.process.stdin.flush()
+
+    def wait_ready(self) -> None:
+        """Block until the child has done its set-up and waits for `go()`."""
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            if line.decode().strip() == READY:
+                return
+        raise JobFailed(f"bench job {self.kind} ended before it was ready")
+
+    def go(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(b"go\n")
+        self.process.stdin.flush()
+
+    def finish(self) -> dict[str, Any]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.close()
+        output = self.process.stdout.read().decode()
+        _, status, usage = os.wait4(self.process.pid, 0)
+        self.process.returncode = os.waitstatus_to_exitcode(status)
+        if self.process.returncode != 0:
+            raise JobFailed(
+                f"bench job {self.kind} of {self.target.label} failed "
+                f"(exit {self.process.returncode})"
             )
-            connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-        return make_url(url).set(database=name).render_as_string(False)
-
-    def drop(self, url: str) -> None:
-        if self.backend == "sqlite":
-            database = make_url(url).database or ""
-            for suffix in ("", "-wal", "-shm"):
-                Path(database + suffix).unlink(missing_ok=True)
-            return
-        with _admin(self.db) as connection:
-            connection.execute(
-                text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+        lines = [line for line in output.splitlines() if line.startswith(ANSWER)]
+        if not lines:
+            raise JobFailed(f"bench job {self.kind} of {self.target.label} gave no answer")
+        answer: dict[str, Any] = json.loads(lines[-1][len(ANSWER) :])
+        imported = answer.get("metareg_file")
+        if imported and not Path(imported).resolve().is_relative_to(self.target.root.resolve()):
+            raise JobFailed(
+                f"bench job {self.kind} of {self.target.label} imported {imported}, "
+                f"not the code under {self.target.root}"
             )
-
-    def drop_all(self) -> None:
-        for url in self._bases.values():
-            self.drop(url)
-        self._bases.clear()
+        answer["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)  # Linux reports KiB
+        answer["load"] = (self.load_before, load_average())
+        return answer
 
 
-def _psycopg(url: str) -> str:
+def job(target: Target, kind: str, **args: Any) -> dict[str, Any]:
+    """Run one job (`bench/jobs.py`) in a child of `target` and return its answer,
+    with the child's peak RSS and the load average before and after it."""
+    return Running(target, kind, args).finish()
+
+
+def together(
+    target: Target, job_of: Callable[[int], tuple[str, dict[str, Any]]], count: int
+) -> Point:
+    """Start `count` barrier jobs (`job_of(index)`: kind and arguments), let them go at
+    once when all are set up, and time them from the first start to the last end
+    (seconds; each answer in `extra`)."""
+    running = [Running(target, *job_of(index)) for index in range(count)]
+    for child in running:
+        child.wait_ready()
+    before = load_average()
+    for child in running:
+        child.go()
+    answers = [child.finish() for child in running]
+    seconds = max(a["end"] for a in answers) - min(a["start"] for a in answers)
+    return Point(seconds, (before, load_average()), {"workers": count, "answers": answers})
+
+
+def point(answer: dict[str, Any], value: float, **extra: Any) -> Point:
+    return Point(value, tuple(answer["load"]), extra)  # type: ignore[arg-type]
+
+
+# -- databases ---------------------------------------------------------------------------
+
+
+def psycopg_url(url: str) -> str:
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -174,8 +298,8 @@ def _psycopg(url: str) -> str:
 
 
 @contextmanager
-def _admin(server_url: str) -> Iterator[Any]:
-    engine = make_engine(server_url, isolation_level="AUTOCOMMIT")
+def admin(server_url: str) -> Iterator[Connection]:
+    engine = create_engine(psycopg_url(server_url), isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
             yield connection
@@ -183,14 +307,87 @@ def _admin(server_url: str) -> Iterator[Any]:
         engine.dispose()
 
 
-@contextmanager
-def engine_for(url: str) -> Iterator[Engine]:
-    engine = make_engine(url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
+@dataclass
+class Context:
+    """The settings of one `python -m bench` run, and what its figures share."""
 
+    size: int
+    db: str  # "sqlite" (files in workdir) or a PostgreSQL server URL
+    runs: int
+    workdir: Path
+    targets: list[Target]
+    seed: int = 7
+    # what figures share: worlds, and each run's measurements by (kind, target, size, run)
+    memo: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    # the indexes loaded in the current run (dropped when it ends: see bench.world)
+    run_indexes: list[str] = field(default_factory=list)
+    _made: set[str] = field(default_factory=set)
 
-def cpu_count() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    @property
+    def backend(self) -> str:
+        return "postgresql" if self.db.startswith("postgres") else "sqlite"
+
+    def fresh_url(self, tag: str) -> str:
+        """The URL of a new, empty database (the job that uses it migrates it)."""
+        if self.backend == "sqlite":
+            url = f"sqlite:///{self.workdir / f'{tag}-{secrets.token_hex(3)}.db'}"
+        else:
+            name = f"metareg_bench_{tag}_{secrets.token_hex(3)}".replace("-", "_")
+            with admin(self.db) as connection:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+            url = make_url(psycopg_url(self.db)).set(database=name).render_as_string(False)
+        self._made.add(url)
+        return url
+
+    def copy_of(self, url: str, tag: str) -> str:
+        """A throw-away copy of a loaded index (for figures that write to it)."""
+        if self.backend == "sqlite":
+            source = make_url(url).database or ""
+            with sqlite3.connect(source) as connection:  # the WAL into the main file
+                connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            target = self.workdir / f"{tag}-{secrets.token_hex(3)}.db"
+            shutil.copyfile(source, target)
+            copy = f"sqlite:///{target}"
+        else:
+            name = f"metareg_bench_{tag}_{secrets.token_hex(3)}".replace("-", "_")
+            template = make_url(url).database
+            with admin(self.db) as connection:
+                connection.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :name AND pid <> pg_backend_pid()"
+                    ),
+                    {"name": template},
+                )
+                connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+            copy = make_url(url).set(database=name).render_as_string(False)
+        self._made.add(copy)
+        return copy
+
+    def drop(self, url: str) -> None:
+        self._made.discard(url)
+        if self.backend == "sqlite":
+            database = make_url(url).database or ""
+            for suffix in ("", "-wal", "-shm"):
+                Path(database + suffix).unlink(missing_ok=True)
+            return
+        with admin(self.db) as connection:
+            connection.execute(
+                text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+            )
+
+    def end_run(self) -> None:
+        for url in self.run_indexes:
+            self.drop(url)
+        self.run_indexes.clear()
+
+    def drop_all(self) -> None:
+        for url in list(self._made):
+            self.drop(url)
+        self.run_indexes.clear()
+
+    def remember(self, key: tuple[Any, ...], measure: Any) -> Any:
+        """`measure()` once per key within this bench run (figures share measurements)."""
+        if key not in self.memo:
+            self.memo[key] = measure()
+        return self.memo[key]

@@ -1,13 +1,24 @@
-"""The table `python -m bench` prints (plain text, so it pastes into Markdown)."""
+"""The Markdown report of a bench run, ratios first; `python -m bench.report RUN.json`
+renders it again from the JSON a run wrote.
+
+Sections: with `--compare`, each figure of this checkout over the other revision
+(B/A, per run, then median and spread); then every figure as its ratio to the
+baseline of the same run, with the value and the baseline beside it as context and
+the load average the runs saw; then issue 18's goals, one line per goal and revision.
+"""
 
 from __future__ import annotations
 
+import json
+import statistics
+import sys
+from pathlib import Path
 from typing import Any
 
-from bench.harness import Result
+LOWER_IS_BETTER = {"s", "ms"}
 
 
-def _number(value: float | None) -> str:
+def number(value: float | None) -> str:
     if value is None:
         return "-"
     if abs(value) >= 1000:
@@ -17,28 +28,162 @@ def _number(value: float | None) -> str:
     return f"{value:.3g}"
 
 
-def _goal(result: Result) -> str:
-    if result.met is None:
-        return result.goal
-    return f"{result.goal} {'MET' if result.met else 'MISSED'}"
+def _spread(stats: dict[str, Any]) -> str:
+    if stats["min"] is None:
+        return "-"
+    return f"{number(stats['min'])}..{number(stats['max'])}"
 
 
-def render_table(results: list[Result], meta: dict[str, Any]) -> str:
-    """A Markdown table: figure, metric, size, median, spread, runs, goal, note."""
-    env = meta["environment"]
+def _stats(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"median": None, "min": None, "max": None}
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def _loads(row: dict[str, Any]) -> str:
+    loads = [
+        load for run in row["runs"] for side in ("value", "baseline") for load in run[side]["load"]
+    ]
+    return f"{min(loads):.2f}..{max(loads):.2f}" if loads else "-"
+
+
+def comparisons(rows: list[dict[str, Any]], a: str, b: str) -> list[dict[str, Any]]:
+    """Each figure both revisions measured: B's value over A's, run by run (the runs
+    were interleaved, so run i of both saw the same machine), and the same for their
+    ratios to their baselines."""
+    found = {(r["figure"], r["metric"], r["target"]): r for r in rows if r["status"] == "measured"}
+    result = []
+    for row in rows:
+        if row["target"] != a or row["status"] != "measured":
+            continue
+        other = found.get((row["figure"], row["metric"], b))
+        if other is None:
+            continue
+        pairs = list(zip(row["runs"], other["runs"], strict=False))
+        values = [y["value"]["value"] / x["value"]["value"] for x, y in pairs]
+        ratios = [y["ratio"] / x["ratio"] for x, y in pairs]
+        result.append(
+            {
+                "figure": row["figure"],
+                "metric": row["metric"],
+                "unit": row["unit"],
+                "better": "lower" if row["unit"] in LOWER_IS_BETTER else "higher",
+                "a": a,
+                "b": b,
+                "a_value": row["value"]["median"],
+                "b_value": other["value"]["median"],
+                "b_over_a": _stats(values),
+                "b_over_a_runs": values,
+                "ratio_b_over_a": _stats(ratios),
+            }
+        )
+    return result
+
+
+def _header(document: dict[str, Any]) -> list[str]:
+    env = document["environment"]
+    start, end = document["load_average_start_end"]
     lines = [
-        f"metareg bench: {meta['size']:,} blocks, {env['backend']}, {meta['runs']} run(s), "
-        f"{env['cores']} cores, {env['processor']}",
+        f"# metareg bench: {document['size']:,} blocks, {env['backend']}, "
+        f"{document['runs']} run(s) of each figure",
         "",
-        "| figure | metric | size | median | spread (min..max) | unit | runs | goal | note |",
+        f"{env['cores']} cores ({env['processor']}), {env['memory_gib']} GiB; 1-minute load "
+        f"average {start} at the start, {end} at the end; {document['wall_seconds']:,} s; "
+        f"seed {document['seed']}.",
+        "",
+    ]
+    for target in document["targets"]:
+        missing = "; ".join(f"{k}: {v}" for k, v in target["missing"].items())
+        lines.append(
+            f"- {target['label']}: {target['revision'] or '?'}, metareg imported from "
+            f"`{target['metareg_file']}`" + (f" (lacks {missing})" if missing else "")
+        )
+    return [*lines, ""]
+
+
+def _comparison_table(document: dict[str, Any]) -> list[str]:
+    found = document.get("comparisons")
+    if not found:
+        return []
+    a, b = found[0]["a"], found[0]["b"]
+    lines = [
+        f"## {b} over {a} (B/A, runs interleaved)",
+        "",
+        "B/A of each figure's value, run by run: above 1 is slower for times (s, ms), "
+        "faster for rates. `ratio B/A` compares their ratios to the baselines instead.",
+        "",
+        "| figure | metric | B/A (median) | spread | better | ratio B/A | A | B | unit |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in results:
-        spread = r.spread
-        span = f"{_number(spread[0])}..{_number(spread[1])}" if spread else "-"
-        note = r.note if r.status != "unavailable" else f"UNAVAILABLE: {r.note}"
+    for c in found:
         lines.append(
-            f"| {r.figure} | {r.metric} | {r.size:,} | {_number(r.median)} | {span} | {r.unit} "
-            f"| {len(r.values)} | {_goal(r)} | {note} |"
+            f"| {c['figure']} | {c['metric']} | **{number(c['b_over_a']['median'])}** | "
+            f"{_spread(c['b_over_a'])} | {c['better']} | {number(c['ratio_b_over_a']['median'])} "
+            f"| {number(c['a_value'])} | {number(c['b_value'])} | {c['unit']} |"
         )
-    return "\n".join(lines)
+    return [*lines, ""]
+
+
+def _rows_table(document: dict[str, Any]) -> list[str]:
+    several = len(document["targets"]) > 1
+    lines = [
+        "## Ratios to the baselines of the same run",
+        "",
+        "Each run measures the value and its baseline back to back; the ratio is taken "
+        "run by run, then its median and spread (min..max). Values and baselines are "
+        "medians, for context only: they do not carry from one run to another.",
+        "",
+        "| figure | metric |"
+        + (" target |" if several else "")
+        + " ratio | spread | ratio of | value | baseline | baseline is | load avg | runs | note |",
+        "|---|---|" + ("---|" if several else "") + "---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in document["rows"]:
+        target = f" {r['target']} |" if several else ""
+        if r["status"] != "measured":
+            lines.append(
+                f"| {r['figure']} | {r['metric']} |{target} - | - | - | - | - | - | - | 0 | "
+                f"{r['status'].upper()}: {r['reason']} |"
+            )
+            continue
+        lines.append(
+            f"| {r['figure']} | {r['metric']} |{target} **{number(r['ratio']['median'])}** | "
+            f"{_spread(r['ratio'])} | {r['ratio_label']} | {number(r['value']['median'])} "
+            f"{r['unit']} | {number(r['baseline_value']['median'])} {r['baseline_unit']} | "
+            f"{r['baseline']} | {_loads(r)} | {len(r['runs'])} | {r['note']} |"
+        )
+    return [*lines, ""]
+
+
+def _goals_table(document: dict[str, Any]) -> list[str]:
+    several = len(document["targets"]) > 1
+    lines = [
+        "## Issue 18's goals",
+        "",
+        "| goal | wanted |" + (" target |" if several else "") + " measured | verdict |",
+        "|---|---|" + ("---|" if several else "") + "---|---|",
+    ]
+    for g in document["goals"]:
+        target = f" {g['target']} |" if several else ""
+        lines.append(
+            f"| {g['goal']} | {g['wanted']} |{target} {number(g['measured'])} | {g['verdict']} |"
+        )
+    return [*lines, ""]
+
+
+def render(document: dict[str, Any]) -> str:
+    return "\n".join(
+        _header(document)
+        + _comparison_table(document)
+        + _rows_table(document)
+        + _goals_table(document)
+    )
+
+
+def main(argv: list[str]) -> None:
+    for path in argv:
+        print(render(json.loads(Path(path).read_text())))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -4,6 +4,7 @@
 in `API_WORKERS` uvicorn processes (env `METAREG_BENCH_API_WORKERS` overrides).
 `python -m bench.serve exchange MANIFEST PORT`: every registry of a generated world as
 the reference exchange registry (`InMemoryFeedSource`), mounted at /<registry id>.
+Both run in a child of a target (its revision of metareg, see bench.harness.Target).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from typing import Any
 
 import httpx
 
+from bench.adapter import locate
+from bench.harness import Target, quiet_logs
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -29,12 +33,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(kind: str, target: str, ready_path: str, timeout: float = 600.0) -> Iterator[str]:
-    """Start a server child, wait until `ready_path` answers, yield its base URL."""
+def serving(
+    target: Target, kind: str, argument: str, ready_path: str, timeout: float = 600.0
+) -> Iterator[str]:
+    """Start a server child of `target`, wait until `ready_path` answers, yield its
+    base URL."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench.serve", kind, target, str(port)],
-        cwd=Path(__file__).resolve().parents[1],
+        [target.python, "-m", "bench.serve", kind, argument, str(port)],
+        cwd=target.root,
+        env=target.env(),
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -69,10 +77,7 @@ API_WORKERS = 1
 
 
 def _api_app(url: str) -> Any:
-    from metareg.db.engine import make_engine
-    from metareg.web.app import create_app
-
-    return create_app(make_engine(url))
+    return locate("create_app")(locate("make_engine")(url))
 
 
 def _listening_socket(port: int) -> socket.socket:
@@ -118,13 +123,11 @@ def _exchange_app(manifest_path: str) -> Any:
     import orjson
     from fastapi import FastAPI
 
-    from metareg.exchange.memory import InMemoryFeedSource
-    from metareg.exchange.server import create_exchange_app
-
+    feed_source, create_exchange_app = locate("feed_source"), locate("exchange_app")
     manifest = orjson.loads(Path(manifest_path).read_bytes())
     app = FastAPI()
     for registry, path in manifest["files"].items():
-        source = InMemoryFeedSource(registry)
+        source = feed_source(registry)
         snapshots: dict[str, list[dict[str, Any]]] = {}
         with open(path, "rb") as stream:
             for line in stream:
@@ -148,6 +151,7 @@ def main(argv: list[str]) -> None:
     import uvicorn
 
     kind, target, port = argv[:3]
+    quiet_logs()
     options: dict[str, Any] = {
         "host": "127.0.0.1",
         "port": int(port),

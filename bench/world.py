@@ -1,46 +1,93 @@
-"""Generated worlds and loaded indexes, made once per size and shared by the figures."""
+"""Generated worlds, their DuckDB copies, and the indexes each run loads with them.
+
+Each run of the bench loads its own index per target and size (the ingest
+measurement of that run: `loaded`), and the figures of that run use it in the order
+of `bench.figures.FIGURES` (the checks write alerts and the increment into it; the API
+reads it afterwards, with its alerts). It is dropped when the run ends, so a run at
+10M blocks on PostgreSQL holds one loaded index per target on disk, never a copy.
+"""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
-from bench.generator import Manifest, generate
-from bench.harness import Context
-from bench.workers import run_worker
+from bench.generator import Manifest, generate, increment
+from bench.harness import Context, Target, job
 
-_MANIFESTS: dict[tuple[Path, int, int], Manifest] = {}
+INCREMENT_RECORDS = 1_000
 
 
-def world(ctx: Context, size: int) -> Manifest:
-    """The JSON Lines of the seeded world of `size` blocks (generated on first use)."""
-    key = (ctx.workdir, size, ctx.seed)
-    if key not in _MANIFESTS:
-        folder = ctx.workdir / f"world-{size}-{ctx.seed}"
-        manifest = generate(folder, size, ctx.seed)
+def _folder(ctx: Context, size: int, wide: bool) -> Path:
+    return ctx.workdir / f"world-{size}-{ctx.seed}{'-wide' if wide else ''}"
+
+
+def world(ctx: Context, size: int, *, wide: bool = False) -> Manifest:
+    """The seeded world of `size` blocks as JSON Lines (generated on first use)."""
+
+    def make() -> Manifest:
+        folder = _folder(ctx, size, wide)
+        manifest = generate(folder, size, ctx.seed, wide=wide)
         (folder / "manifest.json").write_text(json.dumps(manifest.as_dict()))
-        _MANIFESTS[key] = manifest
-    return _MANIFESTS[key]
+        return manifest
+
+    manifest: Manifest = ctx.remember(("world", size, wide), make)
+    return manifest
 
 
-def manifest_path(ctx: Context, size: int) -> Path:
-    world(ctx, size)
-    return ctx.workdir / f"world-{size}-{ctx.seed}" / "manifest.json"
+def manifest_path(ctx: Context, size: int, *, wide: bool = False) -> str:
+    world(ctx, size, wide=wide)
+    return str(_folder(ctx, size, wide) / "manifest.json")
 
 
-def adopt_base(ctx: Context, size: int, url: str) -> bool:
-    """Keep an index a figure has just loaded with the world as the shared one."""
-    if size in ctx._bases:
-        return False
-    ctx._bases[size] = url
-    return True
+def increment_path(ctx: Context, size: int, run: int) -> str:
+    """1,000 new records for the world of `size` (different in each run)."""
+
+    def make() -> str:
+        folder = ctx.workdir / f"increment-{size}-{run}"
+        manifest = increment(folder, size, INCREMENT_RECORDS, f"r{run}", ctx.seed)
+        (folder / "manifest.json").write_text(json.dumps(manifest.as_dict()))
+        return str(folder / "manifest.json")
+
+    path: str = ctx.remember(("increment", size, run), make)
+    return path
 
 
-def loaded_index(ctx: Context, size: int) -> str:
-    """The URL of an index holding the world of `size` blocks (ingested on first use).
-    Figures must not write to it: they take `ctx.copy_of(...)`."""
-    if size not in ctx._bases:
-        url = ctx.fresh_index(f"base-{size}")
-        run_worker("ingest", url, manifest_path(ctx, size))
-        ctx._bases[size] = url
-    return ctx._bases[size]
+def duckdb_file(ctx: Context, size: int) -> Path:
+    """The world of `size` loaded into a DuckDB file of its own (not timed)."""
+
+    def make() -> Path:
+        world(ctx, size)
+        database = ctx.workdir / f"world-{size}-{ctx.seed}.duckdb"
+        subprocess.run(
+            [sys.executable, "-m", "bench.duck", "load", str(_folder(ctx, size, False)), database],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        return database
+
+    database: Path = ctx.remember(("duckdb", size), make)
+    return database
+
+
+def ingested(ctx: Context, target: Target, size: int, run: int) -> dict[str, Any]:
+    """This run's `metareg ingest` of the world of `size` into a fresh index of
+    `target`: the ingest measurement, and the index the run's other figures use."""
+
+    def make() -> dict[str, Any]:
+        url = ctx.fresh_url(f"index-{size}")
+        answer = job(target, "ingest", url=url, manifest=manifest_path(ctx, size))
+        answer["url"] = url
+        ctx.run_indexes.append(url)
+        return answer
+
+    answer: dict[str, Any] = ctx.remember(("ingest", target.label, size, run), make)
+    return answer
+
+
+def loaded(ctx: Context, target: Target, size: int, run: int) -> str:
+    url: str = ingested(ctx, target, size, run)["url"]
+    return url

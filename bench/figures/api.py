@@ -1,0 +1,218 @@
+"""The API: `GET /v1/itmos/{id}` capacity against raw SQL range lookups on one
+connection, `POST /v1/checks/authorization` capacity against the GET's, and the p99
+latency of each at half its capacity, open loop.
+
+The API runs in its own process (uvicorn, one worker, the target's `create_app`) on the
+run's loaded index (after the checks: its alerts are there, as in service). The load
+generator is this bench process. Capacity is closed loop (4 callers, each sending its
+next request when the last is answered). The open-loop run sends requests on a fixed
+schedule at half the capacity just measured, whatever the answers do, and measures
+each latency from the moment the request was *due*, so a server that falls behind is
+charged for the queue it builds (no coordinated omission); each open-loop run has a
+server of its own, since an overloaded server keeps working through requests the
+deadline abandoned. The raw baseline is a child running the range lookups in plain SQL
+(`bench.jobs.raw_lookups`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import time
+from collections import Counter
+from typing import Any
+
+import httpx
+
+from bench.harness import Context, Point, Row, Target, job, load_average, point
+from bench.serve import serving
+from bench.world import loaded
+
+NAME = "api"
+NEEDS = "api"
+GET = "GET /v1/itmos/{id} capacity (4 callers), req/s"
+POST = "POST /v1/checks/authorization capacity (4 callers), req/s"
+GET_P99 = "GET /v1/itmos/{id} p99 at half its capacity, ms"
+POST_P99 = "POST /v1/checks/authorization p99 at half its capacity, ms"
+METRICS = (GET, POST, GET_P99, POST_P99)
+SAMPLE = 2_000
+CALLERS = 4
+LARGE = 100_000  # from this size on, longer runs (the smoke test runs short ones)
+
+
+def not_run(ctx: Context) -> str | None:
+    return None
+
+
+def identifier(block: dict[str, Any]) -> str:
+    return (
+        f"{block['cooperative_approach_id']}-{block['party_registry_id']}-"
+        f"{block['first_transferring_party_id']}-{block['first_id']}-{block['last_id']}-"
+        f"{block['vintage']}"
+    )
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+Request = tuple[str, str, Any]
+
+
+def _failed(status: int) -> bool:
+    return status >= 400 and status != 404  # an unknown ITMO is a fine answer
+
+
+async def open_loop(
+    base: str, token: str, requests: list[Request], rate: float
+) -> tuple[list[float], Counter[str], float]:
+    """(latencies in ms, failures by HTTP status, achieved requests/s) of an open-loop
+    run. A request still unanswered at the deadline (twice the schedule plus 5 s) is a
+    failure ("timeout") with its latency so far, so an overloaded server ends the run."""
+    latencies: list[float] = []
+    errors: Counter[str] = Counter()
+    answered = 0
+    # 16 connections, as a load generator like wrk2 would hold: enough for the rate at
+    # the goal's latency, without making the server juggle hundreds at once.
+    limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
+    async with httpx.AsyncClient(
+        base_url=base, headers={"X-API-Key": token}, limits=limits, timeout=None
+    ) as client:
+        start = time.perf_counter()
+        deadline = start + 2 * len(requests) / rate + 5
+
+        async def one(n: int, method: str, path: str, body: Any) -> None:
+            nonlocal answered
+            due = start + n / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                response = await asyncio.wait_for(
+                    client.request(method, path, json=body),
+                    timeout=max(deadline - time.perf_counter(), 0.001),
+                )
+                if _failed(response.status_code):
+                    errors[str(response.status_code)] += 1
+                else:
+                    answered += 1
+            except (httpx.HTTPError, TimeoutError) as error:
+                errors[type(error).__name__] += 1
+            latencies.append((time.perf_counter() - due) * 1000)
+
+        await asyncio.gather(*(one(n, *r) for n, r in enumerate(requests)))
+        elapsed = time.perf_counter() - start
+    return latencies, errors, answered / elapsed
+
+
+async def closed_loop(
+    base: str, token: str, requests: list[Request], callers: int
+) -> tuple[list[float], Counter[str], float]:
+    """Capacity: (latencies in ms, failures by HTTP status, requests/s answered)."""
+    latencies: list[float] = []
+    errors: Counter[str] = Counter()
+    queue = list(reversed(requests))
+    async with httpx.AsyncClient(base_url=base, headers={"X-API-Key": token}, timeout=60) as client:
+
+        async def caller() -> None:
+            while queue:
+                method, path, body = queue.pop()
+                t0 = time.perf_counter()
+                response = await client.request(method, path, json=body)
+                if _failed(response.status_code):
+                    errors[str(response.status_code)] += 1
+                latencies.append((time.perf_counter() - t0) * 1000)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(caller() for _ in range(callers)))
+        elapsed = time.perf_counter() - start
+    return latencies, errors, len(latencies) / elapsed
+
+
+def _requests(blocks: list[dict[str, Any]], count: int, seed: int) -> dict[str, list[Request]]:
+    rng = random.Random(seed)
+    gets: list[Request] = [
+        ("GET", f"/v1/itmos/{identifier(rng.choice(blocks))}", None) for _ in range(count)
+    ]
+    posts: list[Request] = []
+    for _ in range(count):
+        body = {"identifier": identifier(rng.choice(blocks)), "purpose": "NDC"}
+        posts.append(("POST", "/v1/checks/authorization", {**body, "using_party_id": "JPN"}))
+    return {"GET": gets, "POST": posts}
+
+
+def _timed(action: Any) -> tuple[Any, tuple[float, float]]:
+    before = load_average()
+    value = action()
+    return value, (before, load_average())
+
+
+def measure(ctx: Context, target: Target, run: int) -> dict[str, Point]:
+    url = loaded(ctx, target, ctx.size, run)
+    prepared = job(target, "api_prepare", url=url, sample=SAMPLE, seed=ctx.seed)
+    token, blocks = prepared["token"], prepared["blocks"]
+    raw = job(target, "raw_lookups", url=url, blocks=blocks)
+    large = ctx.size >= LARGE
+    capacity_requests = 2_000 if large else 200
+    open_seconds = 10.0 if large else 2.0
+    requests = _requests(blocks, capacity_requests, ctx.seed + run)
+    measured = {
+        "raw": point(raw, raw["rate"], p50_ms=statistics.median(raw["latencies_ms"])),
+        "raw_p99": point(raw, percentile(raw["latencies_ms"], 0.99)),
+    }
+    with serving(target, "api", url, "/healthz") as base:
+        for method in ("GET", "POST"):
+            asyncio.run(closed_loop(base, token, requests[method][:50], CALLERS))  # warm up
+            (latencies, errors, rate), load = _timed(
+                lambda m=method: asyncio.run(closed_loop(base, token, requests[m], CALLERS))
+            )
+            measured[method] = Point(
+                rate, load, {"p99_ms": percentile(latencies, 0.99), "errors": errors}
+            )
+    for method in ("GET", "POST"):
+        rate = measured[method].value / 2
+        schedule = _requests(blocks, max(int(rate * open_seconds), 20), ctx.seed + run + 1)
+        with serving(target, "api", url, "/healthz") as base:
+            asyncio.run(closed_loop(base, token, schedule[method][:20], 2))  # warm up
+            (latencies, errors, achieved), load = _timed(
+                lambda m=method, r=rate, s=schedule, b=base: asyncio.run(
+                    open_loop(b, token, s[m], r)
+                )
+            )
+        measured[f"{method}_p99"] = Point(
+            percentile(latencies, 0.99),
+            load,
+            {
+                "rate": rate,
+                "answered_per_s": achieved,
+                "p50_ms": statistics.median(latencies),
+                "errors": errors,
+            },
+        )
+    return measured
+
+
+def rows(ctx: Context, target: Target, runs: list[dict[str, Any]]) -> list[Row]:
+    label, size = target.label, ctx.size
+    raw = "raw SQL range lookups on one connection, lookups/s"
+    raw_p99 = "raw SQL range lookup p99, ms"
+    get = Row(NAME, GET, "req/s", raw, "lookups/s", "GET / raw SQL", label, size)
+    post = Row(NAME, POST, "req/s", "GET capacity", "req/s", "POST / GET", label, size)
+    get_p99 = Row(NAME, GET_P99, "ms", raw_p99, "ms", "GET p99 / raw p99", label, size)
+    post_p99 = Row(NAME, POST_P99, "ms", raw_p99, "ms", "POST p99 / raw p99", label, size)
+    for run in runs:
+        get.add(run["GET"], run["raw"])
+        post.add(run["POST"], run["GET"])
+        get_p99.add(run["GET_p99"], run["raw_p99"])
+        post_p99.add(run["POST_p99"], run["raw_p99"])
+    for row, key in ((get, "GET"), (post, "POST"), (get_p99, "GET_p99"), (post_p99, "POST_p99")):
+        failed: Counter[str] = Counter()
+        for run in runs:
+            failed.update(run[key].extra["errors"])
+        if failed:
+            row.note = "FAILED REQUESTS (by status): " + ", ".join(
+                f"{status}: {count}" for status, count in sorted(failed.items())
+            )
+    return [get, post, get_p99, post_p99]

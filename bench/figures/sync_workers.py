@@ -1,0 +1,84 @@
+"""Sync workers: three `metareg run`-style worker processes sharing the 30 registries of
+a world through metareg's sync leases, against one worker syncing them all, in the
+same run (issue 18: >= 1.5x the records/s on PostgreSQL).
+
+The world is the generator's wide one (the same chains over 15 seller and 15 buyer
+Parties, 30 registries), capped at `MAX_SIZE` blocks: the ratio is about sharing
+registries, and the exchange server holds the world in memory. Each worker set-up
+(imports, engine, registry configuration) happens before a barrier; the time is from
+the first worker's start to the last one's end; records/s counts what they received.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from typing import Any
+
+from bench.harness import Context, Point, Row, Target, job, together
+from bench.serve import serving
+from bench.world import manifest_path, world
+
+NAME = "sync_workers"
+NEEDS = "sync_workers"
+WORKERS = 3
+METRIC = f"{WORKERS} sync workers, records/s"
+METRICS = (METRIC,)
+MAX_SIZE = 100_000
+
+
+def not_run(ctx: Context) -> str | None:
+    return None
+
+
+def size(ctx: Context) -> int:
+    return min(ctx.size, MAX_SIZE)
+
+
+def _workers(ctx: Context, target: Target, manifest: str, base: str, count: int) -> Point:
+    url = ctx.fresh_url("workers")
+    try:
+        job(target, "migrate", url=url)
+        with tempfile.TemporaryDirectory(dir=ctx.workdir) as done:
+            timed = together(
+                target,
+                lambda index: (
+                    "sync_worker",
+                    {"url": url, "manifest": manifest, "base": base, "index": index, "done": done},
+                ),
+                count,
+            )
+    finally:
+        ctx.drop(url)
+    records = sum(a["records"] for a in timed.extra["answers"])
+    timed.extra.update(seconds=timed.value, records=records)
+    timed.value = records / timed.value
+    return timed
+
+
+def measure(ctx: Context, target: Target, run: int) -> dict[str, Point]:
+    manifest = manifest_path(ctx, size(ctx), wide=True)
+    with serving(target, "exchange", manifest, "/ready") as base:
+        one = _workers(ctx, target, manifest, base, 1)
+        many = _workers(ctx, target, manifest, base, WORKERS)
+    return {"one": one, "many": many}
+
+
+def rows(ctx: Context, target: Target, runs: list[dict[str, Any]]) -> list[Row]:
+    row = Row(
+        NAME,
+        METRIC,
+        "records/s",
+        "one worker syncing every registry",
+        "records/s",
+        f"{WORKERS} workers / 1",
+        target.label,
+        size(ctx),
+    )
+    for run in runs:
+        row.add(run["many"], run["one"])
+    expected = world(ctx, size(ctx), wide=True).total_records
+    wrong = {p.extra["records"] for run in runs for p in (run["one"], run["many"])} - {expected}
+    row.note = f"30 registries, {expected:,} records"
+    if wrong:
+        row.note += f"; WORKERS RECEIVED {sorted(wrong)} records, not {expected:,}"
+    return [row]

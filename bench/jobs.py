@@ -1,0 +1,371 @@
+"""The work a figure times, run in a child process of one target (revision of metareg).
+
+`python -m bench.jobs KIND` reads its arguments as one JSON line on stdin and prints
+its answer as one line `BENCH-ANSWER {json}` (with the metareg file it imported, so
+the bench can check which revision ran). Barrier jobs (the workers figures) print
+`BENCH-READY` once set up and start timing when a `go` line arrives, so several
+children start together. Times are taken here, around the work only: the
+interpreter's start and metareg's import are not in them.
+
+metareg is reached through `bench.adapter.locate`, never imported by name, so the same
+jobs run against the layout of another revision.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench.adapter import capabilities, locate
+from bench.harness import ANSWER, READY, quiet_logs
+
+
+def _engine(url: str, migrate: bool = False) -> Any:
+    engine = locate("make_engine")(url)
+    if migrate:
+        locate("upgrade")(engine)
+    return engine
+
+
+def _manifest(path: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(Path(path).read_text())
+    return document
+
+
+def _ingest_world(engine: Any, manifest: dict[str, Any]) -> int:
+    ingest_files = locate("ingest_files")
+    records = 0
+    for registry, path in manifest["files"].items():
+        report = ingest_files(engine, [Path(path)], registry)
+        records += report.lines
+        if report.counts.quarantined:
+            raise SystemExit(f"{path}: {report.counts.quarantined} lines quarantined")
+    return records
+
+
+def ingest(url: str, manifest: str) -> dict[str, Any]:
+    """`metareg ingest` of every registry's file: the function the command runs."""
+    engine = _engine(url, migrate=True)
+    start = time.perf_counter()
+    records = _ingest_world(engine, _manifest(manifest))
+    seconds = time.perf_counter() - start
+    engine.dispose()
+    return {"seconds": seconds, "records": records}
+
+
+JSON_COLUMNS = frozenset(
+    {"sectors", "activity_types", "purposes", "authorized_party_ids", "authorized_entity_ids"}
+)
+
+
+def plain(url: str, manifest: str) -> dict[str, Any]:
+    """The baseline of ingest and sync: the same rows parsed and inserted with the
+    driver's executemany into the current tables of the same kind of database,
+    committed every ingest batch; no validation, identity, history or upsert."""
+    engine = _engine(url, migrate=True)
+    tables = locate("current_tables")
+    defaults = locate("record_defaults")
+    record_uid = locate("record_uid")
+    batch = locate("ingest_batch")
+    columns = {
+        kind: [c.name for c in model.__table__.columns if c.name != "id"]
+        for kind, model in tables.items()
+    }
+    marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+    sql = {
+        kind: f"INSERT INTO {model.__tablename__} ({', '.join(columns[kind])}) "
+        f"VALUES ({', '.join([marker] * len(columns[kind]))})"
+        for kind, model in tables.items()
+    }
+    slots = {kind: {c: n for n, c in enumerate(cols)} for kind, cols in columns.items()}
+    json_slots = {
+        kind: [n for n, c in enumerate(cols) if c in JSON_COLUMNS] for kind, cols in columns.items()
+    }
+    records = 0
+    start = time.perf_counter()
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        for registry, path in _manifest(manifest)["files"].items():
+            pending: dict[str, list[list[Any]]] = {kind: [] for kind in sql}
+            count = 0
+            with open(path, "rb") as stream:
+                for line in stream:
+                    record = orjson.loads(line)
+                    kind = record["record_type"]
+                    record = {**defaults[kind], **record}  # NOT NULL columns with defaults
+                    row = list(map(record.get, columns[kind]))
+                    place = slots[kind]
+                    row[place["registry_id"]] = registry
+                    row[place["uid"]] = record_uid(record)
+                    row[place["content_hash"]] = ""
+                    for n in json_slots[kind]:
+                        if row[n] is not None:
+                            row[n] = orjson.dumps(row[n]).decode()
+                    pending[kind].append(row)
+                    count += 1
+                    if count % batch == 0:
+                        _flush(cursor, sql, pending)
+                        raw.commit()
+            _flush(cursor, sql, pending)
+            raw.commit()
+            records += count
+    finally:
+        raw.close()
+    seconds = time.perf_counter() - start
+    engine.dispose()
+    return {"seconds": seconds, "records": records}
+
+
+def _flush(cursor: Any, sql: dict[str, str], pending: dict[str, list[list[Any]]]) -> None:
+    for kind, rows in pending.items():
+        if rows:
+            cursor.executemany(sql[kind], rows)
+            rows.clear()
+
+
+def _dc01_pairs(engine: Any) -> list[list[str]]:
+    """Every open DC01 alert as [registry, record_id, registry, record_id], the smaller
+    identity first: the shape of the DuckDB baseline's pairs."""
+    from sqlalchemy import text
+
+    pairs = []
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT evidence FROM alert WHERE rule = 'DC01' AND status = 'open'")
+        )
+        for (evidence,) in rows:
+            entries = orjson.loads(evidence) if isinstance(evidence, str | bytes) else evidence
+            a, b = sorted((e["registry"], e["record_id"]) for e in entries)
+            pairs.append([*a, *b])
+    return sorted(pairs)
+
+
+def checks(url: str, as_of: str, increment: str | None, dc01: bool) -> dict[str, Any]:
+    """On a copy of a loaded index: the first full check (writes every alert), a repeat
+    (the steady state), then `increment`'s records ingested and the incremental check."""
+    from datetime import date
+
+    run_checks = locate("run_checks")
+    day = date.fromisoformat(as_of)
+    engine = _engine(url)
+    start = time.perf_counter()
+    summary = run_checks(engine, full=True, as_of=day)
+    first = time.perf_counter() - start
+    opened = dict(summary.open)
+    start = time.perf_counter()
+    run_checks(engine, full=True, as_of=day)
+    repeat = time.perf_counter() - start
+    answer: dict[str, Any] = {"first": first, "repeat": repeat, "open_alerts": opened}
+    if dc01:
+        answer["dc01_pairs"] = _dc01_pairs(engine)
+    if increment:
+        added = _ingest_world(engine, _manifest(increment))
+        start = time.perf_counter()
+        summary = run_checks(engine, as_of=day)
+        answer["incremental"] = time.perf_counter() - start
+        answer["incremental_records"] = added
+        answer["incremental_was_full"] = bool(summary.full)
+    engine.dispose()
+    return answer
+
+
+def _registry(registry: str, base: str) -> Any:
+    return locate("registry_config")(
+        registry,
+        registry,
+        registry[:3],
+        {
+            "connector": {"type": "exchange", "url": f"{base}/{registry}", "page_size": 1000},
+            "allow_private_network": True,
+        },
+    )
+
+
+def sync(url: str, manifest: str, base: str) -> dict[str, Any]:
+    """Each registry of the world synced from the exchange server at `base` (loopback),
+    pages of 1,000 (the exchange API's maximum), checks not run (timed on their own)."""
+    sync_registry = locate("sync_registry")
+    engine = _engine(url, migrate=True)
+    records = 0
+    start = time.perf_counter()
+    for registry in _manifest(manifest)["files"]:
+        result = sync_registry(engine, _registry(registry, base), run_checks=False)
+        if not result.ok:
+            raise SystemExit(f"sync of {registry} failed: {result.error}")
+        records += result.received
+    seconds = time.perf_counter() - start
+    engine.dispose()
+    return {"seconds": seconds, "records": records}
+
+
+def _barrier() -> None:
+    print(READY, file=_ANSWERS, flush=True)
+    if sys.stdin.readline().strip() != "go":
+        raise SystemExit("the bench did not say go")
+
+
+def sync_worker(url: str, manifest: str, base: str, index: int, done: str) -> dict[str, Any]:
+    """One of several `metareg run`-style workers sharing the registries of a world
+    through metareg's sync leases: each goes through every registry, starting at its
+    own place in the list, and syncs those no other worker holds or has finished
+    (`done` is a folder of marker files, so a finished registry is not synced twice)."""
+    worker = locate("sync_worker")(
+        _engine(url), [_registry(r, base) for r in _manifest(manifest)["files"]], run_checks=False
+    )
+    names = sorted(worker.registries)
+    order = names[index % len(names) :] + names[: index % len(names)]
+    finished = Path(done)
+    _barrier()
+    start, records, synced = time.time(), 0, []
+    for registry in order:
+        if (finished / registry).exists():
+            continue
+        result = worker.sync_one(registry)
+        if result is None:  # another worker holds it
+            continue
+        if not result.ok:
+            raise SystemExit(f"sync of {registry} failed: {result.error}")
+        (finished / registry).touch()
+        records += result.received
+        synced.append(registry)
+    return {"start": start, "end": time.time(), "records": records, "synced": synced}
+
+
+def detection_worker(url: str, as_of: str) -> dict[str, Any]:
+    """One process of a partitioned full check: takes partitions until none is left."""
+    from datetime import date
+
+    run_partitions = locate("partitioned_check")
+    engine = _engine(url)
+    _barrier()
+    start = time.time()
+    run_partitions(engine, as_of=date.fromisoformat(as_of))
+    return {"start": start, "end": time.time()}
+
+
+def open_alerts(url: str) -> dict[str, Any]:
+    from sqlalchemy import text
+
+    engine = _engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT fingerprint FROM alert WHERE status = 'open'"))
+        fingerprints = sorted(row[0] for row in rows)
+    return {"fingerprints": fingerprints}
+
+
+def api_prepare(url: str, sample: int, seed: int) -> dict[str, Any]:
+    """An API key on the index, and a seeded sample of its issued blocks to look up."""
+    import random
+
+    from sqlalchemy import text
+
+    engine = _engine(url)
+    with engine.begin() as connection:
+        _, token = locate("create_key")(connection, "bench", "oversight")
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT cooperative_approach_id, party_registry_id, first_transferring_party_id, "
+                "first_id, last_id, vintage FROM actions WHERE action_type = 'Issuance' "
+                "ORDER BY id"
+            )
+        ).all()
+    chosen = random.Random(seed).sample(rows, min(sample, len(rows)))
+    return {"token": token, "blocks": [dict(row._mapping) for row in chosen]}
+
+
+def raw_lookups(url: str, blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The baseline of the API's GET: each block's range looked up in plain SQL on one
+    driver connection, closed loop: the current actions and holdings whose range meets
+    it, found through the (approach, registry, first_id) index bounded below by the
+    pair's longest block (computed once before timing, as a data engineer would)."""
+    engine = _engine(url)
+    tables = locate("current_tables")
+    names = [tables[kind].__tablename__ for kind in ("action", "holding")]
+    marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+    union = " UNION ALL ".join(
+        f"SELECT cooperative_approach_id, party_registry_id, last_id - first_id AS span FROM {name}"
+        for name in names
+    )
+    lookups = [
+        f"SELECT * FROM {name} WHERE cooperative_approach_id = {marker} "
+        f"AND party_registry_id = {marker} AND first_id >= {marker} AND first_id <= {marker} "
+        f"AND last_id >= {marker} ORDER BY first_id"
+        for name in names
+    ]
+    raw = engine.raw_connection()
+    latencies = []
+    try:
+        cursor = raw.cursor()
+        cursor.execute(
+            f"SELECT cooperative_approach_id, party_registry_id, max(span) FROM ({union}) spans "
+            "GROUP BY cooperative_approach_id, party_registry_id"
+        )
+        spans = {(ca, registry): span for ca, registry, span in cursor.fetchall()}
+        start = time.perf_counter()
+        for block in blocks:
+            t0 = time.perf_counter()
+            ca, registry = block["cooperative_approach_id"], block["party_registry_id"]
+            low = block["first_id"] - spans[(ca, registry)]
+            for sql in lookups:
+                cursor.execute(sql, (ca, registry, low, block["last_id"], block["first_id"]))
+                cursor.fetchall()
+            latencies.append((time.perf_counter() - t0) * 1000)
+        seconds = time.perf_counter() - start
+    finally:
+        raw.close()
+    engine.dispose()
+    return {"latencies_ms": latencies, "rate": len(blocks) / seconds}
+
+
+def migrate(url: str) -> dict[str, Any]:
+    _engine(url, migrate=True).dispose()
+    return {}
+
+
+def probe() -> dict[str, Any]:
+    """What this revision offers the figures (see bench.adapter.NEEDS)."""
+    return {"capabilities": capabilities()}
+
+
+JOBS: dict[str, Any] = {
+    "ingest": ingest,
+    "plain": plain,
+    "checks": checks,
+    "sync": sync,
+    "sync_worker": sync_worker,
+    "detection_worker": detection_worker,
+    "open_alerts": open_alerts,
+    "api_prepare": api_prepare,
+    "raw_lookups": raw_lookups,
+    "migrate": migrate,
+    "probe": probe,
+}
+
+# The answer line goes to the real stdout; everything else a job prints (logs, rich
+# output) goes to stderr, so the pipe the bench reads never fills with chatter.
+_ANSWERS = os.fdopen(os.dup(1), "w")
+
+
+def main(argv: list[str]) -> None:
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    quiet_logs()
+    (kind,) = argv
+    arguments = json.loads(sys.stdin.readline())
+    answer = JOBS[kind](**arguments)
+    import metareg
+
+    answer["metareg_file"] = metareg.__file__
+    print(ANSWER + json.dumps(answer), file=_ANSWERS, flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
