@@ -35,6 +35,7 @@ BENCH_ROOT = Path(__file__).resolve().parents[1]
 ANSWER = "BENCH-ANSWER "
 READY = "BENCH-READY"
 
+SHORT_BELOW = 10_000
 MEASURED = "measured"
 UNAVAILABLE = "not available"
 NOT_RUN = "not run"
@@ -284,7 +285,7 @@ def together(
 
 
 def point(answer: dict[str, Any], value: float, **extra: Any) -> Point:
-    return Point(value, tuple(answer["load"]), extra)  # type: ignore[arg-type]
+    return Point(value, tuple(answer["load"]), extra)
 
 
 # -- databases ---------------------------------------------------------------------------
@@ -326,6 +327,12 @@ class Context:
     @property
     def backend(self) -> str:
         return "postgresql" if self.db.startswith("postgres") else "sqlite"
+
+    @property
+    def short(self) -> bool:
+        """Below 10,000 blocks (the smoke test, development) figures run short: fewer
+        requests and start-ups. Their ratios are checked, not quoted."""
+        return self.size < SHORT_BELOW
 
     def fresh_url(self, tag: str) -> str:
         """The URL of a new, empty database (the job that uses it migrates it)."""

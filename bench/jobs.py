@@ -211,28 +211,28 @@ def _barrier() -> None:
         raise SystemExit("the bench did not say go")
 
 
-def sync_worker(url: str, manifest: str, base: str, index: int, done: str) -> dict[str, Any]:
-    """One of several `metareg run`-style workers sharing the registries of a world
-    through metareg's sync leases: each goes through every registry, starting at its
-    own place in the list, and syncs those no other worker holds or has finished
-    (`done` is a folder of marker files, so a finished registry is not synced twice)."""
+def sync_worker(url: str, manifest: str, base: str, index: int, claims: str) -> dict[str, Any]:
+    """One of several `metareg run`-style workers sharing the registries of a world:
+    each goes through every registry, starting at its own place in the list, claims
+    the next one nobody has claimed (a file created exclusively in `claims`, so no
+    registry is synced twice) and syncs it under metareg's sync lease."""
     worker = locate("sync_worker")(
         _engine(url), [_registry(r, base) for r in _manifest(manifest)["files"]], run_checks=False
     )
     names = sorted(worker.registries)
     order = names[index % len(names) :] + names[: index % len(names)]
-    finished = Path(done)
     _barrier()
     start, records, synced = time.time(), 0, []
     for registry in order:
-        if (finished / registry).exists():
+        try:
+            (Path(claims) / registry).touch(exist_ok=False)
+        except FileExistsError:
             continue
         result = worker.sync_one(registry)
-        if result is None:  # another worker holds it
-            continue
+        if result is None:
+            raise SystemExit(f"{registry}: lease held by another worker although unclaimed")
         if not result.ok:
             raise SystemExit(f"sync of {registry} failed: {result.error}")
-        (finished / registry).touch()
         records += result.received
         synced.append(registry)
     return {"start": start, "end": time.time(), "records": records, "synced": synced}
@@ -282,11 +282,47 @@ def api_prepare(url: str, sample: int, seed: int) -> dict[str, Any]:
 
 
 def raw_lookups(url: str, blocks: list[dict[str, Any]]) -> dict[str, Any]:
-    """The baseline of the API's GET: each block's range looked up in plain SQL on one
-    driver connection, closed loop: the current actions and holdings whose range meets
-    it, found through the (approach, registry, first_id) index bounded below by the
-    pair's longest block (computed once before timing, as a data engineer would)."""
+    """The floors under the API's GET, each block's range looked up closed loop on one
+    connection, (latencies in ms, lookups/s) of each:
+
+    - `index`: the index's own range query (`metareg.index.query.intersecting`, what
+      the endpoint starts from), as the bench measured it before issue 18;
+    - `driver`: the same lookups in plain SQL on the driver connection (no SQLAlchemy,
+      no dicts): the current actions and holdings whose range meets the block, found
+      through the (approach, registry, first_id) index bounded below by the pair's
+      longest block, computed once before timing as a data engineer would."""
     engine = _engine(url)
+    found = {"index": _index_lookups(engine, blocks), "driver": _driver_lookups(engine, blocks)}
+    engine.dispose()
+    return found
+
+
+def _closed_loop(blocks: list[dict[str, Any]], lookup: Any) -> dict[str, Any]:
+    latencies = []
+    start = time.perf_counter()
+    for block in blocks:
+        t0 = time.perf_counter()
+        lookup(block)
+        latencies.append((time.perf_counter() - t0) * 1000)
+    return {"latencies_ms": latencies, "rate": len(blocks) / (time.perf_counter() - start)}
+
+
+def _index_lookups(engine: Any, blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    intersecting = locate("range_query")
+    with engine.connect() as connection:
+        return _closed_loop(
+            blocks,
+            lambda b: intersecting(
+                connection,
+                b["cooperative_approach_id"],
+                b["party_registry_id"],
+                b["first_id"],
+                b["last_id"],
+            ),
+        )
+
+
+def _driver_lookups(engine: Any, blocks: list[dict[str, Any]]) -> dict[str, Any]:
     tables = locate("current_tables")
     names = [tables[kind].__tablename__ for kind in ("action", "holding")]
     marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
@@ -301,7 +337,6 @@ def raw_lookups(url: str, blocks: list[dict[str, Any]]) -> dict[str, Any]:
         for name in names
     ]
     raw = engine.raw_connection()
-    latencies = []
     try:
         cursor = raw.cursor()
         cursor.execute(
@@ -309,20 +344,17 @@ def raw_lookups(url: str, blocks: list[dict[str, Any]]) -> dict[str, Any]:
             "GROUP BY cooperative_approach_id, party_registry_id"
         )
         spans = {(ca, registry): span for ca, registry, span in cursor.fetchall()}
-        start = time.perf_counter()
-        for block in blocks:
-            t0 = time.perf_counter()
+
+        def lookup(block: dict[str, Any]) -> None:
             ca, registry = block["cooperative_approach_id"], block["party_registry_id"]
             low = block["first_id"] - spans[(ca, registry)]
             for sql in lookups:
                 cursor.execute(sql, (ca, registry, low, block["last_id"], block["first_id"]))
                 cursor.fetchall()
-            latencies.append((time.perf_counter() - t0) * 1000)
-        seconds = time.perf_counter() - start
+
+        return _closed_loop(blocks, lookup)
     finally:
         raw.close()
-    engine.dispose()
-    return {"latencies_ms": latencies, "rate": len(blocks) / seconds}
 
 
 def migrate(url: str) -> dict[str, Any]:

@@ -101,74 +101,92 @@ def _header(document: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _table(columns: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    return [*lines, *("| " + " | ".join(cells) + " |" for cells in rows), ""]
+
+
 def _comparison_table(document: dict[str, Any]) -> list[str]:
     found = document.get("comparisons")
     if not found:
         return []
     a, b = found[0]["a"], found[0]["b"]
-    lines = [
+    intro = [
         f"## {b} over {a} (B/A, runs interleaved)",
         "",
-        "B/A of each figure's value, run by run: above 1 is slower for times (s, ms), "
-        "faster for rates. `ratio B/A` compares their ratios to the baselines instead.",
+        "B/A of each figure's value, run by run (median, spread): above 1 is slower for "
+        "times (s, ms), faster for rates. Then B/A of their ratios to the baselines of the "
+        "same run (for growth and the workers figures, that ratio is the figure).",
         "",
-        "| figure | metric | B/A (median) | spread | better | ratio B/A | A | B | unit |",
-        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for c in found:
-        lines.append(
-            f"| {c['figure']} | {c['metric']} | **{number(c['b_over_a']['median'])}** | "
-            f"{_spread(c['b_over_a'])} | {c['better']} | {number(c['ratio_b_over_a']['median'])} "
-            f"| {number(c['a_value'])} | {number(c['b_value'])} | {c['unit']} |"
-        )
-    return [*lines, ""]
+    columns = ["figure", "metric", "B/A", "spread", "better", "B/A of the ratios", "spread"]
+    rows = [
+        [
+            c["figure"],
+            c["metric"],
+            f"**{number(c['b_over_a']['median'])}**",
+            _spread(c["b_over_a"]),
+            c["better"],
+            number(c["ratio_b_over_a"]["median"]),
+            _spread(c["ratio_b_over_a"]),
+            number(c["a_value"]),
+            number(c["b_value"]),
+            c["unit"],
+        ]
+        for c in found
+    ]
+    return intro + _table([*columns, "A", "B", "unit"], rows)
 
 
 def _rows_table(document: dict[str, Any]) -> list[str]:
     several = len(document["targets"]) > 1
-    lines = [
+    intro = [
         "## Ratios to the baselines of the same run",
         "",
         "Each run measures the value and its baseline back to back; the ratio is taken "
         "run by run, then its median and spread (min..max). Values and baselines are "
         "medians, for context only: they do not carry from one run to another.",
         "",
-        "| figure | metric |"
-        + (" target |" if several else "")
-        + " ratio | spread | ratio of | value | baseline | baseline is | load avg | runs | note |",
-        "|---|---|" + ("---|" if several else "") + "---|---|---|---|---|---|---|---|---|",
     ]
+    columns = ["figure", "metric", *(["target"] if several else []), "ratio", "spread"]
+    columns += ["ratio of", "value", "baseline", "baseline is", "load avg", "runs", "note"]
+    rows = []
     for r in document["rows"]:
-        target = f" {r['target']} |" if several else ""
+        named = [r["figure"], r["metric"], *([r["target"]] if several else [])]
         if r["status"] != "measured":
-            lines.append(
-                f"| {r['figure']} | {r['metric']} |{target} - | - | - | - | - | - | - | 0 | "
-                f"{r['status'].upper()}: {r['reason']} |"
-            )
+            rows.append(named + ["-"] * 7 + ["0", f"{r['status'].upper()}: {r['reason']}"])
             continue
-        lines.append(
-            f"| {r['figure']} | {r['metric']} |{target} **{number(r['ratio']['median'])}** | "
-            f"{_spread(r['ratio'])} | {r['ratio_label']} | {number(r['value']['median'])} "
-            f"{r['unit']} | {number(r['baseline_value']['median'])} {r['baseline_unit']} | "
-            f"{r['baseline']} | {_loads(r)} | {len(r['runs'])} | {r['note']} |"
+        rows.append(
+            [
+                *named,
+                f"**{number(r['ratio']['median'])}**",
+                _spread(r["ratio"]),
+                r["ratio_label"],
+                f"{number(r['value']['median'])} {r['unit']}",
+                f"{number(r['baseline_value']['median'])} {r['baseline_unit']}",
+                r["baseline"],
+                _loads(r),
+                str(len(r["runs"])),
+                r["note"],
+            ]
         )
-    return [*lines, ""]
+    return intro + _table(columns, rows)
 
 
 def _goals_table(document: dict[str, Any]) -> list[str]:
     several = len(document["targets"]) > 1
-    lines = [
-        "## Issue 18's goals",
-        "",
-        "| goal | wanted |" + (" target |" if several else "") + " measured | verdict |",
-        "|---|---|" + ("---|" if several else "") + "---|---|",
+    columns = ["goal", "wanted", *(["target"] if several else []), "measured", "verdict"]
+    rows = [
+        [
+            g["goal"],
+            g["wanted"],
+            *([g["target"]] if several else []),
+            number(g["measured"]),
+            g["verdict"],
+        ]
+        for g in document["goals"]
     ]
-    for g in document["goals"]:
-        target = f" {g['target']} |" if several else ""
-        lines.append(
-            f"| {g['goal']} | {g['wanted']} |{target} {number(g['measured'])} | {g['verdict']} |"
-        )
-    return [*lines, ""]
+    return ["## Issue 18's goals", "", *_table(columns, rows)]
 
 
 def render(document: dict[str, Any]) -> str:

@@ -104,7 +104,7 @@ def measure(ctx: Context, target: Target, run: int) -> dict[str, Any]:
         duck = duckdb(ctx, ctx.size, run)
         measured["duckdb"] = Point(
             duck["seconds"],
-            tuple(duck["load"]),  # type: ignore[arg-type]
+            tuple(duck["load"]),
             {
                 "process_seconds": duck["process_seconds"],
                 "clusters": duck["clusters"],

@@ -33,8 +33,8 @@ def small(ctx: Context) -> int:
 
 def measure(ctx: Context, target: Target, run: int) -> dict[str, tuple[Point, Point]]:
     sizes = (ctx.size, small(ctx))
+    loads = [ingested(ctx, target, size, run) for size in sizes]  # then the checks use them
     done = [checks.checked(ctx, target, size, run) for size in sizes]
-    loads = [ingested(ctx, target, size, run) for size in sizes]
     return {
         "first": (point(done[0], done[0]["first"]), point(done[1], done[1]["first"])),
         "repeat": (point(done[0], done[0]["repeat"]), point(done[1], done[1]["repeat"])),

@@ -4,7 +4,7 @@ fresh process, timed from spawn to exit (issue 17: under 0.5 s).
 
 The commands run as `python -m metareg.cli`, which is what the `metareg` script runs,
 so the target's own code starts (see bench.harness.Target). Each run times every
-command `REPEAT` times, interleaved, and keeps the median of each.
+command `REPEAT` times (once in a short run), interleaved, and keeps the median of each.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def measure(ctx: Context, target: Target, run: int) -> dict[str, Point]:
     }
     times: dict[str, list[float]] = {name: [] for name in commands}
     loads: dict[str, list[float]] = {name: [] for name in commands}
-    for _ in range(REPEAT):
+    for _ in range(1 if ctx.short else REPEAT):
         for name, args in commands.items():
             loads[name].append(load_average())
             times[name].append(_seconds(target, args))

@@ -4,9 +4,11 @@ same run (issue 18: >= 1.5x the records/s on PostgreSQL).
 
 The world is the generator's wide one (the same chains over 15 seller and 15 buyer
 Parties, 30 registries), capped at `MAX_SIZE` blocks: the ratio is about sharing
-registries, and the exchange server holds the world in memory. Each worker set-up
-(imports, engine, registry configuration) happens before a barrier; the time is from
-the first worker's start to the last one's end; records/s counts what they received.
+registries, and the exchange server holds the world in memory. Each worker claims the
+next registry no other has claimed and syncs it under metareg's sync lease (see
+`bench.jobs.sync_worker`). Each worker's set-up (imports, engine, registry
+configuration) happens before a barrier; the time is from the first worker's start to
+the last one's end; records/s counts what they received, which must be the world.
 """
 
 from __future__ import annotations
@@ -38,12 +40,18 @@ def _workers(ctx: Context, target: Target, manifest: str, base: str, count: int)
     url = ctx.fresh_url("workers")
     try:
         job(target, "migrate", url=url)
-        with tempfile.TemporaryDirectory(dir=ctx.workdir) as done:
+        with tempfile.TemporaryDirectory(dir=ctx.workdir) as claims:
             timed = together(
                 target,
                 lambda index: (
                     "sync_worker",
-                    {"url": url, "manifest": manifest, "base": base, "index": index, "done": done},
+                    {
+                        "url": url,
+                        "manifest": manifest,
+                        "base": base,
+                        "index": index,
+                        "claims": claims,
+                    },
                 ),
                 count,
             )
