@@ -194,8 +194,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.compare:
         targets.append(checkout(args.compare, workdir, args.compare_label, args.compare_python))
     targets.append(current(args.label))
-    ctx = Context(args.size, args.db, args.runs, workdir, targets, seed=args.seed)
-    names = args.only or list(FIGURES)
+    names = [name for name in FIGURES if name in (args.only or FIGURES)]  # the run's order
+    ctx = Context(args.size, args.db, args.runs, workdir, targets, args.seed, tuple(names))
     started = time.perf_counter()
     loads = [load_average()]
     try:

@@ -318,6 +318,7 @@ class Context:
     workdir: Path
     targets: list[Target]
     seed: int = 7
+    figures: tuple[str, ...] = ()  # the figures this run measures, in order
     # what figures share: worlds, and each run's measurements by (kind, target, size, run)
     memo: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     # the indexes loaded in the current run (dropped when it ends: see bench.world)

@@ -92,6 +92,8 @@ def ingested(ctx: Context, target: Target, size: int, run: int) -> dict[str, Any
 
 def loaded(ctx: Context, target: Target, size: int, run: int) -> str:
     """The index of `size` this run's figures use (see the module docstring)."""
+    if ("released", target.label, size, run) in ctx.memo:
+        raise RuntimeError(f"the index of {size:,} blocks of run {run + 1} is already dropped")
     ingest = ctx.memo.get(("ingest", target.label, size, run))
     if ingest is not None:
         url: str = ingest["url"]
@@ -109,3 +111,15 @@ def loaded(ctx: Context, target: Target, size: int, run: int) -> str:
 
     url = ctx.remember(("copy", target.label, size, run), copy)
     return url
+
+
+def release(ctx: Context, target: Target, size: int, run: int) -> None:
+    """Drop this run's index of `size` before the run ends (growth, the last figure,
+    frees the disk of the N-block index before it loads the N/10 one)."""
+    for key in (("ingest", target.label, size, run), ("copy", target.label, size, run)):
+        found = ctx.memo.get(key)
+        url = found["url"] if isinstance(found, dict) else found
+        if url in ctx.run_indexes:
+            ctx.run_indexes.remove(url)
+            ctx.drop(url)
+    ctx.memo[("released", target.label, size, run)] = True

@@ -1,5 +1,6 @@
 """One module per figure, in the order a run measures them (see bench.world: the
-checks write into the run's loaded index before the API reads it).
+checks write into the run's loaded index before the API reads it; growth, last,
+drops it before it loads the N/10 world).
 
 A figure module has:
 
@@ -32,10 +33,10 @@ FIGURES: dict[str, ModuleType] = {
         ingest,
         sync,
         checks,
-        growth,
         api,
         detection_workers,
         sync_workers,
         startup,
+        growth,
     )
 }
