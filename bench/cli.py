@@ -22,6 +22,7 @@ import json
 import platform
 import shutil
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -150,7 +151,7 @@ def measure(ctx: Context, names: list[str]) -> list[Row]:
                 started = time.perf_counter()
                 try:
                     data.setdefault(key, []).append(figure.measure(ctx, target, run))
-                except (JobFailed, RuntimeError, OSError) as error:
+                except (JobFailed, RuntimeError, OSError, subprocess.CalledProcessError) as error:
                     failed[key] = f"{type(error).__name__}: {error}"
                     say(f"   {name} [{target.label}] FAILED: {failed[key]}")
                     continue

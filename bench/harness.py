@@ -273,13 +273,22 @@ def together(
     """Start `count` barrier jobs (`job_of(index)`: kind and arguments), let them go at
     once when all are set up, and time them from the first start to the last end
     (seconds; each answer in `extra`)."""
-    running = [Running(target, *job_of(index)) for index in range(count)]
-    for child in running:
-        child.wait_ready()
-    before = load_average()
-    for child in running:
-        child.go()
-    answers = [child.finish() for child in running]
+    running: list[Running] = []
+    try:
+        for index in range(count):
+            running.append(Running(target, *job_of(index)))
+        for child in running:
+            child.wait_ready()
+        before = load_average()
+        for child in running:
+            child.go()
+        answers = [child.finish() for child in running]
+    except BaseException:
+        for child in running:  # none is left waiting for a go that will not come
+            if child.process.poll() is None:
+                child.process.kill()
+                child.process.wait()
+        raise
     seconds = max(a["end"] for a in answers) - min(a["start"] for a in answers)
     return Point(seconds, (before, load_average()), {"workers": count, "answers": answers})
 
