@@ -43,14 +43,14 @@ from metareg.connectors.base import SCOPE_RECORDS, Connector, Item, Page
 from metareg.connectors.errors import ConnectorError, CursorExpired, ErrorClass
 from metareg.db.tables.index import Quarantine, RecordVersion, Registry
 from metareg.index.counts import Counts
-from metareg.index.quarantine import Rejected, quarantine
+from metareg.index.quarantine import quarantine
 from metareg.index.writer import IndexWriter
-from metareg.records.operations import Operation
+from metareg.records.files import to_operation
+from metareg.records.operations import Operation, Rejected
 from metareg.records.schemas import RECORD_TYPES, load_schema
 from metareg.records.validate import Problem, RecordValidator
 from metareg.registries import RegistryConfig, ensure_registry
 from metareg.sync import alerts_bridge, passes, state
-from metareg.sync.ingest import to_operation
 from metareg.sync.settings import SyncSettings
 
 _log = log.get_logger("metareg.sync")
