@@ -129,6 +129,19 @@ def line_reader(path: Path) -> LineReader:
     )
 
 
+def file_operations(
+    path: Path, stream: BinaryIO, validator: RecordValidator, progress: Progress | None = None
+) -> Iterator[Operation | Rejected]:
+    """Each non-blank line of `stream` (read as `path`'s type says) as an index
+    operation, or as its rejection with every reason; located "line N"."""
+    for number, raw, value in line_reader(path)(stream, progress):
+        location = f"line {number}"
+        if isinstance(value, Problem):
+            yield Rejected(location, raw, [value])
+        else:
+            yield to_operation(value, raw, location, validator)
+
+
 def _field_types() -> dict[str, str]:
     """Field name -> JSON type, read from the schemas (used to type CSV cells)."""
     types: dict[str, str] = {}

@@ -1,9 +1,10 @@
-"""`metareg ingest`: canonical records from JSON Lines or CSV files into the index.
+"""File ingest (`metareg ingest`): a sync from JSON Lines or CSV files into the index.
 
-Files are streamed in bounded batches (memory does not grow with the file), each
-batch written and committed in one transaction. Every line ends up somewhere:
-accepted into the index, recognised as unchanged, or quarantined with its file,
-line number and reasons. Ingesting the same file again changes nothing.
+Each line becomes an operation or a rejection in `metareg.records.files`; here the
+file is streamed in bounded batches (memory does not grow with the file), each batch
+written and committed in one transaction. Every line ends up somewhere: accepted into
+the index, recognised as unchanged, or quarantined with its file, line number and
+reasons. Ingesting the same file again changes nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy import Engine
 from metareg.index.counts import Counts
 from metareg.index.quarantine import quarantine
 from metareg.index.writer import IndexWriter
-from metareg.records.files import Progress, UnknownFileType, line_reader, to_operation
+from metareg.records.files import Progress, UnknownFileType, file_operations, line_reader
 from metareg.records.operations import Operation, Rejected
 from metareg.records.validate import Problem, RecordValidator
 from metareg.registries import ensure_registry
@@ -83,17 +84,12 @@ def ingest_files(
         rejected: list[Rejected] = []
 
         with path.open("rb") as stream:
-            for number, raw, value in line_reader(path)(stream, progress):
+            for item in file_operations(path, stream, validator, progress):
                 report.lines += 1
-                location = f"line {number}"
-                if isinstance(value, Problem):
-                    rejected.append(Rejected(location, raw, [value]))
+                if isinstance(item, Rejected):
+                    rejected.append(item)
                 else:
-                    item = to_operation(value, raw, location, validator)
-                    if isinstance(item, Rejected):
-                        rejected.append(item)
-                    else:
-                        ops.append(item)
+                    ops.append(item)
                 if len(ops) + len(rejected) >= batch_size:
                     _flush(engine, registry_id, source, ops, rejected, report)
                     ops, rejected = [], []
