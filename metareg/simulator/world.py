@@ -9,7 +9,7 @@ The clean part of the world is built so that no rule of RULES.md fires on it: se
 never overlap, quantities equal the serial count, every first transfer and use names an
 authorization of its approach that allows its purpose, Party and vintage, authorized
 quantities cover every first transfer, every transfer is acquired within days, nothing
-moves after it is used, and holdings follow the transfers. Only `inject` adds conflicts.
+moves after it is used, and holdings follow the transfers. Only `planter` adds conflicts.
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ class AuthorizationPlan:
 
 def generate_world(scenario: Scenario) -> World:
     """Every record of the scenario's world, clean except for what it plants."""
-    from metareg.simulator.inject import Planter
+    from metareg.simulator.planter import Planter
 
     rng = random.Random(scenario.seed)
     ledger = Ledger([r.id for r in scenario.registries])
