@@ -28,15 +28,18 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from metareg.records.canonical import record_uid
 from metareg.registries import party_of
-from metareg.simulator.ledger import Ledger, Lot, PlantedHolding, day_after
+from metareg.simulator.ledger import (
+    AuthorizationPlan,
+    Ledger,
+    Lot,
+    PlantedHolding,
+    day_after,
+    snapshot_dates,
+)
 from metareg.simulator.scenario import ApproachSpec, Scenario, ScenarioError
-
-if TYPE_CHECKING:
-    from metareg.simulator.world import AuthorizationPlan, PlantedConflict, World
 
 PLANT_LOT_SIZE = (200, 5_000)
 VERRA_SERIAL = "{batch}-{n}-{n}-VCS-VCU-1507-VER-{country}-1-{project}-01012022-31122022-0"
@@ -44,32 +47,13 @@ VERRA_SERIAL = "{batch}-{n}-{n}-VCS-VCU-1507-VER-{country}-1-{project}-01012022-
 
 @dataclass
 class PendingConflict:
-    """A planted conflict whose holding evidence is named once the snapshots exist."""
+    """A planted conflict; its holding evidence is named once the snapshots exist
+    (`world.generate_world` resolves it)."""
 
     rule: str
     registry: str
     day: date
     evidence: list[tuple[str, str, str] | PlantedHolding]
-
-    def resolve(self, world: World) -> PlantedConflict:
-        from metareg.simulator.world import Evidence, PlantedConflict
-
-        resolved: list[Evidence] = []
-        for item in self.evidence:
-            if isinstance(item, PlantedHolding):
-                resolved.append(Evidence(item.registry, "holding", _latest_uid(world, item)))
-            else:
-                resolved.append(Evidence(*item))
-        return PlantedConflict(self.rule, self.registry, self.day, tuple(resolved))
-
-
-def _latest_uid(world: World, planted: PlantedHolding) -> str:
-    snapshot = world.snapshot(planted.registry, world.scenario.end)
-    assert snapshot is not None, "plant windows end before the last snapshot"
-    for row in snapshot.rows:
-        if row["account_id"] == planted.account_id and row["first_id"] == planted.block["first_id"]:
-            return record_uid(row)
-    raise AssertionError("planted holding missing from the latest snapshot")
 
 
 class Planter:
@@ -90,8 +74,6 @@ class Planter:
     # --- the window and the actors ----------------------------------------------------
 
     def _window(self) -> tuple[date, date]:
-        from metareg.simulator.world import snapshot_dates
-
         snapshots = snapshot_dates(self.scenario)
         if not snapshots:
             raise ScenarioError(
@@ -405,8 +387,6 @@ class Planter:
         ]
 
     def _plant_dc09(self, registry: str, day: date) -> list[PendingConflict]:
-        from metareg.simulator.world import AuthorizationPlan
-
         approach, host, buyer = self._setting(registry)
         if registry == host:
             # A small authorization of its own, first-transferred past its quantity.
