@@ -48,10 +48,6 @@ class SimulatedRegistry:
                 self.inner.set_holdings(snapshot.as_of.isoformat(), list(snapshot.rows))
                 self._snapshots_published += 1
 
-    @property
-    def published_count(self) -> int:
-        return self._published
-
     # -- FeedSource ------------------------------------------------------------------
 
     def info(self) -> dict[str, Any]:

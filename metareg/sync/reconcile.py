@@ -216,8 +216,3 @@ def _store(engine: Engine, report: ReconcileReport, now: datetime) -> None:
         status=report.status,
         differences=report.differences,
     )
-
-
-def totals_by_key(rows: list[dict[str, Any]]) -> dict[TotalsKey, tuple[int, int]]:
-    """The registry's totals keyed like `index_totals` (for callers comparing by hand)."""
-    return _registry_totals(rows)

@@ -9,9 +9,7 @@ or cron, with jitter; `max_instances=1` so a registry's sync never overlaps itse
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -56,7 +54,6 @@ class Worker:
         self.registries = {r.id: r for r in registries}
         self.leases = Leases(engine, holder, lease_ttl)
         self.sync_engine = SyncEngine(engine, run_checks=run_checks)
-        self._stop = threading.Event()
         with engine.begin() as connection:
             store_configured(connection, registries)
 
@@ -131,11 +128,3 @@ class Worker:
     @staticmethod
     def executors(threads: int) -> dict[str, Any]:
         return {"default": ThreadPoolExecutor(max_workers=max(1, threads))}
-
-
-def run_forever(
-    make_scheduler: Callable[..., BaseScheduler], worker: Worker, threads: int = 4
-) -> BaseScheduler:
-    scheduler = make_scheduler(executors=Worker.executors(threads), timezone=UTC)
-    worker.add_jobs(scheduler)
-    return scheduler
