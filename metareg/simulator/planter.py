@@ -348,23 +348,15 @@ class Planter:
         approach, host, _ = self._setting(registry)
         missing = f"{party_of(registry)}-{approach.id}-X{self.rng.randrange(100, 999)}"
         lot, _ = self._lot(approach, host, day)
-        cancelled = self.ledger.action(
+        return self._lone_action(
+            "DC07",
             registry,
-            "CAN",
             day_after(day, 4),
+            "CAN",
             "Cancellation",
             lot.block(),
-            {
-                "authorization_id": missing,
-                "purpose": "OMGE",
-                "using_party_id": party_of(registry),
-            },
+            {"authorization_id": missing, "purpose": "OMGE", "using_party_id": party_of(registry)},
         )
-        return [
-            PendingConflict(
-                "DC07", registry, day_after(day, 4), [(registry, "action", cancelled["action_id"])]
-            )
-        ]
 
     def _plant_dc08(self, registry: str, day: date) -> list[PendingConflict]:
         approach, host, buyer = self._setting(registry)
@@ -437,56 +429,53 @@ class Planter:
         ]
 
     def _plant_dc10(self, registry: str, day: date) -> list[PendingConflict]:
-        approach, host, buyer = self._setting(registry)
-        lot, _ = self._lot(approach, host, day)
-        to = self._other_party(registry, buyer if registry != buyer else host)
-        sent = self.ledger.action(
-            registry,
-            "TRF",
-            day_after(day, 3),
-            "Transfer",
-            lot.block(),
-            {"acquiring_party_id": to},
-        )
-        return [
-            PendingConflict(
-                "DC10", registry, day_after(day, 3), [(registry, "action", sent["action_id"])]
-            )
-        ]
+        return self._unmatched("DC10", registry, day, "TRF", "Transfer")
 
     def _plant_dc11(self, registry: str, day: date) -> list[PendingConflict]:
+        return self._unmatched("DC11", registry, day, "ACQ", "Acquisition")
+
+    def _unmatched(
+        self, rule: str, registry: str, day: date, kind: str, action_type: str
+    ) -> list[PendingConflict]:
+        """A transfer whose acquisition (or an acquisition whose transfer) the other
+        Party's registry never records: the other Party is the approach's buyer for a
+        transfer and its host for an acquisition, unless that is `registry`'s own."""
         approach, host, buyer = self._setting(registry)
         lot, _ = self._lot(approach, host, day)
-        source = self._other_party(registry, host if registry != host else buyer)
-        got = self.ledger.action(
-            registry,
-            "ACQ",
-            day_after(day, 3),
-            "Acquisition",
-            lot.block(),
-            {"transferring_party_id": source},
+        if action_type == "Transfer":
+            field, prefer = "acquiring_party_id", buyer if registry != buyer else host
+        else:
+            field, prefer = "transferring_party_id", host if registry != host else buyer
+        counterpart = self._other_party(registry, prefer)
+        return self._lone_action(
+            rule, registry, day_after(day, 3), kind, action_type, lot.block(), {field: counterpart}
         )
-        return [
-            PendingConflict(
-                "DC11", registry, day_after(day, 3), [(registry, "action", got["action_id"])]
-            )
-        ]
 
     def _plant_dc12(self, registry: str, day: date) -> list[PendingConflict]:
         approach, host, _ = self._setting(registry)
         lot, _ = self._lot(approach, host, day)
         block = lot.block()
         block["quantity_tco2e"] = lot.quantity + self.rng.choice((-100, -10, 10, 1_000))
-        wrong = self.ledger.action(
+        return self._lone_action(
+            "DC12",
             registry,
-            "VCN",
             day_after(day, 3),
+            "VCN",
             "Voluntary cancellation",
             block,
             {"purpose": "OMGE", "action_subtype": "Voluntary cancellation to deliver OMGE"},
         )
-        return [
-            PendingConflict(
-                "DC12", registry, day_after(day, 3), [(registry, "action", wrong["action_id"])]
-            )
-        ]
+
+    def _lone_action(
+        self,
+        rule: str,
+        registry: str,
+        day: date,
+        kind: str,
+        action_type: str,
+        block: dict[str, Any],
+        fields: dict[str, Any],
+    ) -> list[PendingConflict]:
+        """A conflict made of one action: `registry` publishes it on `day`."""
+        record = self.ledger.action(registry, kind, day, action_type, block, fields)
+        return [PendingConflict(rule, registry, day, [(registry, "action", record["action_id"])])]
