@@ -24,6 +24,7 @@ from metareg.records.canonical import (
     normalize,
     record_uid,
 )
+from metareg.records.cells import cell_integer, cell_list, cell_number
 from metareg.records.operations import Incoming, Operation, Rejected, Withdrawal
 from metareg.records.schemas import WITHDRAWAL, load_schema
 from metareg.records.validate import Problem, RecordValidator
@@ -175,32 +176,11 @@ def from_csv_row(row: dict[str, str | None]) -> dict[str, Any]:
             continue
         kind = _FIELD_TYPES.get(key)
         if kind == "array":
-            record[key] = [part.strip() for part in value.split(";") if part.strip()]
+            record[key] = cell_list(value)
         elif kind == "integer":
-            record[key] = _to_int(value)
+            record[key] = cell_integer(value)
         elif kind == "number":
-            record[key] = _to_number(value)
+            record[key] = cell_number(value)
         else:
             record[key] = value
     return record
-
-
-def _to_int(value: str) -> int | str:
-    try:
-        return int(value)
-    except ValueError:
-        try:
-            as_float = float(value)
-        except ValueError:
-            return value
-        return int(as_float) if as_float.is_integer() else value
-
-
-def _to_number(value: str) -> int | float | str:
-    try:
-        return int(value)
-    except ValueError:
-        try:
-            return float(value)
-        except ValueError:
-            return value
