@@ -120,7 +120,7 @@ def sync(url: str, manifest: dict[str, Any], base: str) -> dict[str, Any]:
                 "allow_private_network": True,
             },
         )
-        result = sync_registry(engine, config, run_checks=False)
+        result = sync_registry(engine, config)
         if not result.ok:
             raise SystemExit(f"sync of {registry} failed: {result.error}")
         records += result.received
