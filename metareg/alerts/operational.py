@@ -1,4 +1,6 @@
-"""Operational alerts (RULES.md SY01-SY03), raised and resolved by the sync side.
+"""Operational alerts (RULES.md SY01-SY03): opening, refreshing and resolving them.
+
+The checks judge them from what the sync side committed (`metareg.checks.operational`).
 
 They live in the same store and feeds as the double-counting alerts so oversight
 sees when the index itself cannot be trusted. There is one alert per (code,

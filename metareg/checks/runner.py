@@ -32,6 +32,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, select, union, updat
 
 from metareg.alerts import store
 from metareg.alerts.events import serialize_writers
+from metareg.checks.operational import judge_operational
 from metareg.db.tables.alerts import Alert, DetectionState
 from metareg.db.tables.index import Action, Holding, RecordVersion, Registry, SyncState
 from metareg.db.upsert import batched, upsert
@@ -391,6 +392,7 @@ def run_checks(
                 update(state_table).where(state_table.c.name == STATE_NAME).values(checked_at=at)
             )
         serialize_writers(connection)
+        judge_operational(connection, at)
         upto = int(connection.execute(select(func.max(history.c.id))).scalar() or 0)
         watermark = int(state.watermark) if state else 0
         incremental = not full and state is not None and state.cutoff is not None

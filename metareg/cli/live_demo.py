@@ -35,7 +35,7 @@ class RoundReport:
 
 
 class DemoLoop:
-    """Sync every simulated registry, then check, every `interval` seconds."""
+    """Sync every simulated registry as one round, then check, every `interval` seconds."""
 
     def __init__(
         self,
@@ -45,36 +45,45 @@ class DemoLoop:
         configs: list[RegistryConfig],
         interval: float = 2.0,
     ) -> None:
-        from metareg.sync.engine import SyncEngine
+        from metareg.sync.worker import Worker
 
         self.engine = engine
         self.world = world
         self.clock = clock
         self.configs = configs
         self.interval = interval
-        self.sync = SyncEngine(engine, run_checks=False)
+        self.worker = Worker(engine, configs, after_round=self._checks)
         self.rounds: list[RoundReport] = []
+        self._day = clock.live_today()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.first_round_done = threading.Event()
 
-    def run_round(self, day: date | None = None) -> RoundReport:
-        """One round at `day` (default: where the running clock has got to)."""
+    def _checks(self, engine: Engine) -> Any:
+        """The after-round hook: the checks as of the day the round synced."""
         from metareg.checks.runner import run_checks
 
+        return run_checks(engine, as_of=self._day, grace_days=self.world.scenario.grace_days)
+
+    def run_round(self, day: date | None = None) -> RoundReport:
+        """One round at `day` (default: where the running clock has got to)."""
         day = day or self.clock.live_today()
         self.clock.hold(day)
+        self._day = day
         report = RoundReport(day)
-        for config in self.configs:
-            if self._stop.is_set():
-                return report
-            result = self.sync.sync(config)
-            if result.ok:
-                report.synced += 1
-            else:
-                report.failed.append(config.id)
-        summary = run_checks(self.engine, as_of=day, grace_days=self.world.scenario.grace_days)
-        report.alerts_opened = sum(summary.opened.values()) + sum(summary.reopened.values())
+        with self.worker.round() as sync_round:
+            for config in self.configs:
+                if self._stop.is_set():
+                    sync_round.abandon()
+                    return report
+                result = sync_round.sync(config.id)
+                if result is not None and result.ok:
+                    report.synced += 1
+                else:
+                    report.failed.append(config.id)
+        summary = sync_round.after
+        if summary is not None:
+            report.alerts_opened = sum(summary.opened.values()) + sum(summary.reopened.values())
         self.rounds.append(report)
         return report
 

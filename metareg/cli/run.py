@@ -1,6 +1,7 @@
 """`metareg run`: the scheduler and the syncs in one long-running process.
 
-Every registry with a connector is synced at start and then on its schedule; several
+Every registry with a connector is synced at start and then on its schedule, the
+registries of one schedule together as a round after which the checks run; several
 `metareg run` processes (on PostgreSQL, on different hosts) share the registries through
 leases. With `--api`, the same process also serves the HTTP API (when it is installed).
 """
@@ -20,6 +21,7 @@ from sqlalchemy import Engine
 from metareg import log
 from metareg.alerts.webhooks.delivery import deliver_due
 from metareg.alerts.webhooks.subscriptions import SubscriptionError, load_config, sync_config
+from metareg.checks.runner import run_checks
 from metareg.cli.context import console, fail, options
 from metareg.cli.sync import configured_registries
 from metareg.sync.worker import Worker
@@ -41,7 +43,9 @@ def run(
         min=1.0,
         help="Lease time: a dead worker's registries are taken over after this long.",
     ),
-    checks: bool = typer.Option(True, "--checks/--no-checks", help="Run detection after syncs."),
+    checks: bool = typer.Option(
+        True, "--checks/--no-checks", help="Run the checks after each round of syncs."
+    ),
     webhook_seconds: float = typer.Option(
         WEBHOOK_INTERVAL_SECONDS,
         "--webhook-seconds",
@@ -53,7 +57,13 @@ def run(
     (SIGINT/SIGTERM)."""
     configs = configured_registries(ctx)
     engine = options(ctx).engine()
-    worker = Worker(engine, configs, lease_ttl=timedelta(seconds=lease_seconds), run_checks=checks)
+    worker = Worker(
+        engine,
+        configs,
+        lease_ttl=timedelta(seconds=lease_seconds),
+        threads=threads,
+        after_round=run_checks if checks else None,
+    )
     scheduler = BackgroundScheduler(executors=Worker.executors(threads), timezone="UTC")
     worker.add_jobs(scheduler)
     _schedule_webhooks(ctx, engine, scheduler, webhook_seconds)

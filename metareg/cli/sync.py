@@ -8,6 +8,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from metareg.checks.runner import run_checks
 from metareg.cli.context import console, errors, fail, options
 from metareg.connectors.errors import ConfigurationError
 from metareg.registries import RegistryConfig, RegistryConfigError, load_registries
@@ -31,11 +32,14 @@ def sync(
     registries: list[str] = typer.Argument(
         None, help="Registry ids (default: every registry with a connector)."
     ),
-    checks: bool = typer.Option(True, "--checks/--no-checks", help="Run detection after."),
+    checks: bool = typer.Option(
+        True, "--checks/--no-checks", help="Run the checks after the syncs."
+    ),
 ) -> None:
-    """Sync now. Exit 0 when every sync succeeded, 1 when one failed or was busy."""
+    """Sync now, as one round: the checks run once, after every sync. Exit 0 when every
+    sync succeeded, 1 when one failed or was busy."""
     configs = configured_registries(ctx)
-    worker = Worker(options(ctx).engine(), configs, run_checks=checks)
+    worker = Worker(options(ctx).engine(), configs, after_round=run_checks if checks else None)
     wanted = list(registries or worker.syncable())
     unknown = [r for r in wanted if r not in worker.registries]
     if unknown:
@@ -59,22 +63,25 @@ def sync(
         title="sync",
     )
     failed = False
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TextColumn("{task.completed} records"),
-        TimeElapsedColumn(),
-        console=errors,
-        disable=not sys.stderr.isatty(),
-        transient=True,
-    ) as progress:
+    with (
+        Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TextColumn("{task.completed} records"),
+            TimeElapsedColumn(),
+            console=errors,
+            disable=not sys.stderr.isatty(),
+            transient=True,
+        ) as progress,
+        worker.round() as sync_round,
+    ):
         for registry_id in wanted:
             task = progress.add_task(f"syncing {registry_id}", total=None)
 
             def advance(count: int, task: TaskID = task) -> None:
                 progress.advance(task, count)
 
-            result = worker.sync_one(registry_id, progress=advance)
+            result = sync_round.sync(registry_id, progress=advance)
             progress.remove_task(task)
             if result is None:
                 failed = True

@@ -1,4 +1,5 @@
-"""Connectors: one small class per registry wire format, sharing HTTP, auth and retries.
+"""Connectors: one small class per registry wire format, sharing HTTP, auth, errors and
+one paginator (`paging.py`).
 
 `build_connector(registry)` reads the registry's `[registries.connector]` table
 (docs/connectors.md) and returns the connector of its `type`.

@@ -9,6 +9,7 @@ listing: records CADT no longer lists are withdrawn. Cursor: `{"t": table, "p": 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,6 +33,7 @@ from metareg.connectors.aef.columns import (
 from metareg.connectors.base import SCOPE_RECORDS, Connector, Item, Page, holdings_scope
 from metareg.connectors.body import fetch_json
 from metareg.connectors.errors import MalformedResponse
+from metareg.connectors.paging import Answer, paginate
 from metareg.records.canonical import dumps
 from metareg.records.serials import SerialError, parse_serial
 
@@ -122,35 +124,36 @@ class CadtConnector(Connector):
         limit = int(self.config.option("limit", DEFAULT_LIMIT))
         for index in range(int(state["t"]), len(sources)):
             kind, path = sources[index]
-            page = int(state["p"]) if index == int(state["t"]) else 1
-            while True:
-                url = f"{base}{path}"
-                body = fetch_json(self.http, url, {"page": page, "limit": limit})
-                rows, page_count = _page_rows(body, url)
+            url = f"{base}{path}"
+            start = int(state["p"]) if index == int(state["t"]) else 1
+            for paged in paginate(functools.partial(self._rows, url, limit), start):
+                page = paged.position
                 items = [
                     self._item(kind, row, f"{path} page {page} row {n}")
-                    for n, row in enumerate(rows, start=1)
+                    for n, row in enumerate(paged.answer.items, start=1)
                 ]
-                last_page = page >= page_count or not rows
                 if kind == "t4":
                     scope = holdings_scope(self._as_of())
-                    start, end = page == 1, last_page
+                    pass_start, pass_end = page == 1, paged.last
                 else:
                     scope = SCOPE_RECORDS
-                    start = index == 0 and page == 1
-                    end = last_page and index == records_last
-                following = {"t": index + 1, "p": 1} if last_page else {"t": index, "p": page + 1}
-                done = last_page and index == len(sources) - 1
+                    pass_start = index == 0 and page == 1
+                    pass_end = paged.last and index == records_last
+                following = {"t": index + 1, "p": 1} if paged.last else {"t": index, "p": page + 1}
+                done = paged.last and index == len(sources) - 1
                 yield Page(
                     items,
                     None if done else orjson.dumps(following).decode(),
                     scope=scope,
-                    pass_start=start,
-                    pass_end=end,
+                    pass_start=pass_start,
+                    pass_end=pass_end,
                 )
-                if last_page:
-                    break
-                page += 1
+
+    def _rows(self, url: str, limit: int, page: int) -> Answer[int]:
+        rows, page_count = _page_rows(
+            fetch_json(self.http, url, {"page": page, "limit": limit}), url
+        )
+        return Answer(rows, page < page_count, page + 1)
 
     def _as_of(self) -> str:
         as_of = self.config.option("holdings_as_of")

@@ -17,6 +17,7 @@ import orjson
 from metareg.connectors.base import Connector, Item, Page, Totals, holdings_scope
 from metareg.connectors.body import fetch_json
 from metareg.connectors.errors import MalformedResponse
+from metareg.connectors.paging import Answer, paginate
 from metareg.records.canonical import dumps
 
 API = "/exchange/v1"
@@ -71,34 +72,33 @@ class ExchangeConnector(Connector):
 
     def _changes(self, state: dict[str, Any], full: bool) -> Iterator[Page]:
         url = f"{self.base}/changes"
-        first = True
-        page_number = 0
-        while True:
+
+        def fetch(cursor: str | None) -> Answer[str | None]:
             body = _check_page(
-                fetch_json(self.http, url, {"cursor": state.get("c"), "limit": self.page_size}),
-                url,
+                fetch_json(self.http, url, {"cursor": cursor, "limit": self.page_size}), url
             )
+            if body.get("reset") is True:
+                return Answer([], False, cursor, body)
+            # No next cursor: the next poll asks again from this page's.
+            return Answer(body["items"], body["has_more"], body.get("next_cursor") or cursor, body)
+
+        for paged in paginate(fetch, state.get("c")):
+            body = paged.answer.body
             if body.get("reset") is True:
                 yield Page([], None, reset=True)
                 return
-            page_number += 1
             items = [
-                self._change_item(entry, f"changes page {page_number} item {n}", url)
-                for n, entry in enumerate(body["items"], start=1)
+                self._change_item(entry, f"changes page {paged.number} item {n}", url)
+                for n, entry in enumerate(paged.answer.items, start=1)
             ]
-            next_cursor = body.get("next_cursor") or state.get("c")
-            state["c"] = next_cursor  # shared with _holdings: its pages carry it too
-            has_more = body["has_more"]
+            state["c"] = paged.answer.following  # shared with _holdings: its pages carry it too
             yield Page(
                 items,
                 _encode(state),
-                pass_start=full and first,
-                pass_end=not has_more,
+                pass_start=full and paged.first,
+                pass_end=not paged.answer.has_more,
                 lag_seconds=_lag(body),
             )
-            first = False
-            if not has_more or not items:
-                return
 
     def _change_item(self, entry: Any, location: str, url: str) -> Item:
         # The raw text is serialized once, of what is kept: an upsert keeps its record.
@@ -113,47 +113,48 @@ class ExchangeConnector(Connector):
     def _holdings(self, state: dict[str, Any]) -> Iterator[Page]:
         url = f"{self.base}/holdings"
         position = state.get("h") or {}
-        as_of = position.get("as_of")
-        page_cursor = position.get("cursor")
-        first = as_of is None
-        page_number = 0
-        while True:
+        # Reading a snapshot from its start (not resuming one) is a complete listing.
+        from_start = position.get("as_of") is None
+
+        def fetch(at: tuple[str | None, str | None]) -> Answer[tuple[str | None, str | None]]:
+            as_of, cursor = at
             body = _check_page(
                 fetch_json(
-                    self.http, url, {"as_of": as_of, "cursor": page_cursor, "limit": self.page_size}
+                    self.http, url, {"as_of": as_of, "cursor": cursor, "limit": self.page_size}
                 ),
                 url,
             )
             if body.get("reset") is True:
+                return Answer([], False, at, body)
+            following = (body.get("as_of"), body.get("next_cursor"))
+            return Answer(body["items"], body["has_more"], following, body)
+
+        start = (position.get("as_of"), position.get("cursor"))
+        for paged in paginate(fetch, start):
+            body = paged.answer.body
+            if body.get("reset") is True:
                 yield Page([], None, reset=True)
                 return
-            snapshot = body.get("as_of")
-            if snapshot is None and not body["items"]:
+            as_of = body.get("as_of")
+            if as_of is None and not paged.answer.items:
                 return  # the registry has no holdings snapshot yet
-            if not isinstance(snapshot, str):
+            if not isinstance(as_of, str):
                 raise MalformedResponse("holdings page has no 'as_of'", url=url)
-            as_of = snapshot
-            page_number += 1
             items = [
-                Item(row, dumps(row), f"holdings {as_of} page {page_number} item {n}")
-                for n, row in enumerate(body["items"], start=1)
+                Item(row, dumps(row), f"holdings {as_of} page {paged.number} item {n}")
+                for n, row in enumerate(paged.answer.items, start=1)
             ]
-            has_more = body["has_more"]
-            page_cursor = body.get("next_cursor")
-            done = not has_more or not items
             # A finished snapshot leaves no holdings position: the next sync reads the
             # latest snapshot again from its start.
-            state["h"] = None if done else {"as_of": as_of, "cursor": page_cursor}
+            following = {"as_of": as_of, "cursor": paged.answer.following[1]}
+            state["h"] = None if paged.last else following
             yield Page(
                 items,
                 _encode(state),
                 scope=holdings_scope(as_of),
-                pass_start=first,
-                pass_end=done,
+                pass_start=from_start and paged.first,
+                pass_end=paged.last,
             )
-            first = False
-            if done:
-                return
 
     def totals(self) -> Totals:
         url = f"{self.base}/totals"
@@ -164,25 +165,19 @@ class ExchangeConnector(Connector):
 
     def blocks(self, cooperative_approach_id: str, vintage: int) -> Iterator[dict[str, Any]]:
         url = f"{self.base}/blocks"
-        cursor: str | None = None
-        while True:
-            body = _check_page(
-                fetch_json(
-                    self.http,
-                    url,
-                    {
-                        "cooperative_approach_id": cooperative_approach_id,
-                        "vintage": vintage,
-                        "cursor": cursor,
-                        "limit": self.page_size,
-                    },
-                ),
-                url,
-            )
-            yield from body["items"]
-            cursor = body.get("next_cursor")
-            if not body["has_more"] or not body["items"]:
-                return
+
+        def fetch(cursor: str | None) -> Answer[str | None]:
+            params = {
+                "cooperative_approach_id": cooperative_approach_id,
+                "vintage": vintage,
+                "cursor": cursor,
+                "limit": self.page_size,
+            }
+            body = _check_page(fetch_json(self.http, url, params), url)
+            return Answer(body["items"], body["has_more"], body.get("next_cursor"), body)
+
+        for paged in paginate(fetch, None):
+            yield from paged.answer.items
 
 
 def _lag(body: dict[str, Any]) -> float | None:

@@ -3,15 +3,17 @@
 The change log is a list; a cursor is "<epoch>.<position after an item>". `compact(n)`
 forgets the first n items (cursors before them answer 410), `request_reset()` makes the
 next change page ask for a full resync. Thread-safe: the server may run in a thread while
-a test mutates the registry.
+a test mutates the registry. A subclass that lets the registry act over time (the
+simulator's) overrides `refresh`, called before every answer.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from metareg.exchange.source import (
     BlocksPage,
@@ -21,6 +23,8 @@ from metareg.exchange.source import (
     TotalsReport,
 )
 from metareg.records.canonical import BLOCK_KEY_FIELDS, normalize, record_uid
+
+T = TypeVar("T")
 
 IDENTITY_FIELDS = {
     "action": ("action_id",),
@@ -34,6 +38,19 @@ def identity_of(record: dict[str, Any]) -> dict[str, Any]:
     normal = normalize(record)
     fields = IDENTITY_FIELDS[normal["record_type"]]
     return {"record_type": normal["record_type"], **{f: normal[f] for f in fields}}
+
+
+def page_of(rows: Sequence[T], start: int, limit: int) -> tuple[list[T], int, bool]:
+    """One page of an in-memory listing: up to `limit` rows from `start`, where the next
+    page starts, and whether there is one."""
+    items = list(rows[start : start + limit])
+    end = start + len(items)
+    return items, end, end < len(rows)
+
+
+def _position(cursor: str | None) -> int:
+    """A listing's cursor is the position of its next row (anything else: the start)."""
+    return int(cursor) if cursor and cursor.isdigit() else 0
 
 
 class InMemoryFeedSource:
@@ -94,6 +111,9 @@ class InMemoryFeedSource:
     def _touch(self) -> None:
         self._latest_change_at = datetime.now(UTC).isoformat()
 
+    def refresh(self) -> None:
+        """Called before every answer; the reference registry changes only when told."""
+
     # -- FeedSource ------------------------------------------------------------------
 
     def info(self) -> dict[str, Any]:
@@ -105,6 +125,7 @@ class InMemoryFeedSource:
         }
 
     def changes(self, cursor: str | None, limit: int) -> ChangesPage:
+        self.refresh()
         with self._lock:
             if self._reset_pending:
                 self._reset_pending = False
@@ -120,25 +141,22 @@ class InMemoryFeedSource:
                 position = int(number)
                 if position < self._offset or position > self._offset + len(self._log):
                     raise CursorGone(f"cursor {cursor!r} is no longer accepted")
-            start = position - self._offset
-            items = self._log[start : start + limit]
-            end = position + len(items)
+            items, end, has_more = page_of(self._log, position - self._offset, limit)
             return ChangesPage(
                 items,
-                f"{self._epoch}.{end}",
-                has_more=end < self._offset + len(self._log),
+                f"{self._epoch}.{self._offset + end}",
+                has_more=has_more,
                 latest_change_at=self._latest_change_at,
             )
 
     def holdings(self, as_of: str | None, cursor: str | None, limit: int) -> HoldingsPage:
+        self.refresh()
         with self._lock:
             if as_of is None:
                 as_of = max(self._snapshots) if self._snapshots else None
             rows = self._snapshots.get(as_of, []) if as_of else []
-            start = int(cursor) if cursor and cursor.isdigit() else 0
-            items = rows[start : start + limit]
-            end = start + len(items)
-            return HoldingsPage(as_of, items, str(end), has_more=end < len(rows))
+            items, end, has_more = page_of(rows, _position(cursor), limit)
+            return HoldingsPage(as_of, items, str(end), has_more=has_more)
 
     def _current_blocks(self) -> list[dict[str, Any]]:
         blocks = [r for (kind, _), r in self._current.items() if kind == "action"]
@@ -147,6 +165,7 @@ class InMemoryFeedSource:
         return blocks
 
     def totals(self) -> TotalsReport:
+        self.refresh()
         with self._lock:
             sums: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
             for record in self._current_blocks():
@@ -181,6 +200,7 @@ class InMemoryFeedSource:
         cursor: str | None,
         limit: int,
     ) -> BlocksPage:
+        self.refresh()
         with self._lock:
             selected = [
                 {**identity_of(r), **{f: r[f] for f in BLOCK_KEY_FIELDS}}
@@ -192,7 +212,5 @@ class InMemoryFeedSource:
                 and (vintage is None or int(r["vintage"]) == vintage)
             ]
             selected.sort(key=lambda b: (b["record_type"], b["first_id"], str(b)))
-            start = int(cursor) if cursor and cursor.isdigit() else 0
-            items = selected[start : start + limit]
-            end = start + len(items)
-            return BlocksPage(items, str(end), has_more=end < len(selected))
+            items, end, has_more = page_of(selected, _position(cursor), limit)
+            return BlocksPage(items, str(end), has_more=has_more)

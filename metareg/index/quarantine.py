@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,16 +16,9 @@ from sqlalchemy import Connection
 
 from metareg.db.tables.index import Quarantine
 from metareg.db.upsert import upsert
-from metareg.records.validate import Problem
+from metareg.records.operations import Rejected
 
 _quarantine = Quarantine.__table__  # type: ignore[attr-defined]
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    location: str  # where in the source: "line 12", "page 3 item 7"
-    raw: str  # the input exactly as received
-    reasons: Sequence[Problem]
 
 
 def quarantine(

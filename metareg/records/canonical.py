@@ -17,8 +17,6 @@ from typing import Any
 
 import orjson
 
-from metareg.records.schemas import load_schema
-
 DEFAULTS: dict[str, dict[str, Any]] = {
     "authorization": {"version": 1, "metric": "GHG", "status": "active"},
     "action": {"metric": "GHG"},
@@ -96,67 +94,3 @@ def content_hash(normal: dict[str, Any]) -> str:
 
 def dumps(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-
-
-def _field_types() -> dict[str, str]:
-    """Field name -> JSON type, read from the schemas (used to type CSV cells)."""
-    types: dict[str, str] = {}
-    for name in ("block", "authorization", "action", "holding"):
-        for field, spec in load_schema(name).get("properties", {}).items():
-            if isinstance(spec, dict) and "type" in spec:
-                types[field] = spec["type"]
-    for field in INTEGER_FIELDS:
-        types[field] = "integer"
-    for field in NUMBER_FIELDS:
-        types[field] = "number"
-    for field in LIST_FIELDS:
-        types[field] = "array"
-    return types
-
-
-_FIELD_TYPES = _field_types()
-
-
-def from_csv_row(row: dict[str, str | None]) -> dict[str, Any]:
-    """A CSV row with the canonical column names as a record: empty cells are absent,
-    lists are joined by ';', numbers are parsed. A cell that is not a number where one
-    is expected is kept as text, so validation reports it with its column name."""
-    record: dict[str, Any] = {}
-    for key, raw in row.items():
-        if key is None or raw is None:
-            continue
-        key = key.strip()
-        value = raw.strip()
-        if value == "":
-            continue
-        kind = _FIELD_TYPES.get(key)
-        if kind == "array":
-            record[key] = [part.strip() for part in value.split(";") if part.strip()]
-        elif kind == "integer":
-            record[key] = _to_int(value)
-        elif kind == "number":
-            record[key] = _to_number(value)
-        else:
-            record[key] = value
-    return record
-
-
-def _to_int(value: str) -> int | str:
-    try:
-        return int(value)
-    except ValueError:
-        try:
-            as_float = float(value)
-        except ValueError:
-            return value
-        return int(as_float) if as_float.is_integer() else value
-
-
-def _to_number(value: str) -> int | float | str:
-    try:
-        return int(value)
-    except ValueError:
-        try:
-            return float(value)
-        except ValueError:
-            return value

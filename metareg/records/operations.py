@@ -1,12 +1,15 @@
-"""What arrives at the index: a validated record, or a withdrawal of one."""
+"""What arrives at the index: a validated record, or a withdrawal of one; and what
+does not (a rejected input, which goes to the quarantine with its reasons)."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from metareg.records.canonical import normal_json, normalize, record_uid
+from metareg.records.validate import Problem
 
 
 @dataclass(slots=True)
@@ -50,3 +53,10 @@ class Withdrawal:
 
 
 Operation = Incoming | Withdrawal
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    location: str  # where in the source: "line 12", "page 3 item 7"
+    raw: str  # the input exactly as received
+    reasons: Sequence[Problem]

@@ -28,6 +28,7 @@ from metareg.connectors.aef.columns import (
     AefTable,
     record_to_row,
 )
+from metareg.exchange.memory import page_of
 from metareg.oversight.aef import XLSX_MEDIA_TYPE, AefReport, AefSheet, to_xlsx
 from metareg.simulator.source import SimulatedRegistry
 from metareg.simulator.world import World
@@ -124,7 +125,8 @@ def _add_cadt(app: FastAPI, world: World, registry: str, source: SimulatedRegist
             ]
         rows = [cadt_row(tables[kind], r) for r in records]
         count = max(1, math.ceil(len(rows) / limit))
-        return {"page": page, "pageCount": count, "data": rows[(page - 1) * limit : page * limit]}
+        data, _, _ = page_of(rows, (page - 1) * limit, limit)
+        return {"page": page, "pageCount": count, "data": data}
 
     def route(kind: str) -> Any:
         def endpoint(

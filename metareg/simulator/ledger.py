@@ -1,6 +1,6 @@
 """The simulated world's ledger: every record each registry publishes, and when.
 
-Both the clean world generator and the rule injector write through a `Ledger`, so
+Both the clean world generator and the planter write through a `Ledger`, so
 identifiers (action ids, serial numbers) are allocated in one place and the world stays
 a pure function of the scenario and its seed.
 """
@@ -14,6 +14,7 @@ from typing import Any
 
 from metareg.records.canonical import record_uid
 from metareg.registries import party_of
+from metareg.simulator.scenario import ApproachSpec, Scenario
 
 # Serials of planted lots start here, far from the clean world's, so a planted conflict
 # never touches a clean record by accident (the ground truth stays exact).
@@ -99,6 +100,18 @@ class PlantedHolding:
     block: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class AuthorizationPlan:
+    """An authorization the world will publish; its quantity is set once all transfers
+    under it are known, so that it always covers them."""
+
+    authorization_id: str
+    approach: ApproachSpec
+    host: str
+    day: date
+    fixed_quantity: int | None = None
+
+
 @dataclass
 class Ledger:
     registries: list[str]
@@ -181,3 +194,13 @@ class Ledger:
 
 def day_after(day: date, days: int) -> date:
     return day + timedelta(days=days)
+
+
+def snapshot_dates(scenario: Scenario) -> list[date]:
+    """Every 31 December whose snapshot is published within the world."""
+    return [
+        date(year, 12, 31)
+        for year in range(scenario.start.year, scenario.end.year + 1)
+        if scenario.start <= date(year, 12, 31)
+        and date(year, 12, 31) + SNAPSHOT_PUBLISH_DELAY <= scenario.end
+    ]

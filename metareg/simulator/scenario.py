@@ -30,7 +30,6 @@ FAULT_KINDS = (
     "schema-change",
 )
 _APPROACH_ID = re.compile(r"^CA\d{4}$")
-_PARTY = re.compile(r"^[A-Z]{3}$")
 
 
 class ScenarioError(ValueError):
@@ -435,7 +434,3 @@ def _float(table: dict[str, Any], key: str, default: float, where: str) -> float
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ScenarioError(f"{where}: {key} must be a number")
     return float(value)
-
-
-def party_code_ok(code: str) -> bool:
-    return bool(_PARTY.match(code))

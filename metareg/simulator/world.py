@@ -9,7 +9,7 @@ The clean part of the world is built so that no rule of RULES.md fires on it: se
 never overlap, quantities equal the serial count, every first transfer and use names an
 authorization of its approach that allows its purpose, Party and vintage, authorized
 quantities cover every first transfer, every transfer is acquired within days, nothing
-moves after it is used, and holdings follow the transfers. Only `inject` adds conflicts.
+moves after it is used, and holdings follow the transfers. Only `planter` adds conflicts.
 """
 
 from __future__ import annotations
@@ -21,16 +21,20 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from metareg.records.canonical import record_uid
 from metareg.registries import party_of
 from metareg.simulator.ledger import (
     SNAPSHOT_PUBLISH_DELAY,
+    AuthorizationPlan,
     Ledger,
     Lot,
     Movement,
     PlantedHolding,
     Published,
     day_after,
+    snapshot_dates,
 )
+from metareg.simulator.planter import PendingConflict, Planter
 from metareg.simulator.scenario import ApproachSpec, ProjectSpec, Scenario
 
 # What JCM projects look like: (activity, sector, typical size class).
@@ -117,22 +121,8 @@ class World:
         return found
 
 
-@dataclass(frozen=True)
-class AuthorizationPlan:
-    """An authorization the world will publish; its quantity is set once all transfers
-    under it are known, so that it always covers them."""
-
-    authorization_id: str
-    approach: ApproachSpec
-    host: str
-    day: date
-    fixed_quantity: int | None = None
-
-
 def generate_world(scenario: Scenario) -> World:
     """Every record of the scenario's world, clean except for what it plants."""
-    from metareg.simulator.inject import Planter
-
     rng = random.Random(scenario.seed)
     ledger = Ledger([r.id for r in scenario.registries])
     plans = {
@@ -156,8 +146,28 @@ def generate_world(scenario: Scenario) -> World:
         for registry in ledger.registries
     }
     world = World(scenario, records, snapshots)
-    world.conflicts = [item.resolve(world) for item in pending]
+    world.conflicts = [_resolved(world, item) for item in pending]
     return world
+
+
+def _resolved(world: World, pending: PendingConflict) -> PlantedConflict:
+    """A planted conflict with its holding evidence named by the snapshot it is in."""
+    resolved: list[Evidence] = []
+    for item in pending.evidence:
+        if isinstance(item, PlantedHolding):
+            resolved.append(Evidence(item.registry, "holding", _latest_uid(world, item)))
+        else:
+            resolved.append(Evidence(*item))
+    return PlantedConflict(pending.rule, pending.registry, pending.day, tuple(resolved))
+
+
+def _latest_uid(world: World, planted: PlantedHolding) -> str:
+    snapshot = world.snapshot(planted.registry, world.scenario.end)
+    assert snapshot is not None, "plant windows end before the last snapshot"
+    for row in snapshot.rows:
+        if row["account_id"] == planted.account_id and row["first_id"] == planted.block["first_id"]:
+            return record_uid(row)
+    raise AssertionError("planted holding missing from the latest snapshot")
 
 
 # --- the clean world --------------------------------------------------------------------
@@ -432,16 +442,6 @@ def _publish_authorizations(ledger: Ledger, plans: list[AuthorizationPlan]) -> N
 
 
 # --- holdings ---------------------------------------------------------------------------
-
-
-def snapshot_dates(scenario: Scenario) -> list[date]:
-    """Every 31 December whose snapshot is published within the world."""
-    return [
-        date(year, 12, 31)
-        for year in range(scenario.start.year, scenario.end.year + 1)
-        if scenario.start <= date(year, 12, 31)
-        and date(year, 12, 31) + SNAPSHOT_PUBLISH_DELAY <= scenario.end
-    ]
 
 
 def _snapshots(ledger: Ledger, scenario: Scenario) -> dict[str, list[Snapshot]]:

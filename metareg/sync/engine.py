@@ -6,6 +6,10 @@ and its cursor or neither: the restart continues from the last committed cursor,
 index's identity semantics make any page read twice "unchanged". Invalid records go to the
 quarantine with their reasons; the rest of the page proceeds.
 
+A sync returns what it changed (`SyncResult`) and commits the registry's health
+(`state.py`) with its outcome; it calls nothing above it. The checks judge the round of
+syncs afterwards, the operational alerts (SY01-SY03) included, from what it committed.
+
 A cursor the registry no longer accepts (410) or a page asking for `reset` starts a full
 resync from the beginning; the full listing is a pass (`passes.py`) that also withdraws
 what the registry no longer lists, so it reconciles instead of duplicating.
@@ -35,27 +39,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, select
 
 from metareg import log
 from metareg.connectors import build_connector
 from metareg.connectors.base import SCOPE_RECORDS, Connector, Item, Page
 from metareg.connectors.errors import ConnectorError, CursorExpired, ErrorClass
-from metareg.db.tables.index import Quarantine, RecordVersion, Registry
+from metareg.db.tables.index import RecordVersion
 from metareg.index.counts import Counts
-from metareg.index.quarantine import Rejected, quarantine
+from metareg.index.quarantine import quarantine
 from metareg.index.writer import IndexWriter
-from metareg.records.operations import Operation
+from metareg.records.files import to_operation
+from metareg.records.operations import Operation, Rejected
 from metareg.records.schemas import RECORD_TYPES, load_schema
 from metareg.records.validate import Problem, RecordValidator
 from metareg.registries import RegistryConfig, ensure_registry
-from metareg.sync import alerts_bridge, passes, state
-from metareg.sync.ingest import to_operation
+from metareg.sync import passes, state
 from metareg.sync.settings import SyncSettings
 
 _log = log.get_logger("metareg.sync")
-_quarantine = Quarantine.__table__  # type: ignore[attr-defined]
-_registry = Registry.__table__  # type: ignore[attr-defined]
 _history = RecordVersion.__table__  # type: ignore[attr-defined]
 
 # Called inside each page's transaction; raises to abort the page (e.g. the lease is lost).
@@ -192,7 +194,6 @@ class SyncResult:
     ok: bool = False
     error: str | None = None
     error_kind: str | None = None
-    checks: Any = None
 
 
 def _known_fields() -> dict[str, frozenset[str]]:
@@ -221,10 +222,9 @@ def strip_unknown(value: Any) -> tuple[Any, list[str]]:
 class SyncEngine:
     """Syncs registries into one index; reusable across runs (holds the validator)."""
 
-    def __init__(self, engine: Engine, *, run_checks: bool = True) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.validator = RecordValidator()
-        self.run_checks = run_checks
 
     def sync(
         self,
@@ -245,7 +245,7 @@ class SyncEngine:
         with self.engine.begin() as connection:
             ensure_registry(connection, registry.id, registry.name, origin="config")
             state.ensure_state(connection, registry.id)
-            state.mark_attempt(connection, registry.id, started)
+            state.mark_attempt(connection, registry.id, started, settings.staleness_limit)
         own_connector = connector is None
         lag: float | None = None
         try:
@@ -265,7 +265,7 @@ class SyncEngine:
         finally:
             if own_connector and connector is not None:
                 connector.close()
-        self._finish(registry.id, settings, result, lag, clock())
+        self._finish(registry.id, result, lag, clock())
         return result
 
     # -- the page loop -------------------------------------------------------------------
@@ -412,40 +412,18 @@ class SyncEngine:
             passes.close_pass(connection, registry_id, page.scope)
         return counts
 
-    # -- health and alerts --------------------------------------------------------------
+    # -- health ------------------------------------------------------------------------
 
     def _finish(
-        self,
-        registry_id: str,
-        settings: SyncSettings,
-        result: SyncResult,
-        lag: float | None,
-        now: datetime,
+        self, registry_id: str, result: SyncResult, lag: float | None, now: datetime
     ) -> None:
         with self.engine.begin() as connection:
             if result.ok:
                 state.mark_success(connection, registry_id, now, lag)
-                alerts_bridge.resolve_alert(connection, alerts_bridge.SY01, registry_id, now=now)
             else:
-                state.mark_failure(connection, registry_id, result.error or "failed")
-                self._check_staleness(connection, registry_id, settings, result, now)
-            unreviewed = connection.execute(
-                select(func.count()).where(
-                    _quarantine.c.registry_id == registry_id,
-                    _quarantine.c.status == "unreviewed",
+                state.mark_failure(
+                    connection, registry_id, result.error or "failed", result.error_kind
                 )
-            ).scalar_one()
-            if unreviewed:
-                alerts_bridge.raise_alert(
-                    connection,
-                    alerts_bridge.SY03,
-                    registry_id,
-                    f"{unreviewed} quarantined record(s) from {registry_id} await review",
-                    details={"unreviewed": unreviewed, "this_sync": result.counts.quarantined},
-                    now=now,
-                )
-            else:
-                alerts_bridge.resolve_alert(connection, alerts_bridge.SY03, registry_id, now=now)
         log_event = _log.info if result.ok else _log.warning
         log_event(
             "sync finished" if result.ok else "sync failed",
@@ -453,42 +431,6 @@ class SyncEngine:
             pages=result.pages,
             **result.counts.as_dict(),
             error=result.error,
-        )
-        if result.counts.changed and self.run_checks:
-            try:
-                result.checks = alerts_bridge.run_detection(self.engine)
-            except Exception:
-                _log.exception("double-counting checks failed after sync", registry=registry_id)
-
-    def _check_staleness(
-        self,
-        connection: Connection,
-        registry_id: str,
-        settings: SyncSettings,
-        result: SyncResult,
-        now: datetime,
-    ) -> None:
-        current = state.read_state(connection, registry_id) or {}
-        last_success = current.get("last_success_at")
-        if last_success is not None and last_success.tzinfo is None:
-            last_success = last_success.replace(tzinfo=UTC)
-        reference = last_success or _registered_at(connection, registry_id, now)
-        if now - reference <= settings.staleness_limit:
-            return
-        since = last_success.isoformat() if last_success else "never"
-        alerts_bridge.raise_alert(
-            connection,
-            alerts_bridge.SY01,
-            registry_id,
-            f"{registry_id}: no successful sync since {since} (limit "
-            f"{settings.staleness_limit}); last error: {result.error}",
-            details={
-                "last_success_at": last_success.isoformat() if last_success else None,
-                "consecutive_failures": current.get("consecutive_failures"),
-                "error_kind": result.error_kind,
-                "last_error": result.error,
-            },
-            now=now,
         )
 
 
@@ -501,26 +443,13 @@ def _holds_records(connection: Connection, registry_id: str) -> bool:
     return found is not None
 
 
-def _registered_at(connection: Connection, registry_id: str, now: datetime) -> datetime:
-    """Never synced: staleness counts from when the registry joined the index."""
-    created = connection.execute(
-        select(_registry.c.created_at).where(_registry.c.id == registry_id)
-    ).scalar()
-    if created is None:
-        return now
-    return created if created.tzinfo else created.replace(tzinfo=UTC)
-
-
 def sync_registry(
     engine: Engine,
     registry: RegistryConfig,
     connector: Connector | None = None,
     *,
-    run_checks: bool = True,
     guard: PageGuard | None = None,
     progress: Progress | None = None,
 ) -> SyncResult:
     """Sync one registry now (see `SyncEngine.sync`)."""
-    return SyncEngine(engine, run_checks=run_checks).sync(
-        registry, connector, guard=guard, progress=progress
-    )
+    return SyncEngine(engine).sync(registry, connector, guard=guard, progress=progress)

@@ -2,8 +2,9 @@
 
 For one registry: its own totals per (record type, cooperative approach, vintage[, action
 type]) are compared with what the index holds from it; for each approach and vintage whose
-figures differ, its blocks are listed and compared one by one. Differences raise SY02 with
-the figures; a clean comparison resolves it. The outcome is kept in `sync_reconciliation`.
+figures differ, its blocks are listed and compared one by one. The outcome is kept in
+`sync_reconciliation` (and returned): the checks raise SY02 with its figures when it found
+differences and resolve it after a clean comparison (`metareg.checks.operational`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from metareg.db.tables.sync import SyncReconciliation
 from metareg.db.upsert import upsert
 from metareg.records.canonical import dumps, normalize, record_uid
 from metareg.registries import RegistryConfig
-from metareg.sync import alerts_bridge
 
 _log = log.get_logger("metareg.sync.reconcile")
 _actions = Action.__table__  # type: ignore[attr-defined]
@@ -198,26 +198,9 @@ def _store(engine: Engine, report: ReconcileReport, now: datetime) -> None:
             key=("registry_id",),
             update=("last_run_at", "status", "differences", "summary"),
         )
-        if report.status == "mismatch":
-            alerts_bridge.raise_alert(
-                connection,
-                alerts_bridge.SY02,
-                report.registry_id,
-                f"{report.registry_id}: reconciliation found {len(report.totals)} total(s) and "
-                f"{report.block_differences} block(s) differing from the index",
-                details=details,
-                now=now,
-            )
-        elif report.status == "ok":
-            alerts_bridge.resolve_alert(connection, alerts_bridge.SY02, report.registry_id, now=now)
     _log.info(
         "reconciled",
         registry=report.registry_id,
         status=report.status,
         differences=report.differences,
     )
-
-
-def totals_by_key(rows: list[dict[str, Any]]) -> dict[TotalsKey, tuple[int, int]]:
-    """The registry's totals keyed like `index_totals` (for callers comparing by hand)."""
-    return _registry_totals(rows)

@@ -19,6 +19,8 @@ from metareg.registries import RegistryConfig
 UNKNOWN_FIELD_POLICIES = ("keep-raw", "reject")
 DEFAULT_INTERVAL = timedelta(minutes=15)
 DEFAULT_RECONCILE = timedelta(hours=24)
+STALE_AFTER_INTERVALS = 3  # RULES.md SY01: default staleness limit, in poll intervals
+DEFAULT_STALENESS_LIMIT = STALE_AFTER_INTERVALS * DEFAULT_INTERVAL
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ class SyncSettings:
         if "staleness_limit_minutes" in settings:
             staleness = timedelta(minutes=float(settings["staleness_limit_minutes"]))
         else:
-            staleness = 3 * schedule.nominal_interval()
+            staleness = STALE_AFTER_INTERVALS * schedule.nominal_interval()
         policy = str(settings.get("unknown_fields", "keep-raw"))
         if policy not in UNKNOWN_FIELD_POLICIES:
             raise ConfigurationError(

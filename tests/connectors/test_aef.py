@@ -162,13 +162,13 @@ def test_aef_file_synced_once_per_content(engine: Engine, tmp_path: Path) -> Non
     second = {**ACTION, "action_id": "FT-6", "first_id": 60000, "last_id": 60010}
     path.write_bytes(fill_template("aef_actions_template.xlsx", 10, ACTIONS, [ACTION, second]))
     registry = aef_registry({"path": str(path)})
-    first = sync_registry(engine, registry, run_checks=False)
+    first = sync_registry(engine, registry)
     assert first.ok and first.counts.accepted == 2 and first.pages == 2
-    again = sync_registry(engine, registry, run_checks=False)
+    again = sync_registry(engine, registry)
     assert again.ok and again.pages == 0  # same content: not re-read
     # The Party's next file drops FT-6: it is withdrawn.
     path.write_bytes(fill_template("aef_actions_template.xlsx", 10, ACTIONS, [ACTION]))
-    third = sync_registry(engine, registry, run_checks=False)
+    third = sync_registry(engine, registry)
     assert third.ok and third.counts.withdrawn == 1
     assert {uid for _, kind, uid, _ in current(engine)} == {"FT-5"}
 

@@ -107,7 +107,7 @@ def sync_once(
     """One real sync (engine + exchange connector over HTTP), retries' sleeps recorded."""
     connector = build_connector(registry, sleep=sleep or SleepRecorder())
     try:
-        return SyncEngine(engine, run_checks=False).sync(registry, connector, now=now)
+        return SyncEngine(engine).sync(registry, connector, now=now)
     finally:
         connector.close()
 

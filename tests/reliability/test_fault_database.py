@@ -61,7 +61,7 @@ def test_postgres_connections_dropped_mid_sync(
         with admin.connect() as connection:
             terminated.append(int(connection.execute(TERMINATE).scalar_one()))
 
-    syncer = SyncEngine(pg_engine, run_checks=False)
+    syncer = SyncEngine(pg_engine)
     with serving(world) as server:
         results = [
             syncer.sync(registry_config(server, r), progress=drop_connections)

@@ -1,7 +1,8 @@
 """A registry down for many poll intervals, then back: SY01 is raised once the outage
 outlasts the staleness limit (3 poll intervals), resolved by the first good sync, and the
 records the registry published meanwhile all arrive: the index is exactly the one a run
-without the outage builds on the same schedule. Time is driven through `now=`."""
+without the outage builds on the same schedule. Time is driven through `now=` (of the
+syncs and of the checks that follow each poll)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from metareg.alerts.store import alerts_table
+from metareg.checks.runner import run_checks
 from metareg.db import migrate
 from metareg.db.engine import make_engine
 from metareg.simulator.clock import SimClock
@@ -65,6 +67,7 @@ def test_registry_down_for_hours_then_back(world: World, engine: Engine, tmp_pat
             moment = T0 + poll * POLL
             result = sync_once(engine, registry, sleeps, _at(moment))
             assert not result.ok and result.error_kind == "transient"
+            run_checks(engine, now=moment)
             raised = _sy01(engine)
             if moment - T0 <= 3 * POLL:
                 assert raised == [], f"SY01 within the staleness limit (poll {poll})"
@@ -77,8 +80,10 @@ def test_registry_down_for_hours_then_back(world: World, engine: Engine, tmp_pat
         # Back: the first poll syncs everything published meanwhile and resolves SY01.
         injector.faults[0] = down
         clock.hold(world.scenario.end)
-        back = sync_once(engine, registry, sleeps, _at(T0 + (polls + 1) * POLL))
+        back_at = T0 + (polls + 1) * POLL
+        back = sync_once(engine, registry, sleeps, _at(back_at))
         assert back.ok and back.counts.accepted > 0
+        run_checks(engine, now=back_at)
         (alert,) = _sy01(engine)
         assert alert["status"] == "resolved"
     assert image(engine).counts["action"] > before

@@ -94,7 +94,7 @@ def test_postgres_restarted_mid_sync(
         thread.start()
         threads.append(thread)
 
-    syncer = SyncEngine(pg_engine, run_checks=False)
+    syncer = SyncEngine(pg_engine)
     results: list[SyncResult] = []
     interrupted = 0  # polls that failed because the server was away (may be none)
     # Slow answers keep the sync writing pages for seconds, so the restart lands mid-sync.

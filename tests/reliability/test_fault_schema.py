@@ -12,6 +12,7 @@ import orjson
 from sqlalchemy import Engine, select
 
 from metareg.alerts.store import alerts_table
+from metareg.checks.runner import run_checks
 from metareg.db.tables.index import Quarantine, RecordVersion
 from metareg.simulator.clock import SimClock
 from metareg.simulator.faults import ASGIApp, Message, Receive, Scope, Send
@@ -130,6 +131,7 @@ def test_renamed_field_quarantines_with_reasons_and_raises_sy03(
     for raw, reasons in rows:
         assert '"date"' in str(raw) and "action_date" not in str(raw)
         assert any("action_date" in str(reason) for reason in reasons), reasons
+    run_checks(engine)
     (alert,) = _sy03(engine)
     assert alert["status"] == "open" and f"{len(renamed)} quarantined" in alert["message"]
     # What was not renamed (authorizations, holdings) still arrived as in a clean run.
@@ -159,5 +161,6 @@ def test_retyped_field_quarantines_with_reasons(
     assert len(reasons) == result.counts.quarantined
     assert all(any("first_id" in str(r) for r in listed) for listed in reasons)
     assert image(engine).counts["authorization"] == expected["authorization"]
+    run_checks(engine)
     (alert,) = _sy03(engine)
     assert alert["status"] == "open"

@@ -127,7 +127,7 @@ def stored(sqlite_engine: Engine, tmp_path: Path) -> tuple[Engine, Path]:
     """An index holding IDN01's record from a good AEF workbook."""
     path = tmp_path / "aef.xlsx"
     path.write_bytes(good_workbook())
-    first = sync_registry(sqlite_engine, aef_registry(path), run_checks=False)
+    first = sync_registry(sqlite_engine, aef_registry(path))
     assert first.ok and first.counts.accepted == 1, first.error
     return sqlite_engine, path
 
@@ -144,7 +144,7 @@ def test_hostile_workbook_is_refused_and_the_index_is_unchanged(
             read_aef(content, "hostile.xlsx")
         assert str(raised.value)  # a sentence, not an empty error
     path.write_bytes(content)
-    result = sync_registry(engine, aef_registry(path), run_checks=False)
+    result = sync_registry(engine, aef_registry(path))
     assert not result.ok and result.error, kind
     assert (current(engine), history(engine)) == before, kind
 
@@ -161,7 +161,7 @@ def test_megabyte_cell_is_a_row_problem_not_a_truncated_record(
     assert rows[1].record is None and "characters" in rows[1].problems[0]
     # Synced, the good row is unchanged and the hostile one quarantined: nothing stored moves.
     path.write_bytes(workbook([record_to_row(ACTIONS, ACTION), huge]))
-    result = sync_registry(engine, aef_registry(path), run_checks=False)
+    result = sync_registry(engine, aef_registry(path))
     assert result.ok and result.counts.quarantined == 1
     assert (current(engine), history(engine)) == before
 
@@ -203,6 +203,6 @@ def test_rows_beyond_the_declared_sheet_size_are_read_not_dropped(
     assert b'<dimension ref="A1"/>' in zipfile.ZipFile(io.BytesIO(content)).read(SHEET)
     assert [row.record for row in read_aef(content, "a.xlsx")] == [ACTION, second]
     path.write_bytes(content)
-    result = sync_registry(engine, aef_registry(path), run_checks=False)
+    result = sync_registry(engine, aef_registry(path))
     assert result.ok and result.counts.withdrawn == 0 and result.counts.accepted == 1
     assert {uid for _, _, uid, _ in current(engine)} == {"FT-5", "FT-6"}

@@ -97,7 +97,7 @@ def stored(sqlite_engine: Engine, public_dns: None) -> Iterator[Engine]:
                 json=page([{"op": "upsert", "record": issuance("IDN01", n)} for n in (1, 2)]),
             )
         )
-        first = sync_registry(sqlite_engine, registry(), run_checks=False)
+        first = sync_registry(sqlite_engine, registry())
     assert first.ok and first.counts.accepted == 2, first.error
     yield sqlite_engine
 
@@ -129,7 +129,7 @@ def test_hostile_registry_body_is_refused_and_nothing_changes(stored: Engine, ki
             list(connector.pages('{"c": "c1"}'))
         except ConnectorError as error:
             connector_error = error
-        result = sync_registry(stored, registry(), run_checks=False)
+        result = sync_registry(stored, registry())
     assert connector_error is not None, f"{kind} was accepted"
     assert connector_error.kind is KINDS.get(kind, ErrorClass.MALFORMED), connector_error
     assert isinstance(connector_error, MalformedResponse) or kind in KINDS

@@ -79,7 +79,7 @@ def test_registry_token_and_api_key_never_logged_nor_returned(
             }
         },
     )
-    result = sync_registry(sqlite_engine, registry, run_checks=False)
+    result = sync_registry(sqlite_engine, registry)
     assert not result.ok
     assert respx.calls and respx.calls[0].request.headers["Authorization"] == f"Bearer {TOKEN}"
 

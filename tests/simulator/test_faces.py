@@ -53,7 +53,7 @@ def test_cadt_node_and_aef_workbook_give_the_exchange_records(engine: Engine) ->
     assert mongolia.cadt_node and indonesia.publishes_aef
     end = world.scenario.end
     with SimulatorServer(world, SimClock.frozen_at(end)) as server:
-        sync = SyncEngine(engine, run_checks=False)
+        sync = SyncEngine(engine)
         cadt = RegistryConfig(
             "MNG01",
             "Mongolia via CAD Trust",

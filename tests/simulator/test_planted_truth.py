@@ -36,7 +36,7 @@ def test_every_planted_conflict_is_found_and_nothing_else(
     assert {c["rule"] for c in truth["conflicts"]} == set(RULE_CODES)
 
     with SimulatorServer(world, SimClock.frozen_at(scenario.end)) as server:
-        sync = SyncEngine(engine, run_checks=False)
+        sync = SyncEngine(engine)
         for config in server.registry_configs():
             result = sync.sync(config)
             assert result.ok, (config.id, result.error)

@@ -44,7 +44,7 @@ def main() -> int:
     engine = make_engine(db_url)
     registry = exchange_registry(registry_id, base_url, page_size=PAGE_SIZE)
     print("ready", flush=True)
-    result = SyncEngine(engine, run_checks=False).sync(registry)
+    result = SyncEngine(engine).sync(registry)
     print("ok" if result.ok else f"failed: {result.error}", flush=True)
     return 0 if result.ok else 1
 

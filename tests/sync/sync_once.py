@@ -22,7 +22,7 @@ def main() -> int:
         pass
     registry = exchange_registry(registry_id, base_url, page_size=5)
     print("ready", flush=True)
-    result = sync_registry(engine, registry, run_checks=False)
+    result = sync_registry(engine, registry)
     print("ok" if result.ok else f"failed: {result.error}", flush=True)
     return 0 if result.ok else 1
 

@@ -31,14 +31,14 @@ def test_sync_over_loopback_mirrors_the_registry(engine: Engine) -> None:
     source = populated("IDN01", records=30)
     with serve(create_exchange_app(source)) as url:
         registry = exchange_registry("IDN01", url)
-        first = sync_registry(engine, registry, run_checks=False)
+        first = sync_registry(engine, registry)
         assert first.ok, first.error
         assert first.pages > 3  # page size 7: really paginated
         assert held(engine, "IDN01") == expected(source)
 
         # Nothing new: the next sync changes nothing and writes no history.
         before = history(engine)
-        again = sync_registry(engine, registry, run_checks=False)
+        again = sync_registry(engine, registry)
         assert again.ok and again.counts.changed == 0
         assert history(engine) == before
 
@@ -48,7 +48,7 @@ def test_sync_over_loopback_mirrors_the_registry(engine: Engine) -> None:
         source.upsert(issuance("IDN01", 99))
         rows = [holding_row("IDN01", n) for n in range(1, 10)]
         source.set_holdings("2024-12-31", rows)
-        third = sync_registry(engine, registry, run_checks=False)
+        third = sync_registry(engine, registry)
         assert third.ok, third.error
         assert held(engine, "IDN01") == expected(source)
         assert third.counts.corrected >= 1 and third.counts.withdrawn >= 2
@@ -66,7 +66,7 @@ def test_invalid_records_are_quarantined_and_the_page_proceeds(engine: Engine) -
     source.upsert({**issuance("JPN01", 2), "vintage": "last year"})  # invalid
     source.upsert(issuance("JPN01", 3))
     with serve(create_exchange_app(source)) as url:
-        result = sync_registry(engine, exchange_registry("JPN01", url), run_checks=False)
+        result = sync_registry(engine, exchange_registry("JPN01", url))
     assert result.ok
     assert result.counts.accepted == 2 and result.counts.quarantined == 1
     quarantine = Quarantine.__table__  # type: ignore[attr-defined]
@@ -80,13 +80,13 @@ def test_expired_cursor_triggers_a_full_resync_without_duplicates(engine: Engine
     source = populated("MNG01", records=20)
     with serve(create_exchange_app(source)) as url:
         registry = exchange_registry("MNG01", url)
-        assert sync_registry(engine, registry, run_checks=False).ok
+        assert sync_registry(engine, registry).ok
         before = history(engine)
         # The registry rebuilds its feed (our cursor is now refused) and, meanwhile,
         # dropped a record without leaving a tombstone.
         source.forget(issuance("MNG01", 6))
         source.rebuild()
-        result = sync_registry(engine, registry, run_checks=False)
+        result = sync_registry(engine, registry)
     assert result.ok, result.error
     assert held(engine, "MNG01") == expected(source)
     added = [row for row in history(engine) if row not in before]
@@ -97,10 +97,10 @@ def test_registry_asking_for_reset_gets_a_full_resync(engine: Engine) -> None:
     source = populated("THA01", records=10)
     with serve(create_exchange_app(source)) as url:
         registry = exchange_registry("THA01", url)
-        assert sync_registry(engine, registry, run_checks=False).ok
+        assert sync_registry(engine, registry).ok
         before = history(engine)
         source.request_reset()
-        result = sync_registry(engine, registry, run_checks=False)
+        result = sync_registry(engine, registry)
     assert result.ok and result.full_resync
     assert history(engine) == before  # everything "unchanged"
     assert held(engine, "THA01") == expected(source)
@@ -110,7 +110,7 @@ def test_unknown_fields_kept_raw_or_rejected(engine: Engine) -> None:
     source = InMemoryFeedSource("VNM01")
     source.upsert({**issuance("VNM01", 1), "registry_note": "new field"})
     with serve(create_exchange_app(source)) as url:
-        kept = sync_registry(engine, exchange_registry("VNM01", url), run_checks=False)
+        kept = sync_registry(engine, exchange_registry("VNM01", url))
         assert kept.ok and kept.counts.accepted == 1 and kept.unknown_fields == 1
         versions = RecordVersion.__table__  # type: ignore[attr-defined]
         with engine.connect() as connection:
@@ -119,7 +119,7 @@ def test_unknown_fields_kept_raw_or_rejected(engine: Engine) -> None:
 
         source.upsert({**issuance("VNM01", 2), "registry_note": "x"})
         strict = exchange_registry("VNM01", url, unknown_fields="reject")
-        rejected = sync_registry(engine, strict, run_checks=False)
+        rejected = sync_registry(engine, strict)
     assert rejected.ok and rejected.counts.quarantined == 1 and rejected.counts.accepted == 0
 
 
@@ -127,7 +127,7 @@ def test_unreachable_registry_records_failure(engine: Engine) -> None:
     registry = exchange_registry(
         "IDN01", "http://127.0.0.1:9", connector={"max_attempts": 1, "timeout_seconds": 1}
     )
-    result = sync_registry(engine, registry, run_checks=False)
+    result = sync_registry(engine, registry)
     assert not result.ok and result.error_kind == "transient"
     with engine.connect() as connection:
         health = read_state(connection, "IDN01")

@@ -138,7 +138,7 @@ def test_failure_between_pages_of_a_transaction_commits_none_of_them(
     with serve(create_exchange_app(source)) as url:
         registry = exchange_registry("IDN01", url, page_size=PAGE_SIZE)
         monkeypatch.setattr(SyncEngine, "_apply_page", crashing)
-        failed = SyncEngine(engine, run_checks=False).sync(registry)
+        failed = SyncEngine(engine).sync(registry)
         assert not failed.ok and failed.error_kind == "internal"
         # Only whole groups before the failing one were committed, with their cursor.
         committed = 3 * ((failing_page - 1) // 3)
@@ -152,7 +152,7 @@ def test_failure_between_pages_of_a_transaction_commits_none_of_them(
         assert _history_uids(engine) == _uids_listed(source, committed * PAGE_SIZE)
 
         monkeypatch.setattr(SyncEngine, "_apply_page", apply_page)
-        resumed = SyncEngine(engine, run_checks=False).sync(registry)
+        resumed = SyncEngine(engine).sync(registry)
         assert resumed.ok
         clean = _clean(url, tmp_path)
     assert current(engine) == current(clean)

@@ -180,7 +180,7 @@ def test_three_workers_share_ten_registries(engine: Engine, db_url: str, tmp_pat
         single_url = f"sqlite:///{tmp_path / 'single.db'}"
         single = make_engine(single_url)
         migrate.upgrade(single)
-        alone = Worker(single, load_registries(config / "registries.toml"), run_checks=False)
+        alone = Worker(single, load_registries(config / "registries.toml"))
         for registry_id in REGISTRIES:
             result = alone.sync_one(registry_id)
             assert result is not None and result.ok

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, select
 
 from metareg.alerts.webhooks.policy import UrlNotAllowed, check_url
 from metareg.db.tables.alerts import WebhookSubscription
@@ -132,15 +132,6 @@ def remove_subscription(connection: Connection, subscription_id: str) -> bool:
     """Delete a subscription; its pending deliveries will be marked failed when due."""
     result = connection.execute(
         delete(subscriptions_table).where(subscriptions_table.c.id == subscription_id)
-    )
-    return bool(result.rowcount)
-
-
-def set_active(connection: Connection, subscription_id: str, active: bool) -> bool:
-    result = connection.execute(
-        update(subscriptions_table)
-        .where(subscriptions_table.c.id == subscription_id)
-        .values(active=active)
     )
     return bool(result.rowcount)
 

@@ -33,6 +33,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from metareg.records.cells import cell_integer, cell_list, cell_number
 from metareg.records.identifiers import IdentifierError, ITMOBlock, parse_itmo
 
 # --- cell kinds: how one cell maps to canonical fields ---------------------------------
@@ -296,37 +297,12 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-def _integer(text: str) -> int | str:
-    try:
-        return int(text)
-    except ValueError:
-        try:
-            number = float(text)
-        except ValueError:
-            return text  # kept as text: validation names the column's field
-        return int(number) if number.is_integer() else text
-
-
-def _number(text: str) -> int | float | str:
-    try:
-        return int(text)
-    except ValueError:
-        try:
-            return float(text.replace(",", ""))
-        except ValueError:
-            return text
-
-
 def _date(value: Any, text: str) -> str:
     if isinstance(value, dt.datetime):
         return value.date().isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
     return text[:10] if re.match(r"^\d{4}-\d{2}-\d{2}[T ]", text) else text
-
-
-def _split(text: str) -> list[str]:
-    return [part.strip() for part in text.split(";") if part.strip()]
 
 
 def _purposes(text: str) -> list[str]:
@@ -373,16 +349,16 @@ def row_to_record(
             _merge(record, column.field, text, column.label, reasons)
         elif column.kind == INTEGER:
             assert column.field is not None
-            _merge(record, column.field, _integer(text), column.label, reasons)
+            _merge(record, column.field, cell_integer(text), column.label, reasons)
         elif column.kind == NUMBER:
             assert column.field is not None
-            record[column.field] = _number(text)
+            record[column.field] = cell_number(text, grouping=",")
         elif column.kind == DATE:
             assert column.field is not None
             record[column.field] = _date(value, text)
         elif column.kind == LIST:
             assert column.field is not None
-            record[column.field] = _split(text)
+            record[column.field] = cell_list(text)
         elif column.kind == PURPOSES:
             assert column.field is not None
             record[column.field] = _purposes(text)
@@ -400,7 +376,7 @@ def row_to_record(
         elif column.kind == LAST_IDENTIFIER:
             last_block = _identifier(column.label, text, reasons)
         elif column.kind == USING:
-            for part in _split(text):
+            for part in cell_list(text):
                 key = "using_party_id" if _PARTY_RE.match(part) else "using_entity_id"
                 _merge(record, key, part, column.label, reasons)
     _apply_identifiers(record, first_block, last_block, reasons)

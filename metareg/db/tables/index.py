@@ -228,7 +228,12 @@ class SyncState(SQLModel, table=True):
     records_quarantined: int = Field(default=0, sa_type=Serial)
     consecutive_failures: int = 0
     last_error: str | None = Field(default=None, sa_column=Column(Text))
+    # The class of the last failure (`connectors.errors.ErrorClass`), None after a success.
+    last_error_kind: str | None = Field(default=None, max_length=32)
     lag_seconds: float | None = None
+    # The registry's configured staleness limit when it was last synced: the checks
+    # judge SY01 with it (they do not read the configuration).
+    staleness_limit_seconds: float | None = None
 
 
 class BlockSpan(SQLModel, table=True):

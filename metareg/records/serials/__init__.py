@@ -22,6 +22,7 @@ from metareg.records.serials.apx import format_apx, parse_apx
 from metareg.records.serials.cercarbono import format_cercarbono, parse_cercarbono
 from metareg.records.serials.generic import format_generic, parse_generic
 from metareg.records.serials.gold_standard import format_gold_standard, parse_gold_standard
+from metareg.records.serials.grammar import Grammar
 from metareg.records.serials.isometric import parse_isometric
 from metareg.records.serials.kyoto import format_kyoto, parse_kyoto
 from metareg.records.serials.undp import format_undp, parse_undp
@@ -59,12 +60,16 @@ class _Parser(NamedTuple):
     parse: Callable[[str], UnitRange]
 
 
-_VERRA: Final = _Parser(verra.NAME, verra.claims, parse_verra)
-_GOLD_STANDARD: Final = _Parser(gold_standard.NAME, gold_standard.claims, parse_gold_standard)
-_KYOTO: Final = _Parser(kyoto.NAME, kyoto.claims, parse_kyoto)
-_APX: Final = _Parser(apx.NAME, apx.claims, parse_apx)
-_UNDP: Final = _Parser(undp.NAME, undp.claims, parse_undp)
-_CERCARBONO: Final = _Parser(cercarbono.NAME, cercarbono.claims, parse_cercarbono)
+def _programme(grammar: Grammar, parse: Callable[[str], UnitRange]) -> _Parser:
+    return _Parser(grammar.name, grammar.claims, parse)
+
+
+_VERRA: Final = _programme(verra.GRAMMAR, parse_verra)
+_GOLD_STANDARD: Final = _programme(gold_standard.GRAMMAR, parse_gold_standard)
+_KYOTO: Final = _programme(kyoto.GRAMMAR, parse_kyoto)
+_APX: Final = _programme(apx.GRAMMAR, parse_apx)
+_UNDP: Final = _programme(undp.GRAMMAR, parse_undp)
+_CERCARBONO: Final = _programme(cercarbono.GRAMMAR, parse_cercarbono)
 _ISOMETRIC: Final = _Parser(isometric.NAME, isometric.claims, parse_isometric)
 
 # Auto-detection order. The claim shapes do not overlap, so the order only matters for

@@ -10,42 +10,22 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from metareg.records.serials._base import (
-    NUMBER,
-    SerialError,
-    UnitRange,
-    ascii_upper,
-    clean,
-    make_range,
-    require_prefix,
-)
+from metareg.records.serials._base import NUMBER
+from metareg.records.serials.grammar import Grammar
 
 NAME: Final = "APX (ACR/CAR/ART)"
 
 # Programme tags that open an APX serial. ISFL is listed in DOMAIN.md and is issued on ART.
 _TAGS: Final = r"(?:ACR|CAR|ART|FCPF|ISFL)"
 _PREFIX: Final = rf"{_TAGS}(?:-[A-Z0-9]{{1,20}}){{1,15}}"
-_SERIAL_RE: Final = re.compile(
-    rf"(?P<prefix>{_PREFIX})-(?P<first>{NUMBER})(?: TO (?P<last>{NUMBER}))?"
-)
-_PREFIX_RE: Final = re.compile(_PREFIX)
-_CLAIM_RE: Final = re.compile(rf"{_TAGS}-", re.IGNORECASE)
-
-
-def claims(text: str) -> bool:
-    return _CLAIM_RE.match(text) is not None
-
-
-def parse_apx(serial: str) -> UnitRange:
-    text = ascii_upper(clean(serial, NAME), NAME)
-    match = _SERIAL_RE.fullmatch(text)
-    if match is None:
-        raise SerialError(NAME, text, "expected PROGRAMME-...-N or PROGRAMME-...-N to M")
-    last = match["last"] if match["last"] is not None else match["first"]
-    return make_range(NAME, text, match["prefix"], match["first"], last)
-
-
-def format_apx(unit_range: UnitRange) -> str:
-    require_prefix(NAME, unit_range, _PREFIX_RE)
+GRAMMAR: Final = Grammar(
+    NAME,
+    claim=re.compile(rf"{_TAGS}-", re.IGNORECASE),
+    serial=re.compile(rf"(?P<prefix>{_PREFIX})-(?P<first>{NUMBER})(?: TO (?P<last>{NUMBER}))?"),
+    shape="PROGRAMME-...-N or PROGRAMME-...-N to M",
+    prefix=re.compile(_PREFIX),
     # The registries write ' to ' even for one unit ('...-1 to 1'); so do we.
-    return f"{unit_range.prefix}-{unit_range.first} to {unit_range.last}"
+    written="{prefix}-{first} to {last}",
+)
+parse_apx: Final = GRAMMAR.parse
+format_apx: Final = GRAMMAR.format

@@ -12,45 +12,33 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from metareg.records.serials._base import (
-    NUMBER,
-    SerialError,
-    UnitRange,
-    ascii_upper,
-    clean,
-    make_range,
-    require_prefix,
-)
+from metareg.records.serials._base import NUMBER, SerialError, UnitRange
+from metareg.records.serials.grammar import Grammar
 
 NAME: Final = "Cercarbono"
 
 _BATCH: Final = r"CDC(?:_[A-Z0-9]{1,20}){1,20}"
-_SERIAL_RE: Final = re.compile(
-    rf"(?P<batch>{_BATCH}) (?P<first>{NUMBER})(?: TO (?P<last>{NUMBER}))?"
-)
 _BATCH_RE: Final = re.compile(_BATCH)
-_CLAIM_RE: Final = re.compile(r"CDC_", re.IGNORECASE)
-
-
-def claims(text: str) -> bool:
-    return _CLAIM_RE.match(text) is not None
+GRAMMAR: Final = Grammar(
+    NAME,
+    claim=re.compile(r"CDC_", re.IGNORECASE),
+    serial=re.compile(rf"(?P<prefix>{_BATCH}) (?P<first>{NUMBER})(?: TO (?P<last>{NUMBER}))?"),
+    shape="CDC_..._batch N to M",
+    prefix=_BATCH_RE,
+)
 
 
 def parse_cercarbono(serial: str) -> UnitRange:
-    text = ascii_upper(clean(serial, NAME), NAME)
+    text = GRAMMAR.text(serial)
     if _BATCH_RE.fullmatch(text) is not None:
         raise SerialError(
             NAME, text, "this is a batch id, not a block; append the block as ' FROM to TO'"
         )
-    match = _SERIAL_RE.fullmatch(text)
-    if match is None:
-        raise SerialError(NAME, text, "expected CDC_..._batch N to M")
-    last = match["last"] if match["last"] is not None else match["first"]
-    return make_range(NAME, text, match["batch"], match["first"], last)
+    return GRAMMAR.block(text, GRAMMAR.fullmatch(text))
 
 
 def format_cercarbono(unit_range: UnitRange) -> str:
-    require_prefix(NAME, unit_range, _BATCH_RE)
+    GRAMMAR.prefix_parts(unit_range)
     if unit_range.first == unit_range.last:
         return f"{unit_range.prefix} {unit_range.first}"
     return f"{unit_range.prefix} {unit_range.first} to {unit_range.last}"

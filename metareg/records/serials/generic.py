@@ -29,6 +29,7 @@ from metareg.records.serials._base import (
     clean,
     make_range,
 )
+from metareg.records.serials.grammar import split_ends
 
 NAME: Final = "generic"
 
@@ -64,17 +65,15 @@ def _split(piece: str) -> tuple[str, str] | None:
     return prefix, match["number"]
 
 
-def _spaced_range(text: str, pieces: list[str]) -> UnitRange:
-    if len(pieces) != 2:
-        raise SerialError(NAME, text, "more than one range separator")
-    left = _split(pieces[0])
+def _spaced_range(text: str, start: str, end: str) -> UnitRange:
+    left = _split(start)
     if left is None:
         raise SerialError(NAME, text, "the block start is not a prefix followed by a number")
     prefix, first = left
-    if pieces[1].isascii() and pieces[1].isdigit():
-        last = pieces[1]
+    if end.isascii() and end.isdigit():
+        last = end
     else:
-        right = _split(pieces[1])
+        right = _split(end)
         if right is None or right[0] != prefix:
             raise SerialError(
                 NAME, text, "the block end is not a number or a serial of the same batch"
@@ -83,31 +82,38 @@ def _spaced_range(text: str, pieces: list[str]) -> UnitRange:
     return make_range(NAME, text, prefix, _number(text, first), _number(text, last))
 
 
+def _ordered(text: str, prefix: str, first: str, last: str) -> UnitRange | None:
+    """The block `first`..`last`, or None when it would run backwards (then the digits
+    are not a block: the caller reads the serial another way)."""
+    first, last = _number(text, first), _number(text, last)
+    return make_range(NAME, text, prefix, first, last) if int(first) <= int(last) else None
+
+
 def _hyphen_joined_range(text: str) -> UnitRange | None:
     for index, char in enumerate(text):
         if char != "-":
             continue
         left, right = _split(text[:index]), _split(text[index + 1 :])
         if left is not None and right is not None and left[0] == right[0]:
-            first, last = _number(text, left[1]), _number(text, right[1])
-            if int(first) <= int(last):
-                return make_range(NAME, text, left[0], first, last)
+            block = _ordered(text, left[0], left[1], right[1])
+            if block is not None:
+                return block
     return None
 
 
 def parse_generic(serial: str) -> UnitRange:
     text = clean(serial, NAME)
-    pieces = _RANGE_SPLIT_RE.split(text)
-    if len(pieces) > 1:
-        return _spaced_range(text, pieces)
+    start, end = split_ends(NAME, text, _RANGE_SPLIT_RE)
+    if end is not None:
+        return _spaced_range(text, start, end)
     joined = _hyphen_joined_range(text)
     if joined is not None:
         return joined
     pair = _TRAILING_PAIR_RE.fullmatch(text)
     if pair is not None and _prefix(pair["prefix"]):
-        first, last = _number(text, pair["first"]), _number(text, pair["last"])
-        if int(first) <= int(last):
-            return make_range(NAME, text, _prefix(pair["prefix"]), first, last)
+        block = _ordered(text, _prefix(pair["prefix"]), pair["first"], pair["last"])
+        if block is not None:
+            return block
     single = _split(text)
     if single is None:
         raise SerialError(NAME, text, "no prefix followed by a block number")

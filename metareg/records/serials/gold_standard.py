@@ -10,38 +10,19 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from metareg.records.serials._base import (
-    NUMBER,
-    SerialError,
-    UnitRange,
-    ascii_upper,
-    clean,
-    make_range,
-    require_prefix,
-)
+from metareg.records.serials._base import NUMBER
+from metareg.records.serials.grammar import Grammar
 
 NAME: Final = "Gold Standard"
 
 _PREFIX: Final = r"GS[0-9]{1,4}-[0-9]{1,4}-[A-Z]{2}-GS[0-9]{1,10}-[0-9]{1,4}-[0-9]{4}-[0-9]{1,12}"
-_SERIAL_RE: Final = re.compile(rf"(?P<prefix>{_PREFIX})-(?P<first>{NUMBER})-(?P<last>{NUMBER})")
-_PREFIX_RE: Final = re.compile(_PREFIX)
-_CLAIM_RE: Final = re.compile(r"GS[0-9]+-", re.IGNORECASE)
-
-
-def claims(text: str) -> bool:
-    return _CLAIM_RE.match(text) is not None
-
-
-def parse_gold_standard(serial: str) -> UnitRange:
-    text = ascii_upper(clean(serial, NAME), NAME)
-    match = _SERIAL_RE.fullmatch(text)
-    if match is None:
-        raise SerialError(
-            NAME, text, "expected GSn-n-country-GSproject-type-vintage-batch-start-end"
-        )
-    return make_range(NAME, text, match["prefix"], match["first"], match["last"])
-
-
-def format_gold_standard(unit_range: UnitRange) -> str:
-    require_prefix(NAME, unit_range, _PREFIX_RE)
-    return f"{unit_range.prefix}-{unit_range.first}-{unit_range.last}"
+GRAMMAR: Final = Grammar(
+    NAME,
+    claim=re.compile(r"GS[0-9]+-", re.IGNORECASE),
+    serial=re.compile(rf"(?P<prefix>{_PREFIX})-(?P<first>{NUMBER})-(?P<last>{NUMBER})"),
+    shape="GSn-n-country-GSproject-type-vintage-batch-start-end",
+    prefix=re.compile(_PREFIX),
+    written="{prefix}-{first}-{last}",
+)
+parse_gold_standard: Final = GRAMMAR.parse
+format_gold_standard: Final = GRAMMAR.format

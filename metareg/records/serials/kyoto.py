@@ -11,56 +11,43 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from metareg.records.serials._base import (
-    NUMBER,
-    SerialError,
-    UnitRange,
-    ascii_upper,
-    clean,
-    make_range,
-    require_prefix,
-)
+from metareg.records.serials._base import NUMBER, SerialError, UnitRange, make_range
+from metareg.records.serials.grammar import Grammar, split_ends
 
 NAME: Final = "Kyoto Protocol unit"
 
 _HEAD: Final = r"[A-Z]{2}-[0-9]"
 _TAIL: Final = r"[0-9]-[0-9]-[0-9]{1,2}-[0-9]{1,10}"
-_UNIT_RE: Final = re.compile(rf"(?P<head>{_HEAD})-(?P<serial>{NUMBER})-(?P<tail>{_TAIL})")
-_PREFIX_RE: Final = re.compile(rf"{_HEAD}-{_TAIL}")
 _RANGE_SPLIT_RE: Final = re.compile(r" (?:-|TO) ")
-_CLAIM_RE: Final = re.compile(r"[A-Za-z]{2}-[0-9]+-[0-9]+-")
-
-
-def claims(text: str) -> bool:
-    return _CLAIM_RE.match(text) is not None
+GRAMMAR: Final = Grammar(
+    NAME,
+    claim=re.compile(r"[A-Za-z]{2}-[0-9]+-[0-9]+-"),
+    serial=re.compile(rf"(?P<head>{_HEAD})-(?P<first>{NUMBER})-(?P<tail>{_TAIL})"),
+    shape="Party-type-serial-originalCP-applicableCP-LULUCF-project",
+    prefix=re.compile(rf"{_HEAD}-{_TAIL}"),
+)
 
 
 def _unit(text: str, piece: str) -> tuple[str, str]:
-    match = _UNIT_RE.fullmatch(piece)
-    if match is None:
-        raise SerialError(
-            NAME, text, "expected Party-type-serial-originalCP-applicableCP-LULUCF-project"
-        )
-    return f"{match['head']}-{match['tail']}", match["serial"]
+    """(batch prefix, serial number) of one full unit identifier."""
+    match = GRAMMAR.fullmatch(text, piece)
+    return f"{match['head']}-{match['tail']}", match["first"]
 
 
 def parse_kyoto(serial: str) -> UnitRange:
-    text = ascii_upper(clean(serial, NAME), NAME)
-    pieces = _RANGE_SPLIT_RE.split(text)
-    if len(pieces) == 1:
-        prefix, number = _unit(text, pieces[0])
-        return make_range(NAME, text, prefix, number, number)
-    if len(pieces) != 2:
-        raise SerialError(NAME, text, "more than one range separator")
-    prefix, first = _unit(text, pieces[0])
-    other_prefix, last = _unit(text, pieces[1])
+    text = GRAMMAR.text(serial)
+    start, end = split_ends(NAME, text, _RANGE_SPLIT_RE)
+    prefix, first = _unit(text, start)
+    if end is None:
+        return make_range(NAME, text, prefix, first, first)
+    other_prefix, last = _unit(text, end)
     if other_prefix != prefix:
         raise SerialError(NAME, text, "the two ends of the block belong to different batches")
     return make_range(NAME, text, prefix, first, last)
 
 
 def format_kyoto(unit_range: UnitRange) -> str:
-    head1, head2, *tail = require_prefix(NAME, unit_range, _PREFIX_RE)
+    head1, head2, *tail = GRAMMAR.prefix_parts(unit_range)
     head = f"{head1}-{head2}"
     rest = "-".join(tail)
 

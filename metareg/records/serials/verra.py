@@ -12,15 +12,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from metareg.records.serials._base import (
-    NUMBER,
-    SerialError,
-    UnitRange,
-    ascii_upper,
-    clean,
-    make_range,
-    require_prefix,
-)
+from metareg.records.serials._base import NUMBER, UnitRange
+from metareg.records.serials.grammar import Grammar
 
 NAME: Final = "Verra VCU"
 
@@ -31,34 +24,26 @@ _TAIL_12: Final = (
     r"-[0-9]{8}-[0-9]{8}-[0-9]{1,2}"
 )
 _TAIL: Final = rf"(?:[A-Z]{{1,10}}-)?{_TAIL_12}"
-_SERIAL_RE: Final = re.compile(
-    rf"(?P<batch>{NUMBER})-(?P<first>{NUMBER})-(?P<last>{NUMBER})-(?P<tail>{_TAIL})"
-)
-_PREFIX_RE: Final = re.compile(rf"{NUMBER}-{_TAIL}")
 # Three numbers then a word: nothing else looks like this, so a malformed one is an
 # error rather than a case for the generic parser (which would take the flag as serial).
-_CLAIM_RE: Final = re.compile(r"[0-9]+-[0-9]+-[0-9]+-[A-Za-z]")
-
-
-def claims(text: str) -> bool:
-    return _CLAIM_RE.match(text) is not None
+GRAMMAR: Final = Grammar(
+    NAME,
+    claim=re.compile(r"[0-9]+-[0-9]+-[0-9]+-[A-Za-z]"),
+    serial=re.compile(
+        rf"(?P<batch>{NUMBER})-(?P<first>{NUMBER})-(?P<last>{NUMBER})-(?P<tail>{_TAIL})"
+    ),
+    shape="batch-start-end-[VCS-]VCU-...-country-scope-project-ddmmyyyy-ddmmyyyy-flag",
+    prefix=re.compile(rf"{NUMBER}-{_TAIL}"),
+)
 
 
 def parse_verra(serial: str) -> UnitRange:
-    text = ascii_upper(clean(serial, NAME), NAME)
-    match = _SERIAL_RE.fullmatch(text)
-    if match is None:
-        raise SerialError(
-            NAME,
-            text,
-            "expected batch-start-end-[VCS-]VCU-...-country-scope-project-ddmmyyyy-ddmmyyyy-flag",
-        )
+    text = GRAMMAR.text(serial)
+    match = GRAMMAR.fullmatch(text)
     # The batch id stays in the prefix: it is what ties a retired piece to its issuance.
-    prefix = f"{match['batch']}-{match['tail']}"
-    return make_range(NAME, text, prefix, match["first"], match["last"])
+    return GRAMMAR.block(text, match, f"{match['batch']}-{match['tail']}")
 
 
 def format_verra(unit_range: UnitRange) -> str:
-    require_prefix(NAME, unit_range, _PREFIX_RE)
-    batch, tail = unit_range.prefix.split("-", 1)
-    return f"{batch}-{unit_range.first}-{unit_range.last}-{tail}"
+    batch, *tail = GRAMMAR.prefix_parts(unit_range)
+    return f"{batch}-{unit_range.first}-{unit_range.last}-{'-'.join(tail)}"

@@ -28,15 +28,18 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from metareg.records.canonical import record_uid
 from metareg.registries import party_of
-from metareg.simulator.ledger import Ledger, Lot, PlantedHolding, day_after
+from metareg.simulator.ledger import (
+    AuthorizationPlan,
+    Ledger,
+    Lot,
+    PlantedHolding,
+    day_after,
+    snapshot_dates,
+)
 from metareg.simulator.scenario import ApproachSpec, Scenario, ScenarioError
-
-if TYPE_CHECKING:
-    from metareg.simulator.world import AuthorizationPlan, PlantedConflict, World
 
 PLANT_LOT_SIZE = (200, 5_000)
 VERRA_SERIAL = "{batch}-{n}-{n}-VCS-VCU-1507-VER-{country}-1-{project}-01012022-31122022-0"
@@ -44,32 +47,13 @@ VERRA_SERIAL = "{batch}-{n}-{n}-VCS-VCU-1507-VER-{country}-1-{project}-01012022-
 
 @dataclass
 class PendingConflict:
-    """A planted conflict whose holding evidence is named once the snapshots exist."""
+    """A planted conflict; its holding evidence is named once the snapshots exist
+    (`world.generate_world` resolves it)."""
 
     rule: str
     registry: str
     day: date
     evidence: list[tuple[str, str, str] | PlantedHolding]
-
-    def resolve(self, world: World) -> PlantedConflict:
-        from metareg.simulator.world import Evidence, PlantedConflict
-
-        resolved: list[Evidence] = []
-        for item in self.evidence:
-            if isinstance(item, PlantedHolding):
-                resolved.append(Evidence(item.registry, "holding", _latest_uid(world, item)))
-            else:
-                resolved.append(Evidence(*item))
-        return PlantedConflict(self.rule, self.registry, self.day, tuple(resolved))
-
-
-def _latest_uid(world: World, planted: PlantedHolding) -> str:
-    snapshot = world.snapshot(planted.registry, world.scenario.end)
-    assert snapshot is not None, "plant windows end before the last snapshot"
-    for row in snapshot.rows:
-        if row["account_id"] == planted.account_id and row["first_id"] == planted.block["first_id"]:
-            return record_uid(row)
-    raise AssertionError("planted holding missing from the latest snapshot")
 
 
 class Planter:
@@ -90,8 +74,6 @@ class Planter:
     # --- the window and the actors ----------------------------------------------------
 
     def _window(self) -> tuple[date, date]:
-        from metareg.simulator.world import snapshot_dates
-
         snapshots = snapshot_dates(self.scenario)
         if not snapshots:
             raise ScenarioError(
@@ -226,53 +208,41 @@ class Planter:
             offset = (span * (index + 1)) // (len(jobs) + 1) + self.rng.randrange(-3, 4)
             day = low + timedelta(days=max(0, min(span, offset)))
             planter = getattr(self, f"_plant_{rule.lower()}")
-            pending.extend(planter(registry, day))
+            pending.append(planter(registry, day))
         return pending
 
-    def _plant_dc01(self, registry: str, day: date) -> list[PendingConflict]:
+    def _plant_dc01(self, registry: str, day: date) -> PendingConflict:
         approach, host, _ = self._setting(registry)
         lot, issued = self._lot(approach, host, day)
         half = lot.quantity // 2
-        again = self.ledger.action(
+        return self._planted_action(
+            "DC01",
             registry,
-            "ISS",
             day_after(day, 3),
+            "ISS",
             "Issuance",
             lot.block(lot.first_id + half, lot.last_id),
             {},
+            before=((host, "action", issued),),
         )
-        return [
-            PendingConflict(
-                "DC01",
-                registry,
-                day_after(day, 3),
-                [(host, "action", issued), (registry, "action", again["action_id"])],
-            )
-        ]
 
-    def _plant_dc02(self, registry: str, day: date) -> list[PendingConflict]:
+    def _plant_dc02(self, registry: str, day: date) -> PendingConflict:
         approach, host, _ = self._setting(registry)
         lot, issued = self._lot(approach, host, day)
         block = lot.block()
         low, high = approach.timeframe
         block["vintage"] = lot.vintage + 1 if lot.vintage + 1 <= high else lot.vintage - 1
         assert low <= block["vintage"] <= high
-        wrong = self.ledger.action(
+        return self._planted_action(
+            "DC02",
             registry,
-            "AUT",
             day_after(day, 2),
+            "AUT",
             "Authorization",
             block,
             {"action_subtype": "Authorization"},
+            before=((host, "action", issued),),
         )
-        return [
-            PendingConflict(
-                "DC02",
-                registry,
-                day_after(day, 2),
-                [(host, "action", issued), (registry, "action", wrong["action_id"])],
-            )
-        ]
 
     def _vcs(self, first: int, last: int, country: str) -> dict[str, str]:
         return {
@@ -283,7 +253,7 @@ class Planter:
             "last_unit_id": VERRA_SERIAL.format(batch=20231, n=last, country=country, project=4321),
         }
 
-    def _plant_dc03(self, registry: str, day: date) -> list[PendingConflict]:
+    def _plant_dc03(self, registry: str, day: date) -> PendingConflict:
         approach, host, _ = self._setting(registry)
         units = self.rng.randint(100, 1_000)
         start = self._vcs_next
@@ -295,34 +265,28 @@ class Planter:
         # A different block (fresh serials) resting on half the same underlying units.
         second_lot = self.ledger.allocate(approach.id, host, units, planted=True)
         shift = units // 2
-        again = self.ledger.action(
+        return self._planted_action(
+            "DC03",
             registry,
-            "ISS",
             day_after(day, 20),
+            "ISS",
             "Issuance",
             lot.block(lot.first_id, lot.first_id + units - 1)
             | {"first_id": second_lot, "last_id": second_lot + units - 1},
             self._vcs(start + shift, start + shift + units - 1, country),
+            before=((host, "action", issued),),
         )
-        return [
-            PendingConflict(
-                "DC03",
-                registry,
-                day_after(day, 20),
-                [(host, "action", issued), (registry, "action", again["action_id"])],
-            )
-        ]
 
-    def _plant_dc04(self, registry: str, day: date) -> list[PendingConflict]:
+    def _plant_dc04(self, registry: str, day: date) -> PendingConflict:
         approach, host, _ = self._setting(registry)
         lot, _ = self._lot(approach, host, day)
         original = PlantedHolding(host, day, f"{host}-GOV-01", "government-holding", lot.block())
         other_account = f"{registry}-HOLD-01" if registry != host else f"{registry}-HOLD-09"
         duplicate = PlantedHolding(registry, day, other_account, "holding", lot.block())
         self.ledger.planted_holdings += [original, duplicate]
-        return [PendingConflict("DC04", registry, day, [original, duplicate])]
+        return PendingConflict("DC04", registry, day, [original, duplicate])
 
-    def _plant_dc05(self, registry: str, day: date) -> list[PendingConflict]:
+    def _plant_dc05(self, registry: str, day: date) -> PendingConflict:
         approach, host, buyer = self._setting(registry)
         authorization = self._authorization(approach, host)
         lot, _ = self._lot(approach, host, day)
@@ -340,16 +304,14 @@ class Planter:
                 lot.block(*part),
                 {"purpose": "OMGE", "action_subtype": "Voluntary cancellation to deliver OMGE"},
             )["action_id"]
-        return [
-            PendingConflict(
-                "DC05",
-                registry,
-                day_after(day, 9),
-                [(buyer, "action", used), (registry, "action", again)],
-            )
-        ]
+        return PendingConflict(
+            "DC05",
+            registry,
+            day_after(day, 9),
+            [(buyer, "action", used), (registry, "action", again)],
+        )
 
-    def _plant_dc06(self, registry: str, day: date) -> list[PendingConflict]:
+    def _plant_dc06(self, registry: str, day: date) -> PendingConflict:
         approach, host, buyer = self._setting(registry)
         authorization = self._authorization(approach, host)
         lot, _ = self._lot(approach, host, day)
@@ -358,33 +320,25 @@ class Planter:
         account = f"{registry}-HOLD-01"
         holding = PlantedHolding(registry, day_after(day, 6), account, "holding", lot.block())
         self.ledger.planted_holdings.append(holding)
-        return [
-            PendingConflict("DC06", registry, day_after(day, 6), [(buyer, "action", used), holding])
-        ]
+        return PendingConflict(
+            "DC06", registry, day_after(day, 6), [(buyer, "action", used), holding]
+        )
 
-    def _plant_dc07(self, registry: str, day: date) -> list[PendingConflict]:
+    def _plant_dc07(self, registry: str, day: date) -> PendingConflict:
         approach, host, _ = self._setting(registry)
         missing = f"{party_of(registry)}-{approach.id}-X{self.rng.randrange(100, 999)}"
         lot, _ = self._lot(approach, host, day)
-        cancelled = self.ledger.action(
+        return self._planted_action(
+            "DC07",
             registry,
-            "CAN",
             day_after(day, 4),
+            "CAN",
             "Cancellation",
             lot.block(),
-            {
-                "authorization_id": missing,
-                "purpose": "OMGE",
-                "using_party_id": party_of(registry),
-            },
+            {"authorization_id": missing, "purpose": "OMGE", "using_party_id": party_of(registry)},
         )
-        return [
-            PendingConflict(
-                "DC07", registry, day_after(day, 4), [(registry, "action", cancelled["action_id"])]
-            )
-        ]
 
-    def _plant_dc08(self, registry: str, day: date) -> list[PendingConflict]:
+    def _plant_dc08(self, registry: str, day: date) -> PendingConflict:
         approach, host, buyer = self._setting(registry)
         allowed = set(approach.purposes)
         purpose = next((p for p in ("OIMP", "NDC") if p not in allowed), None)
@@ -394,19 +348,11 @@ class Planter:
             )
         authorization = self._authorization(approach, host)
         lot, _ = self._lot(approach, host, day)
-        used = self._use(registry, lot, day_after(day, 4), authorization, buyer, purpose=purpose)
-        return [
-            PendingConflict(
-                "DC08",
-                registry,
-                day_after(day, 4),
-                [(registry, "action", used), (host, "authorization", f"{authorization}#v1")],
-            )
-        ]
+        return self._use_beyond(
+            "DC08", registry, lot, day_after(day, 4), (host, authorization), buyer, purpose
+        )
 
-    def _plant_dc09(self, registry: str, day: date) -> list[PendingConflict]:
-        from metareg.simulator.world import AuthorizationPlan
-
+    def _plant_dc09(self, registry: str, day: date) -> PendingConflict:
         approach, host, buyer = self._setting(registry)
         if registry == host:
             # A small authorization of its own, first-transferred past its quantity.
@@ -432,81 +378,94 @@ class Planter:
                 lot_first + 600,
                 lot_first + 1_299,
             )
-            return [
-                PendingConflict(
-                    "DC09",
-                    registry,
-                    day_after(day, 5),
-                    [
-                        (host, "action", over),
-                        (host, "authorization", f"{plan.authorization_id}#v1"),
-                    ],
-                )
-            ]
+            return PendingConflict(
+                "DC09",
+                registry,
+                day_after(day, 5),
+                [
+                    (host, "action", over),
+                    (host, "authorization", f"{plan.authorization_id}#v1"),
+                ],
+            )
         authorization = self._authorization(approach, host)
         outside = approach.timeframe[0] - 2
         lot, _ = self._lot(approach, host, day, vintage=outside)
-        used = self._use(registry, lot, day_after(day, 4), authorization, buyer)
-        return [
-            PendingConflict(
-                "DC09",
-                registry,
-                day_after(day, 4),
-                [(registry, "action", used), (host, "authorization", f"{authorization}#v1")],
-            )
-        ]
+        return self._use_beyond(
+            "DC09", registry, lot, day_after(day, 4), (host, authorization), buyer
+        )
 
-    def _plant_dc10(self, registry: str, day: date) -> list[PendingConflict]:
+    def _use_beyond(
+        self,
+        rule: str,
+        registry: str,
+        lot: Lot,
+        day: date,
+        authorization: tuple[str, str],
+        buyer: str,
+        purpose: str = "NDC",
+    ) -> PendingConflict:
+        """`registry` uses the lot under an authorization (its host registry and id) that
+        does not allow the use."""
+        host, authorization_id = authorization
+        used = self._use(registry, lot, day, authorization_id, buyer, purpose=purpose)
+        evidence: list[tuple[str, str, str] | PlantedHolding] = [
+            (registry, "action", used),
+            (host, "authorization", f"{authorization_id}#v1"),
+        ]
+        return PendingConflict(rule, registry, day, evidence)
+
+    def _plant_dc10(self, registry: str, day: date) -> PendingConflict:
+        return self._unmatched("DC10", registry, day, "TRF", "Transfer")
+
+    def _plant_dc11(self, registry: str, day: date) -> PendingConflict:
+        return self._unmatched("DC11", registry, day, "ACQ", "Acquisition")
+
+    def _unmatched(
+        self, rule: str, registry: str, day: date, kind: str, action_type: str
+    ) -> PendingConflict:
+        """A transfer whose acquisition (or an acquisition whose transfer) the other
+        Party's registry never records: the other Party is the approach's buyer for a
+        transfer and its host for an acquisition, unless that is `registry`'s own."""
         approach, host, buyer = self._setting(registry)
         lot, _ = self._lot(approach, host, day)
-        to = self._other_party(registry, buyer if registry != buyer else host)
-        sent = self.ledger.action(
-            registry,
-            "TRF",
-            day_after(day, 3),
-            "Transfer",
-            lot.block(),
-            {"acquiring_party_id": to},
+        if action_type == "Transfer":
+            field, prefer = "acquiring_party_id", buyer if registry != buyer else host
+        else:
+            field, prefer = "transferring_party_id", host if registry != host else buyer
+        counterpart = self._other_party(registry, prefer)
+        return self._planted_action(
+            rule, registry, day_after(day, 3), kind, action_type, lot.block(), {field: counterpart}
         )
-        return [
-            PendingConflict(
-                "DC10", registry, day_after(day, 3), [(registry, "action", sent["action_id"])]
-            )
-        ]
 
-    def _plant_dc11(self, registry: str, day: date) -> list[PendingConflict]:
-        approach, host, buyer = self._setting(registry)
-        lot, _ = self._lot(approach, host, day)
-        source = self._other_party(registry, host if registry != host else buyer)
-        got = self.ledger.action(
-            registry,
-            "ACQ",
-            day_after(day, 3),
-            "Acquisition",
-            lot.block(),
-            {"transferring_party_id": source},
-        )
-        return [
-            PendingConflict(
-                "DC11", registry, day_after(day, 3), [(registry, "action", got["action_id"])]
-            )
-        ]
-
-    def _plant_dc12(self, registry: str, day: date) -> list[PendingConflict]:
+    def _plant_dc12(self, registry: str, day: date) -> PendingConflict:
         approach, host, _ = self._setting(registry)
         lot, _ = self._lot(approach, host, day)
         block = lot.block()
         block["quantity_tco2e"] = lot.quantity + self.rng.choice((-100, -10, 10, 1_000))
-        wrong = self.ledger.action(
+        return self._planted_action(
+            "DC12",
             registry,
-            "VCN",
             day_after(day, 3),
+            "VCN",
             "Voluntary cancellation",
             block,
             {"purpose": "OMGE", "action_subtype": "Voluntary cancellation to deliver OMGE"},
         )
-        return [
-            PendingConflict(
-                "DC12", registry, day_after(day, 3), [(registry, "action", wrong["action_id"])]
-            )
-        ]
+
+    def _planted_action(
+        self,
+        rule: str,
+        registry: str,
+        day: date,
+        kind: str,
+        action_type: str,
+        block: dict[str, Any],
+        fields: dict[str, Any],
+        before: tuple[tuple[str, str, str], ...] = (),
+    ) -> PendingConflict:
+        """The conflict `registry` completes by publishing one action on `day`: its
+        evidence is the records `before` it and that action."""
+        record = self.ledger.action(registry, kind, day, action_type, block, fields)
+        return PendingConflict(
+            rule, registry, day, [*before, (registry, "action", record["action_id"])]
+        )
