@@ -45,6 +45,7 @@ class IngestReport:
     files: int = 0
     lines: int = 0
     problems: list[tuple[str, str, list[Problem]]] = field(default_factory=list)  # first few
+    skipped: dict[str, int] = field(default_factory=dict)  # rows a profile skips, per reason
 
     KEEP_PROBLEMS = 50
 
@@ -138,7 +139,7 @@ def _reader(path: Path) -> Callable[[BinaryIO, Progress | None], Iterator[tuple[
     )
 
 
-def _flush(
+def write_batch(
     engine: Engine,
     registry_id: str,
     source: str,
@@ -192,7 +193,7 @@ def ingest_files(
                     else:
                         ops.append(item)
                 if len(ops) + len(rejected) >= batch_size:
-                    _flush(engine, registry_id, source, ops, rejected, report)
+                    write_batch(engine, registry_id, source, ops, rejected, report)
                     ops, rejected = [], []
-        _flush(engine, registry_id, source, ops, rejected, report)
+        write_batch(engine, registry_id, source, ops, rejected, report)
     return report

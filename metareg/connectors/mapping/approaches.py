@@ -64,7 +64,7 @@ def load_folds(config_dir: Path | None) -> dict[str, str]:
         raise ProfileError(f"{path}: not valid TOML: {error}") from error
     folds = document.get("fold", {})
     if not isinstance(folds, dict) or set(document) - {"fold"}:
-        raise ProfileError(f"{path}: expected only a [fold] table of \"CAP-...\" = \"CA0000\"")
+        raise ProfileError(f'{path}: expected only a [fold] table of "CAP-..." = "CA0000"')
     for provisional, real in folds.items():
         if not PROVISIONAL_ID.match(provisional):
             raise ProfileError(f"{path}: {provisional!r} is not a provisional id (CAP-...)")

@@ -152,8 +152,6 @@ _PIECE = re.compile(r"\{\{|\}\}|\{([^{}:]+)(?::([^{}]*))?\}|[{}]")
 
 
 def _format(value: Any, spec: str) -> str:
-    if isinstance(value, dt.date) and not spec:
-        return value.isoformat()
     if isinstance(value, Mapping) and "text" in value:
         value = value["text"]
     if isinstance(value, Mapping | list):
@@ -266,7 +264,9 @@ def _compile_source(kind: str, spec: dict[str, Any], path: str, scope: Scope) ->
     if kind == "first_of":
         if not isinstance(value, list) or len(value) < 2:
             raise scope.error(path, "first_of needs a list of at least two expressions")
-        options = [compile_expression(v, f"{path}.first_of[{n}]", scope) for n, v in enumerate(value)]
+        options = [
+            compile_expression(v, f"{path}.first_of[{n}]", scope) for n, v in enumerate(value)
+        ]
 
         def first(row: Row) -> Any:
             for option in options:
@@ -341,6 +341,12 @@ def _compile_steps(source: Expression, spec: dict[str, Any], path: str, scope: S
         raise scope.error(path, "format goes with as = 'date' or 'year'")
     default = spec.get("default")
     required = bool(spec.get("required", False))
+    source_kind = next(key for key in SOURCES if key in spec)
+    empty = (
+        f"{source_kind} {spec[source_kind]!r} is empty or absent"
+        if source_kind in ("column", "value")
+        else "it is empty"
+    )
 
     def apply(value: Any) -> Any:
         if value is None:
@@ -372,7 +378,7 @@ def _compile_steps(source: Expression, spec: dict[str, Any], path: str, scope: S
         if value is None or value == "":
             value = default
         if value is None and required:
-            raise RowError(rule, "has no value (required)")
+            raise RowError(rule, f"has no value: {empty} (required)")
         return value
 
     return Expression(evaluate, source.refs)

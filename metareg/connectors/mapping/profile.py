@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from metareg.connectors.mapping.approaches import ApproachNote, load_folds
-from metareg.connectors.mapping.errors import ProfileError, RowError, SourceError
+from metareg.connectors.mapping.errors import ProfileError, RowError
 from metareg.connectors.mapping.expressions import (
     Expression,
     Row,
@@ -442,6 +442,12 @@ class Profile:
 
     # --- using ---------------------------------------------------------------------------
 
+    @property
+    def registry_from_data(self) -> bool:
+        """Whether every record's reporting registry comes from the data (else the caller
+        names the registry it reads for)."""
+        return all(rule.registry is not None for rule in self.records)
+
     def bind(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """The parameter values for a run: the given ones over the defaults."""
         unknown = sorted(set(given) - set(self.params) - set(BUILTIN_PARAMS))
@@ -568,8 +574,9 @@ def _output(value: Any, rule: str) -> Any:
     if isinstance(value, list):
         return [_output(item, rule) for item in value]
     if isinstance(value, dict):
-        raise RowError(rule, f"{text_of(value.get('text', '')) or 'an object'} is not one value; "
-                       "take a part of it, e.g. {unit.first}")
+        raise RowError(
+            rule,
+            f"{text_of(value.get('text', '')) or 'an object'} is not one value; "
+            "take a part of it, e.g. {unit.first}",
+        )
     return value
-
-

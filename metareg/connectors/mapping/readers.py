@@ -125,7 +125,7 @@ def read_xlsx(content: bytes, sheets: Sequence[SheetSpec], spec: InputSpec) -> I
 
 
 def _coordinate(cell: str) -> tuple[int, int]:
-    from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
     letters, row = coordinate_from_string(cell)
     return row, column_index_from_string(letters)
@@ -245,19 +245,21 @@ def _columnar_rows(document: Any, spec: InputSpec) -> Iterator[SourceRow]:
         raise SourceError(f"{arrays_path} holds more than {MAX_ROWS} rows")
     for index in range(count):
         where = f"{arrays_path}.*[{index}]"
-        raw = {name: values[index] for name, values in arrays.items()}
-        values: dict[str, Any] = {}
+        raw = {name: column[index] for name, column in arrays.items()}
+        decoded: dict[str, Any] = {}
         bad: list[str] = []
         for name, value in raw.items():
-            table = codes.get(name)
-            if table is None:
-                values[name] = _clean(value, spec.null)
+            lookup = codes.get(name)
+            if lookup is None:
+                decoded[name] = _clean(value, spec.null)
             elif value == none:
-                values[name] = None
-            elif isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(
-                lookups[table]
-            ):
-                values[name] = _clean(lookups[table][value], spec.null)
+                decoded[name] = None
+            elif _is_code(value, len(lookups[lookup])):
+                decoded[name] = _clean(lookups[lookup][value], spec.null)
             else:
-                bad.append(f"{arrays_path}.{name}[{index}] = {value!r} is not a code of {table}")
-        yield SourceRow(where, values, _raw(raw), problems=bad)
+                bad.append(f"{arrays_path}.{name}[{index}] = {value!r} is not a code of {lookup}")
+        yield SourceRow(where, decoded, _raw(raw), problems=bad)
+
+
+def _is_code(value: Any, size: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < size
