@@ -33,6 +33,7 @@ from metareg.connectors.mapping.readers import (
     InputSpec,
     SheetSpec,
     SourceRow,
+    json_source_row,
     read_csv,
     read_json,
     read_xlsx,
@@ -186,9 +187,19 @@ def load_profile(name: str, config_dir: Path | None = None) -> Profile:
 
 
 class Profile:
-    def __init__(self, path: Path, folds: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        folds: Mapping[str, str] | None = None,
+        document: dict[str, Any] | None = None,
+    ) -> None:
+        """The profile of the file `path`, or of `document` (a profile built in code, such
+        as the tabular connector's column mapping, named by `path`)."""
         self.path = path
-        document, self._lines = _read_toml(path)
+        if document is None:
+            document, self._lines = _read_toml(path)
+        else:
+            self._lines = {}
         self.where_prefix = path.name
         self._check_keys(document, _TOP, "")
         head = document.get("profile", {})
@@ -536,6 +547,10 @@ class Profile:
                 continue
             record[name] = _output(value, where)
         return Mapped(record, registry)
+
+    def json_row(self, value: Any, location: str) -> SourceRow:
+        """One row a connector received as JSON (an API page), as the reader gives it."""
+        return json_source_row(value, location, self.input.null)
 
     def describe(self) -> dict[str, Any]:
         """What `metareg sources` shows."""

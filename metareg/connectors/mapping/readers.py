@@ -210,14 +210,16 @@ def read_json(content: bytes, spec: InputSpec) -> Iterator[SourceRow]:
             raise SourceError(f"{path} holds more than {MAX_ROWS} rows")
         for index, row in enumerate(rows):
             where = f"{path}[{index}]" if isinstance(found, list) else path
-            if isinstance(row, dict):
-                values = {k: _clean(v, spec.null) for k, v in row.items()}
-                yield SourceRow(where, values, _raw(row))
-            else:
-                raw = orjson.dumps(row).decode()
-                yield SourceRow(where, {}, raw, problems=["the row is not a JSON object"])
+            yield json_source_row(row, where, spec.null)
         return
     raise SourceError(f"no rows at {' or '.join(spec.rows)}")
+
+
+def json_source_row(row: Any, location: str, null: frozenset[str]) -> SourceRow:
+    if not isinstance(row, dict):
+        raw = orjson.dumps(row, default=str).decode()
+        return SourceRow(location, {}, raw, problems=["the row is not a JSON object"])
+    return SourceRow(location, {k: _clean(v, null) for k, v in row.items()}, _raw(row))
 
 
 def _columnar_rows(document: Any, spec: InputSpec) -> Iterator[SourceRow]:
