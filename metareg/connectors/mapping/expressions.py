@@ -20,6 +20,7 @@ from metareg.connectors.mapping.errors import ProfileError, RowError
 from metareg.connectors.mapping.values import (
     CONVERSIONS,
     Countries,
+    MapConflict,
     ValueMap,
     ValueProblem,
     shown,
@@ -426,15 +427,18 @@ def _map_step(spec: dict[str, Any], path: str, scope: Scope) -> Callable[[Any], 
     return lambda value: value_map.get(value, keep == "keep")
 
 
-def make_map(name: str, spec: Any, error: Callable[[str, str], ProfileError]) -> ValueMap:
+def make_map(
+    path: str, spec: Any, error: Callable[[str, str], ProfileError], name: str | None = None
+) -> ValueMap:
+    """The value map written at `path` (named `name` in messages, else by its path)."""
     if not isinstance(spec, dict) or not all(
         isinstance(v, list) and all(isinstance(s, str) for s in v) for v in spec.values()
     ):
-        raise error(name, 'a map is canonical = ["synonym", ...] for each canonical value')
+        raise error(path, 'a map is canonical = ["synonym", ...] for each canonical value')
     try:
-        return ValueMap(name, spec)
-    except ValueError as problem:
-        raise error(name, str(problem)) from problem
+        return ValueMap(name or path, spec)
+    except MapConflict as problem:
+        raise error(f"{path}.{problem.canonical}", str(problem)) from problem
 
 
 def _serial_step(registry: Any, path: str, scope: Scope) -> Callable[[Any], Any]:

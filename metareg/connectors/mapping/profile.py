@@ -161,7 +161,7 @@ def shared_vocabularies() -> dict[str, ValueMap]:
     if set(document) - {"maps"}:
         raise error("maps", "the shared vocabularies file holds only [maps.NAME] tables")
     return {
-        name: make_map(f"maps.{name}", entries, error)
+        name: make_map(f"maps.{name}", entries, error, name)
         for name, entries in document.get("maps", {}).items()
     }
 
@@ -316,7 +316,7 @@ class Profile:
                 raise self._error(
                     f"maps.{name}", f"is a shared vocabulary ({VOCABULARIES.name}); rename it"
                 )
-            maps[name] = make_map(f"maps.{name}", entries, self._error)
+            maps[name] = make_map(f"maps.{name}", entries, self._error, name)
         return maps
 
     def _country_table(self) -> Countries:

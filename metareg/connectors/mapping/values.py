@@ -171,6 +171,14 @@ def fold(text: str) -> str:
     return _SPACES.sub(" ", text.replace("\xa0", " ")).strip().casefold()
 
 
+class MapConflict(ValueError):
+    """One spelling given to two canonical values of a map."""
+
+    def __init__(self, message: str, canonical: str) -> None:
+        super().__init__(message)
+        self.canonical = canonical
+
+
 class ValueMap:
     """Canonical values with their synonyms: `{"GHG" = ["GHC", "tCO2e"]}`. A value matches
     its canonical spelling or any synonym after `fold`; no match is a problem unless the
@@ -184,8 +192,9 @@ class ValueMap:
                 key = fold(spelling)
                 known = self.lookup.get(key)
                 if known is not None and known != canonical:
-                    raise ValueError(
-                        f"{spelling!r} means both {known!r} and {canonical!r} in map {name}"
+                    raise MapConflict(
+                        f"{spelling!r} means both {known!r} and {canonical!r} in map {name}",
+                        canonical,
                     )
                 self.lookup[key] = canonical
         self.canonical = tuple(spec)
