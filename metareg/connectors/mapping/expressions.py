@@ -342,12 +342,7 @@ def _compile_steps(source: Expression, spec: dict[str, Any], path: str, scope: S
         raise scope.error(path, "format goes with as = 'date' or 'year'")
     default = spec.get("default")
     required = bool(spec.get("required", False))
-    source_kind = next(key for key in SOURCES if key in spec)
-    empty = (
-        f"{source_kind} {spec[source_kind]!r} is empty or absent"
-        if source_kind in ("column", "value")
-        else "it is empty"
-    )
+    empty = _emptiness(spec)
 
     def apply(value: Any) -> Any:
         if value is None:
@@ -383,6 +378,22 @@ def _compile_steps(source: Expression, spec: dict[str, Any], path: str, scope: S
         return value
 
     return Expression(evaluate, source.refs)
+
+
+def _emptiness(spec: dict[str, Any]) -> str:
+    """What an empty result means, for a `required` error."""
+    kind = next(key for key in SOURCES if key in spec)
+    if kind in ("column", "value"):
+        return f"{kind} {spec[kind]!r} is empty or absent"
+    if kind == "first_of":
+        names = [
+            str(next((o[k] for k in ("column", "value", "template") if k in o), "?"))
+            if isinstance(o, dict)
+            else str(o)
+            for o in spec[kind]
+        ]
+        return f"none of {', '.join(names)} has a value"
+    return "it is empty"
 
 
 def _regex_step(spec: dict[str, Any], path: str, scope: Scope) -> Callable[[Any], Any]:

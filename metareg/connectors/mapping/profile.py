@@ -514,6 +514,9 @@ class Profile:
                     outcome.records.append(self._record(rule, row, params, outcome))
             if not outcome.records:
                 raise RowError(self.scope.rule("records"), "no [[records]] rule applies to it")
+        except RowErrors as errors:
+            outcome.records = []
+            outcome.problems = [Problem(e.rule, e.message) for e in _unique(errors.errors)]
         except RowError as error:
             outcome.records = []
             outcome.problems = [Problem(error.rule, error.message)]
@@ -541,11 +544,18 @@ class Profile:
                 )
         outcome.registry = outcome.registry or registry
         record: dict[str, Any] = {"record_type": rule.type}
+        failed: list[RowError] = []
         for name, where, expression in rule.fields:
-            value = expression.evaluate(row)
-            if value is None or value == [] or value == "":
-                continue
-            record[name] = _output(value, where)
+            # Every field is tried, so the quarantine shows every reason of the row.
+            try:
+                value = expression.evaluate(row)
+                if value is None or value == [] or value == "":
+                    continue
+                record[name] = _output(value, where)
+            except RowError as error:
+                failed.append(error)
+        if failed:
+            raise RowErrors(failed)
         return Mapped(record, registry)
 
     def json_row(self, value: Any, location: str) -> SourceRow:
@@ -581,6 +591,25 @@ class Profile:
     ) -> Iterator[Outcome]:
         for source in self.rows(content, tables):
             yield self.evaluate(source, params)
+
+
+class RowErrors(Exception):
+    """Every field a record rule could not map in one row."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def _unique(errors: list[RowError]) -> list[RowError]:
+    """A derived value several fields read fails once, not once per field."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for error in errors:
+        if (error.rule, error.message) not in seen:
+            seen.add((error.rule, error.message))
+            out.append(error)
+    return out
 
 
 def _output(value: Any, rule: str) -> Any:
