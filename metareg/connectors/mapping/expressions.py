@@ -13,6 +13,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from metareg.connectors.mapping.approaches import APPROACH_ID, ApproachNote, provisional_id
@@ -52,6 +53,7 @@ TESTS = ("empty", "equals", "in", "not_in", "matches")
 _SPACES = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=4096)
 def label_key(label: object) -> str:
     """How a tabular header and a profile's column name are compared: case, non-breaking
     spaces, runs of blanks and a trailing '*' (the templates' 'required' mark) ignored."""
@@ -101,7 +103,7 @@ def _walk(value: Any, rest: str, name: str, rule: str) -> Any:
     for part in rest.split("."):
         if value is None:
             return None
-        if isinstance(value, Mapping):
+        if isinstance(value, dict):
             value = value.get(part)
         elif isinstance(value, list) and part.isdigit():
             value = value[int(part)] if int(part) < len(value) else None
@@ -153,9 +155,12 @@ _PIECE = re.compile(r"\{\{|\}\}|\{([^{}:]+)(?::([^{}]*))?\}|[{}]")
 
 
 def _format(value: Any, spec: str) -> str:
-    if isinstance(value, Mapping) and "text" in value:
+    kind = value.__class__
+    if not spec and (kind is str or kind is int):
+        return str(value)
+    if kind is dict and "text" in value:
         value = value["text"]
-    if isinstance(value, Mapping | list):
+    if isinstance(value, dict | list):
         raise ValueProblem(f"{shown(value)} is not a single value")
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -291,6 +296,7 @@ def _compile_approach(spec: dict[str, Any], path: str, scope: Scope) -> Expressi
     named = compile_template(str(spec["name"]), f"{path}.name", scope)
     rule = scope.rule(f"{path}.provisional")
     folds = scope.folds
+    ids: dict[str, str] = {}  # provisional id of each derived text, computed once
 
     def approach(row: Row) -> Any:
         text = stated.evaluate(row)
@@ -299,10 +305,12 @@ def _compile_approach(spec: dict[str, Any], path: str, scope: Scope) -> Expressi
         base = derived.evaluate(row)
         if base is None:
             raise RowError(rule, "the provisional id template has an empty part")
-        try:
-            found = provisional_id(str(base))
-        except ValueError as error:
-            raise RowError(rule, str(error)) from error
+        found = ids.get(base)
+        if found is None:
+            try:
+                found = ids[base] = provisional_id(str(base))
+            except ValueError as error:
+                raise RowError(rule, str(error)) from error
         real = folds.get(found)
         name = named.evaluate(row) or found
         row.notes.append(ApproachNote(found, str(name), scope.profile, real))
@@ -312,6 +320,8 @@ def _compile_approach(spec: dict[str, Any], path: str, scope: Scope) -> Expressi
 
 
 def _compile_steps(source: Expression, spec: dict[str, Any], path: str, scope: Scope) -> Expression:
+    if not set(spec) & set(STEPS) - {"optional"}:
+        return source  # nothing to apply: no wrapper to pay for on every row
     steps: list[Callable[[Any], Any]] = []
     rule = scope.rule(path)
     if "regex" in spec:

@@ -54,6 +54,7 @@ VOCABULARIES = SHIPPED / "_vocabularies.toml"
 FORMATS = ("csv", "xlsx", "json")
 BUILTIN_PARAMS = ("registry", "party")
 REGISTRY_ID = re.compile(r"^[A-Z]{3}[0-9]{2}$")
+_PLAIN = frozenset({str, int, float})  # field values that go out as they are
 
 _TOP = {"profile", "input", "params", "maps", "countries", "tables", "skip", "derived", "records"}
 _PROFILE_KEYS = {"name", "title", "reads", "notes"}
@@ -549,9 +550,11 @@ class Profile:
             # Every field is tried, so the quarantine shows every reason of the row.
             try:
                 value = expression.evaluate(row)
-                if value is None or value == [] or value == "":
-                    continue
-                record[name] = _output(value, where)
+                if value.__class__ in _PLAIN:
+                    if value != "":
+                        record[name] = value
+                elif value is not None and value != []:
+                    record[name] = _output(value, where)
             except RowError as error:
                 failed.append(error)
         if failed:

@@ -42,6 +42,11 @@ def shown(value: Any) -> str:
 
 def text_of(value: Any) -> str:
     """A cell as text: integral XLSX numbers without '.0', dates in ISO form."""
+    kind = value.__class__
+    if kind is str:
+        return str(value).strip()
+    if kind is int:
+        return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
