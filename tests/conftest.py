@@ -28,7 +28,6 @@ PG_URL = os.environ.get(
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-
 def _real_data() -> Path:
     """The real public data files ($METAREG_REAL_DATA, else shared/data/real beside the
     checkout); tests that need them skip with the reason when they are absent."""

@@ -159,6 +159,12 @@ def write_batch(
             report.problems.append((source, item.location, list(item.reasons)))
 
 
+def check_files(paths: list[Path]) -> None:
+    for path in paths:
+        if not path.is_file():
+            raise IngestUsageError(f"{path}: no such file")
+
+
 def ingest_files(
     engine: Engine,
     paths: list[Path],
@@ -166,9 +172,8 @@ def ingest_files(
     batch_size: int = DEFAULT_BATCH,
     progress: Progress | None = None,
 ) -> IngestReport:
+    check_files(paths)
     for path in paths:
-        if not path.is_file():
-            raise IngestUsageError(f"{path}: no such file")
         _reader(path)
     validator = RecordValidator()
     report = IngestReport()

@@ -33,6 +33,7 @@ from metareg.sync.ingest import (
     IngestReport,
     IngestUsageError,
     Progress,
+    check_files,
     to_operation,
     write_batch,
 )
@@ -78,9 +79,7 @@ def ingest_with_profile(
     batch_size: int = DEFAULT_BATCH,
     progress: Progress | None = None,
 ) -> IngestReport:
-    for path in paths:
-        if not path.is_file():
-            raise IngestUsageError(f"{path}: no such file")
+    check_files(paths)
     if registry_id is None and not profile.registry_from_data:
         raise IngestUsageError(
             f"profile {profile.name} does not derive the reporting registry from the data: "

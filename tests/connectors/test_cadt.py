@@ -12,6 +12,15 @@ from metareg.connectors.errors import ConnectorError, ErrorClass, MalformedRespo
 from tests.conftest import NO_REAL_DATA, REAL_DATA
 from tests.connectors.conftest import BASE, Sleeps, make
 
+# The v2.0.2 picklist's action types, as RECORDS.md spells them.
+V2_ACTION_TYPES = [
+    "Acquisition",
+    "Authorization",
+    "Cancellation",
+    "First transfer",
+    "Transfer",
+    "Use",
+]
 UNIT_STUBS = REAL_DATA / "cadt" / "v1-stubs" / "units.stub.json"
 needs_real_data = pytest.mark.skipif(not UNIT_STUBS.is_file(), reason=NO_REAL_DATA)
 
@@ -194,14 +203,7 @@ def test_v2_0_2_picklist_spellings_are_read() -> None:
     items = [item for page in connector().pages(None) for item in page.items]
     assert not [item.problems for item in items if item.problems]
     actions = [i.value for i in items if i.value["record_type"] == "action"]
-    assert {a["action_type"] for a in actions} == {
-        "Acquisition",
-        "Authorization",
-        "Cancellation",
-        "First transfer",
-        "Transfer",
-        "Use",
-    }
+    assert {a["action_type"] for a in actions} == set(V2_ACTION_TYPES)
     assert {a["metric"] for a in actions} == {"GHG", "non-GHG"}
     purposes = {tuple(i.value["purposes"]) for i in items if i.value["authorization_id"][0] == "A"}
     assert purposes == {

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from metareg.cli import app
 from metareg.db.engine import make_engine
 from tests.conftest import NO_REAL_DATA, REAL_DATA
+from tests.connectors.test_cadt import V2_ACTION_TYPES
 
 pytestmark = pytest.mark.skipif(not (REAL_DATA / "jcm").is_dir(), reason=NO_REAL_DATA)
 
@@ -219,14 +220,7 @@ def test_cadt_v2_tables(db_url: str, tmp_path: Path) -> None:
         db_url,
         "SELECT action_type, metric, party_registry_id FROM actions ORDER BY action_id",
     )
-    assert [r[0] for r in stored] == [
-        "Acquisition",
-        "Authorization",
-        "Cancellation",
-        "First transfer",
-        "Transfer",
-        "Use",
-    ]
+    assert [r[0] for r in stored] == V2_ACTION_TYPES
     assert {(r[1], r[2]) for r in stored} == {("GHG", "RWA01")}
     (authorization,) = query(
         db_url, "SELECT authorizing_party_id, purposes, timeframe_end FROM authorizations"

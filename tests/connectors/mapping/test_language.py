@@ -150,7 +150,8 @@ def test_regex_extraction_groups_and_no_match(write_profile: Write) -> None:
             'first_id = { value = "block.first", as = "integer" }\n'
             'last_id = { value = "block.last", as = "integer" }\n'
             'action_id = { column = "serial", regex = \'^([A-Z]+)-\', no_match = "empty" }',
-            derived="block = { column = \"serial\", regex = '-(?P<first>[0-9]+)-(?P<last>[0-9]+)$' }",
+            derived='block = { column = "serial", '
+            "regex = '-(?P<first>[0-9]+)-(?P<last>[0-9]+)$' }",
         )
     )
     found = records(run(profile, "serial\nABC-1001-2000\n"))
@@ -236,7 +237,8 @@ def test_skips_with_reasons_and_their_near_miss(write_profile: Write) -> None:
             'action_id = "{id}"',
             extra=(
                 '[[skip]]\nwhen = { column = "issued", empty = true }\nreason = "pending"\n'
-                '[[skip]]\nwhen = { column = "issued", as = "number", equals = 0 }\nreason = "zero"\n'
+                '[[skip]]\nwhen = { column = "issued", as = "number", equals = 0 }\n'
+                'reason = "zero"\n'
             ),
         )
     )
@@ -407,7 +409,8 @@ first_transferring_party_id = "{heading_party}"
 def test_required_values_and_defaults(write_profile: Write) -> None:
     profile = write_profile(
         action_profile(
-            'action_id = { column = "id", required = true }\nmetric = { column = "m", default = "GHG" }'
+            'action_id = { column = "id", required = true }\n'
+            'metric = { column = "m", default = "GHG" }'
         )
     )
     outcomes = run(profile, "id,m\nA,\n,GHG\n")

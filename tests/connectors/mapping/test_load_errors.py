@@ -116,7 +116,7 @@ def test_toml_syntax_errors_name_the_file(write_profile: Write) -> None:
 
 
 def test_unknown_profile_names_the_shipped_ones() -> None:
-    with pytest.raises(ProfileError, match="no source profile 'jcm'.*jcm-credits"):
+    with pytest.raises(ProfileError, match=r"no source profile 'jcm'.*jcm-credits"):
         load_profile("jcm")
 
 
