@@ -26,7 +26,22 @@ PG_URL = os.environ.get(
     "METAREG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+
+
+def _real_data() -> Path:
+    """The real public data files ($METAREG_REAL_DATA, else shared/data/real beside the
+    checkout); tests that need them skip with the reason when they are absent."""
+    if os.environ.get("METAREG_REAL_DATA"):
+        return Path(os.environ["METAREG_REAL_DATA"])
+    here = Path(__file__).resolve()
+    for folder in here.parents:
+        if (folder / "shared" / "data" / "real").is_dir():
+            return folder / "shared" / "data" / "real"
+    return here.parents[2] / "shared" / "data" / "real"
+
+
+REAL_DATA = _real_data()
+NO_REAL_DATA = f"the real data files are absent ({REAL_DATA})"
 SAMPLES = Path(__file__).resolve().parents[1] / "config" / "samples"
 
 _pg_problem: list[str] = []

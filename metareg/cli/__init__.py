@@ -15,6 +15,8 @@ from metareg.cli import run as run_command
 from metareg.cli import serve as serve_command
 from metareg.cli import show as show_command
 from metareg.cli import simulate as simulate_command
+from metareg.cli import sources as sources_command
+from metareg.cli import stats as stats_command
 from metareg.cli import status as status_command
 from metareg.cli import sync as sync_command
 from metareg.cli.context import main_callback
@@ -32,6 +34,8 @@ app.command("demo")(demo_command.demo)
 app.command("ingest")(ingest_command.ingest)
 app.command("show")(show_command.show)
 app.command("registries")(registries_command.registries)
+app.command("sources")(sources_command.sources)
+app.command("stats")(stats_command.stats)
 app.add_typer(db_commands.app, name="db")
 app.add_typer(keys_commands.app, name="keys")
 app.command("serve")(serve_command.serve)

@@ -36,6 +36,9 @@ class Item:
     raw: str
     location: str
     problems: list[str] = field(default_factory=list)  # unreadable: quarantined with these
+    # provisional cooperative approaches the mapping met (`mapping.ApproachNote`s), stored
+    # with the page
+    approaches: list[Any] = field(default_factory=list)
 
 
 @dataclass(slots=True)

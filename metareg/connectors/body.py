@@ -32,14 +32,22 @@ def json_body(fetched: Fetched) -> Any:
     return fetched.json()
 
 
-def fetch_json(http: HttpClient, url: str, params: Mapping[str, Any] | None = None) -> Any:
+def fetch_json(
+    http: HttpClient,
+    url: str,
+    params: Mapping[str, Any] | None = None,
+    missing_ok: bool = False,
+) -> Any:
     """GET `url` and decode its JSON body, repeating the request (with the client's
     backoff, up to its `max_attempts`) when the body arrives broken: a registry or a
-    proxy that cuts a body short usually answers whole a moment later."""
+    proxy that cuts a body short usually answers whole a moment later. With
+    `missing_ok`, a 404 answers None (the registry does not serve that resource)."""
     attempt = 0
+    statuses = frozenset({200, 404}) if missing_ok else frozenset({200})
     while True:
         try:
-            return json_body(http.get(url, params))
+            fetched = http.get(url, params, ok_statuses=statuses)
+            return None if fetched.status == 404 else json_body(fetched)
         except BrokenBody:
             attempt += 1
             if attempt >= http.settings.max_attempts:

@@ -24,7 +24,15 @@ from fastapi.responses import JSONResponse, Response
 from metareg.connectors.aef.columns import (
     ACTIONS,
     AUTHORIZATIONS,
+    DATE,
     HOLDINGS,
+    INTEGER,
+    LIST,
+    NUMBER,
+    PURPOSES,
+    TEXT,
+    TIMEFRAME,
+    AefColumn,
     AefTable,
     record_to_row,
 )
@@ -90,10 +98,72 @@ def _add_aef(app: FastAPI, world: World, registry: str, source: SimulatedRegistr
 # -- the CAD Trust node ----------------------------------------------------------------
 
 
-def _cadt_tables() -> dict[str, Any]:
-    from metareg.connectors.cadt import T2, T3, T4
+# The node writes records under the CAD Trust schema v2.0.2 apiField names; metareg reads
+# them back through the `cadt` source profile (metareg/connectors/profiles/cadt.toml).
+def _cadt_table(
+    record_type: str, prefix: str, fields: list[tuple[str, str | None, str]]
+) -> AefTable:
+    return AefTable(
+        number=0,
+        record_type=record_type,
+        sheet=prefix,
+        title=prefix,
+        columns=tuple(AefColumn(f"{prefix}{api}", field, kind) for api, field, kind in fields),
+    )
 
-    return {"t2": T2, "t3": T3, "t4": T4}
+
+_CADT_BLOCK = [
+    ("CooperativeApproachId", "cooperative_approach_id", TEXT),
+    ("FirstTransferringPartyId", "first_transferring_party_id", TEXT),
+    ("PartyItmoRegistryId", "party_registry_id", TEXT),
+    ("ItmoFirstId", "first_id", INTEGER),
+    ("ItmoLastId", "last_id", INTEGER),
+    ("UnitRegistryId", "underlying_registry_id", TEXT),
+    ("UnitFirstId", "first_unit_id", TEXT),
+    ("UnitLastId", "last_unit_id", TEXT),
+    ("Metric", "metric", TEXT),
+    ("QuantityTCo2", "quantity_tco2e", NUMBER),
+    ("MitigationType", "mitigation_type", TEXT),
+    ("VintageYear", "vintage", INTEGER),
+]
+CADT_TABLES = {
+    "t2": _cadt_table(
+        "authorization",
+        "aefT2Authorizations",
+        [
+            ("Id", "authorization_id", TEXT),
+            ("Date", "authorization_date", DATE),
+            ("CooperativeApproachId", "cooperative_approach_id", TEXT),
+            ("Version", "version", INTEGER),
+            ("Quantity", "authorized_quantity", NUMBER),
+            ("Metric", "metric", TEXT),
+            ("PurposesForAuthorization", "purposes", PURPOSES),
+            ("AuthorizedPartyId", "authorized_party_ids", LIST),
+            ("AuthorizedEntityId", "authorized_entity_ids", LIST),
+            ("AuthorizedTimeframe", None, TIMEFRAME),
+            ("AuthorizationTerms", "terms", TEXT),
+            ("FirstTransferDefinitionOimp", "first_transfer_definition_oimp", TEXT),
+        ],
+    ),
+    "t3": _cadt_table(
+        "action",
+        "aefT3Actions",
+        [
+            ("Date", "action_date", DATE),
+            ("Type", "action_type", TEXT),
+            ("Subtype", "action_subtype", TEXT),
+            ("AuthorizationId", "authorization_id", TEXT),
+            *_CADT_BLOCK,
+            ("TransferringPartyId", "transferring_party_id", TEXT),
+            ("AcquiringPartyId", "acquiring_party_id", TEXT),
+            ("PurposeOfUseOimp", "purpose", TEXT),
+            ("UsingParticipatingPartyId", "using_party_id", TEXT),
+            ("UsingAuthorizedEntityId", "using_entity_id", TEXT),
+            ("ItmoUsedYear", "ndc_use_year", INTEGER),
+        ],
+    ),
+    "t4": _cadt_table("holding", "aefT4Holdings", list(_CADT_BLOCK)),
+}
 
 
 def cadt_row(table: AefTable, record: dict[str, Any]) -> dict[str, Any]:
@@ -109,7 +179,7 @@ def cadt_row(table: AefTable, record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _add_cadt(app: FastAPI, world: World, registry: str, source: SimulatedRegistry) -> None:
-    tables = _cadt_tables()
+    tables = CADT_TABLES
 
     def listing(kind: str, page: int, limit: int) -> dict[str, Any]:
         today = source.clock.today()

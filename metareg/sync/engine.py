@@ -46,6 +46,7 @@ from metareg.connectors import build_connector
 from metareg.connectors.base import SCOPE_RECORDS, Connector, Item, Page
 from metareg.connectors.errors import ConnectorError, CursorExpired, ErrorClass
 from metareg.db.tables.index import RecordVersion
+from metareg.index.approaches import store_approaches
 from metareg.index.counts import Counts
 from metareg.index.quarantine import quarantine
 from metareg.index.writer import IndexWriter
@@ -368,6 +369,7 @@ class SyncEngine:
                 writer = IndexWriter(connection, registry_id, source, now)
                 counts.add(self._apply_page(connection, writer, registry_id, page, ops, now))
                 counts.quarantined += quarantine(connection, registry_id, source, rejected, now)
+                store_approaches(connection, (n for item in page.items for n in item.approaches))
                 received += len(page.items)
                 quarantined += len(rejected)
                 lag = page.lag_seconds if page.lag_seconds is not None else lag

@@ -35,11 +35,12 @@ class IngestReport:
     files: int = 0
     lines: int = 0
     problems: list[tuple[str, str, list[Problem]]] = field(default_factory=list)  # first few
+    skipped: dict[str, int] = field(default_factory=dict)  # rows a profile skips, per reason
 
     KEEP_PROBLEMS = 50
 
 
-def _flush(
+def write_batch(
     engine: Engine,
     registry_id: str,
     source: str,
@@ -59,6 +60,12 @@ def _flush(
             report.problems.append((source, item.location, list(item.reasons)))
 
 
+def check_files(paths: list[Path]) -> None:
+    for path in paths:
+        if not path.is_file():
+            raise IngestUsageError(f"{path}: no such file")
+
+
 def ingest_files(
     engine: Engine,
     paths: list[Path],
@@ -66,9 +73,8 @@ def ingest_files(
     batch_size: int = DEFAULT_BATCH,
     progress: Progress | None = None,
 ) -> IngestReport:
+    check_files(paths)
     for path in paths:
-        if not path.is_file():
-            raise IngestUsageError(f"{path}: no such file")
         try:
             line_reader(path)
         except UnknownFileType as error:
@@ -91,7 +97,7 @@ def ingest_files(
                 else:
                     ops.append(item)
                 if len(ops) + len(rejected) >= batch_size:
-                    _flush(engine, registry_id, source, ops, rejected, report)
+                    write_batch(engine, registry_id, source, ops, rejected, report)
                     ops, rejected = [], []
-        _flush(engine, registry_id, source, ops, rejected, report)
+        write_batch(engine, registry_id, source, ops, rejected, report)
     return report

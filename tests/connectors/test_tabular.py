@@ -1,4 +1,5 @@
-"""The tabular connector: a real Verra export mapped declaratively (respx for the URL)."""
+"""The tabular connector: a real Verra export mapped declaratively, and a real JCM export
+through its shipped profile (respx for the URL)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import pytest
 import respx
 
 from metareg.connectors.errors import ConnectorError, ErrorClass, MalformedResponse
-from tests.conftest import REAL_DATA
+from tests.conftest import NO_REAL_DATA, REAL_DATA
 from tests.connectors.conftest import BASE, Sleeps, make
 
 URL = f"{BASE}/exports/transactions.csv"
-VERRA = (REAL_DATA / "verra" / "transactions.csv").read_bytes()
+VERRA_FILE = REAL_DATA / "verra" / "transactions.csv"
+JCM_FILE = REAL_DATA / "jcm" / "issuance_records.csv"
+pytestmark = pytest.mark.skipif(not VERRA_FILE.is_file(), reason=NO_REAL_DATA)
+VERRA = VERRA_FILE.read_bytes() if VERRA_FILE.is_file() else b""
 
 
 def connector(sleeps: Sleeps | None = None, **options: object):  # type: ignore[no-untyped-def]
@@ -83,3 +87,23 @@ def test_401_and_malformed() -> None:
     respx.get(URL).mock(return_value=httpx.Response(200, content=b'a,"b\n1,2'))
     with pytest.raises(MalformedResponse):
         list(connector(format="csv").pages(None))
+
+
+@respx.mock
+def test_source_profile_maps_the_real_jcm_export() -> None:
+    url = f"{BASE}/exports/issuance_records.csv"
+    respx.get(url).mock(return_value=httpx.Response(200, content=JCM_FILE.read_bytes()))
+    pages = list(make({"type": "tabular", "url": url, "source": "jcm-credits"}).pages(None))
+    items = [item for page in pages for item in page.items]
+    # 22 rows, 4 of them notified but not issued: skipped, not items.
+    assert len(items) == 18 and not any(item.problems for item in items)
+    assert {item.value["party_registry_id"] for item in items} == {"JPN01", "MNG01"}
+    assert sum(item.value["quantity_tco2e"] for item in items) == 123_096
+    assert {note.id for item in items for note in item.approaches} == {"CAP-MNG-JPN-JCM"}
+
+
+def test_unknown_source_profile_is_a_configuration_error() -> None:
+    connector = make({"type": "tabular", "path": str(JCM_FILE), "source": "jcm-credit"})
+    with pytest.raises(ConnectorError) as raised:
+        list(connector.pages(None))
+    assert raised.value.kind is ErrorClass.CONFIG and "jcm-credits" in str(raised.value)

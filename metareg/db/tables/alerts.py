@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from metareg.db.tables.approaches import APPROACH_ID_LENGTH
 from metareg.db.types import BigId, Json, Serial, UtcDateTime
 
 
@@ -39,7 +40,7 @@ class Alert(SQLModel, table=True):
     name: str = Field(max_length=40)
     severity: str = Field(max_length=12)
     status: str = Field(max_length=16)  # open | acknowledged | resolved
-    cooperative_approach_id: str | None = Field(default=None, max_length=6)
+    cooperative_approach_id: str | None = Field(default=None, max_length=APPROACH_ID_LENGTH)
     party_registry_id: str | None = Field(default=None, max_length=16)
     first_id: int | None = Field(default=None, sa_type=Serial, nullable=True)
     last_id: int | None = Field(default=None, sa_type=Serial, nullable=True)

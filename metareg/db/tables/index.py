@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from metareg.db.tables.approaches import APPROACH_ID_LENGTH
 from metareg.db.types import BigId, Json, Serial, UtcDateTime
 
 
@@ -42,7 +43,7 @@ class Registry(SQLModel, table=True):
 class BlockColumns(SQLModel):
     """The block fields of RECORDS.md, shared by actions and holdings."""
 
-    cooperative_approach_id: str = Field(max_length=6)
+    cooperative_approach_id: str = Field(max_length=APPROACH_ID_LENGTH)
     party_registry_id: str = Field(max_length=5)
     first_transferring_party_id: str = Field(max_length=3)
     first_id: int = _serial()
@@ -165,7 +166,7 @@ class Authorization(CurrentColumns, table=True):
     version: int = 1
     authorization_date: date
     authorizing_party_id: str = Field(max_length=3)
-    cooperative_approach_id: str = Field(max_length=6)
+    cooperative_approach_id: str = Field(max_length=APPROACH_ID_LENGTH)
     authorized_quantity: float | None = None
     metric: str = Field(default="GHG", max_length=8)
     purposes: list[str] | None = Field(default=None, sa_type=Json)
@@ -239,7 +240,7 @@ class SyncState(SQLModel, table=True):
 class BlockSpan(SQLModel, table=True):
     __tablename__ = "block_span"
 
-    cooperative_approach_id: str = Field(primary_key=True, max_length=6)
+    cooperative_approach_id: str = Field(primary_key=True, max_length=APPROACH_ID_LENGTH)
     party_registry_id: str = Field(primary_key=True, max_length=5)
     max_span: int = Field(sa_type=Serial)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_sync_state_health"
+revision = "0009_sync_state_health"
 down_revision = "0001_core"
 branch_labels = None
 depends_on = None

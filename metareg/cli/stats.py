@@ -1,0 +1,51 @@
+"""`metareg stats`: the index's totals, the figures `GET /v1/stats` serves."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.table import Table
+
+from metareg.cli.context import console, fail, options
+from metareg.oversight.totals import index_totals
+
+
+def stats(
+    ctx: typer.Context,
+    output: str = typer.Option("table", "--format", "-f", help="table or json"),
+) -> None:
+    """Units by state, cooperative approach, vintage and first transferring Party."""
+    if output not in ("table", "json"):
+        raise fail("--format must be table or json")
+    from metareg.web.api.alerts_bridge import open_alert_counts
+
+    with options(ctx).engine().connect() as connection:
+        totals = index_totals(connection)
+        figures = {
+            "change_sequence": totals["change_sequence"],
+            "by_state": totals["by_state"],
+            "by_cooperative_approach": totals["by_cooperative_approach"],
+            "by_vintage": totals["by_vintage"],
+            "by_party": totals["by_party"],
+            "open_alerts": open_alert_counts(connection),
+        }
+    if output == "json":
+        typer.echo(json.dumps(figures, indent=2))
+        return
+    for title, key, rows in (
+        ("by cooperative approach", "cooperative_approach_id", figures["by_cooperative_approach"]),
+        ("by vintage", "vintage", figures["by_vintage"]),
+        ("by first transferring Party", "party_id", figures["by_party"]),
+    ):
+        table = Table(key, "units", "by state", title=title)
+        for row in rows:
+            states = row["quantity_by_state"]
+            table.add_row(
+                str(row[key]),
+                str(sum(states.values())),
+                ", ".join(f"{state} {units}" for state, units in sorted(states.items())),
+            )
+        console.print(table)
+    total = sum(figures["by_state"].values())
+    console.print(f"{total} units; open alerts: {figures['open_alerts']}")
