@@ -14,30 +14,23 @@ events, so an event is never committed without its pending deliveries.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from metareg.alerts.event_rows import event_dict, events_table
 from metareg.db.locks import serialize_writers
-from metareg.db.tables.alerts import AlertEvent
 from metareg.db.upsert import insert_many
 
-__all__ = ["record_events", "serialize_writers"]
+__all__ = ["event_dict", "events_table", "record_events", "serialize_writers"]
 
 EVENT_KINDS = ("opened", "resolved", "reopened", "acknowledged")
 MAX_PAGE = 1_000
 
-events_table = AlertEvent.__table__  # type: ignore[attr-defined]
 
 # (kind, alert object, extra fields such as an acknowledgement's note, or None)
 EventItem = tuple[str, dict[str, Any], dict[str, Any] | None]
-
-
-def _iso(value: datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.isoformat().replace("+00:00", "Z")
 
 
 def record_events(connection: Connection, items: Sequence[EventItem], at: datetime) -> list[int]:
@@ -72,20 +65,6 @@ def record_events(connection: Connection, items: Sequence[EventItem], at: dateti
     written = [event_dict(row) for row in connection.execute(appended)]
     enqueue(connection, written, at)
     return [event["seq"] for event in written]
-
-
-def event_dict(row: Any) -> dict[str, Any]:
-    """One event as the feeds show it: its cursor, what happened, when, to which alert."""
-    payload = dict(row.payload)
-    event = {
-        "seq": row.seq,
-        "cursor": str(row.seq),
-        "event": row.kind,
-        "at": _iso(row.at),
-        "alert": payload.pop("alert"),
-    }
-    event.update(payload)  # an acknowledgement's note and author
-    return event
 
 
 def events_page(connection: Connection, since: int | None, limit: int = 100) -> dict[str, Any]:

@@ -24,7 +24,7 @@ import httpx
 import orjson
 from sqlalchemy import Engine, select, update
 
-from metareg.alerts.events import event_dict, events_table
+from metareg.alerts.event_rows import event_dict, events_table
 from metareg.alerts.webhooks.policy import UrlNotAllowed, check_url
 from metareg.alerts.webhooks.subscriptions import secret_of
 from metareg.db.tables.alerts import WebhookAttempt, WebhookDelivery

@@ -4,7 +4,7 @@ The operational alerts are judged by the checks from what the sync side committe
 sync health keeps what SY01 needs: the class of the last failure and the registry's
 configured staleness limit (written with each sync attempt).
 
-Revision ID: 0008_sync_state_health
+Revision ID: 0009_sync_state_health
 Revises: 0001_core
 Create Date: 2026-11-23
 """
