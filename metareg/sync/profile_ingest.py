@@ -24,8 +24,8 @@ from metareg.connectors.mapping import (
     SourceError,
 )
 from metareg.index.approaches import store_approaches
-from metareg.index.quarantine import Rejected
-from metareg.records.operations import Operation
+from metareg.records.files import to_operation
+from metareg.records.operations import Operation, Rejected
 from metareg.records.validate import Problem, RecordValidator
 from metareg.registries import ensure_registry, party_of
 from metareg.sync.ingest import (
@@ -34,7 +34,6 @@ from metareg.sync.ingest import (
     IngestUsageError,
     Progress,
     check_files,
-    to_operation,
     write_batch,
 )
 
