@@ -18,7 +18,7 @@ def stats(
     """Units by state, cooperative approach, vintage and first transferring Party."""
     if output not in ("table", "json"):
         raise fail("--format must be table or json")
-    from metareg.web.api.alerts_bridge import open_alert_counts
+    from metareg.oversight.alerts import open_by_severity
 
     with options(ctx).engine().connect() as connection:
         totals = index_totals(connection)
@@ -28,7 +28,7 @@ def stats(
             "by_cooperative_approach": totals["by_cooperative_approach"],
             "by_vintage": totals["by_vintage"],
             "by_party": totals["by_party"],
-            "open_alerts": open_alert_counts(connection),
+            "open_alerts": open_by_severity(connection),
         }
     if output == "json":
         typer.echo(json.dumps(figures, indent=2))

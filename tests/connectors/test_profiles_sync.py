@@ -29,7 +29,7 @@ def test_a_tabular_connector_with_a_source_profile(engine: Engine) -> None:
         "JPN",
         {"connector": {"type": "tabular", "path": str(JCM), "source": "jcm-credits"}},
     )
-    first = sync_registry(engine, registry, run_checks=False)
+    first = sync_registry(engine, registry)
     assert first.counts.accepted == 18 and first.counts.quarantined == 0
     with engine.connect() as connection:
         # The connector's registry reports every record (RECORDS.md); the originating
@@ -51,7 +51,7 @@ def test_a_tabular_connector_with_a_source_profile(engine: Engine) -> None:
         ("JPN01", "MNG01", issued["Mongolia"]),
     ]
     assert [tuple(r) for r in approaches] == [("CAP-MNG-JPN-JCM", "Mongolia-Japan JCM")]
-    again = sync_registry(engine, registry, run_checks=False)
+    again = sync_registry(engine, registry)
     assert again.counts.accepted == again.counts.corrected == again.counts.withdrawn == 0
 
 
