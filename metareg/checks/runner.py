@@ -35,17 +35,20 @@ from metareg.alerts.events import serialize_writers
 from metareg.db.tables.alerts import Alert, DetectionState
 from metareg.db.tables.index import Action, Holding, RecordVersion, Registry, SyncState
 from metareg.db.upsert import batched, upsert
-from metareg.detection import authpass, loading, screen, unitscreen
-from metareg.detection.changes import (
+from metareg.detection.passes import authorization as authpass
+from metareg.detection.passes.sweep import SweepContext, sweep_group
+from metareg.detection.prefilter import blocks as screen
+from metareg.detection.prefilter import units as unitscreen
+from metareg.detection.read import blocks as loading
+from metareg.detection.read.changes import (
     Touched,
     changed_since,
     crossed_grace,
     merge_intervals,
     parties_changed,
 )
-from metareg.detection.model import auth_scope, choose_current, party_of
 from metareg.detection.rules import dc03_underlying_unit_reuse as dc03
-from metareg.detection.sweep import SweepContext, sweep_group
+from metareg.detection.rules.terms import auth_scope, choose_current, party_of
 from metareg.findings import AUTH_RULES, BLOCK_RULES, CATALOGUE, DETECTION_RULES, Finding
 from metareg.log import get_logger
 

@@ -9,7 +9,7 @@ are two distinct records and do conflict: an issuance belongs in one registry on
 
 from __future__ import annotations
 
-from metareg.detection.model import Rec, overlap, pair_finding
+from metareg.detection.rules.terms import Rec, overlap, pair_finding
 from metareg.findings import Finding
 
 CODE = "DC01"

@@ -12,7 +12,7 @@ cover the same serial. `metric` always has a value (it defaults to GHG);
 
 from __future__ import annotations
 
-from metareg.detection.model import Rec, overlap, pair_finding
+from metareg.detection.rules.terms import Rec, overlap, pair_finding
 from metareg.findings import Finding
 
 CODE = "DC02"

@@ -19,7 +19,7 @@ import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
-from metareg.detection.model import Rec, make_finding, overlap
+from metareg.detection.rules.terms import Rec, make_finding, overlap
 from metareg.findings import Finding
 from metareg.index.unitrange import parse_units
 from metareg.records.serials import UnitRange

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from metareg.detection.model import TRANSFER_TYPES, Rec, overlap, pair_finding
+from metareg.detection.rules.terms import TRANSFER_TYPES, Rec, overlap, pair_finding
 from metareg.findings import Finding
 
 CODE = "DC04"

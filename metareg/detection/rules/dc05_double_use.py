@@ -9,7 +9,7 @@ The pure predicates here are shared by the set-based check and by
 
 from __future__ import annotations
 
-from metareg.detection.model import USE_TYPES, Rec, overlap, pair_finding
+from metareg.detection.rules.terms import USE_TYPES, Rec, overlap, pair_finding
 from metareg.findings import Finding
 
 CODE = "DC05"

@@ -13,8 +13,14 @@ flagged. Shared with `evaluate_action`.
 
 from __future__ import annotations
 
-from metareg.detection.model import ACTIVE_ACCOUNT_TYPES, MOVEMENT_TYPES, Rec, overlap, pair_finding
 from metareg.detection.rules.dc05_double_use import is_use
+from metareg.detection.rules.terms import (
+    ACTIVE_ACCOUNT_TYPES,
+    MOVEMENT_TYPES,
+    Rec,
+    overlap,
+    pair_finding,
+)
 from metareg.findings import Finding
 
 CODE = "DC06"

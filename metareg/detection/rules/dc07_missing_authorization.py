@@ -9,7 +9,7 @@ Voluntary cancellations are not named by the rule and are not judged. Shared wit
 
 from __future__ import annotations
 
-from metareg.detection.model import AuthRec, Rec, auth_scope, make_finding
+from metareg.detection.rules.terms import AuthRec, Rec, auth_scope, make_finding
 from metareg.findings import Finding
 
 CODE = "DC07"

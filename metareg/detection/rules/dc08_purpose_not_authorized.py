@@ -13,7 +13,7 @@ Shared with `evaluate_action`.
 
 from __future__ import annotations
 
-from metareg.detection.model import AuthRec, Rec, auth_scope, make_finding
+from metareg.detection.rules.terms import AuthRec, Rec, auth_scope, make_finding
 from metareg.findings import Finding
 
 CODE = "DC08"

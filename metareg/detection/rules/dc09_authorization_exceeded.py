@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from metareg.detection.model import AuthRec, Rec, auth_scope, make_finding
+from metareg.detection.rules.terms import AuthRec, Rec, auth_scope, make_finding
 from metareg.findings import Finding
 
 CODE = "DC09"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from metareg.detection.model import TRANSFER_TYPES, Rec, make_finding, overlap, party_of
+from metareg.detection.rules.terms import TRANSFER_TYPES, Rec, make_finding, overlap, party_of
 from metareg.findings import Finding
 
 CODE = "DC10"

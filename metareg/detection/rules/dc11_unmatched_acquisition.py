@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from metareg.detection.model import Rec, make_finding
 from metareg.detection.rules.dc10_unmatched_transfer import matches
+from metareg.detection.rules.terms import Rec, make_finding
 from metareg.findings import Finding
 
 CODE = "DC11"

@@ -8,7 +8,7 @@ GHG metric is one tonne, so the block size is the quantity.
 
 from __future__ import annotations
 
-from metareg.detection.model import Rec, make_finding
+from metareg.detection.rules.terms import Rec, make_finding
 from metareg.findings import Finding
 
 CODE = "DC12"

@@ -32,9 +32,9 @@ import numpy as np
 from sqlalchemy import Connection, bindparam, select
 
 from metareg.db.tables.index import UNIT_RANGE_WHERE, UNIT_UNPARSED_WHERE, Action
-from metareg.detection import loading
-from metareg.detection.model import Rec
+from metareg.detection.read import blocks as loading
 from metareg.detection.rules import dc03_underlying_unit_reuse as dc03
+from metareg.detection.rules.terms import Rec
 from metareg.findings import Finding
 from metareg.index.unitrange import parse_units
 

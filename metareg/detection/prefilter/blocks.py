@@ -61,7 +61,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from metareg.db.tables.index import Action, BlockSpan, Holding
-from metareg.detection.sweep import SweepContext
+from metareg.detection.passes.sweep import SweepContext
 
 actions = Action.__table__  # type: ignore[attr-defined]
 holdings = Holding.__table__  # type: ignore[attr-defined]

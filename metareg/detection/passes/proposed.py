@@ -13,8 +13,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from metareg.detection import authpass, firsttotals, loading, onekey
-from metareg.detection.model import AuthRec, Rec, choose_current, rec_from_record
+from metareg.detection.passes import authorization as authpass
+from metareg.detection.read import authorizations as onekey
+from metareg.detection.read import blocks as loading
+from metareg.detection.read import cached_totals as firsttotals
 from metareg.detection.rules import (
     dc01_double_issuance,
     dc02_identifier_conflict,
@@ -24,6 +26,7 @@ from metareg.detection.rules import (
     dc09_authorization_exceeded,
     dc12_quantity_mismatch,
 )
+from metareg.detection.rules.terms import AuthRec, Rec, choose_current, rec_from_record
 from metareg.findings import Finding
 from metareg.index import query
 

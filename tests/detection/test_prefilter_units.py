@@ -23,7 +23,8 @@ from sqlalchemy import Engine, select, text
 from bench.generator import generate
 from metareg.db import migrate
 from metareg.db.tables.index import UNIT_RANGE_COLUMNS, Action, RecordVersion
-from metareg.detection import loading, unitscreen
+from metareg.detection.prefilter import units as unitscreen
+from metareg.detection.read import blocks as loading
 from metareg.detection.rules import dc03_underlying_unit_reuse as dc03
 from metareg.findings import Finding
 from metareg.index import query

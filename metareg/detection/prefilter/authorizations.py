@@ -32,10 +32,10 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, func, or_, select
 
 from metareg.db.upsert import batched
-from metareg.detection import loading
-from metareg.detection.authpass import AuthKey, judge_action, keys_pass
-from metareg.detection.model import AuthRec, Rec, choose_current
+from metareg.detection.passes.authorization import AuthKey, judge_action, keys_pass
+from metareg.detection.read import blocks as loading
 from metareg.detection.rules import dc07_missing_authorization, dc08_purpose_not_authorized
+from metareg.detection.rules.terms import AuthRec, Rec, choose_current
 from metareg.findings import Finding
 
 actions = loading.actions

@@ -23,7 +23,8 @@ from sqlalchemy import Connection, Engine, delete, inspect, select
 from sqlmodel import SQLModel
 
 from bench.generator import generate
-from metareg.detection import authpass, loading
+from metareg.detection.passes import authorization as authpass
+from metareg.detection.read import blocks as loading
 from metareg.findings import Finding
 from metareg.index.writer import IndexWriter
 from metareg.records.operations import Incoming

@@ -32,7 +32,7 @@ from sqlalchemy import (
 
 from metareg.db.tables.index import Action, Authorization, BlockSpan, Holding
 from metareg.db.upsert import batched
-from metareg.detection.model import AuthRec, Rec
+from metareg.detection.rules.terms import AuthRec, Rec
 
 STREAM_BATCH = 20_000
 IDENTITY_CHUNK = 500  # uids per lookup by identity

@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
-from metareg.detection.model import TRANSFER_TYPES, USE_TYPES, Rec
 from metareg.detection.rules import (
     dc01_double_issuance,
     dc02_identifier_conflict,
@@ -29,6 +28,7 @@ from metareg.detection.rules import (
     dc11_unmatched_acquisition,
     dc12_quantity_mismatch,
 )
+from metareg.detection.rules.terms import TRANSFER_TYPES, USE_TYPES, Rec
 from metareg.findings import Finding, Identity
 
 

@@ -23,8 +23,10 @@ from sqlmodel import SQLModel
 
 from bench.generator import generate
 from metareg.db.engine import make_engine
-from metareg.detection import firsttotals, loading, onekey
-from metareg.detection.model import choose_current
+from metareg.detection.read import authorizations as onekey
+from metareg.detection.read import blocks as loading
+from metareg.detection.read import cached_totals as firsttotals
+from metareg.detection.rules.terms import choose_current
 from metareg.index.writer import IndexWriter
 from metareg.records.operations import Incoming, Withdrawal
 from metareg.registries import ensure_registry

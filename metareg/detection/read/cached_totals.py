@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine
 
-from metareg.detection import loading
+from metareg.detection.read import blocks as loading
 
 SEEN_KEY = "metareg.firsttotals.seen"  # in the pool record's info: the last marker seen
 MAX_KEYS = 10_000  # callers may name any authorization id: bound what is remembered

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, select
 
 from metareg.db.tables.index import Action, RecordVersion
 from metareg.db.upsert import batched
-from metareg.detection.model import MOVEMENT_TYPES, TRANSFER_TYPES
+from metareg.detection.rules.terms import MOVEMENT_TYPES, TRANSFER_TYPES
 
 LOOKUP_CHUNK = 2_000
 

@@ -25,9 +25,9 @@ from bench.generator import generate
 from metareg.checks import runner
 from metareg.db import migrate
 from metareg.db.engine import make_engine
-from metareg.detection import screen
-from metareg.detection.model import party_of
-from metareg.detection.sweep import SweepContext
+from metareg.detection.passes.sweep import SweepContext
+from metareg.detection.prefilter import blocks as screen
+from metareg.detection.rules.terms import party_of
 from metareg.index.writer import IndexWriter
 from metareg.records.operations import Incoming, Operation
 from metareg.registries import ensure_registry

@@ -12,14 +12,14 @@ from collections.abc import Iterable, Iterator
 
 from sqlalchemy import Connection
 
-from metareg.detection import loading
-from metareg.detection.changes import KeyChanges
-from metareg.detection.model import AuthRec, Rec, choose_current
+from metareg.detection.read import blocks as loading
+from metareg.detection.read.changes import KeyChanges
 from metareg.detection.rules import (
     dc07_missing_authorization,
     dc08_purpose_not_authorized,
     dc09_authorization_exceeded,
 )
+from metareg.detection.rules.terms import AuthRec, Rec, choose_current
 from metareg.findings import Finding, Identity
 
 AuthKey = tuple[str, str | None]  # (cooperative approach, authorization id or None)
@@ -147,6 +147,6 @@ def full_pass(connection: Connection) -> list[Finding]:
     """Every DC07-DC09 finding of the index, without reading every action: exactly
     `InlineAuthorizations` on every current action plus `keys_pass` over its exceeded
     keys (see `authscreen`)."""
-    from metareg.detection import authscreen  # it builds on this module
+    from metareg.detection.prefilter import authorizations as authscreen
 
     return authscreen.full_pass(connection)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, bindparam, select
 
-from metareg.detection.loading import _authorization_columns, authorizations
-from metareg.detection.model import AuthRec
+from metareg.detection.read.blocks import _authorization_columns, authorizations
+from metareg.detection.rules.terms import AuthRec
 
 _VERSIONS = (
     select(*_authorization_columns())
