@@ -6,153 +6,120 @@ dropped in O(log n)); every active block overlaps the new one, so each overlappi
 pair is met exactly once and no pair that does not overlap is ever looked at. The
 cost is O(n log n + k) for n blocks and k overlapping pairs, never all pairs.
 
-Each pair is handed to the rules it can concern (by record kind and action type);
-per-record rules (DC12) see each block once; DC04 and DC10/DC11 need to know every
-partner of a block before judging it, so they are judged when the group ends.
+The block-scope rules are reached by their kind (`rules.kinds`): record rules see
+each block once; pair rules see the overlapping pairs whose record kinds they
+declare (a rule on any pair, DC02, only those that differ on the fields it names);
+group rules (DC04, DC10, DC11) see the records and pairs they declare and judge when
+the group ends. The dispatch tables are built from those declarations, so the hot
+loop costs a dictionary look-up per pair and calls a rule only where it may speak.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import date
+from operator import attrgetter
+from typing import Any
 
-from metareg.detection.rules import (
-    dc01_double_issuance,
-    dc02_identifier_conflict,
-    dc04_multiple_holders,
-    dc05_double_use,
-    dc06_activity_after_use,
-    dc10_unmatched_transfer,
-    dc11_unmatched_acquisition,
-    dc12_quantity_mismatch,
+from metareg.detection.rules import of_kind
+from metareg.detection.rules.kinds import (
+    CheckContext,
+    GroupJudgement,
+    GroupRule,
+    PairRule,
+    RecordRule,
 )
-from metareg.detection.rules.terms import TRANSFER_TYPES, USE_TYPES, Rec
-from metareg.findings import Finding, Identity
+from metareg.detection.rules.terms import BlockRecord, RecordKind, ordered
+from metareg.findings import Finding
+
+PairHandler = Callable[[BlockRecord, BlockRecord], Finding | None]
+KindPair = tuple[RecordKind, RecordKind]
+
+RECORD_CHECKS = tuple(rule.check for rule in of_kind(RecordRule))
+GROUP_RULES = of_kind(GroupRule)
+# The rules on any pair, and one key for all of them: where two records' keys are
+# equal none of them can speak (a rule naming no field to differ on sees every pair:
+# two distinct records always differ on their identity).
+ANY_PAIR = tuple(rule for rule in of_kind(PairRule) if rule.kinds is None)
+ANY_PAIR_CHECKS = tuple(rule.check for rule in ANY_PAIR)
+_DIFFER_ON = sorted(
+    {
+        name
+        for rule in ANY_PAIR
+        for name in (rule.differ_on or ("registry_id", "record_type", "uid"))
+    }
+)
+differ_key: Callable[[BlockRecord], Any] = (
+    attrgetter(*_DIFFER_ON) if _DIFFER_ON else lambda record: ()
+)
 
 
-@dataclass(frozen=True)
-class SweepContext:
-    cutoff: date  # DC10/DC11: older than this is past the grace period
-    grace_days: int
-    synced_parties: frozenset[str]
+def _in_order(check: Callable[[BlockRecord, BlockRecord], Finding | None]) -> PairHandler:
+    """A pair rule's check, given the pair in one order (`ordered`)."""
+    return lambda a, b: check(*ordered(a, b))
 
 
-@dataclass
-class _Group:
-    holding_pairs: list[tuple[Rec, Rec]] = field(default_factory=list)
-    outgoing: dict[Identity, list[Rec]] = field(default_factory=dict)  # holding -> transfers
-    matched: set[Identity] = field(default_factory=set)  # matched transfers/acquisitions
-    unmatched_candidates: list[tuple[str, Rec]] = field(default_factory=list)
-
-
-def _ordered(a: Rec, b: Rec) -> tuple[Rec, Rec]:
-    """One order for a pair, so a finding's message does not depend on arrival order."""
-    if (b.registry_id, b.record_type, b.uid) < (a.registry_id, a.record_type, a.uid):
-        return b, a
-    return a, b
-
-
-def _pair(a: Rec, b: Rec, group: _Group, out: list[Finding]) -> None:
-    """Every pair rule on two overlapping, distinct blocks; findings go to `out`.
-
-    The hot loop of the full check: rules are reached by kind and action type, so
-    the common pairs (an issuance and the transfers of its units) cost a few
-    comparisons; pairs are put in one order only when a rule may speak.
-    """
-    # A cheap necessary condition first: most overlapping pairs agree on everything.
-    if (
-        a.vintage != b.vintage
-        or a.first_transferring_party_id != b.first_transferring_party_id
-        or a.metric != b.metric
-        or a.mitigation_type != b.mitigation_type
-    ):
-        finding = dc02_identifier_conflict.check(*_ordered(a, b))
-        if finding is not None:
-            out.append(finding)
-    type_a, type_b = a.action_type, b.action_type
-    finding = None
-    if type_a is not None and type_b is not None:
-        if type_a == "Issuance" or type_b == "Issuance":
-            # An issuance is neither a use nor a movement: only DC01 concerns it.
-            if type_a == type_b:
-                finding = dc01_double_issuance.check(*_ordered(a, b))
-        elif type_a in USE_TYPES or type_b in USE_TYPES:
-            if type_a in USE_TYPES and type_b in USE_TYPES:
-                finding = dc05_double_use.check(*_ordered(a, b))
-            else:
-                finding = dc06_activity_after_use.check(*_ordered(a, b))
-        elif (
-            type_b == "Acquisition"
-            and type_a in TRANSFER_TYPES
-            and dc10_unmatched_transfer.matches(a, b)
-        ) or (
-            type_a == "Acquisition"
-            and type_b in TRANSFER_TYPES
-            and dc10_unmatched_transfer.matches(b, a)
-        ):
-            group.matched.add(a.identity)
-            group.matched.add(b.identity)
-    elif type_a is None and type_b is None:
-        if dc04_multiple_holders.holders_conflict(a, b):
-            group.holding_pairs.append(_ordered(a, b))
-    else:
-        action, holding = (a, b) if type_a is not None else (b, a)
-        if action.action_type in USE_TYPES:
-            finding = dc06_activity_after_use.check(*_ordered(a, b))
-        elif action.action_type in TRANSFER_TYPES and dc04_multiple_holders.transfers_out(
-            action, holding
-        ):
-            group.outgoing.setdefault(holding.identity, []).append(action)
-    if finding is not None:
-        out.append(finding)
-
-
-def _finish(group: _Group, context: SweepContext) -> Iterator[Finding]:
-    for a, b in group.holding_pairs:
-        older = dc04_multiple_holders.older_of(a, b)
-        transfers = group.outgoing.get(older.identity, []) if older is not None else []
-        finding = dc04_multiple_holders.check(a, b, transfers)
-        if finding is not None:
-            yield finding
-    for rule, record in group.unmatched_candidates:
-        if record.identity in group.matched:
-            continue
-        if rule == "DC10":
-            yield dc10_unmatched_transfer.finding(record, context.grace_days)
-        else:
-            yield dc11_unmatched_acquisition.finding(record, context.grace_days)
+def _pair_handlers(judgements: list[GroupJudgement]) -> dict[KindPair, tuple[PairHandler, ...]]:
+    """(record kind, record kind) -> the pair rules' checks declaring it, then the
+    group judgements' `see_pair` (which find nothing until the group ends)."""
+    table: dict[KindPair, list[PairHandler]] = {}
+    for pair_rule in of_kind(PairRule):
+        for kinds in pair_rule.kinds or ():
+            table.setdefault(kinds, []).append(_in_order(pair_rule.check))
+    for group_rule, judgement in zip(GROUP_RULES, judgements, strict=True):
+        for kinds in group_rule.pair_kinds:
+            table.setdefault(kinds, []).append(judgement.see_pair)
+    return {kinds: tuple(handlers) for kinds, handlers in table.items()}
 
 
 def sweep_group(
-    records: Iterable[Rec],
-    context: SweepContext,
-    per_action: Callable[[Rec], list[Finding]] | None = None,
+    records: Iterable[BlockRecord],
+    context: CheckContext,
+    per_action: Callable[[BlockRecord], list[Finding]] | None = None,
 ) -> Iterator[Finding]:
     """Every block-rule finding among the blocks of one (ca, originating registry),
-    given in `first_id` order; `per_action` (the full check's inline authorization
+    given in `first_id` order; `per_action` (the exhaustive check's authorization
     rules) is given each action once."""
-    group = _Group()
-    active: list[tuple[int, int, Rec]] = []  # heap of (last_id, arrival order, block)
-    cutoff, synced = context.cutoff, context.synced_parties
+    judgements = [rule.start(context) for rule in GROUP_RULES]
+    on_record: dict[RecordKind, list[Callable[[BlockRecord], None]]] = {}
+    for rule, judgement in zip(GROUP_RULES, judgements, strict=True):
+        for kind in rule.record_kinds:
+            on_record.setdefault(kind, []).append(judgement.see_record)
+    on_pair, any_pair, key_of, no_calls = (
+        _pair_handlers(judgements),
+        ANY_PAIR_CHECKS,
+        differ_key,
+        (),
+    )
+    # A heap of (last_id, arrival order, block, the block's `differ_key`).
+    active: list[tuple[int, int, BlockRecord, Any]] = []
     for order, record in enumerate(records):
         start = record.first_id
         while active and active[0][0] < start:
             heapq.heappop(active)
-        finding = dc12_quantity_mismatch.check(record)
-        if finding is not None:
-            yield finding
+        for check_record in RECORD_CHECKS:
+            finding = check_record(record)
+            if finding is not None:
+                yield finding
         if per_action is not None and record.record_type == "action":
             yield from per_action(record)
-        if dc10_unmatched_transfer.is_candidate(record, cutoff, synced):
-            group.unmatched_candidates.append(("DC10", record))
-        elif dc11_unmatched_acquisition.is_candidate(record, cutoff, synced):
-            group.unmatched_candidates.append(("DC11", record))
+        kind = record.action_type
+        for see_record in on_record.get(kind, no_calls):
+            see_record(record)
+        key = key_of(record)
         if active:
             found: list[Finding] = []
-            for _, _, other in active:
-                _pair(other, record, group, found)
+            for _, _, other, other_key in active:
+                if other_key != key:
+                    for check in any_pair:
+                        finding = check(*ordered(other, record))
+                        if finding is not None:
+                            found.append(finding)
+                for handle in on_pair.get((other.action_type, kind), no_calls):
+                    finding = handle(other, record)
+                    if finding is not None:
+                        found.append(finding)
             yield from found
-        heapq.heappush(active, (record.last_id, order, record))
-    yield from _finish(group, context)
+        heapq.heappush(active, (record.last_id, order, record, key))
+    for judgement in judgements:
+        yield from judgement.findings()

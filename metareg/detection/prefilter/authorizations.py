@@ -1,19 +1,20 @@
-"""DC07-DC09 over the whole index without reading every action.
+"""The authorization rules over the whole index without reading every action: per
+authorization key, an SQL filter returning a superset of the actions a rule can flag.
 
 Almost every action names an authorization it respects, so the full check need not
 judge them all: per authorization key (cooperative approach, authorization id) the
 current authorization is known in Python before any action is read, and from it we
 build an SQL filter returning a SUPERSET of the actions of the key that DC07, DC08 or
-DC09's per-record reasons (no running total) can flag. The rows it returns are then
-judged by the existing rule code (`authpass.judge_action`): the SQL only narrows, the
-Python rules decide, so there is no second copy of the rule logic that could drift. A
-filter that is too wide costs time, never a wrong finding; one that is too narrow
-would lose findings, so each clause below names the rule condition it covers and is
-at least as wide as it.
+DC09's per-action reasons (no running total) can flag. The authorization pass judges
+the rows it returns with the rules (`passes.authorization.judge_action`): the SQL
+only narrows, the rules decide. A filter that is too wide costs time, never a wrong
+finding; one that is too narrow would lose findings, so each clause below names the
+rule condition it covers, is built from the constants that rule declares, and is at
+least as wide as it. An authorization rule with no clause here (`COVERED`) makes
+every filter return every action of its key.
 
 Keys whose first transfers exceed the authorized quantity need the running total
-over all their first transfers, so they are judged whole by `authpass.keys_pass`, as
-the inline pass did.
+over all their first transfers: the pass judges them whole (`keys_pass`).
 
 The queries run on the (ca, authorization_id, action_type, action_date, first_id,
 last_id, vintage, purpose, acquiring_party_id, using_party_id) index
@@ -29,23 +30,25 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, or_, select
+from sqlalchemy import Connection, and_, bindparam, or_, select, true
 
-from metareg.db.upsert import batched
-from metareg.detection.passes.authorization import AuthKey, judge_action, keys_pass
-from metareg.detection.read import blocks as loading
-from metareg.detection.rules import dc07_missing_authorization, dc08_purpose_not_authorized
-from metareg.detection.rules.terms import AuthRec, Rec, choose_current
-from metareg.findings import Finding
+from metareg.detection.read.columns import action_columns, actions
+from metareg.detection.rules import UNNAMED_ACTIONS, of_kind
+from metareg.detection.rules import dc07_missing_authorization as dc07
+from metareg.detection.rules import dc08_purpose_not_authorized as dc08
+from metareg.detection.rules import dc09_authorization_exceeded as dc09
+from metareg.detection.rules.kinds import AuthorizationRule
+from metareg.detection.rules.terms import AuthorizationVersion
 
-actions = loading.actions
 _ca, _aid, _type = (
     actions.c.cooperative_approach_id,
     actions.c.authorization_id,
     actions.c.action_type,
 )
-NEEDS = sorted(dc07_missing_authorization.NEEDS_AUTHORIZATION)
-USES = sorted(dc08_purpose_not_authorized.JUDGED)
+COVERED = (dc07.RULE, dc08.RULE, dc09.RULE)
+# A rule with no clause here could flag any action: then every filter lets all through.
+EVERY_ACTION = any(rule not in COVERED for rule in of_kind(AuthorizationRule))
+KEYS_CHUNK = 500  # authorization ids per query over the keys with no authorization
 
 # -- the keys ------------------------------------------------------------------------------
 
@@ -73,36 +76,31 @@ def authorization_ids(connection: Connection, ca: str) -> Iterator[str]:
         aid = connection.execute(_NEXT_AID, {"ca": ca, "aid": aid}).scalar()
 
 
-# -- DC09's totals ---------------------------------------------------------------------------
-
-_FIRST_TRANSFERRED = select(func.sum(actions.c.last_id - actions.c.first_id + 1)).where(
-    _ca == bindparam("ca"), _aid == bindparam("aid"), _type == "First transfer"
-)
-
-
-def exceeds(connection: Connection, ca: str, aid: str, current: AuthRec | None) -> bool:
-    """Whether the first transfers of the key add up to more than its current
-    authorization's quantity (`InlineAuthorizations.exceeded`, one key at a time)."""
-    limit = current.authorized_quantity if current is not None else None
-    if limit is None:
-        return False
-    total = connection.execute(_FIRST_TRANSFERRED, {"ca": ca, "aid": aid}).scalar()
-    return total is not None and int(total) > limit
-
-
 # -- the filters ----------------------------------------------------------------------------
 
-_NULL_KEY = select(*loading._action_columns(False)).where(
-    _ca == bindparam("ca"), _aid.is_(None), _type.in_(NEEDS)
+Filter = tuple[Any, dict[str, Any]]  # a statement over `action_columns()`, its parameters
+
+# Actions naming no authorization (rules with `unnamed_actions`: DC07).
+_UNNAMED = select(*action_columns()).where(
+    _ca == bindparam("ca"), _aid.is_(None), _type.in_(sorted(UNNAMED_ACTIONS))
 )
-
-
-_MISSING_KEYS = select(*loading._action_columns(False)).where(
+# Actions naming an authorization no registry reports: DC07 on the types it needs one.
+_MISSING_KEYS = select(*action_columns()).where(
     _ca == bindparam("ca"),
     _aid.in_(bindparam("aids", expanding=True)),
-    _type.in_(NEEDS),
+    _type.in_(sorted(dc07.NEEDS_AUTHORIZATION)) if not EVERY_ACTION else true(),
 )
-KEYS_CHUNK = 500  # authorization ids per query over the keys with no authorization
+_EVERY_ACTION_OF_KEY = select(*action_columns()).where(
+    _ca == bindparam("ca"), _aid == bindparam("aid")
+)
+
+
+def unnamed_filter(ca: str) -> Filter:
+    return _UNNAMED, {"ca": ca}
+
+
+def missing_filter(ca: str, aids: list[str]) -> Filter:
+    return _MISSING_KEYS, {"ca": ca, "aids": aids}
 
 
 @cache
@@ -125,40 +123,47 @@ def _filter(shape: tuple[bool, bool, bool, bool, bool, bool]) -> Any:
     elif end:
         clauses.append(actions.c.vintage > bindparam("end"))
     allowed: Any = bindparam("parties", expanding=True)
-    if parties:  # DC09: a first transfer to a party not named (a null one never is)
-        clauses.append(
-            and_(_type == "First transfer", actions.c.acquiring_party_id.not_in(allowed))
-        )
+    # DC09: the Party an action names is not named (a null one never is); in
+    # PARTY_FIELDS order: first transfers here, uses after the DC07/DC08 clauses.
+    first_party, *other_parties = (
+        and_(_type == action_type, actions.c[field].not_in(allowed))
+        for action_type, field in dc09.PARTY_FIELDS.items()
+    )
+    if parties:
+        clauses.append(first_party)
     if needs:  # DC07: an empty authorization id
-        clauses.append(_type.in_(NEEDS))
-    if uses:  # DC08: a revoked authorization flags every Use and Cancellation
-        clauses.append(_type.in_(USES))
+        clauses.append(_type.in_(sorted(dc07.NEEDS_AUTHORIZATION)))
+    if uses:  # DC08: a revoked authorization flags every action DC08 judges
+        clauses.append(_type.in_(sorted(dc08.JUDGED)))
     elif purposes:  # DC08: a purpose (NDC, OIMP) its purposes do not cover
         clauses.append(
-            and_(_type.in_(USES), actions.c.purpose.in_(bindparam("purposes", expanding=True)))
+            and_(
+                _type.in_(sorted(dc08.JUDGED)),
+                actions.c.purpose.in_(bindparam("purposes", expanding=True)),
+            )
         )
-    if parties:  # DC09: a use by a party not named (a null one never is)
-        clauses.append(and_(_type == "Use", actions.c.using_party_id.not_in(allowed)))
-    return select(*loading._action_columns(False)).where(
+    if parties:
+        clauses.extend(other_parties)
+    return select(*action_columns()).where(
         _ca == bindparam("ca"), _aid == bindparam("aid"), or_(*clauses)
     )
 
 
-def key_filter(ca: str, aid: str, current: AuthRec | None) -> tuple[Any, dict[str, Any]] | None:
+def key_filter(ca: str, aid: str, current: AuthorizationVersion) -> Filter | None:
     """The statement and parameters returning a superset of the actions of (ca, aid)
-    that DC07/DC08/DC09 (per-record reasons) can flag under `current`; None when no
-    action of the key can be flagged."""
+    that the authorization rules can flag under `current` (no running total); None when
+    none can be flagged."""
     params: dict[str, Any] = {"ca": ca, "aid": aid}
-    if current is None:  # DC07 on every action that needs an authorization
-        return _filter((True, False, False, False, False, False)), params
+    if EVERY_ACTION:
+        return _EVERY_ACTION_OF_KEY, params
     uncovered = [
         purpose
-        for purpose, covering in dc08_purpose_not_authorized.COVERING.items()
+        for purpose, covering in dc08.COVERING.items()
         if not covering.intersection(current.purposes or ())
     ]
     shape = (
         not aid,
-        current.status == "revoked",
+        current.status == dc08.REVOKED,
         bool(uncovered),
         current.timeframe_start is not None,
         current.timeframe_end is not None,
@@ -174,39 +179,3 @@ def key_filter(ca: str, aid: str, current: AuthRec | None) -> tuple[Any, dict[st
         parties=[p for p in current.authorized_party_ids or () if isinstance(p, str)],
     )
     return _filter(shape), params
-
-
-def _judged(
-    connection: Connection, statement: Any, params: dict[str, Any], current: AuthRec | None
-) -> Iterator[Finding]:
-    make = Rec._make
-    for row in connection.execute(statement, params):
-        yield from judge_action(make(row), current)
-
-
-def full_pass(connection: Connection) -> list[Finding]:
-    """Every DC07-DC09 finding of the index: exactly those of `InlineAuthorizations`
-    given every current action, plus `keys_pass` over its exceeded keys."""
-    versions = loading.authorization_versions(connection)
-    current = {key: choose_current(found) for key, found in versions.items()}
-    findings: list[Finding] = []
-    exceeded: list[AuthKey] = []
-    for ca in list(approaches(connection)):
-        findings.extend(_judged(connection, _NULL_KEY, {"ca": ca}, None))
-        missing: list[str] = []
-        for aid in list(authorization_ids(connection, ca)):
-            authorization = current.get((ca, aid))
-            if authorization is None:
-                missing.append(aid)  # judged below, many keys per query
-            elif exceeds(connection, ca, aid, authorization):
-                exceeded.append((ca, aid))
-            else:
-                found = key_filter(ca, aid, authorization)
-                if found is not None:
-                    findings.extend(_judged(connection, *found, authorization))
-        for chunk in batched(missing, KEYS_CHUNK):
-            findings.extend(
-                _judged(connection, _MISSING_KEYS, {"ca": ca, "aids": list(chunk)}, None)
-            )
-    findings.extend(keys_pass(connection, exceeded))
-    return findings

@@ -20,6 +20,12 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
+from metareg.detection.passes.proposed import (
+    JUDGED_RULES,
+    PASSED,
+    authorization_status,
+    evaluate_action,
+)
 from metareg.index import query
 from metareg.index.state import derive_segments
 from metareg.records.identifiers import ITMOBlock, parse_itmo
@@ -31,14 +37,6 @@ router = APIRouter(
     prefix="/v1", tags=["checks"], responses={503: {"description": "Detection not installed"}}
 )
 
-CHECKED_RULES = ("DC05", "DC06", "DC07", "DC08", "DC09")
-PASSED = {
-    "DC05": "No other use or cancellation of these units is in the index.",
-    "DC06": "No use or cancellation of these units precedes this one.",
-    "DC07": "The authorization is a current authorization of the cooperative approach.",
-    "DC08": "The authorization covers this purpose and is not revoked.",
-    "DC09": "The vintage, the using Party and the quantity are within the authorization.",
-}
 # Why a check cannot decide (not rules of RULES.md: properties of the index's coverage).
 NOT_IN_INDEX = "CK01"
 NO_AUTHORIZATION = "CK02"
@@ -175,10 +173,8 @@ def check_authorization(connection: Connection, request: CheckRequest) -> dict[s
     if reasons:
         return {**answer, "decision": "unknown", "reasons": reasons}
 
-    evaluate = bridge.required(bridge.DETECTION, "evaluate_action")
-    status_of = bridge.required(bridge.DETECTION, "authorization_status")
     action = hypothetical_action(request, block, when, authorization_id)
-    findings = evaluate(connection, action, as_of=when)
+    findings = evaluate_action(connection, action, as_of=when)
     failed = {finding.rule for finding in findings}
     for finding in findings:
         reasons.append(
@@ -192,10 +188,10 @@ def check_authorization(connection: Connection, request: CheckRequest) -> dict[s
                 ],
             }
         )
-    for code in CHECKED_RULES:
+    for code in JUDGED_RULES:
         if code not in failed:
             reasons.append({"code": code, "outcome": "passed", "message": PASSED[code]})
-    status = status_of(connection, ca, authorization_id) if authorization_id else None
+    status = authorization_status(connection, ca, authorization_id) if authorization_id else None
     if status is not None:
         answer.update(_quantities(status))
     return {**answer, "decision": "denied" if failed else "allowed", "reasons": reasons}
