@@ -7,6 +7,8 @@ exactly the alerts of that part of the index that no finding confirms.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection, bindparam, select
 
 from metareg.alerts import store
@@ -51,14 +53,13 @@ def alerts_in(connection: Connection, scope: JudgedScope) -> Existing:
     return existing
 
 
-_BLOCK_ALERTS = select(
-    alerts_table.c.fingerprint,
-    alerts_table.c.id,
-    alerts_table.c.status,
-    alerts_table.c.rule,
-    alerts_table.c.first_id,
-    alerts_table.c.last_id,
-).where(
+def _alerts(*columns: Any) -> Any:
+    """(fingerprint, id, status, rule, *columns) of alerts, to be narrowed down."""
+    t = alerts_table.c
+    return select(t.fingerprint, t.id, t.status, t.rule, *columns)
+
+
+_BLOCK_ALERTS = _alerts(alerts_table.c.first_id, alerts_table.c.last_id).where(
     alerts_table.c.rule.in_(BLOCK_RULES),
     alerts_table.c.cooperative_approach_id == bindparam("ca"),
     alerts_table.c.party_registry_id == bindparam("registry"),
@@ -81,13 +82,7 @@ def _block_alerts_meeting(
     return found
 
 
-_AUTHORIZATION_ALERTS = select(
-    alerts_table.c.fingerprint,
-    alerts_table.c.id,
-    alerts_table.c.status,
-    alerts_table.c.rule,
-    alerts_table.c.evidence,
-).where(
+_AUTHORIZATION_ALERTS = _alerts(alerts_table.c.evidence).where(
     alerts_table.c.rule.in_(AUTHORIZATION_RULES),
     alerts_table.c.cooperative_approach_id == bindparam("ca"),
     alerts_table.c.scope == bindparam("scope"),

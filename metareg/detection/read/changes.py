@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import orjson
 from sqlalchemy import Connection, or_, select
@@ -170,20 +171,13 @@ def crossed_grace(connection: Connection, touched: Touched, before: date, after:
     if before == after or not kinds:
         return
     low, high = sorted((before, after))
-    rows = connection.execute(
-        select(
-            actions.c.cooperative_approach_id,
-            actions.c.party_registry_id,
-            actions.c.first_id,
-            actions.c.last_id,
-        ).where(
-            actions.c.action_type.in_(kinds),
-            actions.c.action_date >= low,
-            actions.c.action_date < high,
-        )
+    _touch_actions(
+        connection,
+        touched,
+        actions.c.action_type.in_(kinds),
+        actions.c.action_date >= low,
+        actions.c.action_date < high,
     )
-    for ca, registry, first, last in rows:
-        touched.add_block(ca, registry, first, last)
 
 
 def parties_changed(connection: Connection, touched: Touched, parties: Iterable[str]) -> None:
@@ -193,21 +187,28 @@ def parties_changed(connection: Connection, touched: Touched, parties: Iterable[
     wanted = sorted(set(parties))
     if not wanted or not AWAITED:
         return
+    _touch_actions(
+        connection,
+        touched,
+        or_(
+            *(
+                actions.c.action_type.in_(sorted(awaited.kinds))
+                & actions.c[awaited.party_field].in_(wanted)
+                for awaited in AWAITED
+            )
+        ),
+    )
+
+
+def _touch_actions(connection: Connection, touched: Touched, *conditions: Any) -> None:
+    """Touch the blocks of the actions meeting the conditions."""
     rows = connection.execute(
         select(
             actions.c.cooperative_approach_id,
             actions.c.party_registry_id,
             actions.c.first_id,
             actions.c.last_id,
-        ).where(
-            or_(
-                *(
-                    actions.c.action_type.in_(sorted(awaited.kinds))
-                    & actions.c[awaited.party_field].in_(wanted)
-                    for awaited in AWAITED
-                )
-            )
-        )
+        ).where(*conditions)
     )
     for ca, registry, first, last in rows:
         touched.add_block(ca, registry, first, last)

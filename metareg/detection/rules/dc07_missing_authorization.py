@@ -8,13 +8,8 @@ Voluntary cancellations are not named by the rule and are not judged.
 
 from __future__ import annotations
 
-from metareg.detection.rules.kinds import AuthorizationRule, authorization_scope
-from metareg.detection.rules.terms import (
-    AuthorizationFacts,
-    AuthorizationVersion,
-    BlockRecord,
-    make_finding,
-)
+from metareg.detection.rules.kinds import AuthorizationRule, authorization_finding
+from metareg.detection.rules.terms import AuthorizationFacts, AuthorizationVersion, BlockRecord
 from metareg.findings import Finding
 
 CODE = "DC07"
@@ -36,13 +31,7 @@ def check(record: BlockRecord, facts: AuthorizationFacts) -> Finding | None:
         else f"names authorization {record.authorization_id}, which no registry reports "
         f"for {record.cooperative_approach_id}"
     )
-    return make_finding(
-        CODE,
-        f"{record.label()} {why}",
-        (record.identity,),
-        block=record,
-        scope=authorization_scope(record.authorization_id),
-    )
+    return authorization_finding(CODE, f"{record.label()} {why}", record)
 
 
 RULE = AuthorizationRule(

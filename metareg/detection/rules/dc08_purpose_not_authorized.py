@@ -12,13 +12,8 @@ flagged whatever its purpose. Without a current authorization DC07 speaks, not D
 
 from __future__ import annotations
 
-from metareg.detection.rules.kinds import AuthorizationRule, authorization_scope
-from metareg.detection.rules.terms import (
-    AuthorizationFacts,
-    AuthorizationVersion,
-    BlockRecord,
-    make_finding,
-)
+from metareg.detection.rules.kinds import AuthorizationRule, authorization_finding
+from metareg.detection.rules.terms import AuthorizationFacts, AuthorizationVersion, BlockRecord
 from metareg.findings import Finding
 
 CODE = "DC08"
@@ -47,14 +42,7 @@ def check(record: BlockRecord, facts: AuthorizationFacts) -> Finding | None:
     why = violation(record, facts.authorization)
     if why is None:
         return None
-    assert facts.authorization is not None
-    return make_finding(
-        CODE,
-        f"{record.label()}: {why}",
-        (record.identity, facts.authorization.identity),
-        block=record,
-        scope=authorization_scope(record.authorization_id),
-    )
+    return authorization_finding(CODE, f"{record.label()}: {why}", record, facts.authorization)
 
 
 RULE = AuthorizationRule(

@@ -23,13 +23,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from metareg.detection.rules.kinds import AuthorizationRule, authorization_scope
+from metareg.detection.rules.kinds import AuthorizationRule, authorization_finding
 from metareg.detection.rules.terms import (
     ACTION_TYPES,
     AuthorizationFacts,
     AuthorizationVersion,
     BlockRecord,
-    make_finding,
 )
 from metareg.findings import Finding, Identity
 
@@ -114,13 +113,12 @@ def check(record: BlockRecord, facts: AuthorizationFacts) -> Finding | None:
     why = reasons(record, authorization, facts.running_total)
     if not why:
         return None
-    return make_finding(
+    return authorization_finding(
         CODE,
         f"{record.label()} exceeds authorization {authorization.authorization_id}: "
         + "; ".join(why),
-        (record.identity, authorization.identity),
-        block=record,
-        scope=authorization_scope(authorization.authorization_id),
+        record,
+        authorization,
     )
 
 

@@ -30,7 +30,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import ClassVar, Protocol
 
-from metareg.detection.rules.terms import AuthorizationFacts, BlockRecord, RecordKind
+from metareg.detection.rules.terms import (
+    AuthorizationFacts,
+    AuthorizationVersion,
+    BlockRecord,
+    RecordKind,
+    make_finding,
+)
 from metareg.findings import CATALOGUE, Finding, RuleInfo
 
 BLOCK = "block"
@@ -46,6 +52,27 @@ def unit_scope(underlying_registry_id: str) -> str:
 def authorization_scope(authorization_id: str | None) -> str:
     """The alert scope of an authorization rule's findings under one authorization id."""
     return f"auth:{authorization_id or ''}"
+
+
+def authorization_finding(
+    rule: str,
+    message: str,
+    action: BlockRecord,
+    authorization: AuthorizationVersion | None = None,
+) -> Finding:
+    """An authorization rule's finding: the action (and the authorization it was judged
+    against, if any) as evidence, in the scope of the authorization id it names."""
+    evidence = (
+        (action.identity,)
+        if authorization is None
+        else (
+            action.identity,
+            authorization.identity,
+        )
+    )
+    return make_finding(
+        rule, message, evidence, block=action, scope=authorization_scope(action.authorization_id)
+    )
 
 
 def both_orders(

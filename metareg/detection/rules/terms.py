@@ -17,24 +17,14 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from metareg.findings import CATALOGUE, Finding, Identity
+from metareg.records.schemas import load_schema
 
 # A record's kind as the passes dispatch on it: its action type, or HOLDING.
 HOLDING = None
 RecordKind = str | None
 
-# RECORDS.md's action types.
-ACTION_TYPES = frozenset(
-    {
-        "Issuance",
-        "Authorization",
-        "First transfer",
-        "Transfer",
-        "Acquisition",
-        "Use",
-        "Cancellation",
-        "Voluntary cancellation",
-    }
-)
+# RECORDS.md's action types, as the action schema lists them.
+ACTION_TYPES = frozenset(load_schema("action")["properties"]["action_type"]["enum"])
 # RULES.md's "First transfer or Transfer" (DC04's transfers out, DC10's transfers).
 TRANSFERS = frozenset({"First transfer", "Transfer"})
 ACQUISITION = "Acquisition"
