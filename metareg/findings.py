@@ -41,12 +41,8 @@ CATALOGUE: dict[str, RuleInfo] = {
         RuleInfo("SY03", "records-quarantined", "warning"),
     )
 }
+# The double-counting rules (RULES.md's first table; the others are operational).
 DETECTION_RULES = tuple(code for code in CATALOGUE if code.startswith("DC"))
-# Rules whose alerts are re-judged by block range (scope ""), by underlying registry
-# ("unit:<id>") or by authorization ("auth:<id>").
-BLOCK_RULES = ("DC01", "DC02", "DC04", "DC05", "DC06", "DC10", "DC11", "DC12")
-UNIT_RULES = ("DC03",)
-AUTH_RULES = ("DC07", "DC08", "DC09")
 
 Identity = tuple[str, str, str]  # (registry, record_type, record_id)
 

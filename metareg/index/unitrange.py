@@ -10,7 +10,7 @@ does not fit a signed 64-bit column. They are derived, never part of the record:
 content hash, history and every view of a record leave them out.
 
 The value is exactly `dc03.unit_range`, which calls `parse_units` here, so the
-screened pass (metareg.detection.unitscreen) sees what the exact check computes. This
+screened pass (metareg.detection.prefilter.units) sees what the exact check computes. This
 module lives with the writer, not under metareg.detection, so that storing records
 never imports the detection package (its runner, numpy).
 """

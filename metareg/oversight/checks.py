@@ -19,26 +19,17 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from metareg.detection.evaluate import authorization_status, evaluate_action
+from metareg.detection.passes.proposed import (
+    JUDGED_RULES,
+    PASSED,
+    authorization_status,
+    evaluate_action,
+)
 from metareg.index import query
 from metareg.index.state import derive_segments
 from metareg.oversight.alerts import unresolved_touching
 from metareg.records.identifiers import ITMOBlock, parse_itmo
 
-# The door to detection: the check calls detection through `evaluate_action`,
-# `authorization_status`, `JUDGED_RULES` (the rules it reports on, passed or failed)
-# and `PASSED` (what each says when passed), and nowhere else. Until detection's
-# proposed-action pass (`metareg.detection.passes.proposed`) states the last two by the
-# rules themselves, they are spelled here; re-pointing is: import all four from there,
-# delete these two.
-JUDGED_RULES = ("DC05", "DC06", "DC07", "DC08", "DC09")
-PASSED = {
-    "DC05": "No other use or cancellation of these units is in the index.",
-    "DC06": "No use or cancellation of these units precedes this one.",
-    "DC07": "The authorization is a current authorization of the cooperative approach.",
-    "DC08": "The authorization covers this purpose and is not revoked.",
-    "DC09": "The vintage, the using Party and the quantity are within the authorization.",
-}
 # Why a check cannot decide (not rules of RULES.md: properties of the index's coverage).
 NOT_IN_INDEX = "CK01"
 NO_AUTHORIZATION = "CK02"

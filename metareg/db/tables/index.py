@@ -69,7 +69,7 @@ class CurrentColumns(SQLModel):
 # left out of every view of a record (metareg.index.query.canonical).
 UNIT_RANGE_COLUMNS = frozenset({"underlying_prefix", "underlying_first", "underlying_last"})
 # Both sides of a partial index's condition must be spelled alike for SQLite to use it:
-# metareg.detection.unitscreen queries with these very texts.
+# metareg.detection.prefilter.units queries with these very texts.
 UNIT_RANGE_WHERE = "underlying_prefix IS NOT NULL"
 UNIT_UNPARSED_WHERE = (
     "underlying_prefix IS NULL AND first_unit_id IS NOT NULL AND underlying_registry_id IS NOT NULL"
@@ -84,7 +84,7 @@ class Action(CurrentColumns, BlockColumns, table=True):
         Index("ix_action_authorization", "authorization_id"),
         # DC09's running totals and the authorization check sum an authorization's
         # first transfers up to a date, and the full check's DC07-DC09 filters
-        # (metareg.detection.authscreen) read vintage, purpose and parties per key:
+        # (metareg.detection.prefilter.authorizations) read vintage, purpose and parties per key:
         # this index answers both without the table (migrations 0005, 0007).
         Index(
             "ix_action_authorization_chain",

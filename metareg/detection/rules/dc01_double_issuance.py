@@ -1,4 +1,4 @@
-"""DC01 double-issuance (critical).
+"""DC01 double-issuance (critical). Kind: pair. Alert scope: block range.
 
 RULES.md: "two distinct `Issuance` actions overlap".
 
@@ -9,21 +9,23 @@ are two distinct records and do conflict: an issuance belongs in one registry on
 
 from __future__ import annotations
 
-from metareg.detection.model import Rec, overlap, pair_finding
+from metareg.detection.rules.kinds import PairRule
+from metareg.detection.rules.terms import BlockRecord, overlap, pair_finding
 from metareg.findings import Finding
 
 CODE = "DC01"
+ISSUANCES = frozenset({"Issuance"})
 
 
-def is_issuance(record: Rec) -> bool:
-    return record.action_type == "Issuance"
+def is_issuance(record: BlockRecord) -> bool:
+    return record.action_type in ISSUANCES
 
 
-def conflicts(a: Rec, b: Rec) -> bool:
+def conflicts(a: BlockRecord, b: BlockRecord) -> bool:
     return is_issuance(a) and is_issuance(b) and a.identity != b.identity and overlap(a, b)
 
 
-def check(a: Rec, b: Rec) -> Finding | None:
+def check(a: BlockRecord, b: BlockRecord) -> Finding | None:
     if not conflicts(a, b):
         return None
     return pair_finding(
@@ -34,3 +36,6 @@ def check(a: Rec, b: Rec) -> Finding | None:
         f"{a.cooperative_approach_id}/{a.party_registry_id} were issued twice: "
         f"{a.label()} and {b.label()}",
     )
+
+
+RULE = PairRule(code=CODE, check=check, kinds=frozenset({("Issuance", "Issuance")}))

@@ -1,4 +1,5 @@
-"""DC02 identifier-conflict (critical).
+"""DC02 identifier-conflict (critical). Kind: pair (any two records). Alert scope:
+block range.
 
 RULES.md: "two records (any kind) overlap but disagree on
 `first_transferring_party_id`, `vintage`, `metric` or `mitigation_type` (where both
@@ -7,19 +8,22 @@ give it)".
 DOMAIN.md: a serial range is unique within (cooperative approach, originating
 registry), so every other part of the identifier must agree wherever two records
 cover the same serial. `metric` always has a value (it defaults to GHG);
-`mitigation_type` is compared only when both records give one.
+`mitigation_type` is compared only when both records give one. Any two records can
+conflict, so the sweep shows this rule every overlapping pair that differs on one of
+the compared fields (the rest agree on everything this rule reads).
 """
 
 from __future__ import annotations
 
-from metareg.detection.model import Rec, overlap, pair_finding
+from metareg.detection.rules.kinds import PairRule
+from metareg.detection.rules.terms import BlockRecord, overlap, pair_finding
 from metareg.findings import Finding
 
 CODE = "DC02"
 COMPARED = ("first_transferring_party_id", "vintage", "metric", "mitigation_type")
 
 
-def disagreements(a: Rec, b: Rec) -> list[str]:
+def disagreements(a: BlockRecord, b: BlockRecord) -> list[str]:
     """The identifier fields on which two records disagree (both giving a value)."""
     return [
         name
@@ -28,7 +32,7 @@ def disagreements(a: Rec, b: Rec) -> list[str]:
     ]
 
 
-def check(a: Rec, b: Rec) -> Finding | None:
+def check(a: BlockRecord, b: BlockRecord) -> Finding | None:
     if a.identity == b.identity or not overlap(a, b):
         return None
     fields = disagreements(a, b)
@@ -36,3 +40,6 @@ def check(a: Rec, b: Rec) -> Finding | None:
         return None
     detail = ", ".join(f"{name} {getattr(a, name)!r} vs {getattr(b, name)!r}" for name in fields)
     return pair_finding(CODE, a, b, f"{a.label()} and {b.label()} disagree: {detail}")
+
+
+RULE = PairRule(code=CODE, check=check, kinds=None, differ_on=COMPARED)

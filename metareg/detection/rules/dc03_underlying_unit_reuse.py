@@ -1,4 +1,4 @@
-"""DC03 underlying-unit-reuse (critical).
+"""DC03 underlying-unit-reuse (critical). Kind: units. Alert scope: underlying registry.
 
 RULES.md: "two distinct `Issuance` actions that do not overlap each other rest on
 overlapping underlying units: same `underlying_registry_id`, and unit ranges that
@@ -19,38 +19,36 @@ import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
-from metareg.detection.model import Rec, make_finding, overlap
+from metareg.detection.rules.kinds import UnitsRule, unit_scope
+from metareg.detection.rules.terms import BlockRecord, make_finding, overlap
 from metareg.findings import Finding
 from metareg.index.unitrange import parse_units
 from metareg.records.serials import UnitRange
 
 CODE = "DC03"
+ISSUANCES = frozenset({"Issuance"})
 
 
-def scope_of(underlying_registry_id: str) -> str:
-    return f"unit:{underlying_registry_id}"
-
-
-def judged(record: Rec) -> bool:
+def judged(record: BlockRecord) -> bool:
     return (
-        record.action_type == "Issuance"
+        record.action_type in ISSUANCES
         and bool(record.underlying_registry_id)
         and bool(record.first_unit_id)
     )
 
 
-def unit_range(record: Rec) -> UnitRange | None:
+def unit_range(record: BlockRecord) -> UnitRange | None:
     """The parsed underlying units of an issuance, or None when they cannot be parsed
     (the index stores the same for each issuance: metareg.index.unitrange)."""
     assert record.first_unit_id is not None
     return parse_units(record.first_unit_id, record.last_unit_id, record.underlying_registry_id)
 
 
-def unit_text(record: Rec) -> tuple[str, str]:
+def unit_text(record: BlockRecord) -> tuple[str, str]:
     return (record.first_unit_id or "", record.last_unit_id or record.first_unit_id or "")
 
 
-def conflicts(a: Rec, b: Rec, ra: UnitRange | None, rb: UnitRange | None) -> bool:
+def conflicts(a: BlockRecord, b: BlockRecord, ra: UnitRange | None, rb: UnitRange | None) -> bool:
     """The pure predicate, given each issuance's parsed range (None: unparseable)."""
     if a.identity == b.identity or not (judged(a) and judged(b)):
         return False
@@ -61,11 +59,11 @@ def conflicts(a: Rec, b: Rec, ra: UnitRange | None, rb: UnitRange | None) -> boo
     return ra.prefix == rb.prefix and ra.first <= rb.last and rb.first <= ra.last
 
 
-def later_issued(a: Rec, b: Rec) -> Rec:
+def later_issued(a: BlockRecord, b: BlockRecord) -> BlockRecord:
     return max(a, b, key=lambda r: (r.action_date or "", r.identity))
 
 
-def finding(a: Rec, b: Rec) -> Finding:
+def finding(a: BlockRecord, b: BlockRecord) -> Finding:
     later = later_issued(a, b)
     first, second = sorted((a, b), key=lambda r: r.identity)
     return make_finding(
@@ -75,14 +73,14 @@ def finding(a: Rec, b: Rec) -> Finding:
         f"{b.first_unit_id} .. {b.last_unit_id or b.first_unit_id})",
         (first.identity, second.identity),
         block=later,
-        scope=scope_of(a.underlying_registry_id or ""),
+        scope=unit_scope(a.underlying_registry_id or ""),
     )
 
 
-def check_issuances(issuances: Iterable[Rec]) -> Iterator[Finding]:
+def check_issuances(issuances: Iterable[BlockRecord]) -> Iterator[Finding]:
     """Every DC03 conflict among issuances (set-based: sort and sweep per batch)."""
-    parsed: dict[tuple[str, str], list[tuple[int, int, Rec]]] = defaultdict(list)
-    by_text: dict[tuple[str, str, str], list[tuple[Rec, bool]]] = defaultdict(list)
+    parsed: dict[tuple[str, str], list[tuple[int, int, BlockRecord]]] = defaultdict(list)
+    by_text: dict[tuple[str, str, str], list[tuple[BlockRecord, bool]]] = defaultdict(list)
     ranges: dict[tuple[str, str, str], UnitRange | None] = {}
     for record in issuances:
         if not judged(record):
@@ -95,7 +93,7 @@ def check_issuances(issuances: Iterable[Rec]) -> Iterator[Finding]:
             parsed[(underlying, units.prefix)].append((units.first, units.last, record))
     seen: set[tuple[tuple[str, str, str], tuple[str, str, str]]] = set()
 
-    def emit(a: Rec, b: Rec) -> Iterator[Finding]:
+    def emit(a: BlockRecord, b: BlockRecord) -> Iterator[Finding]:
         key = (a.identity, b.identity) if a.identity < b.identity else (b.identity, a.identity)
         if key in seen:
             return
@@ -105,7 +103,7 @@ def check_issuances(issuances: Iterable[Rec]) -> Iterator[Finding]:
 
     for blocks in parsed.values():
         blocks.sort(key=lambda item: (item[0], item[1], item[2].identity))
-        active: list[tuple[int, int, Rec]] = []  # heap of (last unit, order, record)
+        active: list[tuple[int, int, BlockRecord]] = []  # heap of (last unit, order, record)
         for order, (first, last, record) in enumerate(blocks):
             while active and active[0][0] < first:
                 heapq.heappop(active)
@@ -119,3 +117,6 @@ def check_issuances(issuances: Iterable[Rec]) -> Iterator[Finding]:
             for b, b_unparsed in group[i + 1 :]:
                 if a_unparsed or b_unparsed:
                     yield from emit(a, b)
+
+
+RULE = UnitsRule(code=CODE, judged=judged, check_issuances=check_issuances, actions=ISSUANCES)

@@ -1,4 +1,4 @@
-"""DC04 multiple-holders (critical).
+"""DC04 multiple-holders (critical). Kind: group. Alert scope: block range.
 
 RULES.md: "the current holdings of two registries, or of two accounts in one
 registry, overlap, and no transfer of the overlapping range out of the holder with
@@ -14,23 +14,36 @@ Decisions where the spec is silent:
   overlap (two accounts of one registry always share their snapshot date).
 - Every account type counts: a unit in a cancellation account of one registry and a
   holding account of another is held twice.
+
+Why a group rule: whether a pair of holdings conflicts depends on every transfer
+overlapping the older one, so the sweep shows this rule the holding pairs and the
+(transfer, holding) pairs of a group, and it judges when the group ends.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 
-from metareg.detection.model import TRANSFER_TYPES, Rec, overlap, pair_finding
-from metareg.findings import Finding
+from metareg.detection.rules.kinds import CheckContext, GroupRule, both_orders
+from metareg.detection.rules.terms import (
+    HOLDING,
+    TRANSFERS,
+    BlockRecord,
+    ordered,
+    overlap,
+    pair_finding,
+)
+from metareg.findings import Finding, Identity
 
 CODE = "DC04"
 
 
-def is_holding(record: Rec) -> bool:
+def is_holding(record: BlockRecord) -> bool:
     return record.record_type == "holding"
 
 
-def holders_conflict(a: Rec, b: Rec) -> bool:
+def holders_conflict(a: BlockRecord, b: BlockRecord) -> bool:
     """Two current holdings of different registries or accounts that overlap."""
     return (
         is_holding(a)
@@ -41,25 +54,25 @@ def holders_conflict(a: Rec, b: Rec) -> bool:
     )
 
 
-def older_of(a: Rec, b: Rec) -> Rec | None:
+def older_of(a: BlockRecord, b: BlockRecord) -> BlockRecord | None:
     """The holding with the strictly older snapshot, or None when both share a date."""
     if a.as_of == b.as_of:
         return None
     return a if (a.as_of or "") < (b.as_of or "") else b
 
 
-def transfers_out(transfer: Rec, holder: Rec) -> bool:
+def transfers_out(transfer: BlockRecord, holder: BlockRecord) -> bool:
     """Whether `transfer` moves part of `holder`'s block out of its registry after the
     holder's snapshot."""
     return (
-        transfer.action_type in TRANSFER_TYPES
+        transfer.action_type in TRANSFERS
         and transfer.registry_id == holder.registry_id
         and (transfer.action_date or "") > (holder.as_of or "")
         and overlap(transfer, holder)
     )
 
 
-def explained(a: Rec, b: Rec, transfers: Iterable[Rec]) -> bool:
+def explained(a: BlockRecord, b: BlockRecord, transfers: Iterable[BlockRecord]) -> bool:
     """Whether transfers out of the older holder cover the whole overlapping range."""
     older = older_of(a, b)
     if older is None:
@@ -78,7 +91,7 @@ def explained(a: Rec, b: Rec, transfers: Iterable[Rec]) -> bool:
     return reached >= last
 
 
-def check(a: Rec, b: Rec, transfers: Iterable[Rec] = ()) -> Finding | None:
+def check(a: BlockRecord, b: BlockRecord, transfers: Iterable[BlockRecord] = ()) -> Finding | None:
     if not holders_conflict(a, b) or explained(a, b, transfers):
         return None
     return pair_finding(
@@ -90,3 +103,43 @@ def check(a: Rec, b: Rec, transfers: Iterable[Rec] = ()) -> Finding | None:
         f"account {b.account_id} (as of {b.as_of}), and no transfer out of the older "
         "holder explains it",
     )
+
+
+@dataclass
+class HeldTwice:
+    """DC04 over one group: the conflicting holding pairs, and the transfers out of
+    each holding, kept until every pair of the group has been seen."""
+
+    pairs: list[tuple[BlockRecord, BlockRecord]] = field(default_factory=list)
+    transfers_from: dict[Identity, list[BlockRecord]] = field(default_factory=dict)
+
+    def see_record(self, record: BlockRecord) -> None:
+        pass  # DC04 reads pairs only
+
+    def see_pair(self, a: BlockRecord, b: BlockRecord) -> None:
+        if is_holding(a) and is_holding(b):
+            if holders_conflict(a, b):
+                self.pairs.append(ordered(a, b))
+            return
+        transfer, holding = (b, a) if is_holding(a) else (a, b)
+        if transfers_out(transfer, holding):
+            self.transfers_from.setdefault(holding.identity, []).append(transfer)
+
+    def findings(self) -> Iterator[Finding]:
+        for a, b in self.pairs:
+            older = older_of(a, b)
+            transfers = self.transfers_from.get(older.identity, []) if older is not None else []
+            finding = check(a, b, transfers)
+            if finding is not None:
+                yield finding
+
+
+def _start(context: CheckContext) -> HeldTwice:
+    return HeldTwice()
+
+
+RULE = GroupRule(
+    code=CODE,
+    start=_start,
+    pair_kinds=both_orders([HOLDING], [HOLDING, *TRANSFERS]),
+)

@@ -1,31 +1,29 @@
-"""DC07 missing-authorization (high).
+"""DC07 missing-authorization (high). Kind: authorization. Alert scope: authorization.
 
 RULES.md: "a `First transfer`, `Use` or `Cancellation` whose `authorization_id` is
 absent, or names no current authorization of that cooperative approach".
 
-Voluntary cancellations are not named by the rule and are not judged. Shared with
-`evaluate_action`.
+Voluntary cancellations are not named by the rule and are not judged.
 """
 
 from __future__ import annotations
 
-from metareg.detection.model import AuthRec, Rec, auth_scope, make_finding
+from metareg.detection.rules.kinds import AuthorizationRule, authorization_finding
+from metareg.detection.rules.terms import AuthorizationFacts, AuthorizationVersion, BlockRecord
 from metareg.findings import Finding
 
 CODE = "DC07"
 NEEDS_AUTHORIZATION = frozenset({"First transfer", "Use", "Cancellation"})
 
 
-def applies(record: Rec) -> bool:
-    return record.action_type in NEEDS_AUTHORIZATION
+def missing(record: BlockRecord, authorization: AuthorizationVersion | None) -> bool:
+    return record.action_type in NEEDS_AUTHORIZATION and (
+        not record.authorization_id or authorization is None
+    )
 
 
-def missing(record: Rec, authorization: AuthRec | None) -> bool:
-    return applies(record) and (not record.authorization_id or authorization is None)
-
-
-def check(record: Rec, authorization: AuthRec | None) -> Finding | None:
-    if not missing(record, authorization):
+def check(record: BlockRecord, facts: AuthorizationFacts) -> Finding | None:
+    if not missing(record, facts.authorization):
         return None
     why = (
         "names no authorization"
@@ -33,10 +31,13 @@ def check(record: Rec, authorization: AuthRec | None) -> Finding | None:
         else f"names authorization {record.authorization_id}, which no registry reports "
         f"for {record.cooperative_approach_id}"
     )
-    return make_finding(
-        CODE,
-        f"{record.label()} {why}",
-        (record.identity,),
-        block=record,
-        scope=auth_scope(record.authorization_id),
-    )
+    return authorization_finding(CODE, f"{record.label()} {why}", record)
+
+
+RULE = AuthorizationRule(
+    code=CODE,
+    check=check,
+    actions=NEEDS_AUTHORIZATION,
+    unnamed_actions=NEEDS_AUTHORIZATION,
+    passed="The authorization is a current authorization of the cooperative approach.",
+)

@@ -1,4 +1,4 @@
-"""DC08 purpose-not-authorized (high).
+"""DC08 purpose-not-authorized (high). Kind: authorization. Alert scope: authorization.
 
 RULES.md: "a `Use` or `Cancellation` whose `purpose` (`NDC` or `OIMP`) is not among
 its authorization's `purposes`, or an authorization that is `revoked`".
@@ -8,24 +8,25 @@ authorization purposes). `OIMP` ("other international mitigation purposes") is t
 umbrella of the AEF's `IMP` and `OP`, so an authorization for `OIMP`, `IMP` or `OP`
 covers a use for `OIMP`. A `Use` or `Cancellation` under a revoked authorization is
 flagged whatever its purpose. Without a current authorization DC07 speaks, not DC08.
-Shared with `evaluate_action`.
 """
 
 from __future__ import annotations
 
-from metareg.detection.model import AuthRec, Rec, auth_scope, make_finding
+from metareg.detection.rules.kinds import AuthorizationRule, authorization_finding
+from metareg.detection.rules.terms import AuthorizationFacts, AuthorizationVersion, BlockRecord
 from metareg.findings import Finding
 
 CODE = "DC08"
 JUDGED = frozenset({"Use", "Cancellation"})
 COVERING = {"NDC": frozenset({"NDC"}), "OIMP": frozenset({"OIMP", "IMP", "OP"})}
+REVOKED = "revoked"
 
 
-def violation(record: Rec, authorization: AuthRec | None) -> str | None:
+def violation(record: BlockRecord, authorization: AuthorizationVersion | None) -> str | None:
     """Why the use is not authorized, or None when it is (or is not judged)."""
     if record.action_type not in JUDGED or authorization is None:
         return None
-    if authorization.status == "revoked":
+    if authorization.status == REVOKED:
         return f"authorization {authorization.authorization_id} is revoked"
     covering = COVERING.get(record.purpose or "")
     if covering is not None and not covering.intersection(authorization.purposes or ()):
@@ -37,15 +38,16 @@ def violation(record: Rec, authorization: AuthRec | None) -> str | None:
     return None
 
 
-def check(record: Rec, authorization: AuthRec | None) -> Finding | None:
-    why = violation(record, authorization)
+def check(record: BlockRecord, facts: AuthorizationFacts) -> Finding | None:
+    why = violation(record, facts.authorization)
     if why is None:
         return None
-    assert authorization is not None
-    return make_finding(
-        CODE,
-        f"{record.label()}: {why}",
-        (record.identity, authorization.identity),
-        block=record,
-        scope=auth_scope(record.authorization_id),
-    )
+    return authorization_finding(CODE, f"{record.label()}: {why}", record, facts.authorization)
+
+
+RULE = AuthorizationRule(
+    code=CODE,
+    check=check,
+    actions=JUDGED,
+    passed="The authorization covers this purpose and is not revoked.",
+)

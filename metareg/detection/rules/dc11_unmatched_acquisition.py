@@ -1,4 +1,5 @@
-"""DC11 unmatched-acquisition (warning).
+"""DC11 unmatched-acquisition (warning). Kind: group (waits for a counterpart). Alert
+scope: block range.
 
 RULES.md: "an `Acquisition` from Party A, more than the grace period old, with no
 `First transfer` or `Transfer` of an overlapping range to the acquiring Party
@@ -12,32 +13,51 @@ on what a matching pair is.
 
 from __future__ import annotations
 
-from datetime import date
+from functools import partial
 
-from metareg.detection.model import Rec, make_finding
-from metareg.detection.rules.dc10_unmatched_transfer import matches
+from metareg.detection.rules import dc10_unmatched_transfer as dc10
+from metareg.detection.rules.kinds import (
+    Awaited,
+    CheckContext,
+    GroupRule,
+    Unmatched,
+    both_orders,
+)
+from metareg.detection.rules.terms import ACQUISITION, TRANSFERS, BlockRecord, make_finding
 from metareg.findings import Finding
 
 CODE = "DC11"
+ACQUISITIONS = frozenset({ACQUISITION})
 
-__all__ = ["CODE", "finding", "is_candidate", "matches"]
+
+def matches(acquisition: BlockRecord, transfer: BlockRecord) -> bool:
+    return dc10.matches(transfer, acquisition)
 
 
-def is_candidate(acquisition: Rec, cutoff: date, synced_parties: frozenset[str]) -> bool:
+def waiting(acquisition: BlockRecord, context: CheckContext) -> bool:
     return (
-        acquisition.action_type == "Acquisition"
+        acquisition.action_type == ACQUISITION
         and acquisition.transferring_party_id is not None
-        and acquisition.transferring_party_id in synced_parties
-        and (acquisition.action_date or "9999") < cutoff.isoformat()
+        and acquisition.transferring_party_id in context.synced_parties
+        and (acquisition.action_date or "9999") < context.cutoff.isoformat()
     )
 
 
-def finding(acquisition: Rec, grace_days: int) -> Finding:
+def finding(acquisition: BlockRecord, context: CheckContext) -> Finding:
     return make_finding(
         CODE,
         f"{acquisition.label()} from {acquisition.transferring_party_id} on "
         f"{acquisition.action_date} has no matching transfer reported by a registry of "
-        f"{acquisition.transferring_party_id} after {grace_days} days",
+        f"{acquisition.transferring_party_id} after {context.grace_days} days",
         (acquisition.identity,),
         block=acquisition,
     )
+
+
+RULE = GroupRule(
+    code=CODE,
+    start=partial(Unmatched, kinds=ACQUISITIONS, waiting=waiting, matches=matches, finding=finding),
+    record_kinds=ACQUISITIONS,
+    pair_kinds=both_orders(ACQUISITIONS, TRANSFERS),
+    awaited=Awaited(ACQUISITIONS, "transferring_party_id"),
+)

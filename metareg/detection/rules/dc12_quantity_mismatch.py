@@ -1,4 +1,4 @@
-"""DC12 quantity-mismatch (low).
+"""DC12 quantity-mismatch (low). Kind: record. Alert scope: block range.
 
 RULES.md: "a `GHG` record whose `quantity_tco2e` differs from `last_id - first_id + 1`".
 
@@ -8,21 +8,23 @@ GHG metric is one tonne, so the block size is the quantity.
 
 from __future__ import annotations
 
-from metareg.detection.model import Rec, make_finding
+from metareg.detection.rules.kinds import RecordRule
+from metareg.detection.rules.terms import BlockRecord, make_finding
 from metareg.findings import Finding
 
 CODE = "DC12"
+METRIC = "GHG"
 
 
-def mismatched(record: Rec) -> bool:
+def mismatched(record: BlockRecord) -> bool:
     return (
-        record.metric == "GHG"
+        record.metric == METRIC
         and record.quantity_tco2e is not None
         and record.quantity_tco2e != record.quantity
     )
 
 
-def check(record: Rec) -> Finding | None:
+def check(record: BlockRecord) -> Finding | None:
     if not mismatched(record):
         return None
     return make_finding(
@@ -32,3 +34,6 @@ def check(record: Rec) -> Finding | None:
         (record.identity,),
         block=record,
     )
+
+
+RULE = RecordRule(code=CODE, check=check)

@@ -1,5 +1,5 @@
 """The full check's screen: which blocks can be part of a finding at all, decided for
-every current block at once, so the exact rules (`sweep.sweep_group`) run only there.
+every current block at once, so the rules (`passes.sweep.sweep_group`) run only there.
 
 Why: the exact sweep costs a few microseconds of Python per block and per overlapping
 pair; at a million blocks (3.5 million records, most of them the ordinary chain of one
@@ -15,15 +15,15 @@ one cluster and no block of one cluster overlaps a block of another, so sweeping
 whole clusters finds exactly the pairs the full sweep would find there.
 
 A cluster is kept for the exact sweep when one of these necessary conditions holds
-(each is implied by its rule's predicate, never the other way round; the sweep
-decides):
+(each is implied by its rule's predicate, never the other way round, and built from
+the record kinds its rule module declares; the sweep decides):
 
 - DC01 / DC05 / DC04: two issuances / two uses or cancellations / two holdings
   overlap (running maximum of `last_id` over that kind alone);
 - DC02: its blocks do not all share vintage, first transferring Party and metric, or
   give two different mitigation types;
-- DC06: a transfer, acquisition or holding in a holding account is dated after a use
-  or cancellation of the cluster;
+- DC06: a movement (`dc06.MOVEMENTS`) or a holding in an active account
+  (`dc06.ACTIVE_ACCOUNTS`) is dated after a use or cancellation of the cluster;
 - DC10 / DC11: a transfer (acquisition) old enough to be a candidate has no
   acquisition (transfer) of exactly its range with the matching Parties;
 - DC12: a record whose `quantity_tco2e` differs from its block size (judged in SQL);
@@ -31,8 +31,10 @@ decides):
   account type outside the schema's lists, a Party code that is not three ASCII
   characters): kept, so a surprise costs time, never a finding.
 
-The rest are ordinary chains and produce nothing. `tests/detection/test_screen.py`
-compares the screened full check with the exhaustive sweep on random worlds.
+The rest are ordinary chains and produce nothing. A block-scope rule with no
+condition here (`COVERED`) makes the screen unavailable: the full check then sweeps
+every block. `tests/detection/test_prefilter_blocks.py` compares the screened full
+check with the exhaustive sweep on random worlds.
 """
 
 from __future__ import annotations
@@ -61,7 +63,17 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from metareg.db.tables.index import Action, BlockSpan, Holding
-from metareg.detection.sweep import SweepContext
+from metareg.detection.rules import BLOCK_RULES
+from metareg.detection.rules import dc01_double_issuance as dc01
+from metareg.detection.rules import dc02_identifier_conflict as dc02
+from metareg.detection.rules import dc04_multiple_holders as dc04
+from metareg.detection.rules import dc05_double_use as dc05
+from metareg.detection.rules import dc06_activity_after_use as dc06
+from metareg.detection.rules import dc10_unmatched_transfer as dc10
+from metareg.detection.rules import dc11_unmatched_acquisition as dc11
+from metareg.detection.rules import dc12_quantity_mismatch as dc12
+from metareg.detection.rules.kinds import CheckContext
+from metareg.detection.rules.terms import ACQUISITION, TRANSFERS
 
 actions = Action.__table__  # type: ignore[attr-defined]
 holdings = Holding.__table__  # type: ignore[attr-defined]
@@ -72,23 +84,37 @@ READERS = 2  # parallel reader connections (the aggregates run in the database)
 # SQLite readers map the file while they scan it (no copy into the page cache: ~10%).
 MMAP_BYTES = 1 << 34
 
-# Kinds of record, as the rules see them.
-ISSUANCE, FIRST_TRANSFER, TRANSFER, ACQUISITION, USE, OTHER_ACTION = 0, 1, 2, 3, 4, 5
+COVERED = (
+    dc01.RULE,
+    dc02.RULE,
+    dc04.RULE,
+    dc05.RULE,
+    dc06.RULE,
+    dc10.RULE,
+    dc11.RULE,
+    dc12.RULE,
+)
+UNSCREENED = sorted(set(BLOCK_RULES) - {rule.code for rule in COVERED})
+
+# Kinds of record, as the rules declare them: issuances (DC01), transfers and
+# acquisitions (DC10/DC11, DC04's transfers out), uses (DC05, DC06), holdings in an
+# active account (DC06) or another.
+ISSUANCE, TRANSFER, ACQUISITION_KIND, USE, OTHER_ACTION = 0, 1, 2, 3, 4
 HOLDING_ACTIVE, HOLDING_OTHER = 6, 7
-_ACTION_KINDS = {
-    "Issuance": ISSUANCE,
-    "First transfer": FIRST_TRANSFER,
-    "Transfer": TRANSFER,
-    "Acquisition": ACQUISITION,
-    "Use": USE,
-    "Cancellation": USE,
-    "Voluntary cancellation": USE,
-}
-_ACCOUNT_KINDS = {
-    "holding": HOLDING_ACTIVE,
-    "government-holding": HOLDING_ACTIVE,
-    "cancellation": HOLDING_OTHER,
-    "retirement": HOLDING_OTHER,
+_KINDS_OF = (
+    (dc01.ISSUANCES, ISSUANCE),
+    (TRANSFERS, TRANSFER),
+    ({ACQUISITION}, ACQUISITION_KIND),
+    (dc05.USES, USE),
+)
+_ACTION_KINDS = {action_type: kind for types, kind in _KINDS_OF for action_type in types}
+# An action type two kinds claim would be screened as one of them only.
+AMBIGUOUS = sum(len(types) for types, _ in _KINDS_OF) != len(_ACTION_KINDS)
+# DC06's movements, as screen kinds (one it has no kind for: kept as unreadable).
+MOVED = sorted({_ACTION_KINDS.get(action_type, OTHER_ACTION) for action_type in dc06.MOVEMENTS})
+_OTHER_ACCOUNTS = ("cancellation", "retirement")  # the schema's other account types
+_ACCOUNT_KINDS = {account: HOLDING_ACTIVE for account in dc06.ACTIVE_ACCOUNTS} | {
+    account: HOLDING_OTHER for account in _OTHER_ACCOUNTS
 }
 _METRICS = {"GHG": 1, "non-GHG": 2}
 _MITIGATION_TYPES = {"Emission reductions": 1, "Removals": 2, "Emission reductions and removals": 3}
@@ -153,7 +179,7 @@ def _packed(table: Any, kind: Any) -> Any:
     mismatch = case(
         (
             and_(
-                t.metric == "GHG",
+                t.metric == dc12.METRIC,
                 t.quantity_tco2e.is_not(None),
                 or_(t.quantity_tco2e != t.last_id - t.first_id + 1, t.quantity_tco2e >= 1e15),
             ),
@@ -387,6 +413,10 @@ def read(connection: Connection) -> Records:
     """Every current action and holding as columns, read in id ranges by up to
     `READERS` connections at once (each aggregate runs inside the database, so the
     readers work in parallel)."""
+    if UNSCREENED:
+        raise ScreenUnavailable(f"no screen for {', '.join(UNSCREENED)}")
+    if AMBIGUOUS:
+        raise ScreenUnavailable("an action type is of two screen kinds")
     jobs = [(_ACTION_SCREEN, r, False) for r in _ranges(connection, actions)]
     jobs += [(_HOLDING_SCREEN, r, True) for r in _ranges(connection, holdings)]
     if connection.dialect.name == "postgresql":
@@ -463,7 +493,7 @@ def _flag_overlaps(flags: Any, cluster: Any, first: Any, last: Any, rows: Any) -
 def _flag_activity_after_use(
     flags: Any, cluster: Any, first: Any, last: Any, day: Any, kind: Any
 ) -> None:
-    """DC06: flag the clusters where a movement or a holding in a holding account
+    """DC06: flag the clusters where a movement or a holding in an active account
     overlaps a use dated before it.
 
     In a cluster the DC05 screen lets pass, the uses are pairwise disjoint, so the
@@ -472,8 +502,7 @@ def _flag_activity_after_use(
     keep the cluster outright when the block reaches a second use.
     """
     uses = np.flatnonzero(kind == USE)
-    active = (kind == FIRST_TRANSFER) | (kind == TRANSFER) | (kind == ACQUISITION)
-    others = np.flatnonzero(active | (kind == HOLDING_ACTIVE))
+    others = np.flatnonzero(np.isin(kind, MOVED) | (kind == HOLDING_ACTIVE))
     if uses.shape[0] == 0 or others.shape[0] == 0:
         return
     use_first, use_last, use_day = first[uses], last[uses], day[uses]
@@ -565,8 +594,8 @@ def _screen_pair(
     # DC10 / DC11: a candidate is certainly matched by a partner of exactly its range
     # whose Parties agree (transfer: acquiring + reporting; acquisition: reporting +
     # transferring).
-    transfers = (kind == FIRST_TRANSFER) | (kind == TRANSFER)
-    acquisitions = kind == ACQUISITION
+    transfers = kind == TRANSFER
+    acquisitions = kind == ACQUISITION_KIND
     code = np.where(transfers, (acquiring << 24) | reporting, (reporting << 24) | transferring)
     old = day < context.cutoff_day
     synced_to = np.isin(acquiring, context.synced)
@@ -588,7 +617,7 @@ def _pair_then_first(records: Records) -> Any:
     return np.lexsort((records.first, records.pair))
 
 
-def suspects(records: Records, context: SweepContext) -> Iterator[tuple[int, list[int], list[int]]]:
+def suspects(records: Records, context: CheckContext) -> Iterator[tuple[int, list[int], list[int]]]:
     """(pair code, action ids, holding ids) of the records to sweep, pair by pair."""
     synced = sorted(
         code

@@ -25,9 +25,10 @@ from bench.generator import generate
 from metareg.checks import runner
 from metareg.db import migrate
 from metareg.db.engine import make_engine
-from metareg.detection import screen
-from metareg.detection.model import party_of
-from metareg.detection.sweep import SweepContext
+from metareg.detection.passes.full import find_all
+from metareg.detection.prefilter import blocks as screen
+from metareg.detection.rules.kinds import CheckContext
+from metareg.detection.rules.terms import party_of
 from metareg.index.writer import IndexWriter
 from metareg.records.operations import Incoming, Operation
 from metareg.registries import ensure_registry
@@ -37,19 +38,19 @@ from tests.detection.test_incremental import steps
 AS_OF = date(2025, 1, 1)
 
 
-def _context(engine: Engine, as_of: date, grace: int) -> SweepContext:
+def _context(engine: Engine, as_of: date, grace: int) -> CheckContext:
     with engine.connect() as connection:
         registries = runner._synced_registries(connection, None)
     parties = frozenset(party_of(r) for r in registries)
-    return SweepContext(as_of - timedelta(days=grace), grace, parties)
+    return CheckContext(as_of - timedelta(days=grace), grace, parties)
 
 
 def _both(engine: Engine, as_of: date = AS_OF, grace: int = 30) -> tuple[list[str], list[str]]:
     """(screened findings, exhaustive findings), each as sorted reprs."""
     context = _context(engine, as_of, grace)
     with engine.connect() as connection:
-        screened, _ = runner._full(connection, context)
-        exhaustive, _ = runner._full(connection, context, exhaustive=True)
+        screened = find_all(connection, context).findings
+        exhaustive = find_all(connection, context, exhaustive=True).findings
     return sorted(map(repr, screened)), sorted(map(repr, exhaustive))
 
 

@@ -19,21 +19,30 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, or_, select
 
-from metareg.db.tables.index import Action, RecordVersion
+from metareg.db.tables.index import RecordVersion
 from metareg.db.upsert import batched
-from metareg.detection.model import MOVEMENT_TYPES, TRANSFER_TYPES
+from metareg.detection.read.columns import actions
+from metareg.detection.rules import of_kind
+from metareg.detection.rules.dc09_authorization_exceeded import COUNTED
+from metareg.detection.rules.kinds import Awaited, GroupRule, UnitsRule
+from metareg.findings import Identity
 
 LOOKUP_CHUNK = 2_000
 
 history = RecordVersion.__table__  # type: ignore[attr-defined]
-actions = Action.__table__  # type: ignore[attr-defined]
 
 
-Identity = tuple[str, str, str]  # (registry, record_type, record_id)
+# What the rules that wait for a counterpart wait for (DC10, DC11).
+AWAITED: tuple[Awaited, ...] = tuple(
+    rule.awaited for rule in of_kind(GroupRule) if rule.awaited is not None
+)
+# The action types the units rules judge (their underlying registries are touched).
+UNIT_ACTIONS = frozenset(kind for rule in of_kind(UnitsRule) for kind in rule.actions)
 AuthKey = tuple[str, str | None]  # (cooperative approach, authorization id or None)
 
 
@@ -81,10 +90,10 @@ class Touched:
             changes.whole = True
         else:
             changes.actions.add(identity)
-        if record.get("action_type") == "First transfer":
+        if record.get("action_type") == COUNTED:
             changes.add_first_transfer(record.get("action_date"))
         underlying = record.get("underlying_registry_id")
-        if record.get("action_type") == "Issuance" and underlying:
+        if record.get("action_type") in UNIT_ACTIONS and underlying:
             self.unit_registries.add(str(underlying))
 
     def merged(self) -> dict[tuple[str, str], list[tuple[int, int]]]:
@@ -155,50 +164,51 @@ def changed_since(connection: Connection, watermark: int, upto: int) -> Touched:
 
 
 def crossed_grace(connection: Connection, touched: Touched, before: date, after: date) -> None:
-    """Transfers and acquisitions whose age crossed the grace period between two
-    checks (the cutoff moved from `before` to `after`): their DC10/DC11 verdict may
-    change although no record did."""
-    if before == after:
+    """The awaited records (transfers and acquisitions) whose age crossed the grace
+    period between two checks (the cutoff moved from `before` to `after`): their
+    verdict may change although no record did."""
+    kinds = sorted({kind for awaited in AWAITED for kind in awaited.kinds})
+    if before == after or not kinds:
         return
     low, high = sorted((before, after))
-    rows = connection.execute(
-        select(
-            actions.c.cooperative_approach_id,
-            actions.c.party_registry_id,
-            actions.c.first_id,
-            actions.c.last_id,
-        ).where(
-            actions.c.action_type.in_(sorted(MOVEMENT_TYPES)),
-            actions.c.action_date >= low,
-            actions.c.action_date < high,
-        )
+    _touch_actions(
+        connection,
+        touched,
+        actions.c.action_type.in_(kinds),
+        actions.c.action_date >= low,
+        actions.c.action_date < high,
     )
-    for ca, registry, first, last in rows:
-        touched.add_block(ca, registry, first, last)
 
 
 def parties_changed(connection: Connection, touched: Touched, parties: Iterable[str]) -> None:
-    """Transfers to, and acquisitions from, Parties whose synced status changed: DC10
-    and DC11 are only raised where that Party has a synced registry."""
+    """The awaited records naming a Party whose synced status changed (transfers to,
+    acquisitions from it): DC10 and DC11 are only raised where that Party has a synced
+    registry."""
     wanted = sorted(set(parties))
-    if not wanted:
+    if not wanted or not AWAITED:
         return
+    _touch_actions(
+        connection,
+        touched,
+        or_(
+            *(
+                actions.c.action_type.in_(sorted(awaited.kinds))
+                & actions.c[awaited.party_field].in_(wanted)
+                for awaited in AWAITED
+            )
+        ),
+    )
+
+
+def _touch_actions(connection: Connection, touched: Touched, *conditions: Any) -> None:
+    """Touch the blocks of the actions meeting the conditions."""
     rows = connection.execute(
         select(
             actions.c.cooperative_approach_id,
             actions.c.party_registry_id,
             actions.c.first_id,
             actions.c.last_id,
-        ).where(
-            (
-                actions.c.action_type.in_(sorted(TRANSFER_TYPES))
-                & actions.c.acquiring_party_id.in_(wanted)
-            )
-            | (
-                (actions.c.action_type == "Acquisition")
-                & actions.c.transferring_party_id.in_(wanted)
-            )
-        )
+        ).where(*conditions)
     )
     for ca, registry, first, last in rows:
         touched.add_block(ca, registry, first, last)

@@ -23,7 +23,9 @@ from sqlalchemy import Engine, select, text
 from bench.generator import generate
 from metareg.db import migrate
 from metareg.db.tables.index import UNIT_RANGE_COLUMNS, Action, RecordVersion
-from metareg.detection import loading, unitscreen
+from metareg.detection.passes import units
+from metareg.detection.prefilter import units as prefilter
+from metareg.detection.read import blocks as read
 from metareg.detection.rules import dc03_underlying_unit_reuse as dc03
 from metareg.findings import Finding
 from metareg.index import query
@@ -57,16 +59,14 @@ def stored_units(engine: Engine) -> dict[str, tuple[Any, Any, Any]]:
 def exact(engine: Engine, underlying: set[str] | None = None) -> list[Finding]:
     with engine.connect() as connection:
         return sorted(
-            dc03.check_issuances(loading.issuances(connection, underlying)),
+            dc03.check_issuances(read.issuances(connection, underlying)),
             key=lambda f: f.fingerprint,
         )
 
 
 def screened(engine: Engine, underlying: set[str] | None = None) -> list[Finding]:
     with engine.connect() as connection:
-        return sorted(
-            unitscreen.screened_findings(connection, underlying), key=lambda f: f.fingerprint
-        )
+        return sorted(units.find(connection, underlying), key=lambda f: f.fingerprint)
 
 
 # -- the stored columns -------------------------------------------------------------------
@@ -277,7 +277,7 @@ def test_screened_pass_sees_a_row_written_without_its_units(index: Index) -> Non
             .values(underlying_prefix=None, underlying_first=None, underlying_last=None)
         )
     with index.engine.connect() as connection:
-        ids, whole = unitscreen.candidate_ids(connection)
+        ids, whole = prefilter.candidate_ids(connection)
     assert whole == {"VCS"} and ids == []
     [finding] = screened(index.engine)
     assert finding == exact(index.engine)[0]

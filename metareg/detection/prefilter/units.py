@@ -1,5 +1,5 @@
-"""DC03 without parsing every issuance: screen on the stored unit ranges, then judge
-the few candidates with the exact check.
+"""DC03's candidates without parsing every issuance: screen on the stored unit ranges;
+the units pass then judges the few candidates with the rule.
 
 `dc03.check_issuances` parses every issuance's serials on every check. The index
 already holds each judged issuance's parsed range (metareg.index.unitrange), so
@@ -18,9 +18,10 @@ Rows with unit ids but no stored range come from a second, small partial index:
   64 bits, or a row written without its derived columns) could meet any parsed row of
   its underlying registry: that whole registry goes to the exact check.
 
-Every record of every conflicting pair is thus a candidate, and the exact check on
-the candidates finds every conflict among them, so the findings equal those of
-`check_issuances` over all issuances (possibly in another order).
+Every record of every conflicting pair is thus a candidate, and the rule's
+`check_issuances` on the candidates finds every conflict among them: the same
+findings as over all issuances (possibly in another order). `COVERED` are the units
+rules this screen is a necessary condition of.
 """
 
 from __future__ import annotations
@@ -29,23 +30,13 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection
 
-from metareg.db.tables.index import UNIT_RANGE_WHERE, UNIT_UNPARSED_WHERE, Action
-from metareg.detection import loading
-from metareg.detection.model import Rec
+from metareg.db.tables.index import UNIT_RANGE_WHERE, UNIT_UNPARSED_WHERE
 from metareg.detection.rules import dc03_underlying_unit_reuse as dc03
-from metareg.findings import Finding
 from metareg.index.unitrange import parse_units
 
-__all__ = ["candidate_ids", "screened_findings"]
-
-ID_CHUNK = 1_000  # ids per lookup (well under every backend's bound-parameter limit)
-
-_actions = Action.__table__  # type: ignore[attr-defined]
-_BY_IDS = select(*loading._action_columns(True)).where(
-    _actions.c.id.in_(bindparam("ids", expanding=True))
-)
+COVERED = (dc03.RULE,)
 # Hand-written and run on the driver's own cursor: 225k rows at 1M blocks, where
 # SQLAlchemy's row handling alone would cost twice the read. Each WHERE spells out its
 # partial index's condition: SQLite uses a partial index only when the query's WHERE
@@ -118,7 +109,7 @@ def candidate_ids(
     for row_id, action_type, registry, first_unit, last_unit in _fetch(
         connection, _UNPARSED_SQL, wanted
     ):
-        if action_type != "Issuance" or not registry or not first_unit:
+        if action_type not in dc03.ISSUANCES or not registry or not first_unit:
             continue  # not judged by DC03
         if parse_units(first_unit, last_unit, registry) is not None:
             whole.add(registry)
@@ -126,25 +117,3 @@ def candidate_ids(
         by_text.setdefault((registry, first_unit, last_unit or first_unit), []).append(row_id)
     ids += [i for group in by_text.values() if len(group) > 1 for i in group]
     return ids, whole
-
-
-def _records(connection: Connection, ids: list[int]) -> list[Rec]:
-    make = Rec._make
-    found: list[Rec] = []
-    for start in range(0, len(ids), ID_CHUNK):
-        chunk = ids[start : start + ID_CHUNK]
-        found += [make(row) for row in connection.execute(_BY_IDS, {"ids": chunk})]
-    return found
-
-
-def screened_findings(connection: Connection, underlying: set[str] | None = None) -> list[Finding]:
-    """Every DC03 finding among all issuances (None) or those resting on these
-    underlying registries: the same as `dc03.check_issuances(loading.issuances(...))`."""
-    if underlying is not None and not underlying:
-        return []
-    ids, whole = candidate_ids(connection, underlying)
-    records: dict[tuple[str, str, str], Rec] = {}
-    if whole:
-        records.update((r.identity, r) for r in loading.issuances(connection, whole))
-    records.update((r.identity, r) for r in _records(connection, sorted(set(ids))))
-    return list(dc03.check_issuances(records.values()))

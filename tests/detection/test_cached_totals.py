@@ -1,11 +1,11 @@
-"""The authorization check's fast reads must answer exactly what `loading` answers.
+"""The authorization check's fast reads must answer exactly what the plain reads answer.
 
-`firsttotals.first_transferred` remembers an authorization's first-transferred units
-per connection while SQLite reports no write; `onekey.authorization_versions` reads one
+`cached_totals.first_transferred` remembers an authorization's first-transferred units
+per connection while SQLite reports no write; `authorizations.versions_of_key` reads one
 key with a prebuilt statement. Hypothesis writes random batches (new first transfers,
 corrections, withdrawals, authorizations), committed either by another engine (SQLite's
 `data_version` path) or on the reading connection itself (`total_changes`), and after
-every batch both are compared with `loading`'s exact SQL on every key, from two
+every batch both are compared with `authorizations`' exact SQL on every key, from two
 readers of one engine (which share its memory) that stay open throughout, and from a
 connection new to it. The bench generator's world is compared too.
 """
@@ -23,8 +23,9 @@ from sqlmodel import SQLModel
 
 from bench.generator import generate
 from metareg.db.engine import make_engine
-from metareg.detection import firsttotals, loading, onekey
-from metareg.detection.model import choose_current
+from metareg.detection.read import authorizations, cached_totals
+from metareg.detection.read.columns import actions
+from metareg.detection.rules.terms import current_authorization
 from metareg.index.writer import IndexWriter
 from metareg.records.operations import Incoming, Withdrawal
 from metareg.registries import ensure_registry
@@ -88,20 +89,21 @@ def _write(connection: Connection, batch: list[tuple[str, Any]]) -> None:
         IndexWriter(connection, registry, "test").apply(ops)
 
 
-def assert_same_as_loading(connection: Connection) -> None:
+def assert_same_as_exact_reads(connection: Connection) -> None:
     for ca, aid in KEYS:
-        exact = loading.first_transferred(connection, ca, aid)
-        assert firsttotals.first_transferred(connection, ca, aid) == exact
-        assert firsttotals.first_transferred(connection, ca, aid) == exact  # remembered
+        exact = authorizations.first_transferred(connection, ca, aid)
+        assert cached_totals.first_transferred(connection, ca, aid) == exact
+        assert cached_totals.first_transferred(connection, ca, aid) == exact  # remembered
         assert_same_versions(connection, ca, aid)
 
 
 def assert_same_versions(connection: Connection, ca: str, aid: str) -> None:
-    """The same rows (`loading` leaves their order to the database), the same choice."""
-    versions = loading.authorization_versions(connection, [(ca, aid)]).get((ca, aid), [])
-    found = onekey.authorization_versions(connection, ca, aid)
+    """The same rows (`authorization_versions` leaves their order to the database), the
+    same choice."""
+    versions = authorizations.authorization_versions(connection, [(ca, aid)]).get((ca, aid), [])
+    found = authorizations.versions_of_key(connection, ca, aid)
     assert sorted(found) == sorted(versions)
-    assert choose_current(found) == choose_current(versions)
+    assert current_authorization(found) == current_authorization(versions)
 
 
 @pytest.fixture
@@ -131,22 +133,22 @@ def test_remembered_totals_follow_every_write(
     # Two readers of one engine share its memory: a sum one remembered must not reach
     # the other after a write only the other can see.
     with engine.connect() as reader, engine.connect() as other:
-        assert_same_as_loading(reader)
-        assert_same_as_loading(other)
+        assert_same_as_exact_reads(reader)
+        assert_same_as_exact_reads(other)
         for number, (on_reader, batch) in enumerate(batches):
             first, second = (reader, other) if number % 2 else (other, reader)
             if on_reader:
                 _write(reader, batch)
-                assert_same_as_loading(reader)  # its own uncommitted writes
+                assert_same_as_exact_reads(reader)  # its own uncommitted writes
                 reader.commit()
             else:
                 with writer_engine.begin() as connection:
                     _write(connection, batch)
             with engine.connect() as fresh:  # a connection new to the memory knows nothing
-                assert_same_as_loading(fresh)
+                assert_same_as_exact_reads(fresh)
                 fresh.invalidate()  # so the next one is new too
-            assert_same_as_loading(first)
-            assert_same_as_loading(second)
+            assert_same_as_exact_reads(first)
+            assert_same_as_exact_reads(second)
         reader.rollback()
         other.rollback()
 
@@ -175,14 +177,14 @@ def test_a_new_connection_does_not_trust_what_others_remembered(
     with writer_engine.begin() as connection:
         _write(connection, [_first_transfer(1, 1, 10)])
     with engine.connect() as reader, engine.connect() as other:
-        assert firsttotals.first_transferred(reader, "CA0001", "AUTH-1") == 10
-        assert firsttotals.first_transferred(other, "CA0001", "AUTH-1") == 10
+        assert cached_totals.first_transferred(reader, "CA0001", "AUTH-1") == 10
+        assert cached_totals.first_transferred(other, "CA0001", "AUTH-1") == 10
         with writer_engine.begin() as connection:
             _write(connection, [_first_transfer(2, 11, 15)])
         with engine.connect() as fresh:  # opened after the write: cannot know of it
-            assert firsttotals.first_transferred(fresh, "CA0001", "AUTH-1") == 15
-        assert firsttotals.first_transferred(other, "CA0001", "AUTH-1") == 15
-        assert firsttotals.first_transferred(reader, "CA0001", "AUTH-1") == 15
+            assert cached_totals.first_transferred(fresh, "CA0001", "AUTH-1") == 15
+        assert cached_totals.first_transferred(other, "CA0001", "AUTH-1") == 15
+        assert cached_totals.first_transferred(reader, "CA0001", "AUTH-1") == 15
         reader.rollback()
         other.rollback()
 
@@ -192,7 +194,6 @@ def test_remembered_totals_on_the_bench_world(engine: Engine, tmp_path: Path) ->
     for registry, path in sorted(world.files.items()):
         report = ingest_files(engine, [Path(path)], registry)
         assert report.counts.quarantined == 0, report.problems
-    actions = loading.actions
     with engine.connect() as connection:
         keys = connection.execute(
             select(actions.c.cooperative_approach_id, actions.c.authorization_id)
@@ -201,7 +202,7 @@ def test_remembered_totals_on_the_bench_world(engine: Engine, tmp_path: Path) ->
         ).all()
         assert keys
         for ca, aid in sorted(keys):
-            exact = loading.first_transferred(connection, ca, aid)
+            exact = authorizations.first_transferred(connection, ca, aid)
             for _ in range(2):
-                assert firsttotals.first_transferred(connection, ca, aid) == exact
+                assert cached_totals.first_transferred(connection, ca, aid) == exact
             assert_same_versions(connection, ca, aid)

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from metareg.detection.evaluate import authorization_status, evaluate_action
+from metareg.detection.passes.proposed import authorization_status, evaluate_action
 from tests.detection.conftest import Index
 from tests.helpers import action, authorization
 

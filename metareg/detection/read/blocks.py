@@ -1,107 +1,42 @@
-"""Reading the index for the checks: only the columns the rules need, streamed.
+"""Reading the blocks for the checks: only the columns the rules need, streamed.
 
 Blocks are read per (cooperative approach, originating registry), in `first_id`
 order, through the (ca, registry, first_id) index of each table; actions and
 holdings are merged in Python. Grouping never relies on how the database collates
-text, so SQLite and PostgreSQL give the same result. Dates come back as ISO text.
+text, so SQLite and PostgreSQL give the same result.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Iterator
-from datetime import date
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Connection,
-    String,
     Table,
     and_,
     bindparam,
     cast,
     column,
     func,
-    literal,
-    null,
     select,
     true,
     values,
 )
 
-from metareg.db.tables.index import Action, Authorization, BlockSpan, Holding
 from metareg.db.upsert import batched
-from metareg.detection.model import AuthRec, Rec
-
-STREAM_BATCH = 20_000
-IDENTITY_CHUNK = 500  # uids per lookup by identity
-
-actions = Action.__table__  # type: ignore[attr-defined]
-holdings = Holding.__table__  # type: ignore[attr-defined]
-authorizations = Authorization.__table__  # type: ignore[attr-defined]
-spans = BlockSpan.__table__  # type: ignore[attr-defined]
-
-
-def _block_columns(record_type: str, t: Table) -> list[Any]:
-    """The `Rec` fields every block record has, in `Rec` order (the first twelve)."""
-    names = (
-        "registry_id",
-        "uid",
-        "cooperative_approach_id",
-        "party_registry_id",
-        "first_id",
-        "last_id",
-        "first_transferring_party_id",
-        "vintage",
-        "metric",
-        "mitigation_type",
-        "quantity_tco2e",
-    )
-    return [literal(record_type), *(t.c[name] for name in names)]
-
-
-def _action_columns(with_units: bool) -> list[Any]:
-    t = actions
-    units = (
-        [t.c.underlying_registry_id, t.c.first_unit_id, t.c.last_unit_id]
-        if with_units
-        else [null(), null(), null()]
-    )
-    return [
-        *_block_columns("action", t),
-        t.c.action_type,
-        cast(t.c.action_date, String),
-        t.c.authorization_id,
-        t.c.transferring_party_id,
-        t.c.acquiring_party_id,
-        t.c.purpose,
-        t.c.using_party_id,
-        *([null()] * 3),  # as_of, account_id, account_type
-        *units,
-    ]
-
-
-def _holding_columns() -> list[Any]:
-    t = holdings
-    return [
-        *_block_columns("holding", t),
-        *([null()] * 7),  # action_type .. using_party_id
-        cast(t.c.as_of, String),
-        t.c.account_id,
-        t.c.account_type,
-        *([null()] * 3),  # underlying_registry_id, first_unit_id, last_unit_id
-    ]
-
-
-def _stream(
-    connection: Connection, statement: Any, params: dict[str, Any] | None = None
-) -> Iterator[Rec]:
-    make = Rec._make
-    # Per statement: Connection.execution_options would change the connection itself.
-    result = connection.execute(statement.execution_options(yield_per=STREAM_BATCH), params or {})
-    for row in result:
-        yield make(row)
+from metareg.detection.read.columns import (
+    action_columns,
+    actions,
+    holding_columns,
+    holdings,
+    spans,
+    stream,
+)
+from metareg.detection.rules.dc03_underlying_unit_reuse import ISSUANCES
+from metareg.detection.rules.terms import BlockRecord
 
 
 def distinct_values(connection: Connection, column: Any) -> list[Any]:
@@ -144,18 +79,10 @@ def _in_range(table: Table) -> list[Any]:
 
 # Built once: executing a prepared statement skips SQLAlchemy's per-query construction,
 # which dominates the incremental check (thousands of small range queries).
-_PAIR_ACTIONS = (
-    select(*_action_columns(False)).where(*_in_pair(actions)).order_by(actions.c.first_id)
-)
-_PAIR_HOLDINGS = (
-    select(*_holding_columns()).where(*_in_pair(holdings)).order_by(holdings.c.first_id)
-)
-_RANGE_ACTIONS = select(*_action_columns(False)).where(*_in_range(actions))
-_RANGE_HOLDINGS = select(*_holding_columns()).where(*_in_range(holdings))
-_ACTIONS_WITH = select(*_action_columns(False)).where(
-    actions.c.registry_id == bindparam("registry"),
-    actions.c.uid.in_(bindparam("uids", expanding=True)),
-)
+_PAIR_ACTIONS = select(*action_columns()).where(*_in_pair(actions)).order_by(actions.c.first_id)
+_PAIR_HOLDINGS = select(*holding_columns()).where(*_in_pair(holdings)).order_by(holdings.c.first_id)
+_RANGE_ACTIONS = select(*action_columns()).where(*_in_range(actions))
+_RANGE_HOLDINGS = select(*holding_columns()).where(*_in_range(holdings))
 ID_CHUNK = 500  # row ids per lookup
 _NO_ID = 0  # pads a chunk of ids: row ids start at 1
 
@@ -166,8 +93,9 @@ def _by_ids(table: Table, columns: list[Any]) -> Any:
     return select(*columns).where(table.c.id.in_([bindparam(f"i{n}") for n in range(ID_CHUNK)]))
 
 
-_ACTIONS_BY_ID = _by_ids(actions, _action_columns(False))
-_HOLDINGS_BY_ID = _by_ids(holdings, _holding_columns())
+_ACTIONS_BY_ID = _by_ids(actions, action_columns())
+_HOLDINGS_BY_ID = _by_ids(holdings, holding_columns())
+_ISSUANCES_BY_ID = _by_ids(actions, action_columns(with_units=True))
 _SPAN = select(spans.c.max_span).where(
     spans.c.cooperative_approach_id == bindparam("ca"),
     spans.c.party_registry_id == bindparam("registry"),
@@ -178,44 +106,55 @@ def max_span(connection: Connection, ca: str, registry: str) -> int | None:
     return connection.execute(_SPAN, {"ca": ca, "registry": registry}).scalar()
 
 
-def blocks(connection: Connection, ca: str, registry: str) -> Iterator[Rec]:
+def blocks(connection: Connection, ca: str, registry: str) -> Iterator[BlockRecord]:
     """Every current action and holding of (ca, registry), in `first_id` order: two
     index-ordered streams merged."""
     params = {"ca": ca, "registry": registry}
     return heapq.merge(
-        _stream(connection, _PAIR_ACTIONS, params),
-        _stream(connection, _PAIR_HOLDINGS, params),
+        stream(connection, _PAIR_ACTIONS, params),
+        stream(connection, _PAIR_HOLDINGS, params),
         key=lambda r: r.first_id,
     )
 
 
 def blocks_by_id(
     connection: Connection, action_ids: Iterable[int], holding_ids: Iterable[int]
-) -> list[Rec]:
-    """The current actions and holdings with these row ids (the screen's suspects),
-    read through the driver's own cursor (rows become `Rec`s directly)."""
-    make = Rec._make
-    found: list[Rec] = []
-    for name, statement, ids in (
-        ("actions by id", _ACTIONS_BY_ID, action_ids),
-        ("holdings by id", _HOLDINGS_BY_ID, holding_ids),
-    ):
-        for chunk in batched(sorted(ids), ID_CHUNK):
-            padded = list(chunk) + [_NO_ID] * (ID_CHUNK - len(chunk))
-            params = {f"i{n}": value for n, value in enumerate(padded)}
-            found += [make(row) for row in _execute_chunk(connection, name, statement, params)]
+) -> list[BlockRecord]:
+    """The current actions and holdings with these row ids (the screen's suspects)."""
+    return [
+        *_by_id_chunks(connection, "actions by id", _ACTIONS_BY_ID, action_ids),
+        *_by_id_chunks(connection, "holdings by id", _HOLDINGS_BY_ID, holding_ids),
+    ]
+
+
+def issuances_by_id(connection: Connection, ids: Iterable[int]) -> list[BlockRecord]:
+    """The actions with these row ids, with their underlying units (DC03's candidates)."""
+    return _by_id_chunks(connection, "issuances by id", _ISSUANCES_BY_ID, ids)
+
+
+def _by_id_chunks(
+    connection: Connection, name: str, statement: Any, ids: Iterable[int]
+) -> list[BlockRecord]:
+    """The rows with these ids, a padded chunk per query, read through the driver's
+    own cursor (rows become `BlockRecord`s directly)."""
+    make = BlockRecord._make
+    found: list[BlockRecord] = []
+    for chunk in batched(sorted(set(ids)), ID_CHUNK):
+        padded = list(chunk) + [_NO_ID] * (ID_CHUNK - len(chunk))
+        params = {f"i{n}": value for n, value in enumerate(padded)}
+        found += [make(row) for row in _execute_chunk(connection, name, statement, params)]
     return found
 
 
 def blocks_meeting(
     connection: Connection, ca: str, registry: str, first: int, last: int, span: int | None
-) -> list[Rec]:
+) -> list[BlockRecord]:
     """Current actions and holdings of (ca, registry) intersecting [first, last]
     (touching blocks do not), given the pair's max span; unordered."""
     if span is None:
         return []
     params = {"ca": ca, "registry": registry, "low": first - span, "last": last, "first": first}
-    make = Rec._make
+    make = BlockRecord._make
     found = [make(row) for row in connection.execute(_RANGE_ACTIONS, params)]
     found += [make(row) for row in connection.execute(_RANGE_HOLDINGS, params)]
     return found
@@ -287,7 +226,7 @@ _HULL_SQL = {
 }
 _MEETING_SQL = {
     (table.name, lateral): _meeting_statement(table, columns, lateral)
-    for table, columns in ((actions, _action_columns(False)), (holdings, _holding_columns()))
+    for table, columns in ((actions, action_columns()), (holdings, holding_columns()))
     for lateral in (False, True)
 }
 
@@ -354,13 +293,13 @@ def blocks_meeting_any(
     registry: str,
     intervals: list[tuple[int, int]],
     span: int | None,
-) -> list[Rec]:
+) -> list[BlockRecord]:
     """Current actions and holdings of (ca, registry) intersecting any of the
     intervals (each once), a chunk of intervals per query."""
     if span is None:
         return []
-    found: dict[tuple[str, str, str], Rec] = {}
-    make = Rec._make
+    found: dict[tuple[str, str, str], BlockRecord] = {}
+    make = BlockRecord._make
     for chunk in batched(list(intervals), INTERVAL_CHUNK):
         params = _chunk_params(list(chunk), ca=ca, registry=registry, span=span)
         for table in (actions, holdings):
@@ -371,145 +310,15 @@ def blocks_meeting_any(
     return list(found.values())
 
 
-def issuances(connection: Connection, underlying: Iterable[str] | None = None) -> Iterator[Rec]:
+def issuances(
+    connection: Connection, underlying: Iterable[str] | None = None
+) -> Iterator[BlockRecord]:
     """Issuances resting on underlying units (all, or of these underlying registries)."""
-    statement = select(*_action_columns(True)).where(
-        actions.c.action_type == "Issuance",
+    statement = select(*action_columns(True)).where(
+        actions.c.action_type.in_(sorted(ISSUANCES)),
         actions.c.underlying_registry_id.is_not(None),
         actions.c.first_unit_id.is_not(None),
     )
     if underlying is not None:
         statement = statement.where(actions.c.underlying_registry_id.in_(sorted(set(underlying))))
-    return _stream(connection, statement)
-
-
-def _authorization_columns() -> list[Any]:
-    t = authorizations
-    return [
-        t.c.registry_id,
-        t.c.uid,
-        t.c.cooperative_approach_id,
-        t.c.authorization_id,
-        t.c.version,
-        t.c.authorizing_party_id,
-        t.c.authorized_quantity,
-        t.c.purposes,
-        t.c.authorized_party_ids,
-        t.c.timeframe_start,
-        t.c.timeframe_end,
-        t.c.status,
-    ]
-
-
-def authorization_versions(
-    connection: Connection, keys: Iterable[tuple[str, str]] | None = None
-) -> dict[tuple[str, str], list[AuthRec]]:
-    """(ca, authorization_id) -> every registry's current versions of it."""
-    statement = select(*_authorization_columns())
-    if keys is not None:
-        wanted = sorted(set(keys))
-        if not wanted:
-            return {}
-        statement = statement.where(
-            authorizations.c.authorization_id.in_(sorted({aid for _, aid in wanted}))
-        )
-    found: dict[tuple[str, str], list[AuthRec]] = {}
-    for row in connection.execute(statement):
-        record = AuthRec._make(row)
-        found.setdefault((record.cooperative_approach_id, record.authorization_id), []).append(
-            record
-        )
-    return found
-
-
-def actions_naming(connection: Connection, ca: str, authorization_id: str | None) -> list[Rec]:
-    """The actions of one authorization key (None: those naming no authorization)."""
-    from metareg.detection.rules.dc07_missing_authorization import NEEDS_AUTHORIZATION
-
-    if authorization_id:
-        condition = actions.c.authorization_id == authorization_id
-    else:
-        condition = actions.c.authorization_id.is_(None) & actions.c.action_type.in_(
-            sorted(NEEDS_AUTHORIZATION)
-        )
-    statement = select(*_action_columns(False)).where(
-        condition, actions.c.cooperative_approach_id == ca
-    )
-    return list(_stream(connection, statement))
-
-
-def first_transfer_totals(connection: Connection) -> list[tuple[str, str, int]]:
-    """(ca, authorization id, units first transferred under it) for every key."""
-    units = func.sum(actions.c.last_id - actions.c.first_id + 1)
-    rows = connection.execute(
-        select(actions.c.cooperative_approach_id, actions.c.authorization_id, units)
-        .where(actions.c.action_type == "First transfer", actions.c.authorization_id.is_not(None))
-        .group_by(actions.c.cooperative_approach_id, actions.c.authorization_id)
-    )
-    return [(ca, aid, int(total)) for ca, aid, total in rows]
-
-
-def actions_with(connection: Connection, identities: Iterable[tuple[str, str, str]]) -> list[Rec]:
-    """The current actions among these identities (registry, "action", uid); those no
-    longer current are simply absent."""
-    by_registry: dict[str, list[str]] = {}
-    for registry_id, record_type, uid in identities:
-        if record_type == "action":
-            by_registry.setdefault(registry_id, []).append(uid)
-    found: list[Rec] = []
-    make = Rec._make
-    for registry_id, uids in sorted(by_registry.items()):
-        for chunk in batched(sorted(set(uids)), IDENTITY_CHUNK):
-            found += [
-                make(row)
-                for row in connection.execute(
-                    _ACTIONS_WITH, {"registry": registry_id, "uids": list(chunk)}
-                )
-            ]
-    return found
-
-
-def _first_transfers_of(ca: str, authorization_id: str) -> list[Any]:
-    return [
-        actions.c.authorization_id == authorization_id,
-        actions.c.cooperative_approach_id == ca,
-        actions.c.action_type == "First transfer",
-    ]
-
-
-def first_transfers_from(
-    connection: Connection, ca: str, authorization_id: str, since: str, *, that_day: bool = False
-) -> list[Rec]:
-    """The first transfers under one authorization key dated `since` (ISO) or later
-    ("": all of them), or only those dated `since` (`that_day`)."""
-    conditions = _first_transfers_of(ca, authorization_id)
-    if since:
-        day = date.fromisoformat(since)
-        conditions.append(
-            actions.c.action_date == day if that_day else actions.c.action_date >= day
-        )
-    return list(_stream(connection, select(*_action_columns(False)).where(*conditions)))
-
-
-def first_transferred(
-    connection: Connection,
-    ca: str,
-    authorization_id: str,
-    before: str | None = None,
-    *,
-    excluding: tuple[str, str, str] | None = None,
-) -> int:
-    """Units first transferred under one authorization key (block sizes), all of them
-    or only those dated before `before` (ISO; "": none), but for the action
-    `excluding` (an identity), summed in SQL."""
-    if before == "":
-        return 0
-    conditions = _first_transfers_of(ca, authorization_id)
-    if excluding is not None:
-        conditions.append(
-            ~((actions.c.registry_id == excluding[0]) & (actions.c.uid == excluding[2]))
-        )
-    if before is not None:
-        conditions.append(actions.c.action_date < date.fromisoformat(before))
-    units = func.sum(actions.c.last_id - actions.c.first_id + 1)
-    return int(connection.execute(select(units).where(*conditions)).scalar() or 0)
+    return stream(connection, statement)

@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine
 
-from metareg.detection import loading
+from metareg.detection.read import authorizations
 
-SEEN_KEY = "metareg.firsttotals.seen"  # in the pool record's info: the last marker seen
+SEEN_KEY = "metareg.detection.cached_totals.seen"  # in the pool record's info: the last marker seen
 MAX_KEYS = 10_000  # callers may name any authorization id: bound what is remembered
 
 
@@ -87,18 +87,18 @@ def _epoch(connection: Connection, memory: _Memory) -> int | None:
 
 
 def first_transferred(connection: Connection, ca: str, authorization_id: str) -> int:
-    """`loading.first_transferred(connection, ca, authorization_id)`, remembered while
-    the database is unchanged."""
+    """`authorizations.first_transferred(connection, ca, authorization_id)`, remembered
+    while the database is unchanged."""
     memory = _memory(connection.engine)
     epoch = _epoch(connection, memory)
     if epoch is None:
-        return loading.first_transferred(connection, ca, authorization_id)
+        return authorizations.first_transferred(connection, ca, authorization_id)
     key = (ca, authorization_id)
     with memory.lock:
         total = memory.totals.get(key) if memory.epoch == epoch else None
     if total is not None:
         return total
-    total = loading.first_transferred(connection, ca, authorization_id)
+    total = authorizations.first_transferred(connection, ca, authorization_id)
     with memory.lock:
         if memory.epoch == epoch:  # no write seen since the epoch was read
             if len(memory.totals) >= MAX_KEYS:

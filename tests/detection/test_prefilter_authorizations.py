@@ -1,4 +1,4 @@
-"""The full check's screened DC07-DC09 pass (`authpass.full_pass`) must find exactly
+"""The full check's screened DC07-DC09 pass (`passes.authorization.full_pass`) must find exactly
 what the inline pass found: `InlineAuthorizations` on every current action, plus
 `keys_pass` over the keys whose first transfers exceed their authorization.
 
@@ -23,7 +23,8 @@ from sqlalchemy import Connection, Engine, delete, inspect, select
 from sqlmodel import SQLModel
 
 from bench.generator import generate
-from metareg.detection import authpass, loading
+from metareg.detection.passes import authorization
+from metareg.detection.read.columns import action_columns, stream
 from metareg.findings import Finding
 from metareg.index.writer import IndexWriter
 from metareg.records.operations import Incoming
@@ -133,17 +134,17 @@ def _identity(finding: Finding) -> tuple[Any, ...]:
 
 def inline_findings(connection: Connection) -> Counter[tuple[Any, ...]]:
     """What the full check found before: the inline pass given every current action."""
-    inline = authpass.InlineAuthorizations(connection)
+    inline = authorization.InlineAuthorizations(connection)
     found: list[Finding] = []
-    every_action = select(*loading._action_columns(False))
-    for record in loading._stream(connection, every_action):
+    every_action = select(*action_columns())
+    for record in stream(connection, every_action):
         found += inline(record)
-    found += authpass.keys_pass(connection, inline.exceeded)
+    found += authorization.keys_pass(connection, inline.exceeded)
     return Counter(map(_identity, found))
 
 
 def screened_findings(connection: Connection) -> Counter[tuple[Any, ...]]:
-    return Counter(map(_identity, authpass.full_pass(connection)))
+    return Counter(map(_identity, authorization.full_pass(connection)))
 
 
 def _clear(engine: Engine) -> None:
@@ -213,7 +214,7 @@ def test_full_pass_reads_an_exceeded_key_whole(engine: Engine) -> None:
             [Incoming.from_record(r, "") for r in records]
         )
     with engine.connect() as connection:
-        found = sorted((f.rule, f.evidence[0][2]) for f in authpass.full_pass(connection))
+        found = sorted((f.rule, f.evidence[0][2]) for f in authorization.full_pass(connection))
         assert found == [("DC07", "FT-3"), ("DC07", "FT-4"), ("DC09", "FT-2")]
         assert screened_findings(connection) == inline_findings(connection)
 

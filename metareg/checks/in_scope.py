@@ -1,0 +1,105 @@
+"""The alerts a detection run can confirm or resolve: those lying in the scope it judged.
+
+Detection says where it judged (`JudgedScope`, in the terms of the rules' alert
+scopes); this reads the alert store's rows there, so `alerts.store.reconcile` resolves
+exactly the alerts of that part of the index that no finding confirms.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select
+
+from metareg.alerts import store
+from metareg.db.tables.alerts import Alert
+from metareg.db.upsert import batched
+from metareg.detection.passes.incremental import meets
+from metareg.detection.passes.scope import Interval, JudgedScope
+from metareg.detection.rules import AUTHORIZATION_RULES, BLOCK_RULES, UNIT_RULES
+from metareg.findings import DETECTION_RULES, Identity
+
+SCOPE_CHUNK = 100  # scopes per query (SQLite expression depth)
+
+alerts_table = Alert.__table__  # type: ignore[attr-defined]
+Existing = dict[str, store.Existing]  # fingerprint -> the stored alert
+
+
+def alerts_in(connection: Connection, scope: JudgedScope) -> Existing:
+    """The detection alerts lying in `scope`."""
+    if scope.everything:
+        return store.existing_in(connection, alerts_table.c.rule.in_(DETECTION_RULES))
+    existing: Existing = {}
+    for (ca, registry), intervals in scope.block_ranges.items():
+        existing.update(_block_alerts_meeting(connection, ca, registry, intervals))
+    for chunk in batched(sorted(scope.unit_scopes), SCOPE_CHUNK):
+        existing.update(
+            store.existing_in(
+                connection, alerts_table.c.rule.in_(UNIT_RULES), alerts_table.c.scope.in_(chunk)
+            )
+        )
+    for ca, scopes in scope.authorization_scopes.items():
+        for chunk in batched(sorted(scopes), SCOPE_CHUNK):
+            existing.update(
+                store.existing_in(
+                    connection,
+                    alerts_table.c.rule.in_(AUTHORIZATION_RULES),
+                    alerts_table.c.cooperative_approach_id == ca,
+                    alerts_table.c.scope.in_(chunk),
+                )
+            )
+    for (ca, alert_scope), judged in scope.authorization_actions.items():
+        existing.update(_alerts_naming(connection, ca, alert_scope, judged))
+    return existing
+
+
+def _alerts(*columns: Any) -> Any:
+    """(fingerprint, id, status, rule, *columns) of alerts, to be narrowed down."""
+    t = alerts_table.c
+    return select(t.fingerprint, t.id, t.status, t.rule, *columns)
+
+
+_BLOCK_ALERTS = _alerts(alerts_table.c.first_id, alerts_table.c.last_id).where(
+    alerts_table.c.rule.in_(BLOCK_RULES),
+    alerts_table.c.cooperative_approach_id == bindparam("ca"),
+    alerts_table.c.party_registry_id == bindparam("registry"),
+    alerts_table.c.first_id <= bindparam("last"),
+    alerts_table.c.last_id >= bindparam("first"),
+)
+
+
+def _block_alerts_meeting(
+    connection: Connection, ca: str, registry: str, intervals: list[Interval]
+) -> Existing:
+    """The block-scope alerts of (ca, registry) whose range meets one of the sorted,
+    disjoint intervals (one prepared statement over their hull, the intervals applied
+    here)."""
+    found: Existing = {}
+    params = {"ca": ca, "registry": registry, "first": intervals[0][0], "last": intervals[-1][1]}
+    for fp, aid, status, rule, first, last in connection.execute(_BLOCK_ALERTS, params):
+        if meets(intervals, first, last):
+            found[fp] = store.Existing(aid, status, rule)
+    return found
+
+
+_AUTHORIZATION_ALERTS = _alerts(alerts_table.c.evidence).where(
+    alerts_table.c.rule.in_(AUTHORIZATION_RULES),
+    alerts_table.c.cooperative_approach_id == bindparam("ca"),
+    alerts_table.c.scope == bindparam("scope"),
+)
+
+
+def _alerts_naming(
+    connection: Connection, ca: str, alert_scope: str, judged: set[Identity]
+) -> Existing:
+    """The authorization-rule alerts of one key whose evidence names a judged action."""
+    found: Existing = {}
+    for fp, aid, status, rule, evidence in connection.execute(
+        _AUTHORIZATION_ALERTS, {"ca": ca, "scope": alert_scope}
+    ):
+        if any(
+            (item["registry"], item["record_type"], item["record_id"]) in judged
+            for item in evidence or ()
+        ):
+            found[fp] = store.Existing(aid, status, rule)
+    return found

@@ -1,0 +1,84 @@
+"""The full finding: every rule over the whole index.
+
+The block rules: every current block is read once as a few integers and screened with
+numpy (`prefilter.blocks`); only the clusters of overlapping blocks where a block
+rule could speak are read whole and swept (`passes.sweep`). The authorization rules
+come from per-authorization SQL filters whose rows the rules then judge
+(`passes.authorization.full_pass`), the units rules from the unit ranges parsed when
+each issuance was written (`passes.units`). `exhaustive=True` (and a screen that
+cannot read the index) sweeps every block, judges every action and compares every
+issuance: the reference the screened finding is tested against.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import Connection
+
+from metareg.detection.passes import authorization, units
+from metareg.detection.passes.scope import Detected, JudgedScope
+from metareg.detection.passes.sweep import sweep_group
+from metareg.detection.prefilter import blocks as screen
+from metareg.detection.read import blocks as read
+from metareg.detection.rules.kinds import CheckContext
+from metareg.findings import Finding
+from metareg.log import get_logger
+
+log = get_logger("metareg.detection")
+
+
+def find_all(
+    connection: Connection, context: CheckContext, *, exhaustive: bool = False
+) -> Detected:
+    """Every finding of the index, screened or, when `exhaustive` or when the screen
+    cannot read the index, by judging everything."""
+    return Detected(_findings(connection, context, exhaustive), JudgedScope(everything=True))
+
+
+def _findings(connection: Connection, context: CheckContext, exhaustive: bool) -> list[Finding]:
+    if exhaustive:
+        return _exhaustive(connection, context)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The units and authorization rules are mostly database time: on a reader
+        # connection of their own they run while this thread screens and sweeps.
+        others = pool.submit(_authorizations_and_units, connection)
+        try:
+            findings = _screened_blocks(connection, context)
+        except screen.ScreenUnavailable as why:
+            log.warning("screen unavailable, sweeping every block", reason=str(why))
+            others.cancel()
+            return _exhaustive(connection, context)
+        findings += others.result()
+    return findings
+
+
+def _authorizations_and_units(connection: Connection) -> list[Finding]:
+    """The authorization and units rules, screened, on another connection when the
+    database allows (the check holds the write lock, so every connection sees the
+    same index)."""
+    if not screen.parallel(connection):
+        return [*authorization.full_pass(connection), *units.find(connection)]
+    with connection.engine.connect() as reader:
+        return [*authorization.full_pass(reader), *units.find(reader)]
+
+
+def _exhaustive(connection: Connection, context: CheckContext) -> list[Finding]:
+    """The reference: every block swept, every action judged, every issuance compared."""
+    findings: list[Finding] = []
+    inline = authorization.InlineAuthorizations(connection)
+    for ca, registry in read.pairs(connection):
+        findings.extend(sweep_group(read.blocks(connection, ca, registry), context, inline))
+    findings.extend(authorization.keys_pass(connection, inline.exceeded))
+    findings.extend(units.find_exhaustive(connection))
+    return findings
+
+
+def _screened_blocks(connection: Connection, context: CheckContext) -> list[Finding]:
+    """The block rules over the clusters the screen keeps, pair by pair."""
+    findings: list[Finding] = []
+    for _pair, action_ids, holding_ids in screen.suspects(screen.read(connection), context):
+        records = read.blocks_by_id(connection, action_ids, holding_ids)
+        records.sort(key=lambda r: (r.first_id, r.record_type, r.registry_id, r.uid))
+        findings.extend(sweep_group(records, context))
+    return findings

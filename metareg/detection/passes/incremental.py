@@ -1,0 +1,117 @@
+"""The incremental finding: only what the changes since the last check can affect.
+
+From the records changed since the watermark (`record_version` ids in (since, upto]),
+the grace period's cutoff moving, and Parties gaining or losing a synced registry,
+`read.changes` derives the block intervals, authorization keys and underlying
+registries those changes can affect; this pass re-judges exactly those and says so
+in its `JudgedScope`. Its findings there equal a full check's (tested with
+hypothesis: tests/detection/test_incremental.py).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Connection
+
+from metareg.detection.passes import authorization, units
+from metareg.detection.passes.scope import Detected, Interval, JudgedScope
+from metareg.detection.passes.sweep import sweep_group
+from metareg.detection.read import authorizations as read_authorizations
+from metareg.detection.read import blocks as read_blocks
+from metareg.detection.read.changes import (
+    Touched,
+    changed_since,
+    crossed_grace,
+    merge_intervals,
+    parties_changed,
+)
+from metareg.detection.rules.kinds import CheckContext, authorization_scope, unit_scope
+from metareg.detection.rules.terms import current_authorization
+from metareg.findings import Finding
+
+
+@dataclass(frozen=True)
+class Since:
+    """What changed since the last check: the `record_version` ids in (watermark,
+    upto], the grace cutoff it used, and the Parties whose synced status changed."""
+
+    watermark: int
+    upto: int
+    cutoff: date
+    parties: frozenset[str]
+
+
+def meets(intervals: list[Interval], first: int | None, last: int | None) -> bool:
+    """Whether [first, last] intersects one of the sorted, disjoint intervals."""
+    if first is None or last is None:
+        return False
+    index = bisect.bisect_right(intervals, (last, float("inf"))) - 1
+    return index >= 0 and intervals[index][1] >= first
+
+
+def find_changed(connection: Connection, since: Since, context: CheckContext) -> Detected:
+    """The findings the changes since the last check can affect, and where they lie."""
+    touched = changed_since(connection, since.watermark, since.upto)
+    crossed_grace(connection, touched, since.cutoff, context.cutoff)
+    parties_changed(connection, touched, since.parties)
+    scope = JudgedScope()
+    findings = _blocks(connection, touched, context, scope)
+    if touched.unit_registries:
+        findings += units.find(connection, touched.unit_registries)
+        scope.unit_scopes = {unit_scope(u) for u in touched.unit_registries}
+    if touched.auth_keys:
+        findings += _authorizations(connection, touched, scope)
+    return Detected(findings, scope)
+
+
+def _blocks(
+    connection: Connection, touched: Touched, context: CheckContext, scope: JudgedScope
+) -> list[Finding]:
+    findings: list[Finding] = []
+    for (ca, registry), intervals in sorted(touched.merged().items()):
+        # Every block meeting a touched interval, and every block meeting those (their
+        # partners): enough to judge any alert whose range meets the interval.
+        span = read_blocks.max_span(connection, ca, registry)
+        hulls = merge_intervals(read_blocks.hulls(connection, ca, registry, intervals, span))
+        region = read_blocks.blocks_meeting_any(connection, ca, registry, hulls, span)
+        ordered = sorted(region, key=lambda r: (r.first_id, r.record_type, r.registry_id, r.uid))
+        for finding in sweep_group(ordered, context):
+            if meets(intervals, finding.first_id, finding.last_id):
+                findings.append(finding)
+        scope.block_ranges[(ca, registry)] = intervals
+    return findings
+
+
+def _authorizations(connection: Connection, touched: Touched, scope: JudgedScope) -> list[Finding]:
+    """The authorization rules over the touched keys: a key whose authorization
+    changed is judged whole; for the others only what their changed actions can affect
+    (`authorization.changed_pass`), and only the alerts naming a judged action are in
+    scope."""
+    wanted = sorted(touched.auth_keys, key=lambda k: (k[0], k[1] or ""))
+    whole = [key for key in wanted if touched.auth_changes[key].whole]
+    findings: list[Finding] = list(authorization.keys_pass(connection, whole))
+    for ca, authorization_id in whole:
+        scope.authorization_scopes.setdefault(ca, set()).add(authorization_scope(authorization_id))
+    partial = [key for key in wanted if not touched.auth_changes[key].whole]
+    versions = read_authorizations.authorization_versions(connection, _named(partial))
+    for key in partial:
+        ca, authorization_id = key
+        current = (
+            current_authorization(versions.get((ca, authorization_id), []))
+            if authorization_id
+            else None
+        )
+        found, judged = authorization.changed_pass(
+            connection, key, touched.auth_changes[key], current
+        )
+        findings.extend(found)
+        scope.authorization_actions[(ca, authorization_scope(authorization_id))] = judged
+    return findings
+
+
+def _named(keys: Iterable[tuple[str, str | None]]) -> list[tuple[str, str]]:
+    return [(ca, aid) for ca, aid in keys if aid]

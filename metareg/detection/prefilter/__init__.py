@@ -1,0 +1,1 @@
+"""Narrowing the candidates a pass judges: necessary conditions only, never a verdict."""

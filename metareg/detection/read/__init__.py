@@ -1,0 +1,1 @@
+"""What the passes read from the index."""

@@ -1,0 +1,176 @@
+"""Reading authorizations and the actions naming them, for the authorization rules.
+
+An authorization key is (cooperative approach, authorization id); its actions are the
+current actions naming it, and DC09 counts the units of its first transfers (block
+sizes, summed in SQL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, select
+
+from metareg.db.upsert import batched
+from metareg.detection.read.columns import (
+    action_columns,
+    actions,
+    authorization_columns,
+    authorizations,
+    stream,
+)
+from metareg.detection.rules import UNNAMED_ACTIONS
+from metareg.detection.rules.dc09_authorization_exceeded import COUNTED
+from metareg.detection.rules.terms import AuthorizationVersion, BlockRecord
+
+IDENTITY_CHUNK = 500  # uids per lookup by identity
+
+_UNITS = func.sum(actions.c.last_id - actions.c.first_id + 1)
+# Built once: the full check sums each key's first transfers, the authorization check
+# reads one key's versions per request; building these costs more than running them.
+_FIRST_TRANSFERRED = select(_UNITS).where(
+    actions.c.cooperative_approach_id == bindparam("ca"),
+    actions.c.authorization_id == bindparam("aid"),
+    actions.c.action_type == COUNTED,
+)
+_VERSIONS_OF_KEY = (
+    select(*authorization_columns())
+    .where(
+        authorizations.c.cooperative_approach_id == bindparam("ca"),
+        authorizations.c.authorization_id == bindparam("authorization_id"),
+    )
+    .order_by(authorizations.c.id)
+)
+_ACTIONS_WITH = select(*action_columns()).where(
+    actions.c.registry_id == bindparam("registry"),
+    actions.c.uid.in_(bindparam("uids", expanding=True)),
+)
+
+
+def versions_of_key(
+    connection: Connection, ca: str, authorization_id: str
+) -> list[AuthorizationVersion]:
+    """Every registry's current version of (ca, authorization_id), in `id` order: what
+    `authorization_versions(connection, [(ca, authorization_id)])` holds for it
+    (`current_authorization` depends on the order only between two versions of one
+    registry with the same number, which share a uid)."""
+    rows = connection.execute(_VERSIONS_OF_KEY, {"ca": ca, "authorization_id": authorization_id})
+    return [AuthorizationVersion._make(row) for row in rows]
+
+
+def authorization_versions(
+    connection: Connection, keys: Iterable[tuple[str, str]] | None = None
+) -> dict[tuple[str, str], list[AuthorizationVersion]]:
+    """(ca, authorization_id) -> every registry's current versions of it."""
+    statement = select(*authorization_columns())
+    if keys is not None:
+        wanted = sorted(set(keys))
+        if not wanted:
+            return {}
+        statement = statement.where(
+            authorizations.c.authorization_id.in_(sorted({aid for _, aid in wanted}))
+        )
+    found: dict[tuple[str, str], list[AuthorizationVersion]] = {}
+    for row in connection.execute(statement):
+        record = AuthorizationVersion._make(row)
+        found.setdefault((record.cooperative_approach_id, record.authorization_id), []).append(
+            record
+        )
+    return found
+
+
+def actions_naming(
+    connection: Connection, ca: str, authorization_id: str | None
+) -> list[BlockRecord]:
+    """The actions of one authorization key (None: those naming no authorization that
+    an authorization rule judges all the same)."""
+    if authorization_id:
+        condition = actions.c.authorization_id == authorization_id
+    else:
+        condition = actions.c.authorization_id.is_(None) & actions.c.action_type.in_(
+            sorted(UNNAMED_ACTIONS)
+        )
+    statement = select(*action_columns()).where(condition, actions.c.cooperative_approach_id == ca)
+    return list(stream(connection, statement))
+
+
+def first_transfer_totals(connection: Connection) -> list[tuple[str, str, int]]:
+    """(ca, authorization id, units first transferred under it) for every key."""
+    rows = connection.execute(
+        select(actions.c.cooperative_approach_id, actions.c.authorization_id, _UNITS)
+        .where(actions.c.action_type == COUNTED, actions.c.authorization_id.is_not(None))
+        .group_by(actions.c.cooperative_approach_id, actions.c.authorization_id)
+    )
+    return [(ca, aid, int(total)) for ca, aid, total in rows]
+
+
+def actions_with(
+    connection: Connection, identities: Iterable[tuple[str, str, str]]
+) -> list[BlockRecord]:
+    """The current actions among these identities (registry, "action", uid); those no
+    longer current are simply absent."""
+    by_registry: dict[str, list[str]] = {}
+    for registry_id, record_type, uid in identities:
+        if record_type == "action":
+            by_registry.setdefault(registry_id, []).append(uid)
+    found: list[BlockRecord] = []
+    make = BlockRecord._make
+    for registry_id, uids in sorted(by_registry.items()):
+        for chunk in batched(sorted(set(uids)), IDENTITY_CHUNK):
+            found += [
+                make(row)
+                for row in connection.execute(
+                    _ACTIONS_WITH, {"registry": registry_id, "uids": list(chunk)}
+                )
+            ]
+    return found
+
+
+def _first_transfers_of(ca: str, authorization_id: str) -> list[Any]:
+    return [
+        actions.c.authorization_id == authorization_id,
+        actions.c.cooperative_approach_id == ca,
+        actions.c.action_type == COUNTED,
+    ]
+
+
+def first_transfers_from(
+    connection: Connection, ca: str, authorization_id: str, since: str, *, that_day: bool = False
+) -> list[BlockRecord]:
+    """The first transfers under one authorization key dated `since` (ISO) or later
+    ("": all of them), or only those dated `since` (`that_day`)."""
+    conditions = _first_transfers_of(ca, authorization_id)
+    if since:
+        day = date.fromisoformat(since)
+        conditions.append(
+            actions.c.action_date == day if that_day else actions.c.action_date >= day
+        )
+    return list(stream(connection, select(*action_columns()).where(*conditions)))
+
+
+def first_transferred(
+    connection: Connection,
+    ca: str,
+    authorization_id: str,
+    before: str | None = None,
+    *,
+    excluding: tuple[str, str, str] | None = None,
+) -> int:
+    """Units first transferred under one authorization key (block sizes), all of them
+    or only those dated before `before` (ISO; "": none), but for the action
+    `excluding` (an identity), summed in SQL."""
+    if before == "":
+        return 0
+    if before is None and excluding is None:
+        found = connection.execute(_FIRST_TRANSFERRED, {"ca": ca, "aid": authorization_id})
+        return int(found.scalar() or 0)
+    conditions = _first_transfers_of(ca, authorization_id)
+    if excluding is not None:
+        conditions.append(
+            ~((actions.c.registry_id == excluding[0]) & (actions.c.uid == excluding[2]))
+        )
+    if before is not None:
+        conditions.append(actions.c.action_date < date.fromisoformat(before))
+    return int(connection.execute(select(_UNITS).where(*conditions)).scalar() or 0)

@@ -1,0 +1,198 @@
+"""What the rules judge, and the terms of RULES.md that several rules share.
+
+`BlockRecord` is one current action or holding reduced to the columns the rules read.
+It is a NamedTuple so a row streamed from the database becomes one with
+`BlockRecord._make(row)` (no per-record ORM object), and so a proposed action given to
+the authorization check can be one too. Dates are ISO strings: they compare correctly
+as text and need no conversion per row. `AuthorizationVersion` is one registry's
+current version of an authorization.
+
+The shared terms: "overlap", the Party a registry belongs to, a "transfer", which of an
+authorization's versions is current, and how a rule states a finding. Everything here
+is pure: nothing reads the database.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from metareg.findings import CATALOGUE, Finding, Identity
+from metareg.records.schemas import load_schema
+
+# A record's kind as the passes dispatch on it: its action type, or HOLDING.
+HOLDING = None
+RecordKind = str | None
+
+# RECORDS.md's action types, as the action schema lists them.
+ACTION_TYPES = frozenset(load_schema("action")["properties"]["action_type"]["enum"])
+# RULES.md's "First transfer or Transfer" (DC04's transfers out, DC10's transfers).
+TRANSFERS = frozenset({"First transfer", "Transfer"})
+ACQUISITION = "Acquisition"
+
+
+class BlockRecord(NamedTuple):
+    """A current block record (action or holding): the columns the rules read."""
+
+    record_type: str  # "action" | "holding"
+    registry_id: str  # the reporting registry
+    uid: str
+    cooperative_approach_id: str
+    party_registry_id: str
+    first_id: int
+    last_id: int
+    first_transferring_party_id: str
+    vintage: int
+    metric: str
+    mitigation_type: str | None
+    quantity_tco2e: float | None
+    action_type: str | None  # None (HOLDING) for holdings
+    action_date: str | None  # ISO date (actions)
+    authorization_id: str | None
+    transferring_party_id: str | None
+    acquiring_party_id: str | None
+    purpose: str | None
+    using_party_id: str | None
+    as_of: str | None  # ISO date (holdings)
+    account_id: str | None
+    account_type: str | None
+    underlying_registry_id: str | None
+    first_unit_id: str | None
+    last_unit_id: str | None
+
+    @property
+    def identity(self) -> Identity:
+        return (self.registry_id, self.record_type, self.uid)
+
+    @property
+    def quantity(self) -> int:
+        return self.last_id - self.first_id + 1
+
+    def label(self) -> str:
+        what = self.action_type or f"holding ({self.account_type} {self.account_id})"
+        return f"{what} {self.uid} of {self.registry_id} [{self.first_id}-{self.last_id}]"
+
+
+BLOCK_FIELDS = BlockRecord._fields
+
+
+def block_record(record: dict[str, Any], registry_id: str, uid: str) -> BlockRecord:
+    """A canonical record (RECORDS.md field names) as a `BlockRecord`."""
+    values: dict[str, Any] = {name: record.get(name) for name in BLOCK_FIELDS}
+    values["record_type"] = record.get("record_type", "action")
+    values["registry_id"] = registry_id
+    values["uid"] = uid
+    values["metric"] = record.get("metric") or "GHG"
+    for name in ("action_date", "as_of"):
+        if values[name] is not None:
+            values[name] = str(values[name])[:10]
+    return BlockRecord(**values)
+
+
+class AuthorizationVersion(NamedTuple):
+    """One registry's current version of an authorization: the columns DC07-DC09 read."""
+
+    registry_id: str
+    uid: str
+    cooperative_approach_id: str
+    authorization_id: str
+    version: int
+    authorizing_party_id: str
+    authorized_quantity: float | None
+    purposes: list[str] | None
+    authorized_party_ids: list[str] | None
+    timeframe_start: int | None
+    timeframe_end: int | None
+    status: str
+
+    @property
+    def identity(self) -> Identity:
+        return (self.registry_id, "authorization", self.uid)
+
+
+class AuthorizationFacts(NamedTuple):
+    """What an action is judged against by the authorization rules: the current
+    authorization it names (None: there is none), and, for a first transfer that takes
+    the units first transferred under it past its authorized quantity, the running
+    total it reached (None otherwise)."""
+
+    authorization: AuthorizationVersion | None
+    running_total: float | None = None
+
+
+def current_authorization(versions: list[AuthorizationVersion]) -> AuthorizationVersion | None:
+    """RULES.md: an `authorization_id` is looked up across every registry's current
+    authorizations of the cooperative approach, the highest `version` wins. Where two
+    registries report the same highest version, the authorizing Party's own registry
+    wins, then the lowest registry id (a deterministic choice of ours)."""
+    if not versions:
+        return None
+    return max(
+        versions,
+        key=lambda a: (
+            a.version,
+            party_of(a.registry_id) == a.authorizing_party_id,
+            [-ord(c) for c in a.registry_id],
+        ),
+    )
+
+
+def overlap(a: BlockRecord, b: BlockRecord) -> bool:
+    """RULES.md "overlap": same cooperative approach and originating registry, and
+    intersecting ranges. Touching ranges (one ends where the other starts - 1) do not."""
+    return (
+        a.cooperative_approach_id == b.cooperative_approach_id
+        and a.party_registry_id == b.party_registry_id
+        and a.first_id <= b.last_id
+        and b.first_id <= a.last_id
+    )
+
+
+def party_of(registry_id: str) -> str:
+    """RULES.md: a registry belongs to the Party whose alpha-3 code begins its id."""
+    return registry_id[:3]
+
+
+def ordered(a: BlockRecord, b: BlockRecord) -> tuple[BlockRecord, BlockRecord]:
+    """One order for a pair (by identity), so a finding's message does not depend on
+    the order the pass met the two records in."""
+    if (b.registry_id, b.record_type, b.uid) < (a.registry_id, a.record_type, a.uid):
+        return b, a
+    return a, b
+
+
+def make_finding(
+    rule: str,
+    message: str,
+    evidence: tuple[Identity, ...],
+    block: BlockRecord | None = None,
+    first_id: int | None = None,
+    last_id: int | None = None,
+    scope: str = "",
+) -> Finding:
+    info = CATALOGUE[rule]
+    return Finding(
+        rule=rule,
+        name=info.name,
+        severity=info.severity,
+        message=message,
+        evidence=evidence,
+        cooperative_approach_id=block.cooperative_approach_id if block else None,
+        party_registry_id=block.party_registry_id if block else None,
+        first_id=first_id if first_id is not None else (block.first_id if block else None),
+        last_id=last_id if last_id is not None else (block.last_id if block else None),
+        scope=scope,
+    )
+
+
+def pair_finding(rule: str, a: BlockRecord, b: BlockRecord, message: str) -> Finding:
+    """A pair rule's finding: two evidence entries (in identity order), the
+    intersection of the two blocks as its range."""
+    first, second = sorted((a, b), key=lambda r: r.identity)
+    return make_finding(
+        rule,
+        message,
+        (first.identity, second.identity),
+        block=a,
+        first_id=max(a.first_id, b.first_id),
+        last_id=min(a.last_id, b.last_id),
+    )
