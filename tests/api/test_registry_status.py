@@ -13,6 +13,7 @@ from metareg.cli import app as cli
 from metareg.oversight.registries import registry_statuses
 from metareg.sync.ingest import ingest_files
 from metareg.sync.leases import Leases
+from metareg.sync.settings import DEFAULT_INTERVAL, STALE_AFTER_INTERVALS
 from metareg.sync.state import ensure_state, mark_attempt, mark_failure, mark_success
 from tests.api.conftest import Api
 from tests.helpers import action, write_jsonl
@@ -34,15 +35,25 @@ id = "THA01"
 name = "first sync under way"
 """
 
+# The limit a sync stores for a registry with the default schedule (what the CLI and the
+# API also derive from its configuration).
+STALENESS = STALE_AFTER_INTERVALS * DEFAULT_INTERVAL
+
 
 def _sync(api: Api, registry: str, success_ago: timedelta | None, failures: int) -> None:
     with api.engine.begin() as connection:
         ensure_state(connection, registry)
-        mark_attempt(connection, registry, NOW)
+        # The limit the sync would have stored from this registry's (default) settings.
+        mark_attempt(connection, registry, NOW, STALENESS)
         if success_ago is not None:
             mark_success(connection, registry, NOW - success_ago, lag_seconds=3.0)
         for _ in range(failures):
-            mark_failure(connection, registry, "GET https://user:hunter2@registry.example/x: 502")
+            mark_failure(
+                connection,
+                registry,
+                "GET https://user:hunter2@registry.example/x: 502",
+                "transient",
+            )
 
 
 def test_health_words_agree_across_cli_api_and_dashboard(api: Api) -> None:
