@@ -36,6 +36,8 @@ CATALOGUE: dict[str, RuleInfo] = {
         RuleInfo("DC10", "unmatched-transfer", "warning"),
         RuleInfo("DC11", "unmatched-acquisition", "warning"),
         RuleInfo("DC12", "quantity-mismatch", "low"),
+        RuleInfo("DC13", "action-before-authorization", "high"),
+        RuleInfo("DC14", "foreign-authorization", "high"),
         RuleInfo("SY01", "registry-unreachable", "high"),
         RuleInfo("SY02", "reconciliation-mismatch", "high"),
         RuleInfo("SY03", "records-quarantined", "warning"),

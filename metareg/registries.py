@@ -1,8 +1,11 @@
 """Participating registries: read from config/registries.toml, kept in the index.
 
 A registry belongs to the Party whose alpha-3 code begins its id (RULES.md:
-`JPN01` belongs to `JPN`). Later sections of the same file add each registry's
-connector and schedule; this module reads only what every registry has.
+`JPN01` belongs to `JPN`), and acts for that Party and for the Parties of its
+`acts_for` entry (RECORDS.md "Who may state an authorization": the international
+registry, a shared CAD Trust node), e.g. `acts_for = ["VUT", "TUV"]`. Later sections
+of the same file add each registry's connector and schedule; this module reads only
+what every registry has.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from metareg.db.tables.index import Registry
 from metareg.db.upsert import upsert
 
 REGISTRY_ID = re.compile(r"^[A-Z]{3}[0-9]{2}$")
+PARTY_ID = re.compile(r"^[A-Z]{3}$")
 _registry = Registry.__table__  # type: ignore[attr-defined]
 
 
@@ -46,6 +50,7 @@ class RegistryConfig:
     name: str
     party_id: str
     settings: dict[str, Any] = field(default_factory=dict)  # connector, schedule, ...
+    acts_for: tuple[str, ...] = ()  # Parties besides its own it states authorizations for
 
 
 def load_registries(path: Path) -> list[RegistryConfig]:
@@ -74,9 +79,24 @@ def load_registries(path: Path) -> list[RegistryConfig]:
                 f"{path}: registry {registry_id} must belong to Party {party_of(registry_id)}, "
                 f"not {party}"
             )
-        settings = {k: v for k, v in entry.items() if k not in ("id", "name", "party")}
-        configs.append(RegistryConfig(registry_id, str(entry.get("name", "")), party, settings))
+        acts_for = _acts_for(entry.get("acts_for", []), f"{path}: registry {registry_id}")
+        settings = {k: v for k, v in entry.items() if k not in ("id", "name", "party", "acts_for")}
+        configs.append(
+            RegistryConfig(registry_id, str(entry.get("name", "")), party, settings, acts_for)
+        )
     return configs
+
+
+def _acts_for(value: Any, where: str) -> tuple[str, ...]:
+    """An `acts_for` entry: a list of alpha-3 Party codes (its own Party is implied)."""
+    if not isinstance(value, list) or not all(
+        isinstance(p, str) and PARTY_ID.match(p) for p in value
+    ):
+        raise RegistryConfigError(
+            f"{where}: acts_for must be a list of ISO 3166 alpha-3 codes, e.g. "
+            f'["VUT", "TUV"], not {value!r}'
+        )
+    return tuple(sorted(set(value)))
 
 
 def ensure_registry(
@@ -107,7 +127,23 @@ def store_configured(connection: Connection, configs: list[RegistryConfig]) -> N
     """Make the index's registry table agree with the configuration file."""
     now = datetime.now(UTC)
     rows = [
-        {"id": c.id, "party_id": c.party_id, "name": c.name, "origin": "config", "created_at": now}
+        {
+            "id": c.id,
+            "party_id": c.party_id,
+            "name": c.name,
+            "origin": "config",
+            "created_at": now,
+            "acts_for": list(c.acts_for),
+        }
         for c in configs
     ]
-    upsert(connection, _registry, rows, key=("id",), update=("party_id", "name", "origin"))
+    upsert(
+        connection, _registry, rows, key=("id",), update=("party_id", "name", "origin", "acts_for")
+    )
+
+
+def acts_for(connection: Connection) -> dict[str, list[str]]:
+    """Registry id -> the Parties of its `acts_for` entry, for the registries that have
+    one (the others act for their own Party only)."""
+    rows = connection.execute(select(_registry.c.id, _registry.c.acts_for))
+    return {registry_id: sorted(parties) for registry_id, parties in rows if parties}

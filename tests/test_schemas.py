@@ -122,6 +122,37 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
         "$.acquiring_party_id",
     ),
     (
+        "acquiring Party required for a First transfer to another Party",
+        action(
+            "a", 1, 2, action_type="First transfer", authorization_id="X", acquiring_party_id="JPN"
+        ),
+        action(
+            "a",
+            1,
+            2,
+            action_type="First transfer",
+            authorization_id="X",
+            action_subtype="First transfer to another Party",
+        ),
+        "$.acquiring_party_id",
+    ),
+    *(
+        (
+            f"no acquiring Party for a First transfer for OIMP at {subtype}",
+            action(
+                "a",
+                1,
+                2,
+                action_type="First transfer",
+                authorization_id="X",
+                action_subtype=subtype,
+            ),
+            action("a", 1, 2, action_type="First transfer", authorization_id="X"),
+            "$.acquiring_party_id",
+        )
+        for subtype in ("Authorization", "Issuance", "Use or cancellation")
+    ),
+    (
         "transferring Party required for Acquisition",
         action("a", 1, 2, action_type="Acquisition", transferring_party_id="IDN"),
         action("a", 1, 2, action_type="Acquisition"),

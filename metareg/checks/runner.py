@@ -32,6 +32,7 @@ from metareg.detection.rules.kinds import CheckContext
 from metareg.detection.rules.terms import party_of
 from metareg.findings import CATALOGUE, DETECTION_RULES
 from metareg.log import get_logger
+from metareg.registries import acts_for as registries_acts_for
 
 DEFAULT_GRACE_DAYS = 30
 STATE_NAME = "detection"
@@ -165,6 +166,7 @@ def run_checks(
                 cutoff=None,
                 grace_days=grace_days,
                 synced_registries=[],
+                acts_for={},
                 checked_at=at,
             )
         else:
@@ -191,12 +193,20 @@ def run_checks(
         else:
             registries = _synced_registries(connection, None)
         parties = frozenset(party_of(r) for r in registries)
+        acting = registries_acts_for(connection)
         context = CheckContext(cutoff, grace_days, parties)
         summary = CheckSummary(full=True, as_of=as_of, grace_days=grace_days, watermark=upto)
         if incremental:
             assert state is not None
             before = frozenset(party_of(r) for r in state.synced_registries or [])
-            since = Since(watermark, upto, state.cutoff, before.symmetric_difference(parties))
+            acted = state.acts_for or {}
+            since = Since(
+                watermark,
+                upto,
+                state.cutoff,
+                before.symmetric_difference(parties),
+                frozenset(r for r in {*acted, *acting} if acted.get(r) != acting.get(r)),
+            )
             detected = find_changed(connection, since, context)
             summary.full = False
         else:
@@ -219,6 +229,7 @@ def run_checks(
             cutoff=cutoff,
             grace_days=grace_days,
             synced_registries=registries,
+            acts_for=acting,
             checked_at=at,
         )
     summary.seconds = (datetime.now(UTC) - started).total_seconds()

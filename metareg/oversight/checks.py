@@ -1,13 +1,20 @@
-"""The authorization check: may these ITMOs be used for this purpose by this Party?
+"""The authorization check: may these ITMOs be first transferred, or used for this
+purpose by this Party?
 
-The check builds the action the request describes (a `Use` for NDC, a `Cancellation`
-for OIMP, as the AEF records them) and hands it to detection's proposed-action
-evaluation, which runs the rules' own decisions on it: the same code the checks run
-over the index, not a copy. The authorization relied on is the one the units' first
-transfer names (or the one the request names).
+The check builds the action the request proposes (a `First transfer`; a `Use` for
+NDC or a `Cancellation` for OIMP, as the AEF records them) and hands it to
+detection's proposed-action evaluation, which runs the rules' own decisions on it: the
+same code the checks run over the index, not a copy. The authorization relied on is
+the one the request names (or, for a use or cancellation, the one the units' first
+transfer names); the rules judge the action against the version of it in force on the
+proposed date (a use: when its units were first transferred), stated by a registry
+acting for the authorizing Party.
 
-Decisions: `denied` when any rule finds a conflict; `unknown` when the index lacks
-what the rules need (codes CK01-CK03 below); `allowed` otherwise.
+Decisions: `denied` when any rule finds a conflict, or when an unresolved alert of
+critical severity lies on the units (CK04: the Kyoto Protocol's international
+transaction log refused units "for which a previously identified discrepancy has not
+been resolved"; an acknowledged alert is not resolved); `unknown` when the index lacks
+what the rules need (CK01-CK03); `allowed` otherwise.
 """
 
 from __future__ import annotations
@@ -15,66 +22,129 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection
 
 from metareg.detection.passes.proposed import (
-    JUDGED_RULES,
     PASSED,
     authorization_status,
     evaluate_action,
+    judged_rules,
 )
 from metareg.index import query
 from metareg.index.state import derive_segments
 from metareg.oversight.alerts import unresolved_touching
 from metareg.records.identifiers import ITMOBlock, parse_itmo
+from metareg.records.validate import Problem, RecordValidator
 
-# Why a check cannot decide (not rules of RULES.md: properties of the index's coverage).
+# Why a check cannot decide, or denies beside the rules (not rules of RULES.md:
+# properties of the index's coverage and of the alerts on the units).
 NOT_IN_INDEX = "CK01"
 NO_AUTHORIZATION = "CK02"
 SEVERAL_AUTHORIZATIONS = "CK03"
+UNRESOLVED_DISCREPANCY = "CK04"
+BLOCKING_SEVERITY = "critical"
+
+FIRST_TRANSFER = "First transfer"
+# The action a use proposes when the request does not say: the AEF records a use
+# towards an NDC as a `Use`, a use for OIMP as a `Cancellation`.
+USE_FOR = {"NDC": "Use", "OIMP": "Cancellation"}
+
+
+class InvalidProposal(ValueError):
+    """The request describes no valid action: a use without its purpose or Party, or an
+    action the action schema refuses (a first transfer to another Party without its
+    `acquiring_party_id`)."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(map(str, problems)))
+        self.problems = problems
 
 
 @dataclass(frozen=True, slots=True)
-class ProposedUse:
-    """What the caller means to do: use (NDC) or cancel (OIMP) the units `identifier`
-    names, for `using_party_id`, on `date` (None: today), under `authorization_id`
-    (None: the one the units' first transfer names)."""
+class ProposedAction:
+    """What the caller means to do on `date` (None: today) with the units `identifier`
+    names: first transfer them (`action_type` "First transfer", to
+    `acquiring_party_id`, none for a first transfer for OIMP at authorization, issuance
+    or use: `action_subtype`), or use (NDC) or cancel (OIMP) them for
+    `using_party_id`, under `authorization_id` (None: for a use, the one the units'
+    first transfer names)."""
 
     identifier: str
-    purpose: str  # NDC or OIMP
-    using_party_id: str
+    purpose: str | None = None  # NDC or OIMP; required for a use or cancellation
+    using_party_id: str | None = None
     using_entity_id: str | None = None
     date: dt.date | None = None
     authorization_id: str | None = None
+    action_type: str | None = None  # default: USE_FOR[purpose]
+    acquiring_party_id: str | None = None
+    action_subtype: str | None = None
+
+    @property
+    def proposed_type(self) -> str:
+        return self.action_type or USE_FOR.get(self.purpose or "", "Use")
 
 
 def hypothetical_action(
-    request: ProposedUse, block: ITMOBlock, when: dt.date, auth: str | None
+    request: ProposedAction, block: ITMOBlock, when: dt.date, auth: str | None
 ) -> dict[str, Any]:
     """The action the request describes, in canonical form (never stored)."""
+    action_type = request.proposed_type
     action: dict[str, Any] = {
         "record_type": "action",
         "action_id": f"check-{uuid.uuid4()}",
         "action_date": when.isoformat(),
-        "action_type": "Use" if request.purpose == "NDC" else "Cancellation",
+        "action_type": action_type,
         "cooperative_approach_id": block.cooperative_approach_id,
         "party_registry_id": block.party_registry_id,
         "first_transferring_party_id": block.first_transferring_party_id,
         "first_id": block.first_id,
         "last_id": block.last_id,
         "vintage": block.vintage,
-        "purpose": request.purpose,
-        "using_party_id": request.using_party_id,
     }
-    if auth is not None:
-        action["authorization_id"] = auth
-    if request.using_entity_id:
-        action["using_entity_id"] = request.using_entity_id
-    if request.purpose == "NDC":
-        action["ndc_use_year"] = when.year
+    optional: dict[str, Any] = {
+        "authorization_id": auth,
+        "action_subtype": request.action_subtype,
+        "acquiring_party_id": request.acquiring_party_id if action_type == FIRST_TRANSFER else None,
+    }
+    if action_type != FIRST_TRANSFER:
+        optional |= {
+            "purpose": request.purpose,
+            "using_party_id": request.using_party_id,
+            "using_entity_id": request.using_entity_id,
+            "ndc_use_year": when.year if request.purpose == "NDC" else None,
+        }
+    action.update((name, value) for name, value in optional.items() if value is not None)
     return action
+
+
+@cache
+def _validator() -> RecordValidator:
+    return RecordValidator()
+
+
+# Stands in for an authorization the check looks up from the units' first transfer:
+# the action schema requires one.
+_TO_BE_LOOKED_UP = "(the one the first transfer names)"
+
+
+def check_proposal(request: ProposedAction, block: ITMOBlock, when: dt.date) -> None:
+    """Raise `InvalidProposal` unless the request describes a valid action (the action
+    schema decides, plus: a use or cancellation names its purpose and using Party)."""
+    if request.proposed_type != FIRST_TRANSFER:
+        missing = [
+            Problem(f"$.{name}", "is required for a use or cancellation")
+            for name in ("purpose", "using_party_id")
+            if getattr(request, name) is None
+        ]
+        if missing:
+            raise InvalidProposal(missing)
+    action = hypothetical_action(request, block, when, request.authorization_id)
+    problems = _validator().problems({"authorization_id": _TO_BE_LOOKED_UP, **action})
+    if problems:
+        raise InvalidProposal(problems)
 
 
 def _first_transfer_authorizations(found: list[dict[str, Any]]) -> set[str]:
@@ -82,14 +152,64 @@ def _first_transfer_authorizations(found: list[dict[str, Any]]) -> set[str]:
         item["record"]["authorization_id"]
         for item in found
         if item["record_type"] == "action"
-        and item["record"].get("action_type") == "First transfer"
+        and item["record"].get("action_type") == FIRST_TRANSFER
         and item["record"].get("authorization_id")
     }
 
 
-def check_authorization(connection: Connection, request: ProposedUse) -> dict[str, Any]:
+def _authorization_named(
+    request: ProposedAction, found: list[dict[str, Any]]
+) -> tuple[str | None, dict[str, Any] | None]:
+    """The authorization to judge against, or why the check cannot choose one."""
+    if request.authorization_id is not None:
+        return request.authorization_id, None
+    if request.proposed_type == FIRST_TRANSFER:
+        return None, {
+            "code": NO_AUTHORIZATION,
+            "outcome": "unknown",
+            "message": "Name the authorization the first transfer is to be made under.",
+        }
+    named = sorted(_first_transfer_authorizations(found))
+    if not named:
+        return None, {
+            "code": NO_AUTHORIZATION,
+            "outcome": "unknown",
+            "message": "No first transfer of these units naming an authorization is in the "
+            "index; name the authorization to check against.",
+        }
+    if len(named) > 1:
+        return None, {
+            "code": SEVERAL_AUTHORIZATIONS,
+            "outcome": "unknown",
+            "message": "These units were first transferred under several authorizations "
+            f"({', '.join(named)}); check each part separately or name one.",
+        }
+    return named[0], None
+
+
+def _unresolved_discrepancies(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A reason (CK04) for each unresolved critical alert on the units."""
+    return [
+        {
+            "code": UNRESOLVED_DISCREPANCY,
+            "outcome": "failed",
+            "message": f"Alert {alert['id']} ({alert['rule']} {alert['name']}, "
+            f"{alert['severity']}) on serials {alert['first_id']}-{alert['last_id']} is "
+            f"{alert['status']}: units with an unresolved discrepancy are not to be "
+            f"transferred or used until it is resolved. {alert['message']}",
+            "severity": alert["severity"],
+            "alert_id": alert["id"],
+            "evidence": alert.get("evidence", []),
+        }
+        for alert in alerts
+        if alert.get("severity") == BLOCKING_SEVERITY
+    ]
+
+
+def check_authorization(connection: Connection, request: ProposedAction) -> dict[str, Any]:
     block = parse_itmo(request.identifier)
     when = request.date or dt.datetime.now(dt.UTC).date()
+    check_proposal(request, block, when)
     ca, registry = block.cooperative_approach_id, block.party_registry_id
     found = query.intersecting(connection, ca, registry, block.first_id, block.last_id)
     reasons: list[dict[str, Any]] = []
@@ -105,35 +225,19 @@ def check_authorization(connection: Connection, request: ProposedUse) -> dict[st
                 "message": f"No registry in the index reports serials {spans} of {block.text()}.",
             }
         )
-    authorization_id = request.authorization_id
-    if authorization_id is None and not uncovered:
-        named = sorted(_first_transfer_authorizations(found))
-        if not named:
-            reasons.append(
-                {
-                    "code": NO_AUTHORIZATION,
-                    "outcome": "unknown",
-                    "message": "No first transfer of these units naming an authorization is "
-                    "in the index; name the authorization to check against.",
-                }
-            )
-        elif len(named) > 1:
-            reasons.append(
-                {
-                    "code": SEVERAL_AUTHORIZATIONS,
-                    "outcome": "unknown",
-                    "message": "These units were first transferred under several authorizations "
-                    f"({', '.join(named)}); check each part separately or name one.",
-                }
-            )
-        else:
-            authorization_id = named[0]
+    authorization_id: str | None = request.authorization_id
+    if not uncovered:
+        authorization_id, cannot = _authorization_named(request, found)
+        if cannot is not None:
+            reasons.append(cannot)
     alerts = unresolved_touching(connection, ca, registry, block.first_id, block.last_id)
     answer: dict[str, Any] = {
         "identifier": block.text(),
+        "action_type": request.proposed_type,
         "purpose": request.purpose,
         "using_party_id": request.using_party_id,
         "using_entity_id": request.using_entity_id,
+        "acquiring_party_id": request.acquiring_party_id,
         "date": when,
         "authorization": None,
         "authorized_quantity": None,
@@ -141,12 +245,16 @@ def check_authorization(connection: Connection, request: ProposedUse) -> dict[st
         "quantity_available": None,
         "alerts": alerts,
     }
+    blocking = _unresolved_discrepancies(alerts)
     if reasons:
-        return {**answer, "decision": "unknown", "reasons": reasons}
+        # The index cannot say whether the rules pass; an unresolved discrepancy denies.
+        decision = "denied" if blocking else "unknown"
+        return {**answer, "decision": decision, "reasons": [*blocking, *reasons]}
 
     action = hypothetical_action(request, block, when, authorization_id)
     findings = evaluate_action(connection, action, as_of=when)
     failed = {finding.rule for finding in findings}
+    reasons += blocking
     for finding in findings:
         reasons.append(
             {
@@ -159,13 +267,18 @@ def check_authorization(connection: Connection, request: ProposedUse) -> dict[st
                 ],
             }
         )
-    for code in JUDGED_RULES:
+    for code in judged_rules(request.proposed_type):
         if code not in failed:
             reasons.append({"code": code, "outcome": "passed", "message": PASSED[code]})
-    status = authorization_status(connection, ca, authorization_id) if authorization_id else None
+    status = (
+        authorization_status(connection, ca, authorization_id, when.isoformat())
+        if authorization_id
+        else None
+    )
     if status is not None:
         answer.update(_quantities(status))
-    return {**answer, "decision": "denied" if failed else "allowed", "reasons": reasons}
+    denied = bool(failed or blocking)
+    return {**answer, "decision": "denied" if denied else "allowed", "reasons": reasons}
 
 
 def _quantities(status: dict[str, Any]) -> dict[str, Any]:

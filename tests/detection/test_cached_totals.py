@@ -25,7 +25,7 @@ from bench.generator import generate
 from metareg.db.engine import make_engine
 from metareg.detection.read import authorizations, cached_totals
 from metareg.detection.read.columns import actions
-from metareg.detection.rules.terms import current_authorization
+from metareg.detection.rules.versions import Versions
 from metareg.index.writer import IndexWriter
 from metareg.records.operations import Incoming, Withdrawal
 from metareg.registries import ensure_registry
@@ -103,7 +103,7 @@ def assert_same_versions(connection: Connection, ca: str, aid: str) -> None:
     versions = authorizations.authorization_versions(connection, [(ca, aid)]).get((ca, aid), [])
     found = authorizations.versions_of_key(connection, ca, aid)
     assert sorted(found) == sorted(versions)
-    assert current_authorization(found) == current_authorization(versions)
+    assert Versions.of(found) == Versions.of(versions)
 
 
 @pytest.fixture

@@ -139,7 +139,7 @@ def inline_findings(connection: Connection) -> Counter[tuple[Any, ...]]:
     every_action = select(*action_columns())
     for record in stream(connection, every_action):
         found += inline(record)
-    found += authorization.keys_pass(connection, inline.exceeded)
+    found += inline.finish(connection)
     return Counter(map(_identity, found))
 
 

@@ -101,12 +101,20 @@ def test_a_stored_action_is_not_compared_with_itself(index: Index) -> None:
 
 
 def test_authorization_status(index: Index) -> None:
+    """The version in force on the day asked about, of those stated by a registry acting
+    for the authorizing Party (RECORDS.md): JPN01's version 2 of Indonesia's
+    authorization is not used, IDN01's own version 2 is from its date on."""
     _setup(index)
-    index.put("JPN01", authorization(version=2, authorized_quantity=500))
+    index.put("JPN01", authorization(version=3, authorized_quantity=500))
+    index.put(
+        "IDN01", authorization(version=2, authorized_quantity=500, authorization_date="2024-06-01")
+    )
     with index.engine.connect() as connection:
-        status = authorization_status(connection, "CA0001", "IDN-2023-0001")
-        assert authorization_status(connection, "CA0002", "IDN-2023-0001") is None
-    assert status is not None
-    assert status["registry"] == "JPN01" and status["authorization"]["version"] == 2
+        status = authorization_status(connection, "CA0001", "IDN-2023-0001", "2024-07-01")
+        earlier = authorization_status(connection, "CA0001", "IDN-2023-0001", "2024-05-31")
+        assert authorization_status(connection, "CA0002", "IDN-2023-0001", "2024-07-01") is None
+    assert status is not None and earlier is not None
+    assert status["registry"] == "IDN01" and status["authorization"]["version"] == 2
     assert status["first_transferred"] == 100 and status["remaining"] == 400
     assert status["exceeded"] is False
+    assert earlier["authorization"]["version"] == 1 and earlier["remaining"] == 50

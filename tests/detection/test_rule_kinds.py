@@ -76,6 +76,7 @@ def records(draw: Any, number: int) -> BlockRecord:
             ("transferring_party_id", ("IDN", "JPN")),
             ("purpose", ("NDC", "OIMP", "OMGE")),
             ("using_party_id", ("JPN", "KOR")),
+            ("using_entity_id", ("E1", "E2")),
             ("authorization_id", ("AUTH-1",)),
         ):
             record[name] = draw(st.sampled_from((None, *values)))
@@ -125,13 +126,17 @@ AUTHORIZATION = AuthorizationVersion(
     cooperative_approach_id="CA0001",
     authorization_id="AUTH-1",
     version=1,
+    authorization_date=DATES[1],  # some actions are dated before it (DC13)
     authorizing_party_id="IDN",
     authorized_quantity=2,
     purposes=["NDC"],
     authorized_party_ids=["JPN"],
+    authorized_entity_ids=["E1"],
     timeframe_start=2024,
     timeframe_end=2030,
     status="active",
+    content_hash="0" * 64,
+    acts_for=None,
 )
 
 
@@ -150,7 +155,7 @@ def test_an_authorization_rule_flags_only_the_actions_it_declares(
         current = None
     if record.action_type != COUNTED:
         running_total = None
-    facts = AuthorizationFacts(current, running_total)
+    facts = AuthorizationFacts(current, current, running_total)
     for rule in of_kind(AuthorizationRule):
         if rule.check(record, facts) is not None:
             declared = rule.actions if record.authorization_id else rule.unnamed_actions

@@ -49,9 +49,9 @@ DECIDED_BY: dict[str, str | None] = {
     "DC10": "metareg/detection/rules/dc10_unmatched_transfer.py",
     "DC11": "metareg/detection/rules/dc11_unmatched_acquisition.py",
     "DC12": "metareg/detection/rules/dc12_quantity_mismatch.py",
+    "DC13": "metareg/detection/rules/dc13_action_before_authorization.py",
+    "DC14": "metareg/detection/rules/dc14_foreign_authorization.py",
     # Issue 13 (RULES.md already states them).
-    "DC13": None,
-    "DC14": None,
     "DC15": None,
     "DC16": None,
     "DC17": None,

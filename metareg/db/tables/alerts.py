@@ -82,6 +82,9 @@ class DetectionState(SQLModel, table=True):
     cutoff: date | None = None
     grace_days: int = 30
     synced_registries: list[str] = Field(default_factory=list, sa_type=Json)
+    # Each registry's `acts_for` as the last check judged by it: an incremental check
+    # re-judges the authorizations of a registry whose list changed since.
+    acts_for: dict[str, list[str]] | None = Field(default=None, sa_type=Json)
     checked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 

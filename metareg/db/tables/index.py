@@ -38,6 +38,9 @@ class Registry(SQLModel, table=True):
     name: str = Field(default="", max_length=200)
     origin: str = Field(default="config", max_length=16)  # config | ingest
     created_at: datetime = Field(sa_type=UtcDateTime)
+    # RECORDS.md "Who may state an authorization": the Parties besides its own that the
+    # registry acts for (its `acts_for` in config/registries.toml), as detection reads it.
+    acts_for: list[str] | None = Field(default=None, sa_type=Json)
 
 
 class BlockColumns(SQLModel):

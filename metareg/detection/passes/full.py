@@ -64,12 +64,13 @@ def _authorizations_and_units(connection: Connection) -> list[Finding]:
 
 
 def _exhaustive(connection: Connection, context: CheckContext) -> list[Finding]:
-    """The reference: every block swept, every action judged, every issuance compared."""
+    """The reference: every block swept, every action judged (and every authorization's
+    versions), every issuance compared."""
     findings: list[Finding] = []
     inline = authorization.InlineAuthorizations(connection)
     for ca, registry in read.pairs(connection):
         findings.extend(sweep_group(read.blocks(connection, ca, registry), context, inline))
-    findings.extend(authorization.keys_pass(connection, inline.exceeded))
+    findings.extend(inline.finish(connection))
     findings.extend(units.find_exhaustive(connection))
     return findings
 

@@ -1,7 +1,8 @@
 """The incremental finding: only what the changes since the last check can affect.
 
 From the records changed since the watermark (`record_version` ids in (since, upto]),
-the grace period's cutoff moving, and Parties gaining or losing a synced registry,
+the grace period's cutoff moving, Parties gaining or losing a synced registry, and
+registries whose `acts_for` changed,
 `read.changes` derives the block intervals, authorization keys and underlying
 registries those changes can affect; this pass re-judges exactly those and says so
 in its `JudgedScope`. Its findings there equal a full check's (tested with
@@ -24,25 +25,28 @@ from metareg.detection.read import authorizations as read_authorizations
 from metareg.detection.read import blocks as read_blocks
 from metareg.detection.read.changes import (
     Touched,
+    acting_changed,
     changed_since,
     crossed_grace,
     merge_intervals,
     parties_changed,
 )
 from metareg.detection.rules.kinds import CheckContext, authorization_scope, unit_scope
-from metareg.detection.rules.terms import current_authorization
+from metareg.detection.rules.versions import Versions
 from metareg.findings import Finding
 
 
 @dataclass(frozen=True)
 class Since:
     """What changed since the last check: the `record_version` ids in (watermark,
-    upto], the grace cutoff it used, and the Parties whose synced status changed."""
+    upto], the grace cutoff it used, the Parties whose synced status changed, and the
+    registries whose `acts_for` changed."""
 
     watermark: int
     upto: int
     cutoff: date
     parties: frozenset[str]
+    acting: frozenset[str] = frozenset()
 
 
 def meets(intervals: list[Interval], first: int | None, last: int | None) -> bool:
@@ -58,6 +62,7 @@ def find_changed(connection: Connection, since: Since, context: CheckContext) ->
     touched = changed_since(connection, since.watermark, since.upto)
     crossed_grace(connection, touched, since.cutoff, context.cutoff)
     parties_changed(connection, touched, since.parties)
+    acting_changed(connection, touched, since.acting)
     scope = JudgedScope()
     findings = _blocks(connection, touched, context, scope)
     if touched.unit_registries:
@@ -87,26 +92,32 @@ def _blocks(
 
 
 def _authorizations(connection: Connection, touched: Touched, scope: JudgedScope) -> list[Finding]:
-    """The authorization rules over the touched keys: a key whose authorization
-    changed is judged whole; for the others only what their changed actions can affect
+    """The authorization rules over the touched keys: a key `judged_whole` is judged
+    whole; for the others only what their changed actions can affect
     (`authorization.changed_pass`), and only the alerts naming a judged action are in
     scope."""
     wanted = sorted(touched.auth_keys, key=lambda k: (k[0], k[1] or ""))
-    whole = [key for key in wanted if touched.auth_changes[key].whole]
+    reported = read_authorizations.authorization_versions(
+        connection, _named(k for k in wanted if not touched.auth_changes[k].whole)
+    )
+    versions = {
+        (ca, aid): Versions.of(reported.get((ca, aid), []) if aid else []) for ca, aid in wanted
+    }
+    whole = [
+        key
+        for key in wanted
+        if authorization.judged_whole(versions[key], touched.auth_changes[key])
+    ]
     findings: list[Finding] = list(authorization.keys_pass(connection, whole))
     for ca, authorization_id in whole:
         scope.authorization_scopes.setdefault(ca, set()).add(authorization_scope(authorization_id))
-    partial = [key for key in wanted if not touched.auth_changes[key].whole]
-    versions = read_authorizations.authorization_versions(connection, _named(partial))
-    for key in partial:
+    judged_whole = set(whole)
+    for key in wanted:
+        if key in judged_whole:
+            continue
         ca, authorization_id = key
-        current = (
-            current_authorization(versions.get((ca, authorization_id), []))
-            if authorization_id
-            else None
-        )
         found, judged = authorization.changed_pass(
-            connection, key, touched.auth_changes[key], current
+            connection, key, touched.auth_changes[key], versions[key]
         )
         findings.extend(found)
         scope.authorization_actions[(ca, authorization_scope(authorization_id))] = judged

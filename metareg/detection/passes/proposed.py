@@ -1,21 +1,23 @@
 """One proposed action judged against the current index, with the rules' own decisions.
 
 The authorization check (`POST /v1/checks/authorization`) asks "may these units be
-used towards an NDC / OIMP?" by building the proposed `Use` or `Cancellation` and
-calling `evaluate_action`: the answer comes from the same rule functions as the
-checks over the index, never from a copy of them. Every rule whose kind can be
-decided on one action is run: record rules on the action alone, pair rules against
-the overlapping current records, units rules against the issuances of its underlying
-registry, authorization rules against the authorization it names (and the first
-transfers already under it). Group rules judge holdings or the passing of time, not
-one action.
+first transferred, or used towards an NDC / OIMP?" by building the proposed
+`First transfer`, `Use` or `Cancellation` and calling `evaluate_action`: the answer
+comes from the same rule functions as the checks over the index, never from a copy of
+them. Every rule whose kind can be decided on one action is run: record rules on the
+action alone, pair rules against the overlapping current records, units rules against
+the issuances of its underlying registry, authorization rules against the version of
+the authorization it names that judges it (`rules.versions`: the one in force on the
+proposed date, or for a use when its units were first transferred) and the first
+transfers already under it. Group rules judge holdings or the passing of time, and
+versions rules (DC14) what registries report, not one action.
 
-`JUDGED_RULES` are the rules the check reports on, passed or failed: those whose
-declaration names a use or cancellation among the record kinds they judge (a pair
-rule by its `kinds`, an authorization rule by its `actions`). Rules on every pair or
-every record (DC02, DC12) judge the identifier and quantity the request itself gives,
-not the use: they are run, and a failure is reported, but a pass says nothing.
-`PASSED` is what each says when the action passes it.
+`judged_rules(action_type)` are the rules the check reports on, passed or failed:
+those whose declaration names that action type among the record kinds they judge (a
+pair rule by its `kinds`, an authorization rule by its `actions`). Rules on every pair
+or every record (DC02, DC12) judge the identifier and quantity the request itself
+gives, not the action: they are run, and a failure is reported, but a pass says
+nothing. `PASSED` is what each says when the action passes it.
 """
 
 from __future__ import annotations
@@ -44,11 +46,10 @@ from metareg.detection.rules.kinds import (
 )
 from metareg.detection.rules.terms import (
     AuthorizationFacts,
-    AuthorizationVersion,
     BlockRecord,
     block_record,
-    current_authorization,
 )
+from metareg.detection.rules.versions import Versions, judged_on
 from metareg.findings import Finding
 from metareg.index import query
 
@@ -57,9 +58,10 @@ REQUIRED = ("action_type", "cooperative_approach_id", "party_registry_id", "firs
 RECORD_RULES = of_kind(RecordRule)
 PAIR_RULES = of_kind(PairRule)
 UNITS_RULES = of_kind(UnitsRule)
-# The action types the authorization check proposes (a Use for NDC, a Cancellation
-# for OIMP, as the AEF records them).
-PROPOSED_TYPES = ("Use", "Cancellation")
+# The action types the authorization check proposes: a first transfer (a Party asks
+# before it first transfers), a Use (for NDC) or a Cancellation (for OIMP), as the
+# AEF records them.
+PROPOSED_TYPES = ("First transfer", "Use", "Cancellation")
 
 
 def judges(rule: Rule, action_type: str) -> bool:
@@ -71,13 +73,15 @@ def judges(rule: Rule, action_type: str) -> bool:
     return False
 
 
-JUDGED_RULES = tuple(
-    rule.code for rule in RULES if any(judges(rule, kind) for kind in PROPOSED_TYPES)
-)
+def judged_rules(action_type: str) -> tuple[str, ...]:
+    """The codes of the rules the check reports on for a proposed `action_type`."""
+    return tuple(rule.code for rule in RULES if judges(rule, action_type))
+
+
 PASSED = {
     rule.code: rule.passed or f"No {rule.info.name} was found."
     for rule in RULES
-    if rule.code in JUDGED_RULES
+    if any(judges(rule, kind) for kind in PROPOSED_TYPES)
 }
 
 
@@ -103,8 +107,8 @@ def evaluate_action(
 ) -> list[Finding]:
     """Findings (rule, name, severity, message, evidence, ...) that `action` would
     raise against the current index, for every rule that can be decided on one
-    action (today DC01, DC02, DC03, DC05-DC09 and DC12; DC04, DC10 and DC11 judge
-    holdings or the passing of time).
+    action (today DC01, DC02, DC03, DC05-DC09, DC12 and DC13; DC04, DC10 and DC11
+    judge holdings or the passing of time, DC14 what registries report).
 
     `action` uses the canonical field names; `registry` (the reporting registry) and
     `action_id` are optional: when they name a stored action, that record is the
@@ -151,34 +155,38 @@ def evaluate_action(
                 for f in units_rule.check_issuances([record, *issuances])
                 if record.identity in f.evidence
             ]
-    findings += judge_action(record, _authorization_facts(connection, record))
+    findings += judge_action(record, _authorization_facts(connection, record, others))
     return findings
 
 
-def _authorization_facts(connection: Connection, record: BlockRecord) -> AuthorizationFacts:
+def _versions(connection: Connection, ca: str, authorization_id: str) -> Versions:
+    return Versions.of(read_authorizations.versions_of_key(connection, ca, authorization_id))
+
+
+def _authorization_facts(
+    connection: Connection, record: BlockRecord, others: list[BlockRecord]
+) -> AuthorizationFacts:
+    """The facts `check_key` would give the record were it in the index: the version
+    judging it (for a use, as of its units' first transfer among the overlapping
+    records `others`) and DC09's running total."""
     ca, authorization_id = record.cooperative_approach_id, record.authorization_id
     if not authorization_id:
         return AuthorizationFacts(None)
-    current = current_authorization(
-        read_authorizations.versions_of_key(connection, ca, authorization_id)
-    )
+    versions = _versions(connection, ca, authorization_id)
+    day = judged_on(record, others) if versions.dated else ""
     running = None
-    if (
-        current is not None
-        and record.action_type == COUNTED
-        and current.authorized_quantity is not None
+    if record.action_type == COUNTED and any(
+        v.authorized_quantity is not None for v in versions.ordered
     ):
-        running = _running_total(connection, current, record)
-    return AuthorizationFacts(current, running)
+        running = _running_total(connection, versions, record)
+    return versions.facts(day, running)
 
 
-def _running_total(
-    connection: Connection, authorization: AuthorizationVersion, record: BlockRecord
-) -> float | None:
+def _running_total(connection: Connection, versions: Versions, record: BlockRecord) -> float | None:
     """DC09's running total at `record` (as `check_key` would count it with the record
-    added), if it passes the authorized quantity: the first transfers dated earlier
-    summed in SQL, continued over that day's, in `transfer_order`."""
-    ca, authorization_id = authorization.cooperative_approach_id, authorization.authorization_id
+    added), if it passes the quantity of the version judging it: the first transfers
+    dated earlier summed in SQL, continued over that day's, in `transfer_order`."""
+    ca, authorization_id = record.cooperative_approach_id, record.authorization_id or ""
     day = record.action_date or ""
     try:
         date.fromisoformat(day or "2000-01-01")
@@ -188,7 +196,7 @@ def _running_total(
             for r in read_authorizations.actions_naming(connection, ca, authorization_id)
             if r.identity != record.identity
         ]
-        return running_totals(authorization, [*under, record]).get(record.identity)
+        return running_totals(versions, [*under, record]).get(record.identity)
     before = read_authorizations.first_transferred(
         connection, ca, authorization_id, day, excluding=record.identity
     )
@@ -203,17 +211,17 @@ def _running_total(
         )
         if r.identity != record.identity and transfer_order(r) < transfer_order(record)
     ]
-    return running_totals(authorization, [*same_day, record], start=before).get(record.identity)
+    return running_totals(versions, [*same_day, record], start=before).get(record.identity)
 
 
 def authorization_status(
-    connection: Connection, cooperative_approach_id: str, authorization_id: str
+    connection: Connection, cooperative_approach_id: str, authorization_id: str, day: str
 ) -> dict[str, Any] | None:
-    """The current authorization (highest version across registries) and the units
-    first transferred under it so far, or None when no registry reports it."""
-    current = current_authorization(
-        read_authorizations.versions_of_key(connection, cooperative_approach_id, authorization_id)
-    )
+    """The version of the authorization in force on `day` (ISO; before every version:
+    the first, as the rules judge), of those stated by registries acting for the
+    authorizing Party, and the units first transferred under the authorization so
+    far; None when no such registry reports it."""
+    current = _versions(connection, cooperative_approach_id, authorization_id).judging(day)
     if current is None:
         return None
     record = next(

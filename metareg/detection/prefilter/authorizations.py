@@ -2,10 +2,11 @@
 authorization key, an SQL filter returning a superset of the actions a rule can flag.
 
 Almost every action names an authorization it respects, so the full check need not
-judge them all: per authorization key (cooperative approach, authorization id) the
-current authorization is known in Python before any action is read, and from it we
-build an SQL filter returning a SUPERSET of the actions of the key that DC07, DC08 or
-DC09's per-action reasons (no running total) can flag. The authorization pass judges
+judge them all: per authorization key (cooperative approach, authorization id) with
+one authoritative version, that version judges every action of the key and is known
+in Python before any action is read, and from it we build an SQL filter returning a
+SUPERSET of the actions of the key that DC07, DC08, DC13 or DC09's per-action reasons
+(no running total) can flag. The authorization pass judges
 the rows it returns with the rules (`passes.authorization.judge_action`): the SQL
 only narrows, the rules decide. A filter that is too wide costs time, never a wrong
 finding; one that is too narrow would lose findings, so each clause below names the
@@ -13,20 +14,25 @@ rule condition it covers, is built from the constants that rule declares, and is
 least as wide as it. An authorization rule with no clause here (`COVERED`) makes
 every filter return every action of its key.
 
-Keys whose first transfers exceed the authorized quantity need the running total
-over all their first transfers: the pass judges them whole (`keys_pass`).
+Keys whose first transfers may exceed the authorized quantity need the running total
+over all their first transfers, and keys with several authoritative versions judge a
+use by the version in force when its units were first transferred: the pass judges
+both whole (`keys_pass`).
 
 The queries run on the (ca, authorization_id, action_type, action_date, first_id,
 last_id, vintage, purpose, acquiring_party_id, using_party_id) index
 (`ix_action_authorization_chain`, migration 0007): finding the keys is a skip scan of
 its prefix, one seek per key (at 1M blocks, 878 keys: 0.015 s of CPU, where a GROUP BY
 over the index took 0.16 s), the sums and filters scan only the entries of one key and
-read the table only for the rows that pass.
+read the table only for the rows that pass (DC09's entity clause reads
+`using_entity_id` from the table: only for the uses and cancellations of a key whose
+authorization lists entities, after every other clause).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from functools import cache
 from typing import Any
 
@@ -37,15 +43,16 @@ from metareg.detection.rules import UNNAMED_ACTIONS, of_kind
 from metareg.detection.rules import dc07_missing_authorization as dc07
 from metareg.detection.rules import dc08_purpose_not_authorized as dc08
 from metareg.detection.rules import dc09_authorization_exceeded as dc09
+from metareg.detection.rules import dc13_action_before_authorization as dc13
 from metareg.detection.rules.kinds import AuthorizationRule
-from metareg.detection.rules.terms import AuthorizationVersion
+from metareg.detection.rules.versions import Versions
 
 _ca, _aid, _type = (
     actions.c.cooperative_approach_id,
     actions.c.authorization_id,
     actions.c.action_type,
 )
-COVERED = (dc07.RULE, dc08.RULE, dc09.RULE)
+COVERED = (dc07.RULE, dc08.RULE, dc09.RULE, dc13.RULE)
 # A rule with no clause here could flag any action: then every filter lets all through.
 EVERY_ACTION = any(rule not in COVERED for rule in of_kind(AuthorizationRule))
 KEYS_CHUNK = 500  # authorization ids per query over the keys with no authorization
@@ -103,16 +110,19 @@ def missing_filter(ca: str, aids: list[str]) -> Filter:
     return _MISSING_KEYS, {"ca": ca, "aids": aids}
 
 
+Shape = tuple[bool, bool, bool, bool, bool, bool, bool]
+
+
 @cache
-def _filter(shape: tuple[bool, bool, bool, bool, bool, bool]) -> Any:
+def _filter(shape: Shape) -> Any:
     """The statement of one filter shape, built once (executing it again reuses the
     compiled form). The shape says which clauses apply; values are parameters.
 
     Every action of the key is read (the timeframe concerns them all), so the clause
     order is chosen for SQLite's cost per index entry: the vintage first, as one NOT
     BETWEEN where both bounds are given (measured: a third faster than the same
-    clauses in rule order)."""
-    needs, uses, purposes, start, end, parties = shape
+    clauses in rule order); the entity clause last (its column is not in the index)."""
+    needs, revoked, purposes, start, end, parties, entities = shape
     clauses = []
     # DC09: a vintage outside the timeframe. A null vintage is never outside (nor is
     # it in SQL); with start > end every vintage is outside, as in Python.
@@ -131,10 +141,14 @@ def _filter(shape: tuple[bool, bool, bool, bool, bool, bool]) -> Any:
     )
     if parties:
         clauses.append(first_party)
+    # DC13: dated before the first version (the only one: its date is a parameter).
+    clauses.append(
+        and_(_type.in_(sorted(dc13.JUDGED)), actions.c.action_date < bindparam("first_date"))
+    )
     if needs:  # DC07: an empty authorization id
         clauses.append(_type.in_(sorted(dc07.NEEDS_AUTHORIZATION)))
-    if uses:  # DC08: a revoked authorization flags every action DC08 judges
-        clauses.append(_type.in_(sorted(dc08.JUDGED)))
+    if revoked:  # DC08: a revoked version flags every action it judges
+        clauses.append(_type.in_(sorted(dc08.REVOCATION_JUDGED)))
     elif purposes:  # DC08: a purpose (NDC, OIMP) its purposes do not cover
         clauses.append(
             and_(
@@ -144,15 +158,24 @@ def _filter(shape: tuple[bool, bool, bool, bool, bool, bool]) -> Any:
         )
     if parties:
         clauses.extend(other_parties)
+    if entities:  # DC09: a using entity not named (a null one never is)
+        clauses.append(
+            and_(
+                _type.in_(sorted(dc09.ENTITY_JUDGED)),
+                actions.c.using_entity_id.not_in(bindparam("entities", expanding=True)),
+            )
+        )
     return select(*action_columns()).where(
         _ca == bindparam("ca"), _aid == bindparam("aid"), or_(*clauses)
     )
 
 
-def key_filter(ca: str, aid: str, current: AuthorizationVersion) -> Filter | None:
+def key_filter(ca: str, aid: str, versions: Versions) -> Filter:
     """The statement and parameters returning a superset of the actions of (ca, aid)
-    that the authorization rules can flag under `current` (no running total); None when
-    none can be flagged."""
+    that the authorization rules can flag (no running total), for a key with one
+    authoritative version (`versions.dated` false: it judges every action)."""
+    assert not versions.dated and versions.first is not None
+    current = versions.first
     params: dict[str, Any] = {"ca": ca, "aid": aid}
     if EVERY_ACTION:
         return _EVERY_ACTION_OF_KEY, params
@@ -161,21 +184,22 @@ def key_filter(ca: str, aid: str, current: AuthorizationVersion) -> Filter | Non
         for purpose, covering in dc08.COVERING.items()
         if not covering.intersection(current.purposes or ())
     ]
-    shape = (
+    shape: Shape = (
         not aid,
         current.status == dc08.REVOKED,
         bool(uncovered),
         current.timeframe_start is not None,
         current.timeframe_end is not None,
         bool(current.authorized_party_ids),
+        bool(current.authorized_entity_ids),
     )
-    if not any(shape):
-        return None
     params.update(
         purposes=uncovered,
         start=current.timeframe_start,
         end=current.timeframe_end,
-        # Fewer allowed parties only widens the filter: drop what SQL cannot compare.
+        # Fewer allowed values only widen the filter: drop what SQL cannot compare.
         parties=[p for p in current.authorized_party_ids or () if isinstance(p, str)],
+        entities=[e for e in current.authorized_entity_ids or () if isinstance(e, str)],
+        first_date=date.fromisoformat(current.authorization_date),
     )
     return _filter(shape), params

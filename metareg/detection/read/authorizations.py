@@ -1,8 +1,10 @@
 """Reading authorizations and the actions naming them, for the authorization rules.
 
-An authorization key is (cooperative approach, authorization id); its actions are the
-current actions naming it, and DC09 counts the units of its first transfers (block
-sizes, summed in SQL).
+An authorization key is (cooperative approach, authorization id); its versions are
+every registry's current versions of it (with the `acts_for` of the registry: which
+of them are authoritative is `rules.versions`' decision), its actions the current
+actions naming it, and DC09 counts the units of its first transfers (block sizes,
+summed in SQL).
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from metareg.db.upsert import batched
 from metareg.detection.read.columns import (
     action_columns,
     actions,
-    authorization_columns,
     authorizations,
     stream,
+    versions_select,
 )
 from metareg.detection.rules import UNNAMED_ACTIONS
 from metareg.detection.rules.dc09_authorization_exceeded import COUNTED
@@ -36,7 +38,7 @@ _FIRST_TRANSFERRED = select(_UNITS).where(
     actions.c.action_type == COUNTED,
 )
 _VERSIONS_OF_KEY = (
-    select(*authorization_columns())
+    versions_select()
     .where(
         authorizations.c.cooperative_approach_id == bindparam("ca"),
         authorizations.c.authorization_id == bindparam("authorization_id"),
@@ -53,9 +55,8 @@ def versions_of_key(
     connection: Connection, ca: str, authorization_id: str
 ) -> list[AuthorizationVersion]:
     """Every registry's current version of (ca, authorization_id), in `id` order: what
-    `authorization_versions(connection, [(ca, authorization_id)])` holds for it
-    (`current_authorization` depends on the order only between two versions of one
-    registry with the same number, which share a uid)."""
+    `authorization_versions(connection, [(ca, authorization_id)])` holds for it (in
+    another order: the rules' choices never depend on it)."""
     rows = connection.execute(_VERSIONS_OF_KEY, {"ca": ca, "authorization_id": authorization_id})
     return [AuthorizationVersion._make(row) for row in rows]
 
@@ -64,7 +65,7 @@ def authorization_versions(
     connection: Connection, keys: Iterable[tuple[str, str]] | None = None
 ) -> dict[tuple[str, str], list[AuthorizationVersion]]:
     """(ca, authorization_id) -> every registry's current versions of it."""
-    statement = select(*authorization_columns())
+    statement = versions_select()
     if keys is not None:
         wanted = sorted(set(keys))
         if not wanted:

@@ -7,9 +7,11 @@ row without payload), so both the place a record left and the place it arrived a
 re-checked. From those we derive:
 
 - per (ca, originating registry), the intervals whose block-rule alerts may change;
-- the authorization keys (ca, authorization id) whose DC07-DC09 alerts may change,
-  and per key what changed (`KeyChanges`): the actions, the earliest date from which
-  first transfers (hence DC09 running totals) may differ, or the authorization itself;
+- the authorization keys (ca, authorization id) whose DC07-DC09, DC13 and DC14
+  alerts may change, and per key what changed (`KeyChanges`): the actions, the
+  earliest date from which first transfers (hence DC09 running totals, and with
+  several versions the version judging a use) may differ, or the authorization
+  itself (a version of it, or the `acts_for` of a registry reporting one);
 - the underlying registries whose DC03 alerts may change.
 """
 
@@ -26,7 +28,7 @@ from sqlalchemy import Connection, or_, select
 
 from metareg.db.tables.index import RecordVersion
 from metareg.db.upsert import batched
-from metareg.detection.read.columns import actions
+from metareg.detection.read.columns import actions, authorizations
 from metareg.detection.rules import of_kind
 from metareg.detection.rules.dc09_authorization_exceeded import COUNTED
 from metareg.detection.rules.kinds import Awaited, GroupRule, UnitsRule
@@ -48,12 +50,14 @@ AuthKey = tuple[str, str | None]  # (cooperative approach, authorization id or N
 
 @dataclass
 class KeyChanges:
-    """What changed under one authorization key. DC07, DC08 and DC09's per-action
-    reasons depend only on the action and the current authorization; DC09's running
-    total of first transfers (in date order) changes only from the earliest date any
-    version of a changed first transfer had. So unless the authorization itself
-    changed (`whole`), re-judging the changed actions and the first transfers from
-    `since` on gives every finding of the key that can differ."""
+    """What changed under one authorization key. DC07, DC08, DC13 and DC09's
+    per-action reasons depend only on the action and the version judging it; DC09's
+    running total of first transfers (in date order) changes only from the earliest
+    date any version of a changed first transfer had. So unless the authorization
+    itself changed (`whole`), re-judging the changed actions and the first transfers
+    from `since` on gives every finding of the key that can differ (where several
+    versions judge uses as of their first transfers, a changed first transfer makes
+    the pass judge the key whole: `passes.authorization.judged_whole`)."""
 
     actions: set[Identity] = field(default_factory=set)
     since: str | None = None  # ISO date; None: no first transfer changed
@@ -198,6 +202,23 @@ def parties_changed(connection: Connection, touched: Touched, parties: Iterable[
             )
         ),
     )
+
+
+def acting_changed(connection: Connection, touched: Touched, registries: Iterable[str]) -> None:
+    """The authorizations reported by registries whose `acts_for` changed: which of
+    their versions are authoritative may have changed, so they are judged whole."""
+    wanted = sorted(set(registries))
+    if not wanted:
+        return
+    rows = connection.execute(
+        select(authorizations.c.cooperative_approach_id, authorizations.c.authorization_id)
+        .where(authorizations.c.registry_id.in_(wanted))
+        .distinct()
+    )
+    for ca, authorization_id in rows:
+        key = (ca, authorization_id)
+        touched.auth_keys.add(key)
+        touched.auth_changes[key].whole = True
 
 
 def _touch_actions(connection: Connection, touched: Touched, *conditions: Any) -> None:

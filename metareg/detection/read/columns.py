@@ -1,15 +1,16 @@
 """The index tables as the detection reads them: the column lists that make a row a
 `BlockRecord` or an `AuthorizationVersion` (`._make(row)`), in their field order.
-Dates come back as ISO text."""
+Dates come back as ISO text. An authorization comes with the `acts_for` of the
+registry reporting it (`versions_select`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, String, Table, cast, literal, null
+from sqlalchemy import Connection, Select, String, Table, cast, literal, null, select
 
-from metareg.db.tables.index import Action, Authorization, BlockSpan, Holding
+from metareg.db.tables.index import Action, Authorization, BlockSpan, Holding, Registry
 from metareg.detection.rules.terms import BlockRecord
 
 STREAM_BATCH = 20_000
@@ -18,6 +19,7 @@ actions = Action.__table__  # type: ignore[attr-defined]
 holdings = Holding.__table__  # type: ignore[attr-defined]
 authorizations = Authorization.__table__  # type: ignore[attr-defined]
 spans = BlockSpan.__table__  # type: ignore[attr-defined]
+registries = Registry.__table__  # type: ignore[attr-defined]
 
 
 def _block_columns(record_type: str, t: Table) -> list[Any]:
@@ -56,6 +58,7 @@ def action_columns(with_units: bool = False) -> list[Any]:
         t.c.acquiring_party_id,
         t.c.purpose,
         t.c.using_party_id,
+        t.c.using_entity_id,
         *([null()] * 3),  # as_of, account_id, account_type
         *units,
     ]
@@ -66,7 +69,7 @@ def holding_columns() -> list[Any]:
     t = holdings
     return [
         *_block_columns("holding", t),
-        *([null()] * 7),  # action_type .. using_party_id
+        *([null()] * 8),  # action_type .. using_entity_id
         cast(t.c.as_of, String),
         t.c.account_id,
         t.c.account_type,
@@ -74,23 +77,28 @@ def holding_columns() -> list[Any]:
     ]
 
 
-def authorization_columns() -> list[Any]:
-    """An authorization as an `AuthorizationVersion`."""
+def versions_select() -> Select[Any]:
+    """Authorizations as `AuthorizationVersion`s, each with its registry's `acts_for`
+    (a registry the index does not list acts for its own Party only)."""
     t = authorizations
-    return [
+    return select(
         t.c.registry_id,
         t.c.uid,
         t.c.cooperative_approach_id,
         t.c.authorization_id,
         t.c.version,
+        cast(t.c.authorization_date, String),
         t.c.authorizing_party_id,
         t.c.authorized_quantity,
         t.c.purposes,
         t.c.authorized_party_ids,
+        t.c.authorized_entity_ids,
         t.c.timeframe_start,
         t.c.timeframe_end,
         t.c.status,
-    ]
+        t.c.content_hash,
+        registries.c.acts_for,
+    ).select_from(t.outerjoin(registries, registries.c.id == t.c.registry_id))
 
 
 def stream(

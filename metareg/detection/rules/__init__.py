@@ -25,6 +25,8 @@ from metareg.detection.rules import (
     dc10_unmatched_transfer,
     dc11_unmatched_acquisition,
     dc12_quantity_mismatch,
+    dc13_action_before_authorization,
+    dc14_foreign_authorization,
 )
 from metareg.detection.rules.kinds import AUTHORIZATION, BLOCK, UNITS, AuthorizationRule, Rule
 
@@ -41,6 +43,8 @@ RULES: tuple[Rule, ...] = (
     dc10_unmatched_transfer.RULE,
     dc11_unmatched_acquisition.RULE,
     dc12_quantity_mismatch.RULE,
+    dc13_action_before_authorization.RULE,
+    dc14_foreign_authorization.RULE,
 )
 
 R = TypeVar("R", bound=Rule)

@@ -3,9 +3,10 @@ a later check re-judges together (the rule's alert scope).
 
 Each rule module declares one `RULE`, an instance of its kind, holding its decision
 functions and the record kinds it can flag. The passes take the rules of each kind
-from `metareg.detection.rules.RULES` and call their decisions; the one input a pass
-computes for a particular rule is DC09's running total (`AuthorizationFacts`), with
-DC09's own `running_totals`.
+from `metareg.detection.rules.RULES` and call their decisions; what a pass computes
+for the authorization rules (`AuthorizationFacts`: the version judging an action,
+DC09's running total) it computes with `rules.versions` and DC09's own
+`running_totals`.
 
 | kind | decided on | alert scope |
 |---|---|---|
@@ -13,7 +14,8 @@ DC09's own `running_totals`.
 | `PairRule` | two overlapping, distinct block records (DC01, DC02, DC05, DC06) | block range |
 | `GroupRule` | a group of overlapping records, once all are seen (DC04, DC10, DC11) | block range |
 | `UnitsRule` | issuances, by their underlying units (DC03) | underlying registry |
-| `AuthorizationRule` | an action, against the authorization it names (DC07-DC09) | authorization |
+| `AuthorizationRule` | an action, against its authorization (DC07-DC09, DC13) | authorization |
+| `VersionsRule` | every registry's versions of one authorization (DC14) | authorization |
 
 The alert scope is how an incremental check finds the alerts that what it re-judged
 can confirm or resolve: block-range alerts meeting a touched range of their
@@ -25,7 +27,7 @@ each kind fixes it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import ClassVar, Protocol
@@ -182,6 +184,15 @@ class AuthorizationRule(Rule):
     check: Callable[[BlockRecord, AuthorizationFacts], Finding | None]
     actions: frozenset[str]
     unnamed_actions: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, kw_only=True)
+class VersionsRule(Rule):
+    """Decided on every registry's current versions of one authorization (cooperative
+    approach, authorization id): `check` finds every conflict among them."""
+
+    scope: ClassVar[str] = AUTHORIZATION
+    check: Callable[[Sequence[AuthorizationVersion]], Iterator[Finding]]
 
 
 @dataclass

@@ -5,11 +5,11 @@ It is a NamedTuple so a row streamed from the database becomes one with
 `BlockRecord._make(row)` (no per-record ORM object), and so a proposed action given to
 the authorization check can be one too. Dates are ISO strings: they compare correctly
 as text and need no conversion per row. `AuthorizationVersion` is one registry's
-current version of an authorization.
+current version of an authorization; `AuthorizationFacts` what an action is judged
+against (which version, `rules.versions` decides).
 
-The shared terms: "overlap", the Party a registry belongs to, a "transfer", which of an
-authorization's versions is current, and how a rule states a finding. Everything here
-is pure: nothing reads the database.
+The shared terms: "overlap", the Party a registry belongs to, a "transfer", and how a
+rule states a finding. Everything here is pure: nothing reads the database.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ class BlockRecord(NamedTuple):
     acquiring_party_id: str | None
     purpose: str | None
     using_party_id: str | None
+    using_entity_id: str | None
     as_of: str | None  # ISO date (holdings)
     account_id: str | None
     account_type: str | None
@@ -89,20 +90,26 @@ def block_record(record: dict[str, Any], registry_id: str, uid: str) -> BlockRec
 
 
 class AuthorizationVersion(NamedTuple):
-    """One registry's current version of an authorization: the columns DC07-DC09 read."""
+    """One registry's current version of an authorization: the columns DC07-DC09, DC13
+    and DC14 read, and the Parties its reporting registry acts for (`acts_for`, from
+    config/registries.toml through the index's registry table)."""
 
     registry_id: str
     uid: str
     cooperative_approach_id: str
     authorization_id: str
     version: int
+    authorization_date: str  # ISO date
     authorizing_party_id: str
     authorized_quantity: float | None
     purposes: list[str] | None
     authorized_party_ids: list[str] | None
+    authorized_entity_ids: list[str] | None
     timeframe_start: int | None
     timeframe_end: int | None
     status: str
+    content_hash: str  # of the whole record (RECORDS.md normal form): "same content"
+    acts_for: list[str] | None
 
     @property
     def identity(self) -> Identity:
@@ -110,30 +117,16 @@ class AuthorizationVersion(NamedTuple):
 
 
 class AuthorizationFacts(NamedTuple):
-    """What an action is judged against by the authorization rules: the current
-    authorization it names (None: there is none), and, for a first transfer that takes
-    the units first transferred under it past its authorized quantity, the running
-    total it reached (None otherwise)."""
+    """What an action is judged against by the authorization rules: the version of the
+    authorization it names that judges it (None: no authoritative registry reports the
+    authorization), that authorization's first version (DC13), and, for a first
+    transfer that takes the units first transferred under it past the quantity of the
+    version judging it, the running total it reached (None otherwise).
+    `rules.versions.Versions.facts` builds them."""
 
     authorization: AuthorizationVersion | None
+    first: AuthorizationVersion | None = None
     running_total: float | None = None
-
-
-def current_authorization(versions: list[AuthorizationVersion]) -> AuthorizationVersion | None:
-    """RULES.md: an `authorization_id` is looked up across every registry's current
-    authorizations of the cooperative approach, the highest `version` wins. Where two
-    registries report the same highest version, the authorizing Party's own registry
-    wins, then the lowest registry id (a deterministic choice of ours)."""
-    if not versions:
-        return None
-    return max(
-        versions,
-        key=lambda a: (
-            a.version,
-            party_of(a.registry_id) == a.authorizing_party_id,
-            [-ord(c) for c in a.registry_id],
-        ),
-    )
 
 
 def overlap(a: BlockRecord, b: BlockRecord) -> bool:
@@ -168,7 +161,10 @@ def make_finding(
     first_id: int | None = None,
     last_id: int | None = None,
     scope: str = "",
+    cooperative_approach_id: str | None = None,
 ) -> Finding:
+    """A finding on `block` (its approach, originating registry and range), or on no
+    block (then only `cooperative_approach_id`, e.g. DC14 on an authorization)."""
     info = CATALOGUE[rule]
     return Finding(
         rule=rule,
@@ -176,7 +172,7 @@ def make_finding(
         severity=info.severity,
         message=message,
         evidence=evidence,
-        cooperative_approach_id=block.cooperative_approach_id if block else None,
+        cooperative_approach_id=block.cooperative_approach_id if block else cooperative_approach_id,
         party_registry_id=block.party_registry_id if block else None,
         first_id=first_id if first_id is not None else (block.first_id if block else None),
         last_id=last_id if last_id is not None else (block.last_id if block else None),

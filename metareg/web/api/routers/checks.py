@@ -1,5 +1,6 @@
-"""`POST /v1/checks/authorization`: may these ITMOs be used for this purpose by this
-Party? The answer is `metareg.oversight.checks.check_authorization`'s."""
+"""`POST /v1/checks/authorization`: may these ITMOs be first transferred, or used for
+this purpose by this Party? The answer is
+`metareg.oversight.checks.check_authorization`'s."""
 
 from __future__ import annotations
 
@@ -10,24 +11,49 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
-from metareg.oversight.checks import ProposedUse, check_authorization
+from metareg.oversight.checks import InvalidProposal, ProposedAction, check_authorization
 from metareg.web.api.auth import authorize_read
 from metareg.web.api.deps import read_connection
 from metareg.web.auth import Principal
+from metareg.web.problems import ApiProblem
 
 router = APIRouter(prefix="/v1", tags=["checks"])
+
+PARTY = r"^[A-Z]{3}$"
 
 
 class CheckRequest(BaseModel):
     identifier: str = Field(
         max_length=200, description="Unit or block, e.g. CA0001-IDN01-IDN-1-1000-2023"
     )
-    purpose: Literal["NDC", "OIMP"]
-    using_party_id: str = Field(pattern=r"^[A-Z]{3}$")
+    action_type: Literal["First transfer", "Use", "Cancellation"] | None = Field(
+        None,
+        description="The action proposed. Default: a Use for purpose NDC, a Cancellation "
+        "for OIMP (as the AEF records them). A Party asks before it first transfers too.",
+    )
+    purpose: Literal["NDC", "OIMP"] | None = Field(
+        None, description="Required for a Use or Cancellation"
+    )
+    using_party_id: str | None = Field(
+        None, pattern=PARTY, description="Required for a Use or Cancellation"
+    )
     using_entity_id: str | None = Field(None, min_length=1, max_length=256)
-    date: dt.date | None = Field(None, description="Date of the intended use (default: today)")
+    acquiring_party_id: str | None = Field(
+        None,
+        pattern=PARTY,
+        description="A First transfer's buyer; none for a first transfer for OIMP whose "
+        "action_subtype is Authorization, Issuance or Use or cancellation",
+    )
+    action_subtype: str | None = Field(
+        None, min_length=1, max_length=256, description="The AEF action subtype"
+    )
+    date: dt.date | None = Field(None, description="Date of the intended action (default: today)")
     authorization_id: str | None = Field(
-        None, min_length=1, max_length=256, description="Default: the one the first transfer names"
+        None,
+        min_length=1,
+        max_length=256,
+        description="Default, for a Use or Cancellation: the one the units' first transfer "
+        "names (a First transfer must name it)",
     )
 
 
@@ -36,18 +62,24 @@ class Reason(BaseModel):
     outcome: Literal["failed", "passed", "unknown"]
     message: str
     severity: str | None = None
+    alert_id: str | None = Field(None, description="CK04: the unresolved critical alert")
     evidence: list[dict[str, str]] = []
 
 
 class CheckAnswer(BaseModel):
     decision: Literal["allowed", "denied", "unknown"]
     identifier: str
-    purpose: str
-    using_party_id: str
+    action_type: str
+    purpose: str | None
+    using_party_id: str | None
     using_entity_id: str | None
+    acquiring_party_id: str | None
     date: dt.date
     reasons: list[Reason]
-    authorization: dict[str, Any] | None
+    authorization: dict[str, Any] | None = Field(
+        description="The version judging the action: in force on its date (a use: when its "
+        "units were first transferred), stated by a registry acting for the authorizing Party"
+    )
     authorized_quantity: float | None
     quantity_first_transferred: float | None
     quantity_available: float | None
@@ -60,4 +92,15 @@ def authorization_check(
     connection: Connection = Depends(read_connection),
     _caller: Principal = Depends(authorize_read),
 ) -> Any:
-    return check_authorization(connection, ProposedUse(**body.model_dump()))
+    try:
+        return check_authorization(connection, ProposedAction(**body.model_dump()))
+    except InvalidProposal as error:
+        raise ApiProblem(
+            422,
+            str(error),
+            kind="invalid-request",
+            errors=[
+                {"location": f"body.{p.path.removeprefix('$.')}", "message": p.message}
+                for p in error.problems
+            ],
+        ) from error
