@@ -11,6 +11,7 @@ from rich.table import Table
 
 from metareg.checks.runner import DEFAULT_GRACE_DAYS, run_checks
 from metareg.cli.context import console, fail, options
+from metareg.registries import RegistryConfigError, load_registries, store_configured
 
 GRACE_ENV = "METAREG_GRACE_DAYS"
 
@@ -40,7 +41,9 @@ def check(
     """Run the rules of RULES.md over the index and print a summary per rule.
 
     Incremental by default: only the records changed since the last check are
-    re-judged (the first check reads everything).
+    re-judged (the first check reads everything). The registries of
+    registries.toml are stored first: who acts for which Party (`acts_for`) decides
+    which authorizations count.
     """
     if output not in ("table", "json"):
         raise fail("--format must be table or json")
@@ -50,8 +53,16 @@ def check(
             day = date.fromisoformat(as_of)
         except ValueError as error:
             raise fail(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}") from error
+    engine = options(ctx).engine()
+    try:
+        configs = load_registries(options(ctx).config / "registries.toml")
+    except RegistryConfigError as error:
+        raise fail(str(error)) from error
+    if configs:  # the checks judge by what the index holds of them (acts_for)
+        with engine.begin() as connection:
+            store_configured(connection, configs)
     summary = run_checks(
-        options(ctx).engine(),
+        engine,
         full=full,
         as_of=day,
         grace_days=grace_days if grace_days is not None else _grace_default(),

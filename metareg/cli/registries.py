@@ -10,7 +10,7 @@ from metareg.registries import RegistryConfigError, load_registries
 
 
 def registries(ctx: typer.Context) -> None:
-    """List the configured registries (id, Party, name)."""
+    """List the configured registries (id, Party, the Parties it also acts for, name)."""
     path = options(ctx).config / "registries.toml"
     try:
         configs = load_registries(path)
@@ -19,7 +19,7 @@ def registries(ctx: typer.Context) -> None:
     if not configs:
         console.print(f"no registries configured in {path}")
         return
-    table = Table("id", "Party", "name", title=f"registries ({path})")
+    table = Table("id", "Party", "acts for", "name", title=f"registries ({path})")
     for config in configs:
-        table.add_row(config.id, config.party_id, config.name)
+        table.add_row(config.id, config.party_id, ", ".join(config.acts_for), config.name)
     console.print(table)
