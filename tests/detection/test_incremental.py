@@ -1,10 +1,11 @@
 """An incremental check must reach the result of a full check.
 
 Hypothesis writes random histories (new records, corrections, withdrawals, newer
-holding snapshots, authorizations and their versions, checks at moving dates) into
-a small serial space where conflicts are frequent; the index is checked
-incrementally after every step; at the end a full check of the same index must find
-nothing to open, reopen, resolve or rewrite.
+holding snapshots, authorizations and their dated versions from registries acting or
+not for the authorizing Party, a registry gaining or losing an `acts_for`, checks at
+moving dates) into a small serial space where conflicts are frequent; the index is
+checked incrementally after every step; at the end a full check of the same index
+must find nothing to open, reopen, resolve or rewrite.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from metareg.db import migrate
 from metareg.db.engine import make_engine
 from metareg.index.writer import IndexWriter
 from metareg.records.operations import Incoming, Operation, Withdrawal
-from metareg.registries import ensure_registry
+from metareg.registries import RegistryConfig, ensure_registry, store_configured
 
 REGISTRIES = ("IDN01", "JPN01", "MNG01")
 DATES = ("2024-01-15", "2024-03-01", "2024-06-01", "2024-09-01", "2024-12-31")
@@ -72,6 +73,7 @@ def actions(draw: Any) -> dict[str, Any]:
         "transferring_party_id": st.sampled_from(("IDN", "IDN", "JPN")),
         "purpose": st.sampled_from(("NDC", "OIMP", "OMGE")),
         "using_party_id": st.sampled_from(("JPN", "KOR")),
+        "using_entity_id": st.sampled_from(("E1", "E2")),
         "quantity_tco2e": st.integers(1, 10),
         "mitigation_type": st.sampled_from(("Removals", "Emission reductions")),
     }
@@ -114,17 +116,29 @@ def authorizations(draw: Any) -> dict[str, Any]:
         "record_type": "authorization",
         "authorization_id": draw(st.sampled_from(("AUTH-1", "AUTH-2"))),
         "version": draw(st.integers(1, 2)),
-        "authorization_date": "2023-03-01",
-        "authorizing_party_id": "IDN",
+        # Before, between and after the actions' dates (DC13, versions in force).
+        "authorization_date": draw(st.sampled_from(("2023-03-01", "2024-02-01", "2024-06-15"))),
+        "authorizing_party_id": draw(st.sampled_from(("IDN", "IDN", "MNG"))),
         "cooperative_approach_id": draw(st.sampled_from(("CA0001", "CA0002"))),
         "metric": "GHG",
         "authorized_quantity": draw(st.integers(5, 40)),
         "purposes": draw(st.sampled_from((["NDC"], ["NDC", "OIMP"], ["OIMP"]))),
         "authorized_party_ids": draw(st.sampled_from((["JPN"], ["JPN", "KOR"]))),
+        **draw(st.sampled_from(({}, {"authorized_entity_ids": ["E1"]}))),
         "timeframe_start": 2023,
         "timeframe_end": draw(st.sampled_from((2023, 2030))),
         "status": draw(st.sampled_from(("active", "active", "revoked"))),
     }
+
+
+class ActsFor:
+    """A step changing what the registry acts for (config/registries.toml stored)."""
+
+    def __init__(self, parties: tuple[str, ...]) -> None:
+        self.parties = parties
+
+    def __repr__(self) -> str:
+        return f"ActsFor({self.parties})"
 
 
 withdrawals = st.one_of(
@@ -140,7 +154,9 @@ operations = st.one_of(
     actions().map(lambda r: Incoming.from_record(r, "")),
     holdings().map(lambda r: Incoming.from_record(r, "")),
     authorizations().map(lambda r: Incoming.from_record(r, "")),
+    authorizations().map(lambda r: Incoming.from_record(r, "")),
     withdrawals,
+    st.sampled_from((ActsFor(("IDN",)), ActsFor(()))),
 )
 steps = st.lists(
     st.tuples(
@@ -168,21 +184,23 @@ def _alerts(engine: Engine) -> dict[str, dict[str, Any]]:
     return {a["id"]: {k: v for k, v in a.items() if k != "last_seen"} for a in found}
 
 
-def _apply(engine: Engine, registry: str, ops: list[Operation]) -> None:
+def _apply(engine: Engine, registry: str, ops: list[Operation | ActsFor]) -> None:
     with engine.begin() as connection:
         ensure_registry(connection, registry)
-        IndexWriter(connection, registry, "test").apply(ops)
+        records: list[Operation] = []
+        for op in ops:
+            if isinstance(op, ActsFor):
+                config = RegistryConfig(registry, "", registry[:3], {}, op.parties)
+                store_configured(connection, [config])
+            else:
+                records.append(op)
+        IndexWriter(connection, registry, "test").apply(records)
 
 
-@settings(
-    max_examples=150,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(history=steps, grace=st.sampled_from((0, 30)))
-def test_incremental_checks_equal_a_full_check(
-    template: Path, history: list[tuple[str, list[Operation], date]], grace: int
-) -> None:
+History = list[tuple[str, list[Operation | ActsFor], date]]
+
+
+def assert_incremental_equals_full(template: Path, history: History, grace: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "index.db"
         shutil.copy(template, path)
@@ -209,6 +227,86 @@ def test_incremental_checks_equal_a_full_check(
             assert differences == {}
         finally:
             engine.dispose()
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(history=steps, grace=st.sampled_from((0, 30)))
+def test_incremental_checks_equal_a_full_check(
+    template: Path, history: History, grace: int
+) -> None:
+    assert_incremental_equals_full(template, history, grace)
+
+
+# One authorization judged by several dated versions of its Party's registry: first
+# transfers and uses over a few serials, so a use's units' first transfer (which
+# decides the version judging it) changes as first transfers come, go and move.
+@st.composite
+def dated_versions(draw: Any) -> dict[str, Any]:
+    return {
+        "record_type": "authorization",
+        "authorization_id": "AUTH-1",
+        "version": draw(st.integers(1, 3)),
+        "authorization_date": draw(st.sampled_from(("2023-03-01", "2024-02-01", "2024-06-15"))),
+        "authorizing_party_id": "IDN",
+        "cooperative_approach_id": "CA0001",
+        "authorized_quantity": draw(st.integers(5, 40)),
+        "purposes": draw(st.sampled_from((["NDC"], ["OIMP"], ["NDC", "OIMP"]))),
+        "status": draw(st.sampled_from(("active", "active", "revoked"))),
+    }
+
+
+@st.composite
+def authorized_actions(draw: Any) -> dict[str, Any]:
+    first = draw(st.integers(1, 12))
+    action_type = draw(st.sampled_from(("First transfer", "Use", "Cancellation")))
+    record = {
+        **_issuance(f"A{draw(st.integers(0, 7))}", first, first + draw(st.integers(0, 6))),
+        "action_type": action_type,
+        "action_date": draw(st.sampled_from(DATES)),
+        "authorization_id": "AUTH-1",
+    }
+    if action_type != "First transfer":
+        record["purpose"] = draw(st.sampled_from(("NDC", "OIMP")))
+    return record
+
+
+_versions_step = st.tuples(
+    st.just("IDN01"),
+    st.lists(dated_versions().map(lambda r: Incoming.from_record(r, "")), min_size=2, max_size=3),
+    st.sampled_from(CHECK_DATES),
+)
+_actions_step = st.tuples(
+    st.just("IDN01"),
+    st.lists(
+        st.one_of(
+            authorized_actions().map(lambda r: Incoming.from_record(r, "")),
+            st.builds(lambda n: Withdrawal("action", f"A{n}"), st.integers(0, 7)),
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    st.sampled_from(CHECK_DATES),
+)
+# Versions first (so most steps meet several), then mostly actions, sometimes versions.
+dated_steps = st.tuples(
+    _versions_step, st.lists(st.one_of(_actions_step, _actions_step, _versions_step), max_size=7)
+).map(lambda found: [found[0], *found[1]])
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(history=dated_steps)
+def test_incremental_checks_equal_a_full_check_under_dated_versions(
+    template: Path, history: History
+) -> None:
+    assert_incremental_equals_full(template, history, 30)
 
 
 def test_incremental_check_reads_only_what_changed(sqlite_engine: Engine) -> None:

@@ -1,13 +1,15 @@
-"""The full check's screened DC07-DC09 pass (`passes.authorization.full_pass`) must find exactly
-what the inline pass found: `InlineAuthorizations` on every current action, plus
-`keys_pass` over the keys whose first transfers exceed their authorization.
+"""The full check's screened authorization pass (`passes.authorization.full_pass`) must
+find exactly what the inline pass found: `InlineAuthorizations` on every current
+action, then its `finish` (`keys_pass` over the keys judged whole, DC14 over the
+others).
 
 Hypothesis writes random worlds into a small space where every reason is frequent:
-authorizations with and without a timeframe (either bound), purposes, party lists,
-quantities, revoked, missing, several versions reported by several registries;
-actions with and without an authorization id, of every type, purpose and party.
-The bench generator's world is compared too, and its planted DC07-DC09 conflicts
-must all be found.
+authorizations with and without a timeframe (either bound), purposes, party and
+entity lists, quantities, revoked, missing, dated before or after the actions,
+several versions reported by several registries (some not acting for the authorizing
+Party); actions with and without an authorization id, of every type, purpose, party
+and entity, first transfers with and without a buyer. The bench generator's world is
+compared too, and its planted DC07-DC09 conflicts must all be found.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ def authorizations(draw: Any) -> dict[str, Any]:
         "record_type": "authorization",
         "authorization_id": draw(st.sampled_from(AUTHORIZATION_IDS)),
         "version": draw(st.integers(1, 3)),
-        "authorization_date": "2023-03-01",
+        "authorization_date": draw(st.sampled_from(("2023-03-01", "2024-02-01", "2024-03-01"))),
         "authorizing_party_id": draw(st.sampled_from(("IDN", "IDN", "JPN"))),
         "cooperative_approach_id": draw(st.sampled_from(APPROACHES)),
         "metric": "GHG",
@@ -70,6 +72,7 @@ def authorizations(draw: Any) -> dict[str, Any]:
             ([], ["NDC"], ["OIMP"], ["IMP"], ["OP"], ["NDC", "OIMP"], ["OMGE"])
         ),
         "authorized_party_ids": st.sampled_from(([], ["JPN"], ["JPN", "KOR"], ["IDN"])),
+        "authorized_entity_ids": st.sampled_from((["E1"], ["E1", "E2"])),
         "timeframe_start": st.integers(2020, 2024),
         "timeframe_end": st.integers(2021, 2025),
     }
@@ -101,6 +104,8 @@ def actions(draw: Any, number: int) -> dict[str, Any]:
         "purpose": st.sampled_from(("NDC", "OIMP", "OMGE", "other")),
         "acquiring_party_id": st.sampled_from(PARTIES),
         "using_party_id": st.sampled_from(PARTIES),
+        "using_entity_id": st.sampled_from(("E1", "E2")),
+        "action_subtype": st.sampled_from(("Issuance", "First transfer to another Party")),
     }
     for name, strategy in optional.items():
         if draw(st.integers(0, 4)) > 0:

@@ -254,3 +254,26 @@ def test_an_issuance_is_not_judged(index: Index) -> None:
     )  # dated 2024-02-01: before the authorization, but issuances need none
     index.check()
     assert index.alerts("DC13") == []
+
+
+def test_an_incremental_check_judges_a_new_use_as_of_its_units_first_transfer(
+    index: Index,
+) -> None:
+    index.put(
+        "IDN01",
+        authorization(),
+        authorization(version=2, authorization_date="2024-05-01", status="revoked"),
+        first_transfer("FT-1", 1, 10, action_date="2024-03-01"),
+    )
+    assert index.check().full
+    index.put(
+        "JPN01",
+        action("ACQ-1", 1, 10, "Acquisition", transferring_party_id="IDN"),
+        use("USE-OF-EARLIER-UNITS", 1, 10, action_date="2024-09-01"),
+        use("USE-OF-OTHER-UNITS", 11, 20, action_date="2024-09-01"),
+    )
+    summary = index.check()
+    assert not summary.full and summary.opened == {"DC08": 1}
+    assert flagged(index, "DC08") == ["USE-OF-OTHER-UNITS"]
+    again = index.check(full=True)
+    assert (again.opened, again.resolved) == ({}, {})
