@@ -14,13 +14,14 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from metareg.db.tables.index import Action, Authorization, Holding, RecordVersion
+from metareg.db.tables.index import Action, Holding, RecordVersion
+from metareg.detection.read.authorizations import authorization_versions
+from metareg.detection.rules.versions import Versions
 from metareg.index.query import canonical
 from metareg.index.state import derive_segments
 
 _actions = Action.__table__  # type: ignore[attr-defined]
 _holdings = Holding.__table__  # type: ignore[attr-defined]
-_authorizations = Authorization.__table__  # type: ignore[attr-defined]
 _history = RecordVersion.__table__  # type: ignore[attr-defined]
 
 _cache_lock = threading.Lock()
@@ -118,12 +119,14 @@ def _compute(connection: Connection) -> dict[str, Any]:
 def _authorized(
     connection: Connection, parties_of_ca: dict[str, set[str]]
 ) -> dict[str, dict[str, Any]]:
-    """Per cooperative approach: active authorizations (highest version) and their quantity."""
-    latest: dict[tuple[str, str], Any] = {}
-    for row in connection.execute(select(_authorizations)):
-        key = (row.cooperative_approach_id, row.authorization_id)
-        if key not in latest or row.version > latest[key].version:
-            latest[key] = row
+    """Per cooperative approach: active authorizations and their quantity, each by its
+    latest version stated by a registry acting for the authorizing Party (RECORDS.md:
+    another registry's statement never counts, `detection.rules.versions`)."""
+    latest = {
+        key: versions.ordered[0]
+        for key, found in authorization_versions(connection).items()
+        if (versions := Versions.of(found))
+    }
     out: dict[str, dict[str, Any]] = {}
     for (ca, _authorization_id), row in latest.items():
         parties_of_ca[ca].add(row.authorizing_party_id)
