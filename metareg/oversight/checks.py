@@ -30,7 +30,7 @@ from sqlalchemy import Connection
 from metareg.detection.passes.proposed import (
     PASSED,
     authorization_status,
-    evaluate_action,
+    evaluate,
     judged_rules,
 )
 from metareg.index import query
@@ -252,7 +252,8 @@ def check_authorization(connection: Connection, request: ProposedAction) -> dict
         return {**answer, "decision": decision, "reasons": [*blocking, *reasons]}
 
     action = hypothetical_action(request, block, when, authorization_id)
-    findings = evaluate_action(connection, action, as_of=when)
+    evaluation = evaluate(connection, action, as_of=when)
+    findings = evaluation.findings
     failed = {finding.rule for finding in findings}
     reasons += blocking
     for finding in findings:
@@ -270,13 +271,8 @@ def check_authorization(connection: Connection, request: ProposedAction) -> dict
     for code in judged_rules(request.proposed_type):
         if code not in failed:
             reasons.append({"code": code, "outcome": "passed", "message": PASSED[code]})
-    status = (
-        authorization_status(connection, ca, authorization_id, when.isoformat())
-        if authorization_id
-        else None
-    )
-    if status is not None:
-        answer.update(_quantities(status))
+    if evaluation.authorization is not None:
+        answer.update(_quantities(authorization_status(connection, evaluation.authorization)))
     denied = bool(failed or blocking)
     return {**answer, "decision": "denied" if denied else "allowed", "reasons": reasons}
 

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from metareg.detection.passes.proposed import authorization_status, evaluate_action
+from metareg.detection.passes.proposed import authorization_status, evaluate, evaluate_action
 from tests.detection.conftest import Index
 from tests.helpers import action, authorization
 
@@ -101,20 +101,26 @@ def test_a_stored_action_is_not_compared_with_itself(index: Index) -> None:
 
 
 def test_authorization_status(index: Index) -> None:
-    """The version in force on the day asked about, of those stated by a registry acting
-    for the authorizing Party (RECORDS.md): JPN01's version 2 of Indonesia's
+    """The version judging the proposed action, of those stated by a registry acting
+    for the authorizing Party (RECORDS.md): JPN01's version 3 of Indonesia's
     authorization is not used, IDN01's own version 2 is from its date on."""
     _setup(index)
     index.put("JPN01", authorization(version=3, authorized_quantity=500))
     index.put(
         "IDN01", authorization(version=2, authorized_quantity=500, authorization_date="2024-06-01")
     )
+    transfer = {**_use(101, 110), "action_type": "First transfer", "acquiring_party_id": "JPN"}
     with index.engine.connect() as connection:
-        status = authorization_status(connection, "CA0001", "IDN-2023-0001", "2024-07-01")
-        earlier = authorization_status(connection, "CA0001", "IDN-2023-0001", "2024-05-31")
-        assert authorization_status(connection, "CA0002", "IDN-2023-0001", "2024-07-01") is None
-    assert status is not None and earlier is not None
+        later = evaluate(connection, {**transfer, "action_date": "2024-07-01"}, as_of=AS_OF)
+        earlier = evaluate(connection, {**transfer, "action_date": "2024-05-31"}, as_of=AS_OF)
+        unstated = evaluate(
+            connection, {**transfer, "cooperative_approach_id": "CA0002"}, as_of=AS_OF
+        )
+        assert later.authorization is not None and earlier.authorization is not None
+        status = authorization_status(connection, later.authorization)
+        before = authorization_status(connection, earlier.authorization)
+    assert unstated.authorization is None and [f.rule for f in unstated.findings] == ["DC07"]
     assert status["registry"] == "IDN01" and status["authorization"]["version"] == 2
     assert status["first_transferred"] == 100 and status["remaining"] == 400
     assert status["exceeded"] is False
-    assert earlier["authorization"]["version"] == 1 and earlier["remaining"] == 50
+    assert before["authorization"]["version"] == 1 and before["remaining"] == 50

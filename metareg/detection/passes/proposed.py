@@ -22,6 +22,7 @@ nothing. `PASSED` is what each says when the action passes it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -46,6 +47,7 @@ from metareg.detection.rules.kinds import (
 )
 from metareg.detection.rules.terms import (
     AuthorizationFacts,
+    AuthorizationVersion,
     BlockRecord,
     block_record,
 )
@@ -102,9 +104,24 @@ def _as_record(action: dict[str, Any], as_of: date) -> BlockRecord:
     return block_record(record, registry, str(action.get("action_id") or PROPOSED))
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """What the rules say of a proposed action: their findings, and the version of the
+    authorization it names that judged it (None: it names none, or no registry acting
+    for the authorizing Party states it)."""
+
+    findings: list[Finding]
+    authorization: AuthorizationVersion | None
+
+
 def evaluate_action(
     connection: Connection, action: dict[str, Any], *, as_of: date
 ) -> list[Finding]:
+    """`evaluate(...).findings`."""
+    return evaluate(connection, action, as_of=as_of).findings
+
+
+def evaluate(connection: Connection, action: dict[str, Any], *, as_of: date) -> Evaluation:
     """Findings (rule, name, severity, message, evidence, ...) that `action` would
     raise against the current index, for every rule that can be decided on one
     action (today DC01, DC02, DC03, DC05-DC09, DC12 and DC13; DC04, DC10 and DC11
@@ -155,8 +172,9 @@ def evaluate_action(
                 for f in units_rule.check_issuances([record, *issuances])
                 if record.identity in f.evidence
             ]
-    findings += judge_action(record, _authorization_facts(connection, record, others))
-    return findings
+    facts = _authorization_facts(connection, record, others)
+    findings += judge_action(record, facts)
+    return Evaluation(findings, facts.authorization)
 
 
 def _versions(connection: Connection, ca: str, authorization_id: str) -> Versions:
@@ -215,27 +233,22 @@ def _running_total(connection: Connection, versions: Versions, record: BlockReco
 
 
 def authorization_status(
-    connection: Connection, cooperative_approach_id: str, authorization_id: str, day: str
-) -> dict[str, Any] | None:
-    """The version of the authorization in force on `day` (ISO; before every version:
-    the first, as the rules judge), of those stated by registries acting for the
-    authorizing Party, and the units first transferred under the authorization so
-    far; None when no such registry reports it."""
-    current = _versions(connection, cooperative_approach_id, authorization_id).judging(day)
-    if current is None:
-        return None
+    connection: Connection, authorization: AuthorizationVersion
+) -> dict[str, Any]:
+    """The version of an authorization that judged a proposed action (`Evaluation`), as
+    its registry states it, and the units first transferred under the authorization so
+    far."""
+    ca, authorization_id = authorization.cooperative_approach_id, authorization.authorization_id
     record = next(
         item["record"]
-        for item in query.authorizations(connection, cooperative_approach_id, [authorization_id])
-        if (item["registry"], item["record_id"]) == (current.registry_id, current.uid)
+        for item in query.authorizations(connection, ca, [authorization_id])
+        if (item["registry"], item["record_id"]) == (authorization.registry_id, authorization.uid)
     )
     # Remembered while the index is unchanged: the sum is most of the check's time.
-    first_transferred = cached_totals.first_transferred(
-        connection, cooperative_approach_id, authorization_id
-    )
-    authorized = current.authorized_quantity
+    first_transferred = cached_totals.first_transferred(connection, ca, authorization_id)
+    authorized = authorization.authorized_quantity
     return {
-        "registry": current.registry_id,
+        "registry": authorization.registry_id,
         "authorization": record,
         "first_transferred": first_transferred,
         "authorized_quantity": authorized,
