@@ -111,6 +111,25 @@ class AuthorizationPlan:
     day: date
     fixed_quantity: int | None = None
 
+    def record(self, quantity: int) -> dict[str, Any]:
+        """The authorization as its host registry publishes it (version 1)."""
+        return {
+            "record_type": "authorization",
+            "authorization_id": self.authorization_id,
+            "authorization_date": self.day.isoformat(),
+            "authorizing_party_id": party_of(self.host),
+            "cooperative_approach_id": self.approach.id,
+            "version": 1,
+            "authorized_quantity": quantity,
+            "metric": "GHG",
+            "purposes": list(self.approach.purposes),
+            "authorized_party_ids": [party_of(self.approach.buyer)],
+            "timeframe_start": self.approach.timeframe[0],
+            "timeframe_end": self.approach.timeframe[1],
+            "terms": f"Authorized under {self.approach.name}",
+            "status": "active",
+        }
+
 
 @dataclass
 class Ledger:

@@ -16,7 +16,10 @@ truth and nothing else. Each planting is a short story a real registry could tel
   other) it uses units whose vintage lies outside the authorization's timeframe;
 - DC10 it transfers units to a Party whose registry never acquires them;
 - DC11 it acquires units the other Party's registry never transferred;
-- DC12 it records a voluntary cancellation whose quantity disagrees with its serials.
+- DC12 it records a voluntary cancellation whose quantity disagrees with its serials;
+- DC13 (an originating registry) it first-transfers under an authorization of its own
+  given three days later; (any other) it uses units under such an authorization;
+- DC14 it restates another Party's authorization with another quantity.
 
 Dates are drawn between the world's start and the last holdings snapshot, and at least
 a grace period plus two weeks before the world's end, so DC10/DC11 are due when checked
@@ -356,15 +359,7 @@ class Planter:
         approach, host, buyer = self._setting(registry)
         if registry == host:
             # A small authorization of its own, first-transferred past its quantity.
-            number = len(self.extra_plans) + 2
-            plan = AuthorizationPlan(
-                f"{party_of(host)}-{approach.id}-A{number:02d}",
-                approach,
-                host,
-                self.scenario.start,
-                fixed_quantity=1_000,
-            )
-            self.extra_plans.append(plan)
+            plan = self._extra_plan(approach, host, self.scenario.start, fixed_quantity=1_000)
             lot, _ = self._lot(approach, host, day, size=1_400)
             lot_first = lot.first_id
             self._first_transfer_and_acquire(
@@ -451,6 +446,53 @@ class Planter:
             block,
             {"purpose": "OMGE", "action_subtype": "Voluntary cancellation to deliver OMGE"},
         )
+
+    def _plant_dc13(self, registry: str, day: date) -> PendingConflict:
+        approach, host, buyer = self._setting(registry)
+        plan = self._extra_plan(approach, host, day_after(day, 3))
+        lot, _ = self._lot(approach, host, day)
+        if registry == host:
+            acted = self._first_transfer_and_acquire(lot, approach, day, plan.authorization_id)
+        else:
+            acted = self._use(registry, lot, day, plan.authorization_id, buyer)
+        return PendingConflict(
+            "DC13",
+            registry,
+            plan.day,
+            [(registry, "action", acted), (host, "authorization", f"{plan.authorization_id}#v1")],
+        )
+
+    def _plant_dc14(self, registry: str, day: date) -> PendingConflict:
+        plan = next(
+            (p for _, p in sorted(self.plans.items()) if party_of(p.host) != party_of(registry)),
+            None,
+        )
+        if plan is None:
+            raise ScenarioError(
+                f"cannot plant DC14 in {registry}: no other Party's registry authorizes"
+            )
+        self.ledger.publish(registry, day, plan.record(10**9))
+        uid = f"{plan.authorization_id}#v1"
+        return PendingConflict(
+            "DC14",
+            registry,
+            day,
+            [(registry, "authorization", uid), (plan.host, "authorization", uid)],
+        )
+
+    def _extra_plan(
+        self, approach: ApproachSpec, host: str, day: date, fixed_quantity: int | None = None
+    ) -> AuthorizationPlan:
+        """A further authorization of `host` under the approach, published with the others."""
+        plan = AuthorizationPlan(
+            f"{party_of(host)}-{approach.id}-A{len(self.extra_plans) + 2:02d}",
+            approach,
+            host,
+            day,
+            fixed_quantity=fixed_quantity,
+        )
+        self.extra_plans.append(plan)
+        return plan
 
     def _planted_action(
         self,

@@ -17,7 +17,8 @@ from typing import Any
 
 from metareg.registries import REGISTRY_ID, party_of
 
-RULE_CODES = tuple(f"DC{n:02d}" for n in range(1, 13))
+# The rules the planter can plant (`simulator.planter.Planter._plant_dcNN`).
+RULE_CODES = tuple(f"DC{n:02d}" for n in range(1, 15))
 FAULT_KINDS = (
     "slow",
     "down",
@@ -333,7 +334,7 @@ def _injection(entry: dict[str, Any], number: int, registries: set[str]) -> Inje
     _known(entry, {"rule", "registry", "count"}, where)
     rule = str(entry.get("rule", ""))
     if rule not in RULE_CODES:
-        raise ScenarioError(f"{where}: rule {rule!r} is not one of DC01..DC12")
+        raise ScenarioError(f"{where}: rule {rule!r} is not one of {', '.join(RULE_CODES)}")
     registry = str(entry.get("registry", ""))
     if registry not in registries:
         raise ScenarioError(f"{where}: registry {registry!r} is not a [[registries]] id")

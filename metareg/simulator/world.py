@@ -419,26 +419,7 @@ def _publish_authorizations(ledger: Ledger, plans: list[AuthorizationPlan]) -> N
             quantity = int(
                 math.ceil((transferred[plan.authorization_id] * 1.25 + 1) / 10_000) * 10_000
             )
-        ledger.publish(
-            plan.host,
-            plan.day,
-            {
-                "record_type": "authorization",
-                "authorization_id": plan.authorization_id,
-                "authorization_date": plan.day.isoformat(),
-                "authorizing_party_id": party_of(plan.host),
-                "cooperative_approach_id": plan.approach.id,
-                "version": 1,
-                "authorized_quantity": quantity,
-                "metric": "GHG",
-                "purposes": list(plan.approach.purposes),
-                "authorized_party_ids": [party_of(plan.approach.buyer)],
-                "timeframe_start": plan.approach.timeframe[0],
-                "timeframe_end": plan.approach.timeframe[1],
-                "terms": f"Authorized under {plan.approach.name}",
-                "status": "active",
-            },
-        )
+        ledger.publish(plan.host, plan.day, plan.record(quantity))
 
 
 # --- holdings ---------------------------------------------------------------------------

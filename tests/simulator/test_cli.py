@@ -15,6 +15,8 @@ import httpx
 import orjson
 import pytest
 
+from metareg.simulator.scenario import load_scenario
+
 METAREG = str(Path(sys.executable).parent / "metareg")
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,7 +72,9 @@ def test_simulate_serves_writes_truth_and_config_and_stops_on_ctrl_c(tmp_path: P
     try:
         _read_until(process, "Ctrl-C stops")
         planted = orjson.loads(truth.read_bytes())
-        assert planted["as_of"] == "2025-03-31" and len(planted["conflicts"]) == 18
+        injected = load_scenario(Path("config/scenarios/all-rules.toml")).injections
+        assert planted["as_of"] == "2025-03-31"
+        assert len(planted["conflicts"]) == sum(i.count for i in injected) > 0
         for entry in tomllib.loads(registries.read_text())["registries"]:
             info = httpx.get(entry["connector"]["url"] + "/exchange/v1/info").json()
             assert info["registry_id"] == entry["id"]

@@ -11,7 +11,7 @@ import pytest
 
 from metareg.records.canonical import record_uid
 from metareg.records.validate import RecordValidator
-from metareg.simulator.scenario import ScenarioError, load_scenario, parse_scenario
+from metareg.simulator.scenario import RULE_CODES, ScenarioError, load_scenario, parse_scenario
 from metareg.simulator.truth import truth_document
 from metareg.simulator.world import generate_world
 
@@ -116,7 +116,7 @@ def test_planted_truth_names_records_that_exist() -> None:
         rules.add(conflict.rule)
         for e in conflict.evidence:
             assert (e.registry, e.record_type, e.record_id) in identities, conflict
-    assert rules == {f"DC{n:02d}" for n in range(1, 13)}
+    assert rules == set(RULE_CODES)
 
 
 def _document(name: str) -> dict:  # type: ignore[type-arg]
@@ -129,7 +129,7 @@ def _document(name: str) -> dict:  # type: ignore[type-arg]
     ("change", "message"),
     [
         ({"world": {"start": "2024-01-01", "end": "2023-01-01"}}, "end must be after start"),
-        ({"inject": [{"rule": "DC13", "registry": "JPN01"}]}, "not one of DC01..DC12"),
+        ({"inject": [{"rule": "DC99", "registry": "JPN01"}]}, "'DC99' is not one of DC01, DC02"),
         ({"inject": [{"rule": "DC01", "registry": "XXX01"}]}, "not a [[registries]] id"),
         ({"faults": [{"registry": "JPN01", "kind": "explode"}]}, "kind 'explode'"),
         ({"faults": [{"registry": "JPN01", "kind": "error", "status": 404}]}, "must be 5xx"),
