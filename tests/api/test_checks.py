@@ -203,6 +203,12 @@ def test_malformed_request_is_a_problem(world: Api) -> None:
 # -- issue 13: first transfers, dated and authoritative versions, unresolved alerts --------
 
 
+def second_version(api: Api, registry: str = "IDN01", **fields: Any) -> None:
+    """Version 2 of the world's authorization (its quantity, Parties and purposes)."""
+    fields = {"authorized_quantity": 200000, **fields}
+    api.ingest(registry, [authorization(AUTH_ID, version=2, **fields)])
+
+
 def first_transfer(api: Api, identifier: str, **extra: Any) -> dict[str, Any]:
     body = {
         "identifier": identifier,
@@ -220,18 +226,7 @@ def first_transfer(api: Api, identifier: str, **extra: Any) -> dict[str, Any]:
 def test_a_party_asks_before_it_first_transfers(world: Api) -> None:
     """The version in force on the proposed date judges a first transfer: version 2
     lowers the quantity from 2024-12-01 on."""
-    world.ingest(
-        "IDN01",
-        [
-            authorization(
-                AUTH_ID,
-                version=2,
-                authorization_date="2024-12-01",
-                authorized_quantity=60000,
-                authorized_party_ids=["JPN"],
-            )
-        ],
-    )
+    second_version(world, authorization_date="2024-12-01", authorized_quantity=60000)
     before = first_transfer(world, "CA0001-IDN01-IDN-50001-60010-2023", date="2024-11-30")
     after = first_transfer(world, "CA0001-IDN01-IDN-50001-60010-2023", date="2024-12-01")
     assert before["decision"] == "allowed" and before["action_type"] == "First transfer"
@@ -282,10 +277,7 @@ def test_a_first_transfer_for_oimp_may_have_no_buyer_and_names_its_authorization
 def test_a_use_is_judged_by_the_version_in_force_when_its_units_were_first_transferred(
     world: Api,
 ) -> None:
-    world.ingest(
-        "IDN01",
-        [authorization(AUTH_ID, version=2, authorization_date="2024-06-01", status="revoked")],
-    )
+    second_version(world, authorization_date="2024-06-01", status="revoked")
     # 1-10 were first transferred on 2024-03-15, before the revocation: still authorized.
     use = check(world, "CA0001-IDN01-IDN-1-10-2023", date="2025-01-15")
     assert use["decision"] == "allowed" and use["authorization"]["version"] == 1
@@ -295,28 +287,14 @@ def test_a_use_is_judged_by_the_version_in_force_when_its_units_were_first_trans
 
 
 def test_only_a_registry_acting_for_the_party_states_its_authorization(world: Api) -> None:
-    world.ingest(
-        "JPN01",
-        [authorization(AUTH_ID, version=2, authorization_date="2024-02-01", purposes=["OIMP"])],
-    )
+    second_version(world, "JPN01", authorization_date="2024-02-01", purposes=["OIMP"])
     answer = check(world, "CA0001-IDN01-IDN-1-10-2023", date="2025-01-15", purpose="OIMP")
     assert answer["decision"] == "denied" and failed(answer) == {"DC08"}
     assert answer["authorization"]["version"] == 1
 
 
 def test_the_entity_clause(world: Api) -> None:
-    world.ingest(
-        "IDN01",
-        [
-            authorization(
-                AUTH_ID,
-                version=2,
-                authorization_date="2024-01-10",
-                authorized_quantity=200000,
-                authorized_entity_ids=["JP-ENTITY-1"],
-            )
-        ],
-    )
+    second_version(world, authorization_date="2024-01-10", authorized_entity_ids=["JP-ENTITY-1"])
     listed = check(world, "CA0001-IDN01-IDN-1-10-2023", using_entity_id="JP-ENTITY-1")
     other = check(world, "CA0001-IDN01-IDN-1-10-2023", using_entity_id="JP-ENTITY-2")
     assert listed["decision"] == "allowed"

@@ -14,6 +14,11 @@ from tests.detection.test_rules import first_transfer, issuance, use
 from tests.helpers import action, authorization
 
 AUTH = "IDN-2023-0001"
+# The authorization, and its version 2 revoking it on 1 May 2024.
+REVOKED_ON_1_MAY = (
+    authorization(),
+    authorization(version=2, authorization_date="2024-05-01", status="revoked"),
+)
 
 
 def evidence(alert: dict[str, Any]) -> list[tuple[str, str]]:
@@ -153,8 +158,7 @@ def test_a_revocation_stops_first_transfers_not_uses_of_units_transferred_before
 ) -> None:
     index.put(
         "IDN01",
-        authorization(),
-        authorization(version=2, authorization_date="2024-05-01", status="revoked"),
+        *REVOKED_ON_1_MAY,
         first_transfer("FT-BEFORE", 1, 10, action_date="2024-04-30"),
         first_transfer("FT-AFTER", 11, 20, action_date="2024-05-02"),
     )
@@ -168,8 +172,7 @@ def test_a_revocation_stops_first_transfers_not_uses_of_units_transferred_before
 def test_first_transfers_in_touching_ranges_cover_a_use_together(index: Index) -> None:
     index.put(
         "IDN01",
-        authorization(),
-        authorization(version=2, authorization_date="2024-05-01", status="revoked"),
+        *REVOKED_ON_1_MAY,
         first_transfer("FT-A", 1, 50, action_date="2024-03-01"),
         first_transfer("FT-B", 51, 100, action_date="2024-04-01"),  # touches FT-A
         first_transfer("FT-C", 151, 200, action_date="2024-03-01"),
@@ -261,8 +264,7 @@ def test_an_incremental_check_judges_a_new_use_as_of_its_units_first_transfer(
 ) -> None:
     index.put(
         "IDN01",
-        authorization(),
-        authorization(version=2, authorization_date="2024-05-01", status="revoked"),
+        *REVOKED_ON_1_MAY,
         first_transfer("FT-1", 1, 10, action_date="2024-03-01"),
     )
     assert index.check().full
