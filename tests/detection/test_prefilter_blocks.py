@@ -29,11 +29,9 @@ from metareg.detection.passes.full import find_all
 from metareg.detection.prefilter import blocks as screen
 from metareg.detection.rules.kinds import CheckContext
 from metareg.detection.rules.terms import party_of
-from metareg.index.writer import IndexWriter
 from metareg.records.operations import Incoming, Operation
-from metareg.registries import ensure_registry
 from metareg.sync.ingest import ingest_files
-from tests.detection.test_incremental import steps
+from tests.detection.test_incremental import _apply, steps
 
 AS_OF = date(2025, 1, 1)
 
@@ -52,12 +50,6 @@ def _both(engine: Engine, as_of: date = AS_OF, grace: int = 30) -> tuple[list[st
         screened = find_all(connection, context).findings
         exhaustive = find_all(connection, context, exhaustive=True).findings
     return sorted(map(repr, screened)), sorted(map(repr, exhaustive))
-
-
-def _apply(engine: Engine, registry: str, ops: list[Operation]) -> None:
-    with engine.begin() as connection:
-        ensure_registry(connection, registry)
-        IndexWriter(connection, registry, "test").apply(ops)
 
 
 @pytest.fixture(scope="module")
