@@ -52,7 +52,7 @@ class Alert(SQLModel, table=True):
     resolved_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     # Internal (not RULES.md fields, never in the alert object):
     # `scope`: what part of the index a check must re-read to re-judge this alert
-    # ("" for block rules, "unit:<registry>" for DC03, "auth:<id>" for DC07-DC09,
+    # ("" for block rules, "unit:<registry>" for DC03, "auth:<id>" for DC07-DC09, DC13, DC14,
     # "registry:<id>" for SY codes); `registry_keys`: "|A|B|" for portable filtering.
     scope: str = Field(default="", max_length=300)
     registry_keys: str = Field(default="", max_length=400)
