@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -102,6 +102,12 @@ def sse_frame(event: dict[str, Any]) -> str:
     return f"id: {event['seq']}\nevent: alert.{event['event']}\ndata: {data}\n\n"
 
 
+# The last frame of a stream whose key was revoked or changed role (then the stream ends).
+ACCESS_ENDED_FRAME = (
+    'event: access-ended\ndata: {"reason":"the key was revoked or its role changed"}\n\n'
+)
+
+
 async def sse_events(
     engine: Engine,
     since: int | None,
@@ -109,24 +115,37 @@ async def sse_events(
     *,
     heartbeat_seconds: float = HEARTBEAT_SECONDS,
     page_size: int = 500,
+    still_allowed: Callable[[Connection], bool] | None = None,
 ) -> AsyncIterator[str]:
     """Formatted SSE frames of every event after `since` (None: only new ones), then
     of each new event as it is committed; a comment line every `heartbeat_seconds`
-    keeps proxies from closing an idle stream. Runs until the consumer stops it."""
+    keeps proxies from closing an idle stream. Runs until the consumer stops it, or
+    until `still_allowed` (run on the reading connection after each read, so before
+    anything read is delivered, and on every poll) says the caller may no longer see
+    the feed: then an `access-ended` event and the end of the stream."""
 
-    def read(cursor: int | None) -> dict[str, Any]:
+    def read(cursor: int | None) -> dict[str, Any] | None:
         with engine.connect() as connection:
             if cursor is None:
                 from metareg.alerts.events import latest_seq
 
-                return {"events": [], "next": latest_seq(connection), "has_more": False}
-            return events_page(connection, cursor, page_size)
+                page = {"events": [], "next": latest_seq(connection), "has_more": False}
+            else:
+                page = events_page(connection, cursor, page_size)
+            # After the read: anything committed after a revocation is read only by a
+            # read that also sees the revocation.
+            if still_allowed is not None and not still_allowed(connection):
+                return None
+            return page
 
     cursor = since
     yield f"retry: {int(poll_seconds * 1000)}\n\n"
     idle = 0.0
     while True:
         page = await asyncio.to_thread(read, cursor)
+        if page is None:
+            yield ACCESS_ENDED_FRAME
+            return
         cursor = page["next"]
         for event in page["events"]:
             yield sse_frame(event)

@@ -15,11 +15,12 @@ from sqlalchemy import Connection
 
 from metareg.alerts import store
 from metareg.alerts.events import events_page, latest_seq
-from metareg.alerts.feeds import atom_feed, sse_events
+from metareg.alerts.feeds import ACCESS_ENDED_FRAME, atom_feed, sse_events
 from metareg.alerts.store import STATUSES, UNRESOLVED, AlertError, count_alerts, list_alerts
 from metareg.findings import CATALOGUE
 
 __all__ = [
+    "ACCESS_ENDED_FRAME",
     "RULE_CODES",
     "STATUSES",
     "AlertError",

@@ -85,6 +85,18 @@ def find_key(connection: Connection, token: str) -> dict[str, Any] | None:
     return _public(row)
 
 
+_ROLE_IF_ACTIVE = select(_keys.c.role).where(
+    _keys.c.id == bindparam("key_id"), _keys.c.revoked_at.is_(None)
+)
+
+
+def active_role(connection: Connection, key_id: int) -> str | None:
+    """The role of key `key_id` while it is active; None once it is revoked (or gone).
+    One primary-key read: what an open stream re-checks before each delivery."""
+    role = connection.execute(_ROLE_IF_ACTIVE, {"key_id": key_id}).scalar()
+    return str(role) if role is not None else None
+
+
 def list_keys(connection: Connection, include_revoked: bool = False) -> list[dict[str, Any]]:
     query = select(_keys).order_by(_keys.c.id)
     if not include_revoked:

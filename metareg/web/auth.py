@@ -12,6 +12,7 @@ both turn the key into a caller with `principal_for`, so a key check has one pla
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -94,6 +95,21 @@ def principal_for(connection: Connection, token: str) -> Principal | None:
     # secret list (and the cost of every log line) without bound.
     log.register_secret(token)
     return Principal(Role[found["role"]], found["id"], found["name"])
+
+
+def unchanged_key(key_id: int | None, role: Role) -> Callable[[Connection], bool]:
+    """For a long-lived response (an event stream): a check that the key it was opened
+    with is still active and still has the same role. The stream runs it on its own
+    connection before each delivery and heartbeat and ends when it says False, so a
+    revocation (or a role change) ends open streams within one poll."""
+
+    def check(connection: Connection) -> bool:
+        if key_id is None:
+            return role == PUBLIC
+        now = keys.active_role(connection, key_id)
+        return now is not None and Role[now] == role
+
+    return check
 
 
 def route_keys(app: Any) -> set[tuple[str, str]]:

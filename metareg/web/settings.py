@@ -14,6 +14,7 @@ class ApiSettings:
     public_requests_per_minute: int = 120  # 0 = no limit
     public_burst: int | None = None  # default: one minute's worth
     feed_poll_seconds: float = 2.0  # how often the server-sent-event stream looks for news
+    feed_heartbeat_seconds: float = 15.0  # an idle stream's keep-alive comment
     base_url: str = "http://localhost:8000"  # for absolute links in the Atom feed
     max_page_size: int = 500
     # How long a request waits for a database connection before a 503 (fail fast).

@@ -27,7 +27,7 @@ from metareg.oversight import itmos
 from metareg.oversight.registries import last_sync_attempt, registry_statuses
 from metareg.oversight.totals import change_sequence, index_totals
 from metareg.records.identifiers import IdentifierError
-from metareg.web.auth import Role
+from metareg.web.auth import Role, unchanged_key
 from metareg.web.dashboard import charts
 from metareg.web.dashboard.auth import COOKIE, LoginRequired, Viewer, csrf_token, lookup, viewer
 from metareg.web.problems import ApiProblem
@@ -284,22 +284,30 @@ def itmo_page(
 # -- live updates ----------------------------------------------------------------------
 
 
-def _marks(engine: Engine) -> dict[str, Any]:
+def _marks(engine: Engine, who: Viewer) -> dict[str, Any] | None:
     """What changes when something on the dashboard should: the last alert event, the
-    index's change sequence, and the registries' last sync attempts."""
+    index's change sequence, and the registries' last sync attempts. None once the
+    viewer's key is revoked or its role changed (checked after the read, on the same
+    connection), which ends the stream."""
     with engine.connect() as connection:
-        return {
+        marks = {
             "alerts": alert_service.latest_seq(connection),
             "index": change_sequence(connection) or 0,
             "sync": str(last_sync_attempt(connection)),
         }
+        if not unchanged_key(who.key_id, who.role)(connection):
+            return None
+        return marks
 
 
-async def _stream(request: Request, engine: Engine) -> AsyncIterator[bytes]:
+async def _stream(request: Request, engine: Engine, who: Viewer) -> AsyncIterator[bytes]:
     last: dict[str, Any] | None = None
     yield b"retry: 3000\n\n"
     while not await request.is_disconnected():
-        marks = await asyncio.to_thread(_marks, engine)
+        marks = await asyncio.to_thread(_marks, engine, who)
+        if marks is None:
+            yield alert_service.ACCESS_ENDED_FRAME.encode()
+            return
         if marks != last:
             last = marks
             yield b"event: refresh\ndata: " + orjson.dumps(marks) + b"\n\n"
@@ -321,7 +329,7 @@ def events(request: Request, who: Viewer | LoginRequired = Depends(viewer)) -> R
             media_type="text/plain",
         )
     return StreamingResponse(
-        _stream(request, _engine(request)),
+        _stream(request, _engine(request), who),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine
 from metareg.oversight import alerts
 from metareg.web.api.auth import authorize
 from metareg.web.api.deps import engine_of, read_connection, settings_of
-from metareg.web.auth import Principal
+from metareg.web.auth import Principal, unchanged_key
 from metareg.web.problems import ApiProblem
 from metareg.web.settings import ApiSettings
 
@@ -199,14 +199,22 @@ def event_stream(
     since: int | None = Query(None, ge=0, le=2**62),
     engine: Engine = Depends(engine_of),
     settings: ApiSettings = Depends(settings_of),
-    _caller: Principal = Depends(authorize),
+    caller: Principal = Depends(authorize),
 ) -> StreamingResponse:
-    """Server-sent events: every alert event after `since` (or `Last-Event-ID`), then live."""
+    """Server-sent events: every alert event after `since` (or `Last-Event-ID`), then live.
+    The stream ends (after an `access-ended` event) as soon as its key is revoked or its
+    role changes."""
     last_event = request.headers.get("last-event-id")
     if since is None and last_event and last_event.isdigit():
         since = int(last_event)
     return StreamingResponse(
-        alerts.sse_events(engine, since, settings.feed_poll_seconds),
+        alerts.sse_events(
+            engine,
+            since,
+            settings.feed_poll_seconds,
+            heartbeat_seconds=settings.feed_heartbeat_seconds,
+            still_allowed=unchanged_key(caller.key_id, caller.role),
+        ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
