@@ -50,6 +50,7 @@ def demo(
 
     from metareg.cli.live_demo import build_demo
     from metareg.simulator.truth import write_truth
+    from metareg.web.serving import uvicorn_config
 
     opts = options(ctx)
     world = build_world(opts.config, scenario, seed)
@@ -82,14 +83,16 @@ def demo(
     if not ctx.find_root().params.get("verbose"):
         log.configure(json_logs=opts.json_logs, level="WARNING")  # keep the demo's screen calm
     try:
-        uvicorn.run(
+        config = uvicorn_config(
             stack.app,
+            stack.app.state.settings,
             host=host,
             port=port,
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=3,  # open live-update streams must not hold Ctrl-C
         )
+        uvicorn.Server(config).run()
     finally:
         stack.stop()
         console.print(f"stopped; the index stays in {folder}")

@@ -119,10 +119,12 @@ def _serve_api(engine: Engine, config: Path, host: str, port: int, stop: threadi
     import uvicorn
 
     from metareg.web.app import create_app
+    from metareg.web.serving import uvicorn_config
     from metareg.web.settings import ApiSettings
 
-    app = create_app(engine, settings=ApiSettings(config=config))
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port))
+    settings = ApiSettings(config=config)
+    app = create_app(engine, settings=settings)
+    server = uvicorn.Server(uvicorn_config(app, settings, host=host, port=port))
 
     def _watch() -> None:
         stop.wait()

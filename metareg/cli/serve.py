@@ -24,10 +24,14 @@ def serve_api(
     import uvicorn  # here, not at module level: other commands need not load the web stack
 
     from metareg.web.app import create_app
+    from metareg.web.serving import uvicorn_config
 
     app = create_app(engine, settings=settings)
     log.get_logger("metareg.web.api").info("serving the oversight API", host=host, port=port)
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=not log_json)
+    config = uvicorn_config(
+        app, settings, host=host, port=port, log_level="info", access_log=not log_json
+    )
+    uvicorn.Server(config).run()
 
 
 def serve(
@@ -40,6 +44,12 @@ def serve(
     base_url: str | None = typer.Option(
         None, "--base-url", help="Public URL of the API, for links in feeds."
     ),
+    trusted_proxy: list[str] = typer.Option(
+        [],
+        "--trusted-proxy",
+        help="Address or network of a reverse proxy whose X-Forwarded-For is believed "
+        "(repeatable; default none: the rate limit keys on the connecting address).",
+    ),
 ) -> None:
     """Serve the oversight API (OpenAPI document at /openapi.json, docs at /docs)."""
     opts = options(ctx)
@@ -47,5 +57,6 @@ def serve(
         config=opts.config,
         public_requests_per_minute=public_rate,
         base_url=base_url or f"http://{host}:{port}",
+        trusted_proxies=tuple(trusted_proxy),
     )
     serve_api(opts.engine(), settings, host, port, opts.json_logs)

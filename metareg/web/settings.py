@@ -13,6 +13,9 @@ class ApiSettings:
     config: Path = field(default_factory=lambda: config_dir())  # registries.toml lives here
     public_requests_per_minute: int = 120  # 0 = no limit
     public_burst: int | None = None  # default: one minute's worth
+    # Addresses (or networks) of the reverse proxies whose X-Forwarded-For/-Proto are
+    # believed; none by default, so the rate limit keys on the connecting address.
+    trusted_proxies: tuple[str, ...] = ()
     feed_poll_seconds: float = 2.0  # how often the server-sent-event stream looks for news
     feed_heartbeat_seconds: float = 15.0  # an idle stream's keep-alive comment
     base_url: str = "http://localhost:8000"  # for absolute links in the Atom feed
