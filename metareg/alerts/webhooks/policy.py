@@ -8,9 +8,11 @@ refused unless the subscription (or the configuration) explicitly allows private
 targets. The security work extends this function; nothing else decides.
 
 When a subscription is saved the URL is checked without DNS (a literal private
-address or a local name is refused at once; a name that does not resolve today may
-tomorrow); before each delivery it is checked again with the name resolved, since
-what a name points at can change.
+address, in any spelling a resolver reads without DNS (`2130706433`, `0x7f.1`,
+`127.1`, `0177.0.0.1`, `0`, `127。0。0。1`; `metareg.netpolicy.literal_address`), or a
+local name (also `localhost.` and full-width forms) is refused at once; a name that does
+not resolve today may tomorrow); before each delivery it is checked again with the name
+resolved, since what a name points at can change.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from urllib.parse import urlsplit
 from metareg.netpolicy import (
     Address,
     HostUnresolvable,
+    canonical_host,
     is_non_public,
     literal_address,
     resolve_addresses,
@@ -64,7 +67,11 @@ def check_url(url: str, *, allow_private: bool = False, resolve: bool = True) ->
             raise UrlNotAllowed(f"host {host!r} is not a valid host name") from error
     if allow_private:
         return url
-    local = host == "localhost" or host.endswith(LOCAL_NAMES)
+    try:
+        name = canonical_host(host)  # `localhost.`, `ｌｏｃａｌｈｏｓｔ` are localhost too
+    except UnicodeError as error:
+        raise UrlNotAllowed(f"host {host!r} is not a valid host name") from error
+    local = name == "localhost" or name.endswith(LOCAL_NAMES)
     literal = literal_address(host)
     if local or (literal is not None and is_non_public(literal)):
         raise UrlNotAllowed(
