@@ -5,14 +5,16 @@ Pages keep being written across the restart: the pool notices dead connections
 cursor stays with the last committed page, and the next poll (as the worker's schedule
 would make it) carries on. The index ends
 exactly as the clean run's. Needs the local cluster's control script (root, as on the
-development machines and CI); without it the test is skipped, except under CI.
+development machines and CI); without it the test is skipped, except under CI. Opt-in
+(METAREG_TEST_RESTART_POSTGRES=1): restarting the shared server would break every other
+session using it, so `make test` runs it only under CI, alone, after the parallel run.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,17 +30,25 @@ from tests.conftest import IN_CI, _empty_postgres
 from tests.reliability.faultkit import (
     IndexImage,
     assert_same,
-    everywhere,
     image,
     registry_config,
     serving,
-    with_faults,
 )
 
 START_TIME = text("SELECT pg_postmaster_start_time()")
 
 
+OPT_IN = "METAREG_TEST_RESTART_POSTGRES"
+
+
 def _cluster() -> list[str]:
+    if os.environ.get(OPT_IN) != "1":
+        # It restarts the whole server: every other session using it (parallel test
+        # workers, other checkouts on the machine) would see its connections drop.
+        pytest.skip(
+            f"restarts the shared PostgreSQL server: opt in with {OPT_IN}=1 "
+            "(`make test` does under CI, alone, after the parallel run)"
+        )
     versions = (
         sorted(p.name for p in Path("/etc/postgresql").glob("*"))
         if Path("/etc/postgresql").is_dir()
@@ -49,7 +59,10 @@ def _cluster() -> list[str]:
         if IN_CI:
             pytest.fail("CI must be able to restart the local PostgreSQL (pg_ctlcluster)")
         pytest.skip("no local PostgreSQL cluster to restart here")
-    return [tool, "--skip-systemctl-redirect", versions[-1], "main", "restart"]
+    # The cluster serving METAREG_TEST_POSTGRES_URL: "VERSION NAME" (default: the newest
+    # version's main cluster, the local server on 5432).
+    version, name = os.environ.get("METAREG_TEST_PG_CLUSTER", f"{versions[-1]} main").split()
+    return [tool, "--skip-systemctl-redirect", version, name, "restart"]
 
 
 @pytest.fixture
@@ -75,51 +88,37 @@ def test_postgres_restarted_mid_sync(
 ) -> None:
     command = _cluster()
     before = _start_time(pg_engine)
-    restarting = threading.Event()
     restart: list[subprocess.CompletedProcess[bytes]] = []
-    threads: list[threading.Thread] = []
-    restarted_at: list[float] = []
+    pages_after_restart = 0
 
     def restart_after_first_page(_: int) -> None:
-        if restarting.is_set():
+        """After the first committed page the server restarts, and the sync waits for the
+        restart to finish before its next page: the restart lands mid-sync by
+        construction, not by timing."""
+        nonlocal pages_after_restart
+        if restart:
+            pages_after_restart += 1
             return
-        restarting.set()
-        thread = threading.Thread(
-            target=lambda: (
-                restart.append(subprocess.run(command, capture_output=True)),
-                restarted_at.append(time.monotonic()),
-            ),
-            daemon=True,
-        )
-        thread.start()
-        threads.append(thread)
+        restart.append(subprocess.run(command, capture_output=True, timeout=120))
 
     syncer = SyncEngine(pg_engine)
     results: list[SyncResult] = []
-    interrupted = 0  # polls that failed because the server was away (may be none)
-    # Slow answers keep the sync writing pages for seconds, so the restart lands mid-sync.
-    slow = with_faults(world, *everywhere(world, "slow", delay_seconds=0.25))
-    with serving(slow) as server:
+    with serving(world) as server:
         for registry_id in world.registry_ids:
             for _ in range(40):  # polls, as the worker's schedule would make them
                 try:
                     result = syncer.sync(
                         registry_config(server, registry_id), progress=restart_after_first_page
                     )
-                except DBAPIError:  # the server was down between two writes
+                except DBAPIError:  # the server was still starting (a failed poll)
                     result = None
-                if result is None or not result.ok:
-                    interrupted += 1
-                else:
+                if result is not None and result.ok:
                     results.append(result)
                     break
-                time.sleep(0.5)
+                time.sleep(0.5)  # the worker's poll interval, not a wait for an event
             else:
                 raise AssertionError(f"{registry_id} never synced after the restart")
-    synced_at = time.monotonic()
-    for thread in threads:
-        thread.join(60)
     assert restart and restart[0].returncode == 0, restart
     assert _start_time(pg_engine) != before  # the server really restarted
-    assert restarted_at[0] < synced_at  # ... while the syncs were still writing pages
+    assert pages_after_restart > 0  # ... and the syncs went on writing pages after it
     assert_same(image(pg_engine), reference)
