@@ -22,8 +22,16 @@ lint: install
 	$(BIN)/mypy metareg
 	$(BIN)/lint-imports
 
+# The suite on every core (pytest-xdist; each worker has its own PostgreSQL database and
+# SQLite files). Extra pytest options in PYTEST_ARGS, e.g. skip the long fault soaks with
+#   make test PYTEST_ARGS='-m "not soak"'
+# Under CI the one test that restarts the shared PostgreSQL server runs afterwards, alone.
+PYTEST_ARGS ?=
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto $(PYTEST_ARGS)
+	@case "$$CI" in 1|true|TRUE|True|yes) \
+	  METAREG_TEST_RESTART_POSTGRES=1 $(BIN)/pytest -p no:cacheprovider tests/reliability/test_fault_postgres_restart.py;; \
+	esac
 
 bench: install
 	$(BIN)/python -m bench --size 10000

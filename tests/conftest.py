@@ -121,7 +121,13 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if _pg_problem:
+    problems = list(_pg_problem)
+    # Under pytest-xdist the skips happen in the workers: find them in the reports.
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = getattr(report, "longrepr", None)
+        if isinstance(longrepr, tuple) and "PostgreSQL half skipped: " in str(longrepr[2]):
+            problems.append(str(longrepr[2]).split("PostgreSQL half skipped: ", 1)[1])
+    if problems:
         terminalreporter.write_sep(
-            "!", f"PostgreSQL half SKIPPED ({_pg_problem[0]}): only SQLite was tested", red=True
+            "!", f"PostgreSQL half SKIPPED ({problems[0]}): only SQLite was tested", red=True
         )

@@ -40,7 +40,7 @@ def _run(tmp_path: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tupl
 def _lacks_what_it_needs(figure: str) -> bool:
     """True when this checkout of metareg really lacks something `figure` needs (looked
     up here, as the bench looks it up): the only excuse for a figure not measured."""
-    for name in adapter.NEEDS[figure]:
+    for name in adapter.NEEDS[FIGURES[figure].NEEDS]:
         try:
             adapter.locate(name)
         except adapter.Missing:
