@@ -16,6 +16,7 @@ from datetime import timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 
 from metareg.db import migrate
@@ -62,6 +63,7 @@ def _finish(process: multiprocessing.process.BaseProcess) -> int | None:
     return process.exitcode
 
 
+@pytest.mark.soak  # a long fault soak: CI runs it; skip with -m "not soak"
 def test_sync_killed_at_random_points_ends_like_a_clean_run(
     world: World, engine: Engine, db_url: str, tmp_path: Path
 ) -> None:

@@ -11,6 +11,7 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 
 from metareg.alerts.operational import raise_operational, resolve_operational
@@ -59,6 +60,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.mark.soak  # a long fault soak: CI runs it; skip with -m "not soak"
 def test_receiver_down_for_hours_gets_every_event_in_order(engine: Engine) -> None:
     port = _free_port()  # nothing listens there during the outage: connection refused
     with engine.begin() as connection:

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 
 from metareg.db import migrate
@@ -54,6 +55,7 @@ def _grow(source: InMemoryFeedSource, start: int, rng: random.Random) -> None:
             source.withdraw(issuance("IDN01", n))
 
 
+@pytest.mark.soak  # a long fault soak: CI runs it; skip with -m "not soak"
 def test_sync_killed_at_random_points_ends_like_a_clean_run(
     engine: Engine, db_url: str, tmp_path: Path
 ) -> None:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 
 from metareg.db import migrate
@@ -151,6 +152,7 @@ def _intervals(events: list[dict[str, Any]], killed: str, killed_at: float) -> d
     return out
 
 
+@pytest.mark.soak  # a long fault soak: CI runs it; skip with -m "not soak"
 def test_three_workers_share_ten_registries(engine: Engine, db_url: str, tmp_path: Path) -> None:
     sources = {rid: populated(rid, records=50, seed=n) for n, rid in enumerate(REGISTRIES)}
     apps = {rid: create_exchange_app(source) for rid, source in sources.items()}
