@@ -10,6 +10,7 @@ from metareg.cli import db as db_commands
 from metareg.cli import demo as demo_command
 from metareg.cli import ingest as ingest_command
 from metareg.cli import keys as keys_commands
+from metareg.cli import quarantine as quarantine_commands
 from metareg.cli import registries as registries_command
 from metareg.cli import run as run_command
 from metareg.cli import serve as serve_command
@@ -45,6 +46,7 @@ app.command("sync")(sync_command.sync)
 app.command("status")(status_command.status)
 app.command("check")(check_command.check)
 app.add_typer(alerts_commands.app, name="alerts")
+app.add_typer(quarantine_commands.app, name="quarantine")
 
 
 def main() -> None:

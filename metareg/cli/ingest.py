@@ -15,6 +15,7 @@ from metareg import log
 from metareg.cli.context import console, errors, fail, options
 from metareg.registries import RegistryConfigError, check_registry_id
 from metareg.sync.ingest import IngestReport, IngestUsageError, ingest_files
+from metareg.sync.settings import DEFAULT_QUARANTINE_ALERT_SHARE
 
 
 def ingest(
@@ -36,10 +37,21 @@ def ingest(
         [], "--param", "-p", help="A profile parameter NAME=VALUE (repeatable)."
     ),
     batch_size: int = typer.Option(5000, "--batch-size", min=1, max=100_000),
+    alert_share: float = typer.Option(
+        DEFAULT_QUARANTINE_ALERT_SHARE,
+        "--quarantine-alert-share",
+        min=0.0,
+        max=1.0,
+        envvar="METAREG_QUARANTINE_ALERT_SHARE",
+        help="Exit 3 when more than this share of a file's rows was quarantined.",
+    ),
 ) -> None:
-    """Validate and load records; bad lines go to the quarantine with their reasons.
+    """Validate and load records; bad lines go to the quarantine with their reasons
+    (`metareg quarantine list`).
 
-    Exit 0 when every line was accepted, 1 when some were quarantined, 2 on a usage error.
+    Exit 0 when every line was accepted, 1 when some were quarantined, 3 when more than
+    --quarantine-alert-share of a file was (most likely the mapping is wrong), 2 on a
+    usage error.
     """
     if registry is None and source is None:
         raise fail("give --registry (canonical records) or --source (a source profile)")
@@ -121,6 +133,17 @@ def ingest(
             f"... {counts.quarantined - len(report.problems)} more quarantined lines "
             "(see the quarantine table)"
         )
+    flooded = report.over_share(alert_share)
+    for source_file, share in flooded:
+        errors.print(
+            f"QUARANTINING: {share:.0%} of the rows of {source_file} were quarantined, more "
+            f"than the alert share {alert_share:.0%}; check the mapping, then "
+            "`metareg quarantine reprocess`",
+            highlight=False,
+            markup=False,
+        )
+    if flooded:
+        raise typer.Exit(3)
     if counts.quarantined:
         raise typer.Exit(1)
 

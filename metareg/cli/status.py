@@ -15,6 +15,7 @@ from metareg.registries import RegistryConfigError
 HEALTH_STYLE = {
     "never": "[dim]never synced[/]",
     "ok": "[green]ok[/]",
+    "quarantining": "[yellow]quarantining[/]",
     "failing": "[yellow]failing[/]",
     "stale": "[red]stale[/]",
 }
@@ -32,9 +33,14 @@ def _ago(value: datetime | None, now: datetime) -> str:
     return f"{seconds}s ago"
 
 
+def _quarantined(count: int, share: float) -> str:
+    return f"{count} ({share:.0%} of a page)" if share else str(count)
+
+
 def status(ctx: typer.Context) -> None:
-    """Sync health per registry: last attempt and success, records received and
-    quarantined, lag, consecutive failures, last error, lease and reconciliation."""
+    """Sync health per registry (`quarantining`: the last sync quarantined more of a page
+    than the registry's quarantine_alert_share): last attempt and success, records
+    received and quarantined, lag, consecutive failures, last error, lease and reconciliation."""
     opts = options(ctx)
     try:
         with opts.engine().connect() as connection:
@@ -60,7 +66,10 @@ def status(ctx: typer.Context) -> None:
             _ago(sync.get("last_attempt_at"), now),
             _ago(sync.get("last_success_at"), now),
             str(sync.get("records_received") or 0),
-            str(sync.get("records_quarantined") or 0),
+            str(sync.get("records_quarantined") or 0)
+            + (
+                f" ({registry.quarantine_share:.0%} of a page)" if registry.quarantine_share else ""
+            ),
             "-" if lag is None else f"{lag:.0f}s",
             str(sync.get("consecutive_failures") or 0),
             f"{recon.get('status')} ({_ago(recon.get('last_run_at'), now)})" if recon else "-",

@@ -37,7 +37,8 @@ def sync(
     ),
 ) -> None:
     """Sync now, as one round: the checks run once, after every sync. Exit 0 when every
-    sync succeeded, 1 when one failed or was busy."""
+    sync succeeded, 1 when one failed or was busy, 3 when one quarantined more of a page
+    than the registry's quarantine_alert_share (its health is then `quarantining`)."""
     configs = configured_registries(ctx)
     worker = Worker(options(ctx).engine(), configs, after_round=run_checks if checks else None)
     wanted = list(registries or worker.syncable())
@@ -62,7 +63,7 @@ def sync(
         "error",
         title="sync",
     )
-    failed = False
+    failed = quarantining = False
     with (
         Progress(
             SpinnerColumn(),
@@ -98,10 +99,17 @@ def sync(
                 )
                 continue
             failed |= not result.ok
+            quarantining |= result.ok and result.quarantining
             counts = result.counts
             table.add_row(
                 registry_id,
-                "[green]ok[/]" if result.ok else "[red]failed[/]",
+                (
+                    "[red]failed[/]"
+                    if not result.ok
+                    else f"[yellow]quarantining ({result.quarantine_share:.0%} of a page)[/]"
+                    if result.quarantining
+                    else "[green]ok[/]"
+                ),
                 str(result.pages),
                 str(result.received),
                 str(counts.accepted),
@@ -113,3 +121,5 @@ def sync(
     console.print(table)
     if failed:
         raise typer.Exit(1)
+    if quarantining:
+        raise typer.Exit(3)

@@ -39,6 +39,8 @@ class Item:
     # provisional cooperative approaches the mapping met (`mapping.ApproachNote`s), stored
     # with the page
     approaches: list[Any] = field(default_factory=list)
+    # a profile's row: what `metareg quarantine reprocess` maps again (`mapping.row_origin`)
+    origin: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)

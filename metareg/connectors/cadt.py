@@ -133,7 +133,7 @@ class CadtConnector(Connector):
         profile: Profile, params: dict[str, Any], table: str, row: Any, location: str
     ) -> list[Item]:
         outcome = profile.evaluate(profile.json_row(row, location), params, table)
-        return outcome_items(outcome)
+        return outcome_items(outcome, profile, params, table)
 
 
 def _page_rows(body: Any, url: str) -> tuple[list[Any], int]:

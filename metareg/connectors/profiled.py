@@ -19,6 +19,7 @@ from metareg.connectors.mapping import (
     Profile,
     ProfileError,
     load_profile,
+    row_origin,
 )
 from metareg.settings import config_dir
 
@@ -48,13 +49,24 @@ def connector_params(config: ConnectorConfig, profile: Profile) -> dict[str, Any
         raise ConfigurationError(f"{config.registry_id}: {error}") from error
 
 
-def outcome_items(outcome: Outcome) -> list[Item]:
+def outcome_items(
+    outcome: Outcome,
+    profile: Profile | None = None,
+    params: dict[str, Any] | None = None,
+    table: str | None = None,
+) -> list[Item]:
+    """The items of a mapped row; given the profile and parameters, a row that is
+    quarantined keeps what `metareg quarantine reprocess` needs to map it again."""
     row = outcome.row
     if outcome.skipped is not None:
         return []
+    origin = None
+    if profile is not None:
+        origin = row_origin(profile.name, params or {}, row)
+        origin["table"] = table or row.table
     if outcome.problems:
         reasons = [f"{problem.path}: {problem.message}" for problem in outcome.problems]
-        return [Item(row.values, row.raw, row.location, reasons)]
+        return [Item(row.values, row.raw, row.location, reasons, origin=origin)]
     several = len(outcome.records) > 1
     return [
         Item(
@@ -62,6 +74,7 @@ def outcome_items(outcome: Outcome) -> list[Item]:
             row.raw,
             f"{row.location} record {number}" if several else row.location,
             approaches=list(outcome.notes),
+            origin=origin,
         )
         for number, mapped in enumerate(outcome.records, start=1)
     ]

@@ -62,7 +62,7 @@ class TabularConnector(FileSnapshotConnector):
             return [
                 item
                 for outcome in profile.map_content(content, params)
-                for item in outcome_items(outcome)
+                for item in outcome_items(outcome, profile, params)
             ]
         except SourceError as error:
             raise MalformedResponse(f"{name}: {error}", url=name) from error

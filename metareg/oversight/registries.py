@@ -19,10 +19,11 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from metareg import log
+from metareg.connectors.errors import ConfigurationError
 from metareg.db.tables.index import Quarantine, Registry, SyncState
 from metareg.db.tables.sync import SyncLease, SyncReconciliation
 from metareg.registries import RegistryConfig, load_registries
-from metareg.sync.settings import SyncSettings
+from metareg.sync.settings import DEFAULT_QUARANTINE_ALERT_SHARE, SyncSettings
 
 _registry = Registry.__table__  # type: ignore[attr-defined]
 _state = SyncState.__table__  # type: ignore[attr-defined]
@@ -98,10 +99,19 @@ class RegistryStatus:
             return "never"
         return "failing" if sync["consecutive_failures"] else "ok"
 
+    @property
+    def quarantine_share(self) -> float:
+        """The largest share of a page the last successful sync quarantined."""
+        return float((self.sync or {}).get("last_quarantine_share") or 0.0)
+
     def health(self, now: datetime) -> str:
-        """`status`, with `failing` split: still `failing` while the last success is
-        within the registry's staleness limit, `stale` beyond it (or with none)."""
+        """`status`, with `ok` split: `quarantining` when the last sync quarantined more of
+        a page than the registry's quarantine_alert_share; and `failing` split: still
+        `failing` while the last success is within the registry's staleness limit,
+        `stale` beyond it (or with none)."""
         status = self.status
+        if status == "ok" and self.quarantine_share > self.quarantine_alert_share:
+            return "quarantining"
         if status != "failing" or self.sync is None:
             return status
         success = self.sync["last_success_at"]
@@ -109,6 +119,15 @@ class RegistryStatus:
         if success is not None and stale_after and now - _aware(success) <= stale_after:
             return "failing"
         return "stale"
+
+    @property
+    def quarantine_alert_share(self) -> float:
+        if self.config is None:
+            return DEFAULT_QUARANTINE_ALERT_SHARE
+        try:
+            return SyncSettings.of(self.config).quarantine_alert_share
+        except ConfigurationError:
+            return DEFAULT_QUARANTINE_ALERT_SHARE
 
     def worker(self, now: datetime) -> str | None:
         """The worker holding the registry's sync lease, while the lease lasts."""

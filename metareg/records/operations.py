@@ -4,7 +4,7 @@ does not (a rejected input, which goes to the quarantine with its reasons)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,3 +60,5 @@ class Rejected:
     location: str  # where in the source: "line 12", "page 3 item 7"
     raw: str  # the input exactly as received
     reasons: Sequence[Problem]
+    # how to map it again (a source profile's row: profile, params, table, cells, values)
+    origin: Mapping[str, Any] | None = None

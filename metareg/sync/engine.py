@@ -35,7 +35,7 @@ import contextvars
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
@@ -56,7 +56,7 @@ from metareg.records.schemas import RECORD_TYPES, load_schema
 from metareg.records.validate import Problem, RecordValidator
 from metareg.registries import RegistryConfig, ensure_registry
 from metareg.sync import passes, state
-from metareg.sync.settings import SyncSettings
+from metareg.sync.settings import DEFAULT_QUARANTINE_ALERT_SHARE, SyncSettings
 
 _log = log.get_logger("metareg.sync")
 _history = RecordVersion.__table__  # type: ignore[attr-defined]
@@ -195,6 +195,14 @@ class SyncResult:
     ok: bool = False
     error: str | None = None
     error_kind: str | None = None
+    # the largest share of one page's items quarantined, and the registry's limit for it
+    quarantine_share: float = 0.0
+    quarantine_alert_share: float = DEFAULT_QUARANTINE_ALERT_SHARE
+
+    @property
+    def quarantining(self) -> bool:
+        """More of a page was quarantined than the registry's quarantine_alert_share."""
+        return self.quarantine_share > self.quarantine_alert_share
 
 
 def _known_fields() -> dict[str, frozenset[str]]:
@@ -241,7 +249,7 @@ class SyncEngine:
         (built here, so a configuration error is recorded in its health like any other)."""
         clock = now or (lambda: datetime.now(UTC))
         settings = SyncSettings.of(registry)
-        result = SyncResult(registry.id)
+        result = SyncResult(registry.id, quarantine_alert_share=settings.quarantine_alert_share)
         started = clock()
         with self.engine.begin() as connection:
             ensure_registry(connection, registry.id, registry.name, origin="config")
@@ -328,7 +336,7 @@ class SyncEngine:
         for item in items:
             if item.problems:
                 reasons = [Problem("$", problem) for problem in item.problems]
-                rejected.append(Rejected(item.location, item.raw, reasons))
+                rejected.append(Rejected(item.location, item.raw, reasons, item.origin))
                 continue
             value = item.value
             if settings.unknown_fields == "keep-raw":
@@ -341,7 +349,7 @@ class SyncEngine:
                 continue
             outcome = to_operation(value, item.raw, item.location, self.validator)
             if isinstance(outcome, Rejected):
-                rejected.append(outcome)
+                rejected.append(replace(outcome, origin=item.origin))
             else:
                 ops.append(outcome)
         return ops, rejected
@@ -372,6 +380,9 @@ class SyncEngine:
                 store_approaches(connection, (n for item in page.items for n in item.approaches))
                 received += len(page.items)
                 quarantined += len(rejected)
+                if page.items:
+                    share = min(1.0, len(rejected) / len(page.items))
+                    result.quarantine_share = max(result.quarantine_share, share)
                 lag = page.lag_seconds if page.lag_seconds is not None else lag
             state.commit_cursor(
                 connection,
@@ -421,7 +432,7 @@ class SyncEngine:
     ) -> None:
         with self.engine.begin() as connection:
             if result.ok:
-                state.mark_success(connection, registry_id, now, lag)
+                state.mark_success(connection, registry_id, now, lag, result.quarantine_share)
             else:
                 state.mark_failure(
                     connection, registry_id, result.error or "failed", result.error_kind
@@ -431,6 +442,7 @@ class SyncEngine:
             "sync finished" if result.ok else "sync failed",
             registry=registry_id,
             pages=result.pages,
+            quarantine_share=round(result.quarantine_share, 3),
             **result.counts.as_dict(),
             error=result.error,
         )

@@ -36,8 +36,28 @@ class IngestReport:
     lines: int = 0
     problems: list[tuple[str, str, list[Problem]]] = field(default_factory=list)  # first few
     skipped: dict[str, int] = field(default_factory=dict)  # rows a profile skips, per reason
+    # per file: (file, rows read and not skipped, rows quarantined)
+    files_read: list[tuple[str, int, int]] = field(default_factory=list)
 
     KEEP_PROBLEMS = 50
+
+    def start_file(self) -> tuple[int, int, int]:
+        return self.lines, sum(self.skipped.values()), self.counts.quarantined
+
+    def end_file(self, source: str, start: tuple[int, int, int]) -> None:
+        lines, skipped, quarantined = start
+        rows = (self.lines - lines) - (sum(self.skipped.values()) - skipped)
+        self.files_read.append((source, rows, self.counts.quarantined - quarantined))
+
+    def over_share(self, limit: float) -> list[tuple[str, float]]:
+        """The files of which more than `limit` (0..1) of the rows read were quarantined,
+        with that share (a row giving several records counts once)."""
+        out = []
+        for source, rows, quarantined in self.files_read:
+            share = min(1.0, quarantined / rows) if rows else (1.0 if quarantined else 0.0)
+            if share > limit:
+                out.append((source, share))
+        return out
 
 
 def write_batch(
@@ -86,6 +106,7 @@ def ingest_files(
     for path in paths:
         report.files += 1
         source = str(path)
+        start = report.start_file()
         ops: list[Operation] = []
         rejected: list[Rejected] = []
 
@@ -100,4 +121,5 @@ def ingest_files(
                     write_batch(engine, registry_id, source, ops, rejected, report)
                     ops, rejected = [], []
         write_batch(engine, registry_id, source, ops, rejected, report)
+        report.end_file(source, start)
     return report

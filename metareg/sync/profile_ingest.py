@@ -9,6 +9,7 @@ provisional cooperative approaches it met. Ingesting the same file again changes
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,6 +23,7 @@ from metareg.connectors.mapping import (
     ParameterError,
     Profile,
     SourceError,
+    row_origin,
 )
 from metareg.index.approaches import store_approaches
 from metareg.records.files import to_operation
@@ -94,6 +96,7 @@ def ingest_with_profile(
     for path in paths:
         report.files += 1
         source = str(path)
+        start = report.start_file()
         content = path.read_bytes()
         if progress:
             progress(len(content))
@@ -101,7 +104,7 @@ def ingest_with_profile(
         try:
             for outcome in profile.map_content(content, bound):
                 report.lines += 1
-                _take(outcome, registry_id, validator, batch, report)
+                _take(outcome, registry_id, validator, batch, report, profile.name, bound)
                 if batch.size >= batch_size:
                     batch.write(engine, source, report)
         except SourceError as error:
@@ -112,6 +115,7 @@ def ingest_with_profile(
                 Rejected("(file)", "", [Problem("$", f"cannot read the rest: {error}")])
             )
         batch.write(engine, source, report)
+        report.end_file(source, start)
     return report
 
 
@@ -121,14 +125,18 @@ def _take(
     validator: RecordValidator,
     batch: _Batch,
     report: IngestReport,
+    profile: str,
+    params: Mapping[str, Any],
 ) -> None:
     row = outcome.row
     if outcome.skipped is not None:
         report.skipped[outcome.skipped] = report.skipped.get(outcome.skipped, 0) + 1
         return
+    # What `metareg quarantine reprocess` maps again with the then current profile.
+    origin = row_origin(profile, params, row)
     if outcome.problems:
         failed_in = registry_id or outcome.registry or NO_REGISTRY
-        batch.rejected[failed_in].append(Rejected(row.location, row.raw, outcome.problems))
+        batch.rejected[failed_in].append(Rejected(row.location, row.raw, outcome.problems, origin))
         batch.size += 1
         return
     for note in outcome.notes:
@@ -139,11 +147,11 @@ def _take(
         reporting = registry_id or mapped.registry
         if reporting is None:
             problem = Problem("$", "no reporting registry: the profile gives none; use --registry")
-            batch.rejected[NO_REGISTRY].append(Rejected(location, row.raw, [problem]))
+            batch.rejected[NO_REGISTRY].append(Rejected(location, row.raw, [problem], origin))
         else:
             item = to_operation(mapped.record, row.raw, location, validator)
             if isinstance(item, Rejected):
-                batch.rejected[reporting].append(item)
+                batch.rejected[reporting].append(dataclasses.replace(item, origin=origin))
             else:
                 batch.ops[reporting].append(item)
         batch.size += 1

@@ -4,6 +4,7 @@ schedule = { interval_minutes = 15, jitter_seconds = 30 }   # or { cron = "*/15 
 reconcile = { interval_hours = 24 }                          # or { cron = "0 3 * * *" }
 staleness_limit_minutes = 45        # default: 3 poll intervals (SY01 after that)
 unknown_fields = "keep-raw"         # or "reject"
+quarantine_alert_share = 0.5        # a page quarantined above this share: not `ok`
 allow_private_network = false
 """
 
@@ -21,6 +22,20 @@ DEFAULT_INTERVAL = timedelta(minutes=15)
 DEFAULT_RECONCILE = timedelta(hours=24)
 STALE_AFTER_INTERVALS = 3  # RULES.md SY01: default staleness limit, in poll intervals
 DEFAULT_STALENESS_LIMIT = STALE_AFTER_INTERVALS * DEFAULT_INTERVAL
+# A sync page or an ingested file of which more than this share was quarantined is
+# reported as such (health `quarantining`, ingest exit 3): most likely the mapping, not
+# the data, is wrong.
+DEFAULT_QUARANTINE_ALERT_SHARE = 0.5
+
+
+def alert_share(value: object, what: str) -> float:
+    try:
+        share = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        share = -1.0
+    if not 0.0 <= share <= 1.0:
+        raise ConfigurationError(f"{what}: quarantine_alert_share must be between 0 and 1")
+    return share
 
 
 @dataclass(frozen=True)
@@ -60,6 +75,7 @@ class SyncSettings:
     staleness_limit: timedelta
     unknown_fields: str = "keep-raw"
     has_connector: bool = False
+    quarantine_alert_share: float = DEFAULT_QUARANTINE_ALERT_SHARE
 
     @classmethod
     def of(cls, registry: RegistryConfig) -> SyncSettings:
@@ -82,4 +98,7 @@ class SyncSettings:
             staleness,
             policy,
             has_connector=isinstance(settings.get("connector"), dict),
+            quarantine_alert_share=alert_share(
+                settings.get("quarantine_alert_share", DEFAULT_QUARANTINE_ALERT_SHARE), registry.id
+            ),
         )

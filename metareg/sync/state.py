@@ -93,13 +93,18 @@ def mark_attempt(
 
 
 def mark_success(
-    connection: Connection, registry_id: str, now: datetime, lag_seconds: float | None
+    connection: Connection,
+    registry_id: str,
+    now: datetime,
+    lag_seconds: float | None,
+    quarantine_share: float = 0.0,
 ) -> None:
     connection.execute(
         update(sync_state)
         .where(sync_state.c.registry_id == registry_id)
         .values(
             last_success_at=now,
+            last_quarantine_share=quarantine_share,
             consecutive_failures=0,
             last_error=None,
             last_error_kind=None,

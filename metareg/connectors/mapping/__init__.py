@@ -9,6 +9,7 @@ documented in docs/connectors.md, "Source profiles and the mapping language".
 
 from metareg.connectors.mapping.approaches import ApproachNote, load_folds
 from metareg.connectors.mapping.errors import ProfileError, RowError, SourceError
+from metareg.connectors.mapping.origin import origin_params, origin_row, row_origin
 from metareg.connectors.mapping.profile import (
     Mapped,
     Outcome,
@@ -29,5 +30,8 @@ __all__ = [
     "SourceError",
     "load_folds",
     "load_profile",
+    "origin_params",
+    "origin_row",
     "profile_paths",
+    "row_origin",
 ]

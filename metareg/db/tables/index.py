@@ -216,8 +216,15 @@ class Quarantine(SQLModel, table=True):
     location: str = Field(default="", max_length=200)
     raw: str = Field(sa_column=Column(Text, nullable=False))
     reasons: list[dict[str, str]] = Field(sa_type=Json)
-    status: str = Field(default="unreviewed", max_length=12)  # unreviewed | reviewed
+    # unreviewed | reviewed (dismissed with a note) | reprocessed (now in the index)
+    status: str = Field(default="unreviewed", max_length=12)
     received_at: datetime = Field(sa_type=UtcDateTime)
+    # What `metareg quarantine reprocess` needs to map the row again with the current
+    # profile: {"profile", "params", "table", "cells", "values"}; None for canonical input.
+    origin: dict[str, Any] | None = Field(default=None, sa_type=Json)
+    reviewed_by: str | None = Field(default=None, max_length=200)
+    reviewed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    note: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class SyncState(SQLModel, table=True):
@@ -238,6 +245,9 @@ class SyncState(SQLModel, table=True):
     # The registry's configured staleness limit when it was last synced: the checks
     # judge SY01 with it (they do not read the configuration).
     staleness_limit_seconds: float | None = None
+    # The largest share of one page's items the last sync quarantined (0..1); above the
+    # registry's quarantine_alert_share its health is `quarantining`, not `ok`.
+    last_quarantine_share: float | None = None
 
 
 class BlockSpan(SQLModel, table=True):

@@ -9,7 +9,7 @@ health of the core `sync_state` table.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -35,6 +35,10 @@ class SyncHealth(BaseModel):
     records_quarantined: int | None = None
     lag_seconds: float | None = None
     last_error: str | None = None
+    # oversight only: `status` split as `metareg status` shows it (ok | quarantining |
+    # failing | stale | never), and the largest share of a page the last sync quarantined
+    health: str | None = None
+    quarantine_share: float | None = None
 
 
 class RegistryOut(BaseModel):
@@ -67,6 +71,8 @@ def _shaped(registry: RegistryStatus, full: bool) -> RegistryOut:
             records_quarantined=sync["records_quarantined"],
             lag_seconds=sync["lag_seconds"],
             last_error=sync["last_error"],
+            health=registry.health(datetime.now(UTC)),
+            quarantine_share=registry.quarantine_share,
         )
     else:
         health = SyncHealth(
