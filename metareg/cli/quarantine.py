@@ -141,7 +141,9 @@ def reprocess(
         )
         for entry_id, problems in report.still_failing.items():
             for problem in problems:
-                console.print(f"  {entry_id}: {problem}", highlight=False, markup=False)
+                console.print(
+                    f"  {entry_id}: {problem}", highlight=False, markup=False, soft_wrap=True
+                )
     if report.still_failing:
         raise typer.Exit(1)
 

@@ -27,6 +27,7 @@ from metareg.web.api.routers import (
     health,
     itmos,
     keys,
+    quarantine,
     registries,
     stats,
     webhooks,
@@ -54,6 +55,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     webhooks.router,
     aef.router,
     keys.router,
+    quarantine.router,
 )
 
 

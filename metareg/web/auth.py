@@ -2,7 +2,7 @@
 least-role table, and the one key -> principal lookup.
 
 Roles are ordered: `public` (no key) < `oversight` (read everything) < `admin`
-(acknowledge alerts, manage webhooks and keys). `ROUTE_ROLES` is the single,
+(acknowledge alerts, manage webhooks and keys, review the quarantine). `ROUTE_ROLES` is the single,
 declarative source of access: every route of the app (API and dashboard) must appear
 in it (a route missing from it is refused, fail closed), and the table-driven tests
 walk it. The API checks a key sent in the `X-API-Key` header per request
@@ -60,6 +60,10 @@ ROUTE_ROLES: dict[tuple[str, str], Role] = {
     ("GET", "/v1/keys"): ADMIN,
     ("POST", "/v1/keys"): ADMIN,
     ("DELETE", "/v1/keys/{key_id}"): ADMIN,
+    ("GET", "/v1/quarantine"): ADMIN,
+    ("GET", "/v1/quarantine/{entry_id}"): ADMIN,
+    ("POST", "/v1/quarantine/dismiss"): ADMIN,
+    ("POST", "/v1/quarantine/reprocess"): ADMIN,
     # The dashboard's pages (its login form and assets are open to everyone).
     ("GET", "/dashboard/login"): PUBLIC,
     ("POST", "/dashboard/login"): PUBLIC,
@@ -70,6 +74,10 @@ ROUTE_ROLES: dict[tuple[str, str], Role] = {
     ("POST", "/dashboard/alerts/{alert_id}/acknowledge"): ADMIN,
     ("GET", "/dashboard/itmo"): OVERSIGHT,
     ("GET", "/dashboard/events"): OVERSIGHT,
+    ("GET", "/dashboard/quarantine"): ADMIN,
+    ("GET", "/dashboard/quarantine/{entry_id}"): ADMIN,
+    ("POST", "/dashboard/quarantine/dismiss"): ADMIN,
+    ("POST", "/dashboard/quarantine/reprocess"): ADMIN,
 }
 
 

@@ -20,6 +20,7 @@ PATH_VALUES = {
     "key_id": "999",
     "subscription_id": "nothing",
     "name": "dashboard.css",
+    "entry_id": "999",
 }
 BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/checks/authorization"): {
@@ -30,6 +31,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/alerts/{alert_id}/acknowledge"): {"note": "seen"},
     ("POST", "/v1/keys"): {"name": "made in a test", "role": "oversight"},
     ("POST", "/v1/webhooks"): {"id": "hook", "url": "https://example.org/hook"},
+    ("POST", "/v1/quarantine/dismiss"): {"ids": [999], "note": "seen"},
+    ("POST", "/v1/quarantine/reprocess"): {"ids": [999]},
 }
 STREAMS = {"/v1/feeds/alerts/stream"}
 

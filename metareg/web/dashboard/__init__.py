@@ -7,9 +7,13 @@ from fastapi import APIRouter
 
 
 def dashboard_router() -> APIRouter:
+    from metareg.web.dashboard.quarantine import router as quarantine
     from metareg.web.dashboard.views import router
 
-    return router
+    combined = APIRouter()
+    combined.include_router(router)
+    combined.include_router(quarantine)
+    return combined
 
 
 __all__ = ["dashboard_router"]

@@ -108,10 +108,31 @@ def test_a_profile_naming_a_missing_column(db_url: str, tmp_path: Path) -> None:
         tmp_path, PROFILE.replace('column = "Vintage"', 'column = "Vintage year"')
     )
     code, out = ingest(db_url, config, str(export), "--source", "registry-export")
-    assert code == 1
+    # Every row quarantined: more than the alert share, so exit 3, and it says so.
+    assert code == 3 and "QUARANTINING: 100% of the rows" in out, out
+    assert f"registry-export.toml:{line('vintage =')} records[0].fields.vintage" in out
     assert "no column 'Vintage year' in this input" in out
     assert rows(db_url, "SELECT COUNT(*) FROM quarantine") == [(4,)]
     assert rows(db_url, "SELECT COUNT(*) FROM actions") == [(0,)]
+    # The mapping fixed, `reprocess` maps the quarantined rows again: the two good ones
+    # go into the index; the two with bad data stay, now with their own reasons.
+    (config / "profiles" / "registry-export.toml").write_text(PROFILE.lstrip(), "utf-8")
+    result = runner.invoke(
+        app, ["--db", db_url, "--config", str(config), "quarantine", "reprocess"]
+    )
+    assert result.exit_code == 1, result.output
+    assert "2 now in the index, 0 skipped by the current mapping, 2 still quarantined" in (
+        result.output
+    )
+    assert "'Issuence' is not in map action_type" in result.output
+    assert rows(db_url, "SELECT registry_id, action_id FROM actions ORDER BY action_id") == [
+        ("IDN01", "I-1"),
+        ("THA01", "I-4"),
+    ]
+    assert rows(db_url, "SELECT status, COUNT(*) FROM quarantine GROUP BY status ORDER BY 1") == [
+        ("reprocessed", 2),
+        ("unreviewed", 2),
+    ]
 
 
 def test_profile_errors_stop_before_any_record_is_touched(tmp_path: Path) -> None:
