@@ -4,7 +4,7 @@ reason), reprocess them with the current source profiles, dismiss them with a no
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
@@ -20,6 +20,8 @@ from metareg.web.settings import ApiSettings
 router = APIRouter(prefix="/v1", tags=["quarantine"])
 
 ENTRY_ID = Path(..., ge=1, le=2**63 - 1)
+EntryId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such entry"}}
 
 
 class Reason(BaseModel):
@@ -44,7 +46,7 @@ class EntryOut(BaseModel):
 
 
 class Dismissal(BaseModel):
-    ids: list[int] = Field(min_length=1, max_length=service.MAX_LIMIT)
+    ids: list[EntryId] = Field(min_length=1, max_length=service.MAX_LIMIT)
     note: str = Field(min_length=1, max_length=2000)
 
 
@@ -53,7 +55,7 @@ class Dismissed(BaseModel):
 
 
 class Reprocessing(BaseModel):
-    ids: list[int] | None = Field(None, max_length=service.MAX_LIMIT)  # None: every unreviewed
+    ids: list[EntryId] | None = Field(None, max_length=service.MAX_LIMIT)  # None: every one
     registry_id: str | None = Field(None, pattern=r"^[A-Z]{3}[0-9]{2}$")
 
 
@@ -90,7 +92,7 @@ def list_entries(
 @router.get(
     "/quarantine/{entry_id}",
     response_model=EntryOut,
-    responses={404: {"description": "No such entry"}},
+    responses=NOT_FOUND,
 )
 def show_entry(
     entry_id: int = ENTRY_ID,
@@ -103,7 +105,7 @@ def show_entry(
     return entry
 
 
-@router.post("/quarantine/dismiss", response_model=Dismissed)
+@router.post("/quarantine/dismiss", response_model=Dismissed, responses=NOT_FOUND)
 def dismiss(
     body: Dismissal, engine: Engine = Depends(engine_of), caller: Principal = Depends(authorize)
 ) -> Any:
@@ -113,7 +115,7 @@ def dismiss(
         raise ApiProblem(404 if "no quarantine entry" in str(error) else 422, str(error)) from None
 
 
-@router.post("/quarantine/reprocess", response_model=Reprocessed)
+@router.post("/quarantine/reprocess", response_model=Reprocessed, responses=NOT_FOUND)
 def reprocess(
     body: Reprocessing,
     engine: Engine = Depends(engine_of),
