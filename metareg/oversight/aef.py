@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import orjson
@@ -33,7 +34,9 @@ from metareg.connectors.aef.columns import (
     ACTIONS,
     AUTHORIZATIONS,
     HOLDINGS,
+    RECORD_ID_LABEL,
     AefTable,
+    normalize_label,
     record_to_row,
 )
 from metareg.db.tables.index import Action, Authorization, Holding, RecordVersion, Registry
@@ -59,6 +62,10 @@ class AefSheet:
     labels: list[str]
     rows: list[list[Any]]
     records: list[dict[str, Any]] = field(default_factory=list)
+    # per record: its reporting registry, and the row as the Party supplied it in an AEF
+    # template (label -> value, from the record's history), None when it came otherwise
+    registries: list[str] = field(default_factory=list)
+    supplied: list[dict[str, Any] | None] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -145,23 +152,27 @@ def _action_rows(connection: Connection, registries: Sequence[str], year: int) -
 
 def _holding_records(
     connection: Connection, registries: Sequence[str], year: int
-) -> list[dict[str, Any]]:
+) -> list[tuple[dict[str, Any], str, str]]:
+    """(record, reporting registry, uid) of each holding at 31 December."""
     day = date(year, 12, 31)
-    records: list[dict[str, Any]] = []
+    records: list[tuple[dict[str, Any], str, str]] = []
     for registry in registries:
         rows = connection.execute(
             select(_holdings).where(_holdings.c.registry_id == registry, _holdings.c.as_of == day)
         ).all()
         if rows:
-            records += [canonical("holding", row) for row in rows]
+            records += [(canonical("holding", row), registry, row.uid) for row in rows]
             continue
-        records += _holdings_from_history(connection, registry, day)
+        records += [
+            (record, registry, uid)
+            for uid, record in _holdings_from_history(connection, registry, day)
+        ]
     records.sort(
         key=lambda r: (
-            r["cooperative_approach_id"],
-            r["party_registry_id"],
-            r["first_id"],
-            r["account_id"],
+            r[0]["cooperative_approach_id"],
+            r[0]["party_registry_id"],
+            r[0]["first_id"],
+            r[0]["account_id"],
         )
     )
     return records
@@ -169,7 +180,7 @@ def _holding_records(
 
 def _holdings_from_history(
     connection: Connection, registry: str, day: date
-) -> list[dict[str, Any]]:
+) -> list[tuple[str, dict[str, Any]]]:
     """That day's snapshot of a registry whose current snapshot is a later one."""
     content: dict[str, Any] = {}  # uid -> the last version that carries the record
     last_change: dict[str, str] = {}
@@ -194,7 +205,50 @@ def _holdings_from_history(
             continue
         record = orjson.loads(payload)
         record["record_type"] = "holding"
-        out.append(record)
+        out.append((uid, record))
+    return out
+
+
+_TEMPLATE_KEYS = {normalize_label("First unique identifier"), normalize_label(RECORD_ID_LABEL)}
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
+
+
+def _supplied_rows(
+    connection: Connection, record_type: str, keys: Sequence[tuple[str, str]]
+) -> list[dict[str, Any] | None]:
+    """For each (registry, uid): the row the Party supplied in an AEF template (its
+    labels and values, as the history keeps the raw input), or None when the record came
+    in another shape (canonical records, another source)."""
+    found: dict[tuple[str, str], str | None] = {}
+    wanted = set(keys)
+    by_registry: dict[str, list[str]] = {}
+    for registry, uid in wanted:
+        by_registry.setdefault(registry, []).append(uid)
+    for registry, uids in by_registry.items():
+        for start in range(0, len(uids), 500):
+            rows = connection.execute(
+                select(_history.c.uid, _history.c.raw, _history.c.change)
+                .where(
+                    _history.c.registry_id == registry,
+                    _history.c.record_type == record_type,
+                    _history.c.uid.in_(uids[start : start + 500]),
+                )
+                .order_by(_history.c.id)
+            )
+            for row in rows:
+                if row.change != "withdrawal" and row.raw:
+                    found[(registry, row.uid)] = row.raw
+    out: list[dict[str, Any] | None] = []
+    for key in keys:
+        raw = found.get(key)
+        try:
+            value = orjson.loads(raw) if raw else None
+        except orjson.JSONDecodeError:
+            value = None
+        if isinstance(value, dict) and {normalize_label(k) for k in value} & _TEMPLATE_KEYS:
+            out.append(value)
+        else:
+            out.append(None)
     return out
 
 
@@ -212,7 +266,16 @@ def build_aef(
     action_rows = _action_rows(connection, registries, year)
     codes = checks(connection, registries) if checks and action_rows else {}
     action_records = [canonical("action", row) for row in action_rows]
-    holdings = _holding_records(connection, registries, year)
+    held = _holding_records(connection, registries, year)
+    holdings = [record for record, _, _ in held]
+    supplied = _supplied_rows(
+        connection,
+        "action",
+        [(row.registry_id, row.uid) for row in action_rows],
+    )
+    supplied_holdings = _supplied_rows(
+        connection, "holding", [(registry, uid) for _, registry, uid in held]
+    )
 
     action_labels = ACTIONS.labels()
     with_result = RESULT_LABEL not in action_labels
@@ -237,12 +300,21 @@ def build_aef(
                 [record_to_row(AUTHORIZATIONS, r) for r in authorizations],
                 authorizations,
             ),
-            AefSheet(ACTIONS, action_labels, rows, action_records),
+            AefSheet(
+                ACTIONS,
+                action_labels,
+                rows,
+                action_records,
+                [row.registry_id for row in action_rows],
+                supplied,
+            ),
             AefSheet(
                 HOLDINGS,
                 HOLDINGS.labels(),
                 [record_to_row(HOLDINGS, r) for r in holdings],
                 holdings,
+                [registry for _, registry, _ in held],
+                supplied_holdings,
             ),
         ],
     )
@@ -294,8 +366,180 @@ def to_csv_zip(report: AefReport) -> bytes:
     return buffer.getvalue()
 
 
+# -- XLSX in the layout of the UNDP templates (shared/data/real/aef/undp/) ---------------
+
+HEADING_NOTE = "The annual period from 1 January to 31 December during which actions occurred."
+REPORTING_REGISTRY = "Reporting registry"
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where a table sits on its sheet, as in the template: its title row, and the first
+    of its two group rows (the labels are the row after them)."""
+
+    title_row: int
+    heading: bool  # the Table 1 heading block above it (Actions only)
+
+    @property
+    def label_row(self) -> int:
+        return self.title_row + 3
+
+
+_LAYOUTS = {ACTIONS.number: _Layout(7, True), HOLDINGS.number: _Layout(3, False)}
+
+
+def _template_cell(value: Any) -> Any:
+    """A supplied value as the workbook had it: the history keeps a date cell as ISO text."""
+    if isinstance(value, str) and _ISO_DATETIME.match(value):
+        return datetime.fromisoformat(value)
+    if isinstance(value, str) and value.startswith("="):
+        return "'" + value
+    return value
+
+
+def _template_columns(sheet: AefSheet) -> tuple[list[str], list[str], list[str]]:
+    """The template's own columns, the Party's additional columns (labels of supplied rows
+    the template does not have, in the order first met), and metareg's additions."""
+    own = [c.label for c in sheet.table.columns if not c.extra]
+    known = {normalize_label(label) for label in sheet.labels}
+    party: list[str] = []
+    seen: set[str] = set()
+    for row in sheet.supplied:
+        for label in row or {}:
+            key = normalize_label(label)
+            if key not in known and key not in seen:
+                seen.add(key)
+                party.append(label)
+    extras = [label for label in sheet.labels if label not in own]
+    return own, party, [*extras, REPORTING_REGISTRY]
+
+
+def _template_rows(sheet: AefSheet, own: list[str], party: list[str]) -> list[list[Any]]:
+    index = {label: n for n, label in enumerate(sheet.labels)}
+    extras = [label for label in sheet.labels if label not in own]
+    rows = []
+    for n, cells in enumerate(sheet.rows):
+        supplied = sheet.supplied[n] if n < len(sheet.supplied) else None
+        if supplied is not None:
+            # Every cell the Party supplied, as supplied (a blank stays blank).
+            given = {normalize_label(k): v for k, v in supplied.items()}
+            line = [_template_cell(given.get(normalize_label(label))) for label in own]
+            line += [_template_cell(given.get(normalize_label(label))) for label in party]
+        else:
+            line = [neutralise(cells[index[label]]) for label in own]
+            line += [None] * len(party)
+        line += [neutralise(cells[index[label]]) for label in extras]
+        line.append(sheet.registries[n] if n < len(sheet.registries) else None)
+        rows.append(line)
+    return rows
+
+
+def _party_name(party_id: str) -> str:
+    import pycountry
+
+    country = pycountry.countries.get(alpha_3=party_id)
+    return str(country.name) if country is not None else party_id
+
+
+def _write_template_sheet(workbook: Any, report: AefReport, sheet: AefSheet) -> None:
+    layout = _LAYOUTS[sheet.table.number]
+    worksheet = workbook.create_sheet(sheet.table.sheet)
+    if layout.heading:
+        worksheet["A2"] = "Table 1: Heading"
+        worksheet["A3"], worksheet["B3"] = "Party", _party_name(report.party_id)
+        worksheet["A4"], worksheet["B4"] = "Reported year", report.reported_year
+        worksheet["A5"] = HEADING_NOTE
+    worksheet.cell(layout.title_row, 1, sheet.table.title)
+    own, party, extras = _template_columns(sheet)
+    top, second, labels = layout.title_row + 1, layout.title_row + 2, layout.label_row
+    below = {c for g in sheet.table.groups if g.row == 2 for c in range(g.first, g.last + 1)}
+    width = len(own)
+    for group in sheet.table.groups:
+        if group.first >= width:
+            continue  # metareg's additions have no group in the template
+        row = top if group.row == 1 else second
+        worksheet.cell(row, group.first + 1, group.label)
+        if group.row == 1 and group.first == group.last and group.first not in below:
+            # A column of its own: its label merged down over the group rows.
+            worksheet.merge_cells(
+                start_row=top,
+                start_column=group.first + 1,
+                end_row=labels,
+                end_column=group.first + 1,
+            )
+        elif group.first < group.last:
+            worksheet.merge_cells(
+                start_row=row,
+                start_column=group.first + 1,
+                end_row=row,
+                end_column=min(group.last, width - 1) + 1,
+            )
+    merged_down = {
+        g.first
+        for g in sheet.table.groups
+        if g.row == 1 and g.first == g.last and g.first not in below and g.first < width
+    }
+    for column, label in enumerate([*own, *party, *extras]):
+        if column not in merged_down:
+            worksheet.cell(labels, column + 1, label)
+    for offset, line in enumerate(_template_rows(sheet, own, party), start=1):
+        for column, value in enumerate(line, start=1):
+            if value is not None:
+                worksheet.cell(labels + offset, column, value)
+
+
+def _write_plain_sheet(workbook: Any, name: str, lines: list[list[Any]]) -> None:
+    worksheet = workbook.create_sheet(name)
+    for line in lines:
+        worksheet.append([neutralise(value) for value in line] or [None])
+
+
+def submission_lines(report: AefReport) -> list[list[Any]]:
+    """AEF table 1: the submission and the NDC period. metareg knows the Party and the
+    reported year; the NDC period is the span of the authorized timeframes the Party's
+    authorizations of the year state (empty when none states one)."""
+    authorizations = report.sheets[0].records if report.sheets else []
+    starts = [r["timeframe_start"] for r in authorizations if r.get("timeframe_start")]
+    ends = [r["timeframe_end"] for r in authorizations if r.get("timeframe_end")]
+    return [
+        ["Table 1: Submission"],
+        ["Party", report.party_id],
+        ["Party name", _party_name(report.party_id)],
+        ["Reported year", report.reported_year],
+        ["First year of the NDC period", min(starts) if starts else None],
+        ["Last year of the NDC period", max(ends) if ends else None],
+    ]
+
+
+def entity_lines(report: AefReport) -> list[list[Any]]:
+    """AEF table 5: the entities the Party authorized (its authorizations' entity lists,
+    and the entities its actions name as users), each with the authorizations naming it."""
+    named: dict[str, set[str]] = {}
+    for sheet in report.sheets:
+        for record in sheet.records:
+            for entity in record.get("authorized_entity_ids") or []:
+                named.setdefault(entity, set()).add(str(record.get("authorization_id")))
+            entity = record.get("using_entity_id")
+            if entity:
+                found = named.setdefault(entity, set())
+                if record.get("authorization_id"):
+                    found.add(str(record["authorization_id"]))
+    return [
+        ["Table 5: Authorized entities"],
+        ["Authorized entity ID", "Authorization ID(s)"],
+        *([entity, "; ".join(sorted(ids)) or None] for entity, ids in sorted(named.items())),
+    ]
+
+
 def to_xlsx(report: AefReport) -> bytes:
-    """One worksheet per table; every text cell is stored as text, never as a formula."""
+    """The workbook in the layout of the UNDP templates and the CMA's tables: sheet
+    "Submission" (table 1), "Authorizations" (table 2), "Actions" (the template's Table 1
+    heading and Table 2: Actions, i.e. the AEF's table 3) and "Holdings" (table 4) with
+    the templates' header rows and merged group cells at the templates' places, and
+    "Authorized entities" (table 5). A row the Party supplied in a template is written
+    back cell for cell, its additional columns after the template's; metareg's columns
+    (block fields, the reporting registry, the consistency checks) follow. Every text
+    cell is stored as text, never as a formula."""
     # Here, not at module level: the simulator's AEF face puts this module on the CLI's
     # start-up path, and only an XLSX export needs openpyxl.
     from openpyxl import Workbook
@@ -304,10 +548,14 @@ def to_xlsx(report: AefReport) -> bytes:
     workbook = Workbook()
     if workbook.active is not None:
         workbook.remove(workbook.active)
+    _write_plain_sheet(workbook, "Submission", submission_lines(report))
     for sheet in report.sheets:
-        worksheet = workbook.create_sheet(sheet.table.sheet)
-        for line in sheet_lines(report, sheet):
-            worksheet.append([neutralise(value) for value in line] or [None])
+        if sheet.table.number in _LAYOUTS:
+            _write_template_sheet(workbook, report, sheet)
+        else:
+            _write_plain_sheet(workbook, sheet.table.sheet, sheet_lines(report, sheet))
+    _write_plain_sheet(workbook, "Authorized entities", entity_lines(report))
+    for worksheet in workbook.worksheets:
         for row in worksheet.iter_rows():
             for cell in row:
                 if isinstance(cell.value, str):

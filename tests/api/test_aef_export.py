@@ -118,19 +118,31 @@ def test_xlsx_opens_with_openpyxl_and_holds_no_formula(world: Api) -> None:
     hostile_world(world)
     response = export(world, "IDN", 2024, "xlsx")
     workbook = load_workbook(io.BytesIO(response.content))
-    assert workbook.sheetnames == ["Authorizations", "Actions", "Holdings"]
+    assert workbook.sheetnames == [
+        "Submission",
+        "Authorizations",
+        "Actions",
+        "Holdings",
+        "Authorized entities",
+    ]
+    every = [c for sheet in workbook for row in sheet.iter_rows() for c in row]
+    assert not [c.coordinate for c in every if c.data_type == "f"]
     values = [
         c for row in workbook["Authorizations"].iter_rows() for c in row if c.value is not None
     ]
-    assert not [c.coordinate for c in values if c.data_type == "f"]
     texts = {c.value for c in values}
     for value in HOSTILE:
         assert "'" + value in texts
+    # Actions as in the UNDP template: the heading, the title in row 7, the labels in row
+    # 10 (those of columns A, B and S merged down from row 8), the data from row 11.
     actions = list(workbook["Actions"].iter_rows(values_only=True))
-    labels = ACTIONS.labels()
-    header = next(row for row in actions if list(row[: len(labels)]) == labels)
+    assert actions[2][:2] == ("Party", "Indonesia") and actions[3][:2] == ("Reported year", 2024)
+    assert actions[6][0] == "Table 2: Actions"
+    header = actions[9]
+    assert header[0] is None and actions[7][0] == ACTIONS.labels()[0]
+    assert list(header[2:18]) == ACTIONS.labels()[2:18]
     assert RESULT_LABEL in header
-    ids = [row[0] for row in actions[actions.index(header) + 1 :]]
+    ids = [row[0] for row in actions[10:]]
     assert ids == ["ISS-1", "FT-1"]
 
 

@@ -128,6 +128,7 @@ class AefRowError(ValueError):
 # --- the columns -------------------------------------------------------------------------
 
 _RECORD_ID = "Article 6 database record ID"
+RECORD_ID_LABEL = _RECORD_ID  # the first column of both templates
 
 # The ITMO block of the templates: columns B..S of both real templates, in order.
 _ITMO_BLOCK: tuple[AefColumn, ...] = (
