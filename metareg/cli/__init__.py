@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from metareg.cli import aef as aef_command
 from metareg.cli import alerts as alerts_commands
 from metareg.cli import check as check_command
 from metareg.cli import db as db_commands
@@ -37,6 +38,7 @@ app.command("show")(show_command.show)
 app.command("registries")(registries_command.registries)
 app.command("sources")(sources_command.sources)
 app.command("stats")(stats_command.stats)
+app.command("aef")(aef_command.aef)
 app.add_typer(db_commands.app, name="db")
 app.add_typer(keys_commands.app, name="keys")
 app.command("serve")(serve_command.serve)

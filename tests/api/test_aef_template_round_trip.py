@@ -148,6 +148,15 @@ def test_undp_templates_round_trip(engine: Engine, db_url: str, tmp_path: Path) 
     assert workbook["Submission"]["B2"].value == "MNG"
     assert workbook["Submission"]["B4"].value == 2024
 
+    # The command line writes the same workbook.
+    code, out = _cli(db_url, "aef", "MNG", "2024", "-o", str(tmp_path / "cli.xlsx"))
+    assert code == 0, out
+    from_cli = openpyxl.load_workbook(tmp_path / "cli.xlsx")
+    for name in ("Actions", "Holdings"):
+        assert [[c.value for c in row] for row in from_cli[name].iter_rows()] == [
+            [c.value for c in row] for row in workbook[name].iter_rows()
+        ]
+
     # Read back: the same records, each under its registry; nothing new, nothing merged.
     code, out = _cli(db_url, "ingest", str(exported), "--source", "aef-undp")
     assert code == 0, out
