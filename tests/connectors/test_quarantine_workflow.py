@@ -250,6 +250,14 @@ def test_quarantine_reviewed_through_the_api(engine: Engine, tmp_path: Path) -> 
         result = sync_registry(engine, registry)
         assert result.ok and result.counts.quarantined == 4 and not result.quarantining
         client, admin = api.client, api.admin
+        # Sync health for oversight keys: 4 of the page's 18 items, under the alert share.
+        (jpn,) = [
+            r
+            for r in client.get("/v1/registries", headers=api.oversight).json()
+            if r["id"] == "JPN01"
+        ]
+        assert jpn["sync"]["health"] == "ok"
+        assert jpn["sync"]["quarantine_share"] == pytest.approx(4 / 18)
         assert client.get("/v1/quarantine", headers=api.oversight).status_code == 403
         listed = client.get("/v1/quarantine", headers=admin).json()
         assert sorted(e["location"] for e in listed) == sorted(
