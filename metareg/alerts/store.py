@@ -27,7 +27,7 @@ from sqlalchemy import Connection, and_, func, or_, select, update
 from metareg.alerts.events import record_events, serialize_writers
 from metareg.db.tables.alerts import Alert
 from metareg.db.upsert import batched, upsert
-from metareg.findings import Finding
+from metareg.findings import CATALOGUE, Finding
 
 ALERT_FIELDS = (
     "id",
@@ -105,6 +105,8 @@ def _filters(
             raise AlertError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
         conditions.append(alerts_table.c.status == status)
     if rule is not None:
+        if rule.upper() not in CATALOGUE:
+            raise AlertError(f"unknown rule {rule!r}; the rules are {', '.join(CATALOGUE)}")
         conditions.append(alerts_table.c.rule == rule.upper())
     if registry is not None:
         conditions.append(alerts_table.c.registry_keys.contains(f"|{registry}|"))

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 import metareg
@@ -59,6 +62,40 @@ API_ROUTERS: tuple[APIRouter, ...] = (
 )
 
 
+DOCS_ASSETS = "/docs-assets"
+
+
+def install_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs and ReDoc at /redoc, their scripts and styles served from
+    the `fastapi-offline` package's copy under /docs-assets: they work without internet."""
+    from importlib.resources import files
+
+    assets = str(files("fastapi_offline").joinpath("static"))
+    app.mount(DOCS_ASSETS, StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")  # behind a proxy that mounts us under a path
+        return get_swagger_ui_html(
+            openapi_url=f"{root}/openapi.json",
+            title=f"{app.title}: Swagger UI",
+            swagger_js_url=f"{root}{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_redoc_html(
+            openapi_url=f"{root}/openapi.json",
+            title=f"{app.title}: ReDoc",
+            redoc_js_url=f"{root}{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )
+
+
 def create_app(
     engine: Engine | None = None,
     *,
@@ -78,9 +115,11 @@ def create_app(
             "with double-counting alerts, authorization checks and the Agreed Electronic "
             "Format. Send an API key in the `X-API-Key` header; without one you are `public`."
         ),
+        docs_url=None,  # served below from packaged assets, never a CDN
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,  # no OAuth here; one route less to guard
     )
+    install_docs(app)
     app.state.engine = engine
     app.state.settings = settings
     app.state.connection_gate = ConnectionGate.for_engine(engine, settings.overload_wait_seconds)

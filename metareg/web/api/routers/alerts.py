@@ -20,7 +20,9 @@ from metareg.web.settings import ApiSettings
 router = APIRouter(prefix="/v1", tags=["alerts"])
 
 Status = Literal["open", "acknowledged", "resolved"]
-RULE_PATTERN = r"^(DC|SY)[0-9]{2}$"
+# Only the codes of RULES.md's catalogue: `?rule=DC99` is a 422 naming the problem, not an
+# empty list (the document says which codes exist).
+RULE_PATTERN = f"^({'|'.join(alerts.RULE_CODES)})$"
 ALERT_ID = Path(..., min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")
 
 
@@ -87,15 +89,18 @@ def list_alerts(
     connection: Connection = Depends(read_connection),
     _caller: Principal = Depends(authorize),
 ) -> Any:
-    found = alerts.list_alerts(
-        connection,
-        status=status,
-        rule=rule,
-        registry=registry,
-        cooperative_approach_id=cooperative_approach_id,
-        limit=limit,
-        after_id=after,
-    )
+    try:
+        found = alerts.list_alerts(
+            connection,
+            status=status,
+            rule=rule,
+            registry=registry,
+            cooperative_approach_id=cooperative_approach_id,
+            limit=limit,
+            after_id=after,
+        )
+    except alerts.AlertError as error:  # e.g. a rule code no rule has (DC99)
+        raise ApiProblem(422, f"{error}.") from error
     return {"items": found, "next_after": found[-1]["id"] if len(found) == limit else None}
 
 
@@ -108,9 +113,12 @@ def alert_counts(
     _caller: Principal = Depends(authorize),
 ) -> Any:
     """Counts only (public): no evidence, no account ids."""
-    return alerts.count_alerts(
-        connection, status=status, rule=rule, cooperative_approach_id=cooperative_approach_id
-    )
+    try:
+        return alerts.count_alerts(
+            connection, status=status, rule=rule, cooperative_approach_id=cooperative_approach_id
+        )
+    except alerts.AlertError as error:
+        raise ApiProblem(422, f"{error}.") from error
 
 
 @router.get(
