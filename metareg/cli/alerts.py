@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import typer
-from rich.table import Column, Table
 
-from metareg.alerts.webhooks import subscriptions as subs
-from metareg.alerts.webhooks.delivery import deliver_due, deliveries_summary
-from metareg.cli.context import console, fail, options
-from metareg.oversight import alerts
+from metareg.cli.context import check_format, console, echo_json, fail, options
 
 app = typer.Typer(
     help="Alerts of the double-counting checks and of sync (list, acknowledge, webhooks).",
@@ -35,8 +30,11 @@ def list_alerts(
     """Print the alerts (with --format json: a JSON array of RULES.md alert objects)."""
     if ctx.invoked_subcommand is not None:
         return
-    if output not in ("table", "json"):
-        raise fail("--format must be table or json")
+    from rich.table import Column, Table
+
+    from metareg.oversight import alerts
+
+    check_format(output)
     try:
         with options(ctx).engine().connect() as connection:
             found = alerts.list_alerts(
@@ -50,7 +48,7 @@ def list_alerts(
     except alerts.AlertError as error:
         raise fail(str(error)) from error
     if output == "json":
-        typer.echo(json.dumps(found, indent=2))
+        echo_json(found)
         return
     if not found:
         console.print("no alerts")
@@ -91,6 +89,8 @@ def ack(
     by: str | None = typer.Option(None, "--by", help="who acknowledges (default: $USER)"),
 ) -> None:
     """Acknowledge an alert: it stays acknowledged, with the note, until resolved."""
+    from metareg.oversight import alerts
+
     try:
         with options(ctx).engine().begin() as connection:
             alert = alerts.acknowledge(connection, alert_id, note, by=by or os.environ.get("USER"))
@@ -110,14 +110,20 @@ def _split(values: list[str] | None) -> list[str] | None:
 
 @webhooks_app.command("list")
 def webhooks_list(
-    ctx: typer.Context, output: str = typer.Option("table", "--format", "-f")
+    ctx: typer.Context, output: str = typer.Option("table", "--format", "-f", help="table or json")
 ) -> None:
     """List the subscriptions (never their secrets) and the deliveries by status."""
+    from rich.table import Table
+
+    from metareg.alerts.webhooks import subscriptions as subs
+    from metareg.alerts.webhooks.delivery import deliveries_summary
+
+    check_format(output)
     engine = options(ctx).engine()
     with engine.connect() as connection:
         found = subs.list_subscriptions(connection)
     if output == "json":
-        typer.echo(json.dumps({"subscriptions": found, "deliveries": deliveries_summary(engine)}))
+        echo_json({"subscriptions": found, "deliveries": deliveries_summary(engine)})
         return
     table = Table("name", "url", "filters", "active", "origin")
     for sub in found:
@@ -149,6 +155,8 @@ def webhooks_add(
 ) -> None:
     """Add (or replace) a webhook subscription. The secret is read from an environment
     variable so it never appears in shell history or process lists."""
+    from metareg.alerts.webhooks import subscriptions as subs
+
     secret = os.environ.get(secret_env)
     if not secret:
         raise fail(f"environment variable {secret_env} is not set")
@@ -163,7 +171,7 @@ def webhooks_add(
         allow_private=allow_private,
     )
     try:
-        with options(ctx).engine().begin() as connection:
+        with options(ctx).engine(create=True).begin() as connection:
             subs.save_subscription(connection, subscription)
     except subs.SubscriptionError as error:
         raise fail(str(error)) from error
@@ -173,6 +181,8 @@ def webhooks_add(
 @webhooks_app.command("remove")
 def webhooks_remove(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
     """Remove a subscription (its pending deliveries fail when due)."""
+    from metareg.alerts.webhooks import subscriptions as subs
+
     with options(ctx).engine().begin() as connection:
         if not subs.remove_subscription(connection, name):
             raise fail(f"no webhook named {name!r}")
@@ -185,10 +195,12 @@ def webhooks_sync(
     path: Path | None = typer.Option(None, "--file", help="default: <config>/webhooks.toml"),
 ) -> None:
     """Make the configured subscriptions agree with config/webhooks.toml."""
+    from metareg.alerts.webhooks import subscriptions as subs
+
     source = path or options(ctx).config / "webhooks.toml"
     try:
         configured = subs.load_config(source)
-        with options(ctx).engine().begin() as connection:
+        with options(ctx).engine(create=True).begin() as connection:
             result = subs.sync_config(connection, configured)
     except subs.SubscriptionError as error:
         raise fail(str(error)) from error
@@ -198,6 +210,8 @@ def webhooks_sync(
 @webhooks_app.command("deliver")
 def webhooks_deliver(ctx: typer.Context) -> None:
     """Deliver every due webhook now (the scheduler does this periodically)."""
+    from metareg.alerts.webhooks.delivery import deliver_due, deliveries_summary
+
     engine = options(ctx).engine()
     delivered = deliver_due(engine)
     console.print(f"{delivered} delivered; deliveries: {deliveries_summary(engine) or 'none'}")

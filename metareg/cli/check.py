@@ -7,16 +7,15 @@ import os
 from datetime import date
 
 import typer
-from rich.table import Table
 
-from metareg.checks.runner import DEFAULT_GRACE_DAYS, run_checks
-from metareg.cli.context import console, fail, options
-from metareg.registries import RegistryConfigError, load_registries, store_configured
+from metareg.cli.context import check_format, console, fail, options
 
 GRACE_ENV = "METAREG_GRACE_DAYS"
 
 
 def _grace_default() -> int:
+    from metareg.checks.runner import DEFAULT_GRACE_DAYS
+
     value = os.environ.get(GRACE_ENV)
     try:
         return int(value) if value else DEFAULT_GRACE_DAYS
@@ -34,7 +33,8 @@ def check(
         None,
         "--grace-days",
         min=0,
-        help=f"Grace period of DC10/DC11 in days (default ${GRACE_ENV} or {DEFAULT_GRACE_DAYS}).",
+        help=f"Grace period of DC10/DC11 in days (default: ${GRACE_ENV}, or RULES.md's 30).",
+        show_default=False,
     ),
     output: str = typer.Option("table", "--format", "-f", help="table or json"),
 ) -> None:
@@ -45,15 +45,19 @@ def check(
     registries.toml are stored first: who acts for which Party (`acts_for`) decides
     which authorizations count.
     """
-    if output not in ("table", "json"):
-        raise fail("--format must be table or json")
+    from rich.table import Table
+
+    from metareg.checks.runner import run_checks
+    from metareg.registries import RegistryConfigError, load_registries, store_configured
+
+    check_format(output)
     day = None
     if as_of is not None:
         try:
             day = date.fromisoformat(as_of)
         except ValueError as error:
             raise fail(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}") from error
-    engine = options(ctx).engine()
+    engine = options(ctx).engine(create=True)
     try:
         configs = load_registries(options(ctx).config / "registries.toml")
     except RegistryConfigError as error:

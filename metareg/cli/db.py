@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from metareg.cli.context import console, options
-from metareg.db import migrate
-from metareg.db.engine import make_engine
-from metareg.settings import redact_url
+from metareg.cli.context import console, open_or_fail, options
 
 app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 
@@ -15,9 +12,11 @@ app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 @app.command("upgrade")
 def upgrade(ctx: typer.Context) -> None:
     """Apply every pending migration (every command also does this on start)."""
+    from metareg.db import migrate
+    from metareg.settings import redact_url
+
     opts = options(ctx)
-    engine = make_engine(opts.db)
-    migrate.upgrade(engine)
+    engine = open_or_fail(opts.db, create=True)  # opening applies the migrations
     console.print(
         f"schema current at {', '.join(sorted(migrate.applied(engine)))} ({redact_url(opts.db)})"
     )
@@ -26,7 +25,9 @@ def upgrade(ctx: typer.Context) -> None:
 @app.command("current")
 def current(ctx: typer.Context) -> None:
     """Show the applied revisions; exit 1 when migrations are pending."""
-    engine = make_engine(options(ctx).db)
+    from metareg.db import migrate
+
+    engine = open_or_fail(options(ctx).db, create=False, upgrade=False)
     applied, heads = migrate.applied(engine), migrate.heads(engine)
     console.print(
         f"applied: {', '.join(sorted(applied)) or 'none'}; heads: {', '.join(sorted(heads))}"

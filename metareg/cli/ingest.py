@@ -6,16 +6,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
-from rich.table import Table
 
-from metareg import log
 from metareg.cli.context import console, errors, fail, options
-from metareg.registries import RegistryConfigError, check_registry_id
-from metareg.sync.ingest import IngestReport, IngestUsageError, ingest_files
-from metareg.sync.settings import DEFAULT_QUARANTINE_ALERT_SHARE
+
+if TYPE_CHECKING:
+    from metareg.sync.ingest import IngestReport
 
 
 def ingest(
@@ -37,13 +35,15 @@ def ingest(
         [], "--param", "-p", help="A profile parameter NAME=VALUE (repeatable)."
     ),
     batch_size: int = typer.Option(5000, "--batch-size", min=1, max=100_000),
-    alert_share: float = typer.Option(
-        DEFAULT_QUARANTINE_ALERT_SHARE,
+    alert_share: float | None = typer.Option(
+        None,
         "--quarantine-alert-share",
         min=0.0,
         max=1.0,
         envvar="METAREG_QUARANTINE_ALERT_SHARE",
-        help="Exit 3 when more than this share of a file's rows was quarantined.",
+        help="Exit 3 when more than this share of a file's rows was quarantined "
+        "(default: sync's quarantine_alert_share default, 0.5).",
+        show_default=False,
     ),
 ) -> None:
     """Validate and load records; bad lines go to the quarantine with their reasons
@@ -53,6 +53,16 @@ def ingest(
     --quarantine-alert-share of a file was (most likely the mapping is wrong), 2 on a
     usage error.
     """
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+    from rich.table import Table
+
+    from metareg import log
+    from metareg.registries import RegistryConfigError, check_registry_id
+    from metareg.sync.ingest import IngestUsageError, ingest_files
+    from metareg.sync.settings import DEFAULT_QUARANTINE_ALERT_SHARE
+
+    if alert_share is None:
+        alert_share = DEFAULT_QUARANTINE_ALERT_SHARE
     if registry is None and source is None:
         raise fail("give --registry (canonical records) or --source (a source profile)")
     if registry is not None:
@@ -81,7 +91,9 @@ def ingest(
         try:
             if source is None:
                 assert registry is not None
-                report = ingest_files(options(ctx).engine(), paths, registry, batch_size, advance)
+                report = ingest_files(
+                    options(ctx).engine(create=True), paths, registry, batch_size, advance
+                )
             else:
                 report = _ingest_source(ctx, paths, source, param, registry, batch_size, advance)
         except IngestUsageError as error:
@@ -171,5 +183,5 @@ def _ingest_source(
     except ProfileError as error:
         raise fail(str(error)) from error
     return ingest_with_profile(
-        options(ctx).engine(), paths, profile, given, registry, batch_size, progress
+        options(ctx).engine(create=True), paths, profile, given, registry, batch_size, progress
     )

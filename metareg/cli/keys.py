@@ -7,10 +7,8 @@ by a script) and is never stored or logged: only its SHA-256 is kept.
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
-from metareg.cli.context import console, errors, fail, options
-from metareg.oversight import keys as api_keys
+from metareg.cli.context import check_format, console, echo_json, errors, fail, options
 
 app = typer.Typer(
     help="API keys of the oversight API (roles: oversight, admin).", no_args_is_help=True
@@ -24,8 +22,10 @@ def create(
     role: str = typer.Option("oversight", "--role", help="oversight or admin"),
 ) -> None:
     """Create a key and print its token (shown this once)."""
+    from metareg.oversight import keys as api_keys
+
     try:
-        with options(ctx).engine().begin() as connection:
+        with options(ctx).engine(create=True).begin() as connection:
             created, token = api_keys.create_key(connection, name, role)
     except api_keys.KeyUsageError as error:
         raise fail(str(error)) from error
@@ -40,10 +40,19 @@ def create(
 def list_(
     ctx: typer.Context,
     all_: bool = typer.Option(False, "--all", help="Include revoked keys."),
+    output: str = typer.Option("table", "--format", "-f", help="table or json"),
 ) -> None:
     """List keys (never their tokens)."""
+    from rich.table import Table
+
+    from metareg.oversight import keys as api_keys
+
+    check_format(output)
     with options(ctx).engine().connect() as connection:
         found = api_keys.list_keys(connection, include_revoked=all_)
+    if output == "json":
+        echo_json(found)
+        return
     if not found:
         console.print("no API keys")
         return
@@ -63,6 +72,8 @@ def list_(
 @app.command("revoke")
 def revoke(ctx: typer.Context, key_id: int = typer.Argument(..., help="The key's id")) -> None:
     """Revoke a key: it stops working at once."""
+    from metareg.oversight import keys as api_keys
+
     with options(ctx).engine().begin() as connection:
         revoked = api_keys.revoke_key(connection, key_id)
     if not revoked:

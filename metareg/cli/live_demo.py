@@ -10,6 +10,7 @@ only alerts are the conflicts the scenario planted.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -29,9 +30,12 @@ _log = log.get_logger("metareg.demo")
 @dataclass
 class RoundReport:
     day: date
+    number: int = 0
     synced: int = 0
+    received: int = 0  # records the registries reported this round
     failed: list[str] = field(default_factory=list)
     alerts_opened: int = 0
+    new_alerts: list[dict[str, Any]] = field(default_factory=list)  # first seen this round
 
 
 class DemoLoop:
@@ -44,6 +48,7 @@ class DemoLoop:
         clock: SimClock,
         configs: list[RegistryConfig],
         interval: float = 2.0,
+        on_round: Callable[[RoundReport], None] | None = None,
     ) -> None:
         from metareg.sync.worker import Worker
 
@@ -54,6 +59,8 @@ class DemoLoop:
         self.interval = interval
         self.worker = Worker(engine, configs, after_round=self._checks)
         self.rounds: list[RoundReport] = []
+        self.on_round = on_round  # the demo terminal's display of each round
+        self._seen_alerts: set[str] = set()
         self._day = clock.live_today()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -70,7 +77,7 @@ class DemoLoop:
         day = day or self.clock.live_today()
         self.clock.hold(day)
         self._day = day
-        report = RoundReport(day)
+        report = RoundReport(day, number=len(self.rounds) + 1)
         with self.worker.round() as sync_round:
             for config in self.configs:
                 if self._stop.is_set():
@@ -79,13 +86,27 @@ class DemoLoop:
                 result = sync_round.sync(config.id)
                 if result is not None and result.ok:
                     report.synced += 1
+                    report.received += result.received
                 else:
                     report.failed.append(config.id)
         summary = sync_round.after
         if summary is not None:
             report.alerts_opened = sum(summary.opened.values()) + sum(summary.reopened.values())
+        report.new_alerts = self._new_alerts()
         self.rounds.append(report)
+        if self.on_round is not None:
+            self.on_round(report)
         return report
+
+    def _new_alerts(self) -> list[dict[str, Any]]:
+        """The open alerts no earlier round saw, oldest first."""
+        from metareg.alerts.store import list_alerts
+
+        with self.engine.connect() as connection:
+            found = list_alerts(connection, status="open", limit=100_000)
+        new = [alert for alert in found if alert["id"] not in self._seen_alerts]
+        self._seen_alerts.update(alert["id"] for alert in new)
+        return sorted(new, key=lambda alert: str(alert.get("first_seen") or ""))
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -133,6 +154,7 @@ def build_demo(
     interval: float = 2.0,
     days_per_second: float | None = None,
     base_url: str = "http://127.0.0.1:8000",
+    on_round: Callable[[RoundReport], None] | None = None,
 ) -> DemoStack:
     """A fresh index in `folder` (which must not hold one yet), the simulator serving
     `world`, the sync loop (not started) and the API app (not served)."""
@@ -160,5 +182,5 @@ def build_demo(
         _, admin = create_key(connection, "demo admin", "admin")
     settings = ApiSettings(config=folder, base_url=base_url)
     app = create_app(engine, settings=settings)
-    loop = DemoLoop(engine, world, clock, configs, interval)
+    loop = DemoLoop(engine, world, clock, configs, interval, on_round=on_round)
     return DemoStack(folder, engine, world, simulator, loop, app, oversight, admin)

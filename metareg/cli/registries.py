@@ -3,19 +3,39 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
-from metareg.cli.context import console, fail, options
-from metareg.registries import RegistryConfigError, load_registries
+from metareg.cli.context import check_format, console, echo_json, fail, options
 
 
-def registries(ctx: typer.Context) -> None:
+def registries(
+    ctx: typer.Context,
+    output: str = typer.Option("table", "--format", "-f", help="table or json"),
+) -> None:
     """List the configured registries (id, Party, the Parties it also acts for, name)."""
+    from rich.table import Table
+
+    from metareg.registries import RegistryConfigError, load_registries
+
+    check_format(output)
     path = options(ctx).config / "registries.toml"
     try:
         configs = load_registries(path)
     except RegistryConfigError as error:
         raise fail(str(error)) from error
+    if output == "json":
+        echo_json(
+            [
+                {
+                    "id": c.id,
+                    "party_id": c.party_id,
+                    "acts_for": list(c.acts_for),
+                    "name": c.name,
+                    "connector": (c.settings.get("connector") or {}).get("type"),
+                }
+                for c in configs
+            ]
+        )
+        return
     if not configs:
         console.print(f"no registries configured in {path}")
         return

@@ -13,22 +13,18 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import typer
-from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import Engine
 
-from metareg import log
-from metareg.alerts.webhooks.delivery import deliver_due
-from metareg.alerts.webhooks.subscriptions import SubscriptionError, load_config, sync_config
-from metareg.checks.runner import run_checks
 from metareg.cli.context import console, fail, options
 from metareg.cli.sync import configured_registries
-from metareg.sync.worker import Worker
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from sqlalchemy import Engine
 
 WEBHOOK_INTERVAL_SECONDS = 15
-
-_log = log.get_logger("metareg.run")
 
 
 def run(
@@ -55,8 +51,15 @@ def run(
 ) -> None:
     """Keep the index in step with every configured registry, on schedule, until stopped
     (SIGINT/SIGTERM)."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from metareg import log
+    from metareg.checks.runner import run_checks
+    from metareg.sync.worker import Worker
+
+    _log = log.get_logger("metareg.run")
     configs = configured_registries(ctx)
-    engine = options(ctx).engine()
+    engine = options(ctx).engine(create=True)
     worker = Worker(
         engine,
         configs,
@@ -95,6 +98,9 @@ def _schedule_webhooks(
     The outbox is in the database, so a delivery pending when a worker stopped is sent
     by whichever worker runs next; a receiver sees each delivery id at least once.
     """
+    from metareg.alerts.webhooks.delivery import deliver_due
+    from metareg.alerts.webhooks.subscriptions import SubscriptionError, load_config, sync_config
+
     path = options(ctx).config / "webhooks.toml"
     try:
         configured = load_config(path)

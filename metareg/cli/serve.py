@@ -5,12 +5,16 @@
 
 from __future__ import annotations
 
-import typer
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
-from metareg import log
+import typer
+
 from metareg.cli.context import options
-from metareg.web.settings import ApiSettings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from metareg.web.settings import ApiSettings
 
 
 def serve_api(
@@ -23,6 +27,7 @@ def serve_api(
     """Run the API in this process until interrupted."""
     import uvicorn  # here, not at module level: other commands need not load the web stack
 
+    from metareg import log
     from metareg.web.app import create_app
     from metareg.web.serving import uvicorn_config
 
@@ -52,6 +57,8 @@ def serve(
     ),
 ) -> None:
     """Serve the oversight API (OpenAPI document at /openapi.json, docs at /docs)."""
+    from metareg.web.settings import ApiSettings
+
     opts = options(ctx)
     settings = ApiSettings(
         config=opts.config,
@@ -59,4 +66,4 @@ def serve(
         base_url=base_url or f"http://{host}:{port}",
         trusted_proxies=tuple(trusted_proxy),
     )
-    serve_api(opts.engine(), settings, host, port, opts.json_logs)
+    serve_api(opts.engine(create=True), settings, host, port, opts.json_logs)

@@ -3,15 +3,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import typer
-from rich.table import Table
 
-from metareg.cli.context import console, fail, options
-from metareg.oversight.itmos import NotInIndex, describe_itmo
-from metareg.records.identifiers import IdentifierError, parse_itmo
+from metareg.cli.context import check_format, console, echo_json, fail, options
 
 
 def _summary(record: dict[str, Any]) -> str:
@@ -29,9 +25,16 @@ def show(
     identifier: str = typer.Argument(..., help="e.g. CA0001-IDN01-IDN-1001-2000-2023"),
     output: str = typer.Option("table", "--format", "-f", help="table or json"),
 ) -> None:
-    """Print the current records covering a unit or block, each with its history."""
-    if output not in ("table", "json"):
-        raise fail("--format must be table or json")
+    """Print the current records covering a unit or block, each with its history.
+
+    Exit 2 when no current record covers it (with --format json, what the index knows
+    of it all the same is printed first)."""
+    from rich.table import Table
+
+    from metareg.oversight.itmos import NotInIndex, describe_itmo
+    from metareg.records.identifiers import IdentifierError, parse_itmo
+
+    check_format(output)
     try:
         parse_itmo(identifier)  # before the database is opened: a typo touches nothing
     except IdentifierError as error:
@@ -40,22 +43,20 @@ def show(
         with options(ctx).engine().connect() as connection:
             described = describe_itmo(connection, identifier)
     except NotInIndex as missing:
-        described = missing.described
+        if output == "json":
+            echo_json(missing.described)
+        raise fail(
+            f"{missing.described['identifier']} is not in the index: no current record "
+            "of any registry covers it"
+        ) from None
     if output == "json":
-        typer.echo(json.dumps(described, indent=2, default=str))
+        echo_json(described)
         return
     records = described["records"]
-    if not records:
-        console.print(f"no current record covers {described['identifier']}")
-        return
-    table = Table(
-        "registry",
-        "record",
-        "block",
-        "what",
-        "history",
-        title=f"{described['identifier']}: {len(records)} current record(s)",
-    )
+    table = Table(title=f"{described['identifier']}: {len(records)} current record(s)")
+    table.add_column("registry", no_wrap=True)
+    for name in ("record", "block", "what", "history"):
+        table.add_column(name, overflow="fold")  # ids are shown whole, folded if need be
     for item in records:
         record = item["record"]
         history = "\n".join(

@@ -6,22 +6,41 @@ import asyncio
 import contextlib
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from metareg.cli.context import console, fail, options
-from metareg.simulator.clock import SimClock
-from metareg.simulator.runner import LOOPBACK, SimulatorServer
-from metareg.simulator.scenario import Scenario, ScenarioError, load_scenario
-from metareg.simulator.truth import write_truth
-from metareg.simulator.world import World, generate_world
+from metareg.settings import packaged_defaults
 
-DEFAULT_SCENARIO = "scenarios/jcm.toml"
+if TYPE_CHECKING:
+    from metareg.simulator.world import World
+
+DEFAULT_SCENARIO = "jcm"
+SCENARIO_HELP = (
+    "A scenario: a TOML file, or the name of a shipped one (jcm, all-rules, faults). Default: jcm."
+)
+
+
+def scenario_file(config_dir: Path, scenario: Path | None) -> Path:
+    """The scenario file: a path as given, else by name from the configuration's
+    `scenarios/` folder, else from the scenarios shipped in the package."""
+    if scenario is not None and (scenario.suffix or len(scenario.parts) > 1):
+        return scenario
+    name = str(scenario or DEFAULT_SCENARIO)
+    for folder in (config_dir / "scenarios", packaged_defaults() / "scenarios"):
+        if (folder / f"{name}.toml").is_file():
+            return folder / f"{name}.toml"
+    shipped = sorted(p.stem for p in (packaged_defaults() / "scenarios").glob("*.toml"))
+    raise fail(f"no scenario named {name!r}; shipped: {', '.join(shipped)}")
 
 
 def build_world(config_dir: Path, scenario_path: Path | None, seed: int | None) -> World:
-    """Load (default: the JCM world of the config folder) and generate; clear errors."""
-    path = scenario_path or config_dir / DEFAULT_SCENARIO
+    """Load (default: the shipped JCM world) and generate; clear errors."""
+    from metareg.simulator.scenario import Scenario, ScenarioError, load_scenario
+    from metareg.simulator.world import generate_world
+
+    path = scenario_file(config_dir, scenario_path)
     try:
         scenario: Scenario = load_scenario(path)
         if seed is not None:
@@ -34,7 +53,7 @@ def build_world(config_dir: Path, scenario_path: Path | None, seed: int | None) 
 def simulate(
     ctx: typer.Context,
     scenario: Path | None = typer.Option(
-        None, "--scenario", help="Scenario TOML (default: config/scenarios/jcm.toml)."
+        None, "--scenario", help=SCENARIO_HELP, show_default=False
     ),
     seed: int | None = typer.Option(None, "--seed", help="Override the scenario's seed."),
     port: int = typer.Option(
@@ -57,6 +76,10 @@ def simulate(
 ) -> None:
     """Serve simulated participating registries, each on its own loopback port, speaking
     the exchange API, until Ctrl-C."""
+    from metareg.simulator.clock import SimClock
+    from metareg.simulator.runner import LOOPBACK, SimulatorServer
+    from metareg.simulator.truth import write_truth
+
     opts = options(ctx)
     world = build_world(opts.config, scenario, seed)
     spec = world.scenario

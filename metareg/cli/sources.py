@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import typer
-from rich.table import Table
 
-from metareg.cli.context import console, fail, options
+from metareg.cli.context import check_format, console, echo_json, fail, options
 
 
 def sources(
@@ -15,10 +12,11 @@ def sources(
     output: str = typer.Option("table", "--format", "-f", help="table or json"),
 ) -> None:
     """List the source profiles `ingest --source` and connectors' `source =` can use."""
+    from rich.table import Table
+
     from metareg.connectors.mapping import ProfileError, load_profile, profile_paths
 
-    if output not in ("table", "json"):
-        raise fail("--format must be table or json")
+    check_format(output)
     config = options(ctx).config
     try:
         described = [
@@ -27,7 +25,7 @@ def sources(
     except ProfileError as error:
         raise fail(str(error)) from error
     if output == "json":
-        typer.echo(json.dumps(described, indent=2, default=str))
+        echo_json(described)
         return
     table = Table("name", "format", "reads", "records", "parameters", title="source profiles")
     for profile in described:

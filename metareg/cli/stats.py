@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import typer
-from rich.table import Table
 
-from metareg.cli.context import console, fail, options
-from metareg.oversight.totals import index_totals
+from metareg.cli.context import check_format, console, echo_json, options
 
 
 def stats(
@@ -16,10 +12,12 @@ def stats(
     output: str = typer.Option("table", "--format", "-f", help="table or json"),
 ) -> None:
     """Units by state, cooperative approach, vintage and first transferring Party."""
-    if output not in ("table", "json"):
-        raise fail("--format must be table or json")
-    from metareg.oversight.alerts import open_by_severity
+    from rich.table import Table
 
+    from metareg.oversight.alerts import open_by_severity
+    from metareg.oversight.totals import index_totals
+
+    check_format(output)
     with options(ctx).engine().connect() as connection:
         totals = index_totals(connection)
         figures = {
@@ -31,7 +29,7 @@ def stats(
             "open_alerts": open_by_severity(connection),
         }
     if output == "json":
-        typer.echo(json.dumps(figures, indent=2))
+        echo_json(figures)
         return
     for title, key, rows in (
         ("by cooperative approach", "cooperative_approach_id", figures["by_cooperative_approach"]),

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from metareg.checks.runner import run_checks
 from metareg.cli.context import console, errors, fail, options
-from metareg.connectors.errors import ConfigurationError
-from metareg.registries import RegistryConfig, RegistryConfigError, load_registries
-from metareg.sync.settings import SyncSettings
-from metareg.sync.worker import Worker
+
+if TYPE_CHECKING:
+    from metareg.registries import RegistryConfig
 
 
 def configured_registries(ctx: typer.Context) -> list[RegistryConfig]:
+    from metareg.connectors.errors import ConfigurationError
+    from metareg.registries import RegistryConfigError, load_registries
+    from metareg.sync.settings import SyncSettings
+
     path = options(ctx).config / "registries.toml"
     try:
         registries = load_registries(path)
@@ -39,8 +42,13 @@ def sync(
     """Sync now, as one round: the checks run once, after every sync. Exit 0 when every
     sync succeeded, 1 when one failed or was busy, 3 when one quarantined more of a page
     than the registry's quarantine_alert_share (its health is then `quarantining`)."""
+    from metareg.checks.runner import run_checks
+    from metareg.sync.worker import Worker
+
     configs = configured_registries(ctx)
-    worker = Worker(options(ctx).engine(), configs, after_round=run_checks if checks else None)
+    worker = Worker(
+        options(ctx).engine(create=True), configs, after_round=run_checks if checks else None
+    )
     wanted = list(registries or worker.syncable())
     unknown = [r for r in wanted if r not in worker.registries]
     if unknown:

@@ -101,7 +101,7 @@ def test_health_words_agree_across_cli_api_and_dashboard(api: Api) -> None:
     )
     log.configure()  # the CLI bound logging to the runner's (now closed) stderr
     assert result.exit_code == 0, result.output
-    rows = {line.split()[1]: line for line in result.output.splitlines() if "01 " in line}
+    rows = {line.split()[0]: line for line in result.output.splitlines() if "01 " in line}
     words = {"ok": "ok", "never": "never synced", "failing": "failing", "stale": "stale"}
     for registry, (_, health) in expected.items():
         assert words[health] in rows[registry], rows[registry]

@@ -5,6 +5,7 @@ and the scheduler."""
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 import time
 from pathlib import Path
@@ -183,8 +184,15 @@ def test_cli_sync_then_status(db_url: str, tmp_path: Path) -> None:
         assert "IDN01" in synced.output and "ok" in synced.output
     status = runner.invoke(app, [*base, "status"])
     assert status.exit_code == 0, status.output
-    lines = {line.split()[1]: line for line in status.output.splitlines() if "01 " in line}
+    lines = {line.split()[0]: line for line in status.output.splitlines() if "01 " in line}
     assert "ok" in lines["IDN01"] and "never synced" in lines["THA01"]
+    assert "exchange" in lines["IDN01"]  # the connector its configuration names
+    shown = runner.invoke(app, [*base, "status", "--format", "json"])
+    by_id = {registry["id"]: registry for registry in json.loads(shown.output)}
+    assert by_id["IDN01"]["health"] == "ok" and by_id["IDN01"]["connector"] == "exchange"
+    received = by_id["IDN01"]["sync"]["records_received"]
+    assert received >= 5 and f" {received} " in lines["IDN01"]  # the table's figure
+    assert by_id["THA01"]["health"] == "never" and by_id["THA01"]["sync"] is None
     unknown = runner.invoke(app, [*base, "sync", "THA01"])
     assert unknown.exit_code == 2 and "no connector" in unknown.output
     log.configure()  # the CLI bound logging to the runner's (now closed) stderr
