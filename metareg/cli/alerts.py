@@ -30,11 +30,11 @@ def list_alerts(
     """Print the alerts (with --format json: a JSON array of RULES.md alert objects)."""
     if ctx.invoked_subcommand is not None:
         return
+    check_format(output)
     from rich.table import Column, Table
 
     from metareg.oversight import alerts
 
-    check_format(output)
     try:
         with options(ctx).engine().connect() as connection:
             found = alerts.list_alerts(

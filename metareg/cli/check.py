@@ -45,12 +45,12 @@ def check(
     registries.toml are stored first: who acts for which Party (`acts_for`) decides
     which authorizations count.
     """
+    check_format(output)
     from rich.table import Table
 
     from metareg.checks.runner import run_checks
     from metareg.registries import RegistryConfigError, load_registries, store_configured
 
-    check_format(output)
     day = None
     if as_of is not None:
         try:

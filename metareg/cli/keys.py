@@ -43,11 +43,11 @@ def list_(
     output: str = typer.Option("table", "--format", "-f", help="table or json"),
 ) -> None:
     """List keys (never their tokens)."""
+    check_format(output)
     from rich.table import Table
 
     from metareg.oversight import keys as api_keys
 
-    check_format(output)
     with options(ctx).engine().connect() as connection:
         found = api_keys.list_keys(connection, include_revoked=all_)
     if output == "json":

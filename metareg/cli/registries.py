@@ -12,11 +12,11 @@ def registries(
     output: str = typer.Option("table", "--format", "-f", help="table or json"),
 ) -> None:
     """List the configured registries (id, Party, the Parties it also acts for, name)."""
+    check_format(output)
     from rich.table import Table
 
     from metareg.registries import RegistryConfigError, load_registries
 
-    check_format(output)
     path = options(ctx).config / "registries.toml"
     try:
         configs = load_registries(path)

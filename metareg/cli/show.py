@@ -29,12 +29,12 @@ def show(
 
     Exit 2 when no current record covers it (with --format json, what the index knows
     of it all the same is printed first)."""
+    check_format(output)
     from rich.table import Table
 
     from metareg.oversight.itmos import NotInIndex, describe_itmo
     from metareg.records.identifiers import IdentifierError, parse_itmo
 
-    check_format(output)
     try:
         parse_itmo(identifier)  # before the database is opened: a typo touches nothing
     except IdentifierError as error:

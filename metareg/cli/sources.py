@@ -12,11 +12,11 @@ def sources(
     output: str = typer.Option("table", "--format", "-f", help="table or json"),
 ) -> None:
     """List the source profiles `ingest --source` and connectors' `source =` can use."""
+    check_format(output)
     from rich.table import Table
 
     from metareg.connectors.mapping import ProfileError, load_profile, profile_paths
 
-    check_format(output)
     config = options(ctx).config
     try:
         described = [

@@ -12,12 +12,12 @@ def stats(
     output: str = typer.Option("table", "--format", "-f", help="table or json"),
 ) -> None:
     """Units by state, cooperative approach, vintage and first transferring Party."""
+    check_format(output)
     from rich.table import Table
 
     from metareg.oversight.alerts import open_by_severity
     from metareg.oversight.totals import index_totals
 
-    check_format(output)
     with options(ctx).engine().connect() as connection:
         totals = index_totals(connection)
         figures = {

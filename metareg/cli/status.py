@@ -83,13 +83,13 @@ def status(
     than the registry's quarantine_alert_share): last attempt and success, records
     received and quarantined, lag, consecutive failures, last error, lease and
     reconciliation."""
+    check_format(output)
     from rich import box
     from rich.table import Table
 
     from metareg.oversight.registries import registry_statuses
     from metareg.registries import RegistryConfigError
 
-    check_format(output)
     opts = options(ctx)
     try:
         with opts.engine().connect() as connection:
