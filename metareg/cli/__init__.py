@@ -24,6 +24,7 @@ from metareg.cli import sync as sync_command
 from metareg.cli.context import main_callback
 
 app = typer.Typer(
+    rich_markup_mode=None,
     name="metareg",
     help="Meta-registry for Article 6.2: one index of every registry's ITMOs, "
     "with double-counting detection.",

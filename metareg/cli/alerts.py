@@ -10,10 +10,13 @@ import typer
 from metareg.cli.context import check_format, console, echo_json, fail, options
 
 app = typer.Typer(
+    rich_markup_mode=None,
     help="Alerts of the double-counting checks and of sync (list, acknowledge, webhooks).",
     invoke_without_command=True,
 )
-webhooks_app = typer.Typer(help="Webhook subscriptions and deliveries.", no_args_is_help=True)
+webhooks_app = typer.Typer(
+    rich_markup_mode=None, help="Webhook subscriptions and deliveries.", no_args_is_help=True
+)
 app.add_typer(webhooks_app, name="webhooks")
 
 
@@ -24,7 +27,7 @@ def list_alerts(
     rule: str | None = typer.Option(None, "--rule", help="a rule code, e.g. DC01"),
     registry: str | None = typer.Option(None, "--registry", help="a registry id involved"),
     cooperative_approach: str | None = typer.Option(None, "--ca", help="e.g. CA0001"),
-    limit: int = typer.Option(1000, "--limit", min=1, max=100_000),
+    limit: int = typer.Option(1000, "--limit", min=1, max=100_000, help="most alerts to print"),
     output: str = typer.Option("table", "--format", "-f", help="table or json"),
 ) -> None:
     """Print the alerts (with --format json: a JSON array of RULES.md alert objects)."""

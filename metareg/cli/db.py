@@ -6,7 +6,7 @@ import typer
 
 from metareg.cli.context import console, open_or_fail, options
 
-app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+app = typer.Typer(rich_markup_mode=None, help="Database schema migrations.", no_args_is_help=True)
 
 
 @app.command("upgrade")

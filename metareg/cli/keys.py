@@ -11,7 +11,9 @@ import typer
 from metareg.cli.context import check_format, console, echo_json, errors, fail, options
 
 app = typer.Typer(
-    help="API keys of the oversight API (roles: oversight, admin).", no_args_is_help=True
+    rich_markup_mode=None,
+    help="API keys of the oversight API (roles: oversight, admin).",
+    no_args_is_help=True,
 )
 
 

@@ -68,6 +68,8 @@ def test_denied_gives_each_failing_rule_with_a_sentence(
     reason = next(r for r in answer["reasons"] if r["code"] == code)
     assert words.lower() in reason["message"].lower()
     assert all(e["record_id"] != "(proposed)" for e in reason["evidence"])
+    # The proposed action is "the proposed ...", never the id the check made up for it.
+    assert "(proposed)" not in reason["message"] and "check-" not in reason["message"]
 
 
 def test_denied_when_the_authorization_is_revoked(world: Api) -> None:

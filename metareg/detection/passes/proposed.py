@@ -46,6 +46,7 @@ from metareg.detection.rules.kinds import (
     UnitsRule,
 )
 from metareg.detection.rules.terms import (
+    PROPOSED,
     AuthorizationFacts,
     AuthorizationVersion,
     BlockRecord,
@@ -55,7 +56,6 @@ from metareg.detection.rules.versions import Versions, judged_on
 from metareg.findings import Finding
 from metareg.index import query
 
-PROPOSED = "(proposed)"
 REQUIRED = ("action_type", "cooperative_approach_id", "party_registry_id", "first_id", "last_id")
 RECORD_RULES = of_kind(RecordRule)
 PAIR_RULES = of_kind(PairRule)

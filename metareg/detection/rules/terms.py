@@ -28,6 +28,9 @@ ACTION_TYPES = frozenset(load_schema("action")["properties"]["action_type"]["enu
 # RULES.md's "First transfer or Transfer" (DC04's transfers out, DC10's transfers).
 TRANSFERS = frozenset({"First transfer", "Transfer"})
 ACQUISITION = "Acquisition"
+# The registry of an action the authorization check proposes (never stored): messages
+# call it "the proposed ..." rather than by the id the check made up for it.
+PROPOSED = "(proposed)"
 
 
 class BlockRecord(NamedTuple):
@@ -70,6 +73,8 @@ class BlockRecord(NamedTuple):
 
     def label(self) -> str:
         what = self.action_type or f"holding ({self.account_type} {self.account_id})"
+        if self.registry_id == PROPOSED:
+            return f"the proposed {what} [{self.first_id}-{self.last_id}]"
         return f"{what} {self.uid} of {self.registry_id} [{self.first_id}-{self.last_id}]"
 
 
