@@ -73,11 +73,25 @@ def simulate(
     speed: float | None = typer.Option(
         None, "--speed", help="Simulated days per second (default: the scenario's)."
     ),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Address to listen on (0.0.0.0 in a container)."
+    ),
+    advertise: str | None = typer.Option(
+        None,
+        "--advertise",
+        help="Host name the --registries-out URLs use (default: the --host address).",
+    ),
+    sync_interval: float | None = typer.Option(
+        None,
+        "--sync-interval",
+        min=0.1,
+        help="Seconds between syncs that --registries-out schedules (default: metareg's).",
+    ),
 ) -> None:
-    """Serve simulated participating registries, each on its own loopback port, speaking
-    the exchange API, until Ctrl-C."""
+    """Serve simulated participating registries, each on its own port, speaking the
+    exchange API, until Ctrl-C (or SIGTERM)."""
     from metareg.simulator.clock import SimClock
-    from metareg.simulator.runner import LOOPBACK, SimulatorServer
+    from metareg.simulator.runner import SimulatorServer
     from metareg.simulator.truth import write_truth
 
     opts = options(ctx)
@@ -96,12 +110,14 @@ def simulate(
         write_truth(world, truth)
         console.print(f"planted ground truth: {truth} ({len(world.conflicts)} conflicts)")
     try:
-        server = SimulatorServer(world, clock, LOOPBACK, port)
+        server = SimulatorServer(world, clock, host, port, advertise=advertise)
     except OSError as error:
         raise fail(f"cannot listen on port {port}: {error}") from None
     if registries_out is not None:
         registries_out.parent.mkdir(parents=True, exist_ok=True)
-        registries_out.write_text(server.registries_toml(), "utf-8")
+        partial = registries_out.with_name(registries_out.name + ".partial")
+        partial.write_text(server.registries_toml(sync_interval), "utf-8")
+        partial.replace(registries_out)  # whole or absent: a worker waits for it
         console.print(f"registries config: {registries_out}")
     total = sum(len(r) for r in world.records.values())
     console.print(

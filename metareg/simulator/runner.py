@@ -29,11 +29,19 @@ LOOPBACK = "127.0.0.1"
 
 class SimulatorServer:
     def __init__(
-        self, world: World, clock: SimClock, host: str = LOOPBACK, base_port: int = 0
+        self,
+        world: World,
+        clock: SimClock,
+        host: str = LOOPBACK,
+        base_port: int = 0,
+        advertise: str | None = None,
     ) -> None:
         self.world = world
         self.clock = clock
         self.host = host
+        # The host name a meta-registry reaches them by (a container's service name);
+        # default: the address they listen on.
+        self.advertise = advertise or host
         self.sources = {r: SimulatedRegistry(world, r, clock) for r in world.registry_ids}
         self.apps: dict[str, Any] = {}
         self.sockets: dict[str, socket.socket] = {}
@@ -54,7 +62,7 @@ class SimulatorServer:
 
     def url(self, registry: str) -> str:
         port = self.sockets[registry].getsockname()[1]
-        return f"http://{self.host}:{port}"
+        return f"http://{self.advertise}:{port}"
 
     @property
     def urls(self) -> dict[str, str]:
