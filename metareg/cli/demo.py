@@ -89,11 +89,12 @@ def round_printer(stack_world_conflicts: int) -> Any:
     found: set[str] = set()
 
     def show(report: RoundReport) -> None:
-        if report.received or report.failed or report.new_alerts:
+        if report.changed or report.failed or report.new_alerts:
             failed = f", [red]failed: {', '.join(report.failed)}[/]" if report.failed else ""
             console.print(
                 f"[dim]round {report.number:>3}[/]  world day {report.day}  "
-                f"{report.synced} registries synced, {report.received} records{failed}",
+                f"{report.synced} registries synced, {report.changed} new or changed "
+                f"records{failed}",
                 highlight=False,
             )
         for alert in report.new_alerts:
@@ -107,8 +108,8 @@ def round_printer(stack_world_conflicts: int) -> Any:
             )
         if report.new_alerts:
             console.print(
-                f"  [dim]{len(found)} double-counting alerts so far "
-                f"({stack_world_conflicts} planted)[/]",
+                f"  [dim]{len(found)} double-counting alerts opened so far; "
+                f"{stack_world_conflicts} conflicts were planted[/]",
                 highlight=False,
             )
 

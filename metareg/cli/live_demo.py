@@ -33,6 +33,7 @@ class RoundReport:
     number: int = 0
     synced: int = 0
     received: int = 0  # records the registries reported this round
+    changed: int = 0  # of them, new, corrected or withdrawn in the index
     failed: list[str] = field(default_factory=list)
     alerts_opened: int = 0
     new_alerts: list[dict[str, Any]] = field(default_factory=list)  # first seen this round
@@ -87,6 +88,8 @@ class DemoLoop:
                 if result is not None and result.ok:
                     report.synced += 1
                     report.received += result.received
+                    counts = result.counts
+                    report.changed += counts.accepted + counts.corrected + counts.withdrawn
                 else:
                     report.failed.append(config.id)
         summary = sync_round.after
