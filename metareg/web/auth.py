@@ -39,6 +39,7 @@ ROUTE_ROLES: dict[tuple[str, str], Role] = {
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/docs"): PUBLIC,
+    ("GET", "/redoc"): PUBLIC,  # its script and styles: the static /docs-assets mount
     ("GET", "/v1/itmos/{identifier}"): OVERSIGHT,
     ("GET", "/v1/blocks"): OVERSIGHT,
     ("GET", "/v1/registries"): PUBLIC,  # public fields only below oversight
