@@ -53,6 +53,8 @@ def _probe(args: list[str], tmp_path: object) -> dict[str, object]:
         ["alerts", "webhooks", "--help"],
         ["show", "--help"],
         ["keys", "--help"],
+        ["quarantine", "--help"],
+        ["aef", "--help"],
         ["status", "--format", "yaml"],
     ],
     ids=" ".join,

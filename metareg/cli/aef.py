@@ -11,8 +11,6 @@ from pathlib import Path
 import typer
 
 from metareg.cli.context import console, fail, options
-from metareg.oversight.aef import build_aef, to_csv_zip, to_xlsx
-from metareg.oversight.alerts import rule_codes_by_record
 
 
 def aef(
@@ -26,6 +24,9 @@ def aef(
 ) -> None:
     """Write the Party's AEF tables for the year; the XLSX reads back with
     `metareg ingest FILE --source aef-undp` to the same records."""
+    from metareg.oversight.aef import build_aef, to_csv_zip, to_xlsx
+    from metareg.oversight.alerts import rule_codes_by_record
+
     if not re.fullmatch(r"[A-Z]{3}", party):
         raise fail("PARTY must be an ISO 3166 alpha-3 code in capitals, e.g. MNG")
     if output not in ("xlsx", "csv", "json"):

@@ -13,12 +13,11 @@ import json
 import os
 
 import typer
-from rich.table import Table
 
 from metareg.cli.context import console, fail, options
-from metareg.oversight import quarantine as service
 
 app = typer.Typer(
+    rich_markup_mode=None,
     help="Review quarantined input: list, show, reprocess after a mapping fix, dismiss.",
     no_args_is_help=True,
 )
@@ -44,11 +43,18 @@ def list_entries(
     ),
     registry: str | None = typer.Option(None, "--registry", "-r", help="a registry id"),
     source: str | None = typer.Option(None, "--source", help="a file path or sync:REGISTRY"),
-    limit: int = typer.Option(100, "--limit", min=1, max=service.MAX_LIMIT),
+    limit: int = typer.Option(100, "--limit", min=1, help="entries a page (at most 1000)"),
     after: int = typer.Option(0, "--after", min=0, help="entries after this id (next page)"),
     output: str = typer.Option("table", "--format", "-f", help="table or json"),
 ) -> None:
     """The quarantine entries (default: those awaiting review), oldest first."""
+    from rich.table import Table
+
+    from metareg.oversight import quarantine as service
+
+    if limit > service.MAX_LIMIT:
+        raise fail(f"--limit must be at most {service.MAX_LIMIT}")
+
     _format(output)
     if status != "all" and status not in service.STATUSES:
         raise fail(f"--status must be all or one of {', '.join(service.STATUSES)}")
@@ -87,6 +93,8 @@ def show(
     output: str = typer.Option("table", "--format", "-f", help="table or json"),
 ) -> None:
     """One entry with its input exactly as received and every reason."""
+    from metareg.oversight import quarantine as service
+
     _format(output)
     with options(ctx).engine().connect() as connection:
         entry = service.show_quarantine(connection, entry_id)
@@ -120,6 +128,8 @@ def reprocess(
 ) -> None:
     """Map unreviewed entries again with the current profiles; those that pass go into the
     index. Exit 0 when none still fails, 1 otherwise."""
+    from metareg.oversight import quarantine as service
+
     _format(output)
     opts = options(ctx)
     try:
@@ -157,6 +167,8 @@ def dismiss(
     output: str = typer.Option("table", "--format", "-f", help="table or json"),
 ) -> None:
     """Mark entries reviewed, with a note (who and when are kept)."""
+    from metareg.oversight import quarantine as service
+
     _format(output)
     try:
         count = service.dismiss_entries(
