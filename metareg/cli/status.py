@@ -36,7 +36,7 @@ def _ago(value: datetime | None, now: datetime) -> str:
 
 
 def _quarantined(count: int, share: float) -> str:
-    return f"{count} ({share:.0%} of a page)" if share else str(count)
+    return f"{count} ({share:.0%})" if share else str(count)
 
 
 def _iso(value: Any) -> Any:
@@ -141,6 +141,10 @@ def status(
             last_errors.append((registry.id, str(sync["last_error"])[:200]))
         table.add_row(*row)
     console.print(table)
+    if any(registry.quarantine_share for registry in found):
+        console.print(
+            "quar.: records quarantined (in brackets: the largest share of a page in the last sync)"
+        )
     if last_errors:  # below the table, so they fold at any width
         console.print("last errors:")
     for registry_id, message in last_errors:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from metareg.cli.context import console, errors, fail, options
 
@@ -60,8 +60,9 @@ def sync(
         console.print("no registry has a connector configured (see docs/connectors.md)")
         return
     table = Table(
-        "registry",
-        "result",
+        Column("registry", no_wrap=True),
+        # "quarantining" stays one word at 80 columns; its share folds below it.
+        Column("result", min_width=len("quarantining")),
         "pages",
         "received",
         "new",
