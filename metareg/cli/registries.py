@@ -10,7 +10,8 @@ from metareg.registries import RegistryConfigError, load_registries
 
 
 def registries(ctx: typer.Context) -> None:
-    """List the configured registries (id, Party, the Parties it also acts for, name)."""
+    """List the configured registries (id, Party, the Parties it also acts for, name) and
+    the crediting programmes' registries beside them (Party: "programme")."""
     path = options(ctx).config / "registries.toml"
     try:
         configs = load_registries(path)
@@ -21,5 +22,6 @@ def registries(ctx: typer.Context) -> None:
         return
     table = Table("id", "Party", "acts for", "name", title=f"registries ({path})")
     for config in configs:
-        table.add_row(config.id, config.party_id, ", ".join(config.acts_for), config.name)
+        party = config.party_id or config.kind
+        table.add_row(config.id, party, ", ".join(config.acts_for), config.name)
     console.print(table)

@@ -1,0 +1,126 @@
+"""Reading what the programme rules (DC15, DC16) judge: the current `unit_status`
+records of crediting programmes, and the ITMO issuances resting on a programme's
+units with the range the index parsed when it stored them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, String, and_, cast, or_, select
+
+from metareg.db.tables.index import UnitStatus
+from metareg.detection.read.columns import action_columns, actions
+from metareg.detection.rules.programmes import ProgrammeUnits, UnitStatusRecord
+from metareg.detection.rules.terms import BlockRecord
+
+statuses_table = UnitStatus.__table__  # type: ignore[attr-defined]
+STREAM_BATCH = 20_000
+
+
+def status_columns() -> list[Any]:
+    """A `unit_status` row as a `UnitStatusRecord`, in its field order."""
+    t = statuses_table
+    return [
+        t.c.registry_id,
+        t.c.uid,
+        t.c.underlying_registry_id,
+        t.c.first_unit_id,
+        t.c.last_unit_id,
+        t.c.status,
+        cast(t.c.status_date, String),
+        t.c.purpose,
+        t.c.article6_label,
+        t.c.unit_prefix,
+        t.c.unit_first,
+        t.c.unit_last,
+        t.c.quantity,
+        t.c.beneficiary,
+    ]
+
+
+def statuses(
+    connection: Connection,
+    underlying: Iterable[str] | None = None,
+    narrows: Iterable[tuple[tuple[str, frozenset[str]], ...]] | None = None,
+) -> list[UnitStatusRecord]:
+    """The current statuses (all, or of these programmes); with `narrows`, only those
+    meeting one of the conditions (each: every column holds one of its values)."""
+    t = statuses_table
+    statement = select(*status_columns())
+    if underlying is not None:
+        statement = statement.where(t.c.underlying_registry_id.in_(sorted(set(underlying))))
+    if narrows is not None:
+        conditions = [
+            and_(*(t.c[name].in_(sorted(values)) for name, values in condition))
+            for condition in narrows
+        ]
+        statement = statement.where(or_(*conditions))
+    make = UnitStatusRecord._make
+    result = connection.execute(statement.execution_options(yield_per=STREAM_BATCH))
+    return [make(row) for row in result]
+
+
+def resting_issuances(
+    connection: Connection, programme: str
+) -> Iterator[tuple[BlockRecord, str | None, int | None, int | None]]:
+    """Every current issuance resting on this programme's units, with the range the
+    index stored for it (None where its serials do not parse)."""
+    t = actions
+    statement = select(
+        *action_columns(True), t.c.underlying_prefix, t.c.underlying_first, t.c.underlying_last
+    ).where(
+        t.c.action_type == "Issuance",
+        t.c.underlying_registry_id == programme,
+        t.c.first_unit_id.is_not(None),
+    )
+    make = BlockRecord._make
+    width = len(BlockRecord._fields)
+    result = connection.execute(statement.execution_options(yield_per=STREAM_BATCH))
+    for row in result:
+        yield make(row[:width]), row[width], row[width + 1], row[width + 2]
+
+
+def meeting(
+    units: ProgrammeUnits, prefix: Any, first: Any, last: Any, text: Any
+) -> ColumnElement[bool]:
+    """The SQL condition for stored units (columns `prefix`, `first`, `last`, `text`,
+    of the same programme) that may share a unit with `units`: a superset of
+    `rules.programmes.ranges_meet`, which decides (it needs only the index)."""
+    # A batch id or unparsed text stored: the same text, or the batch of the units.
+    conditions = [and_(prefix.is_(None), text.in_(sorted(units.texts)))]
+    if units.prefix is not None:
+        conditions.append(and_(prefix == units.prefix, first <= units.last, last >= units.first))
+    else:
+        # The units are a batch id or an unparsed text: stored ranges in that batch.
+        conditions.append(prefix == units.first_text)
+    return or_(*conditions)
+
+
+def statuses_meeting(connection: Connection, units: ProgrammeUnits) -> list[UnitStatusRecord]:
+    """The current statuses of the units' programme that may share a unit with them."""
+    t = statuses_table
+    statement = select(*status_columns()).where(
+        t.c.underlying_registry_id == units.programme,
+        meeting(units, t.c.unit_prefix, t.c.unit_first, t.c.unit_last, t.c.first_unit_id),
+    )
+    return [UnitStatusRecord._make(row) for row in connection.execute(statement)]
+
+
+def issuances_meeting(connection: Connection, units: ProgrammeUnits) -> list[BlockRecord]:
+    """The current ITMO issuances resting on units of the programme that may share a
+    unit with them."""
+    t = actions
+    statement = select(*action_columns(True)).where(
+        t.c.action_type == "Issuance",
+        t.c.underlying_registry_id == units.programme,
+        t.c.first_unit_id.is_not(None),
+        meeting(
+            units,
+            t.c.underlying_prefix,
+            t.c.underlying_first,
+            t.c.underlying_last,
+            t.c.first_unit_id,
+        ),
+    )
+    return [BlockRecord._make(row) for row in connection.execute(statement)]
