@@ -30,6 +30,7 @@ from metareg.web.api.routers import (
     quarantine,
     registries,
     stats,
+    units,
     webhooks,
 )
 from metareg.web.dashboard import dashboard_router
@@ -56,6 +57,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     aef.router,
     keys.router,
     quarantine.router,
+    units.router,
 )
 
 
