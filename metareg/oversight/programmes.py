@@ -172,3 +172,24 @@ def units_view(connection: Connection, programme: str, text: str) -> dict[str, A
         "itmo_blocks": [blocks[k] for k in sorted(blocks)],
         "statuses": sorted(statuses.values(), key=lambda s: (s["status_date"], s["status_id"])),
     }
+
+
+def statuses_under(connection: Connection, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the programmes report about the units the ITMO issuances among `found` (as
+    `index.query.intersecting` gives them) rest on: each status once, oldest first."""
+    statuses: dict[tuple[str, str], dict[str, Any]] = {}
+    for item in found:
+        record = item["record"]
+        if not (
+            item["record_type"] == "action"
+            and record.get("action_type") == "Issuance"
+            and record.get("underlying_registry_id")
+            and record.get("first_unit_id")
+        ):
+            continue
+        block = block_record(record, item["registry"], item["record_id"])
+        for status in statuses_on(connection, units_of(block)):
+            statuses[(status["registry"], status["status_id"])] = status
+    return sorted(
+        statuses.values(), key=lambda s: (s["status_date"], s["registry"], s["status_id"])
+    )

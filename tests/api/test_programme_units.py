@@ -132,3 +132,24 @@ def test_units_lookup_by_serial_and_by_itmo_identifier(api: Api) -> None:
     # Another programme's units of the same shape: nothing.
     other = api.client.get(f"/v1/units/GS/{quote(serial)}", headers=api.oversight).json()
     assert other["itmo_blocks"] == [] and other["statuses"] == []
+
+
+def test_the_itmo_timeline_shows_the_programme_beside_the_registries(api: Api) -> None:
+    from metareg.web.dashboard.auth import COOKIE
+
+    world(api, "voluntary")
+    api.client.cookies.set(COOKIE, api.oversight["X-API-Key"])
+    page = api.client.get("/dashboard/itmo", params={"id": BLOCK})
+    assert page.status_code == 200, page.text
+    timeline = page.text[page.text.index('<ol class="timeline">') : page.text.index("</ol>")]
+    events = timeline.split('<li class="event')[1:]
+    # The registry's issuance and first transfer, then Verra's retirement, by date.
+    assert [e.split('data-registry="')[1].split('"')[0] for e in events] == [
+        "IDN01",
+        "IDN01",
+        "VCS",
+    ]
+    retired = events[2]
+    assert " programme" in retired.split(">")[0]
+    assert "VCS units retired" in retired and "purpose: voluntary" in retired
+    assert "Acme Corp" in retired and "R-1" in retired
