@@ -83,7 +83,10 @@ def _judge(connection: Connection, statuses: list[UnitStatusRecord]) -> list[Fin
     findings: list[Finding] = []
     for programme in sorted(by_programme):
         batches = _Batches(by_programme[programme])
-        for block, prefix, first, last in read.resting_issuances(connection, programme):
+        # Only issuances of a batch some kept status names can share a unit with one
+        # (`ranges_meet`: the same batch, or a batch id equal to a text or a batch).
+        keys = set(batches.ranges) | set(batches.texts)
+        for block, prefix, first, last in read.resting_issuances(connection, programme, keys):
             if not any(rule.judged(block) for rule in RULES):
                 continue
             for status in batches.meeting(block, prefix, first, last):

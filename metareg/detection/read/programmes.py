@@ -61,24 +61,38 @@ def statuses(
     return [make(row) for row in result]
 
 
+KEY_CHUNK = 500
+
+
 def resting_issuances(
-    connection: Connection, programme: str
+    connection: Connection, programme: str, batches: Iterable[str] | None = None
 ) -> Iterator[tuple[BlockRecord, str | None, int | None, int | None]]:
-    """Every current issuance resting on this programme's units, with the range the
-    index stored for it (None where its serials do not parse)."""
+    """The current issuances resting on this programme's units, with the range the
+    index stored for it (None where its serials do not parse): all, or (`batches`)
+    those whose stored batch is one of these, plus every one without a stored range
+    (few: batch ids and serials no parser reads), read through ix_action_unit_range."""
     t = actions
-    statement = select(
+    base = select(
         *action_columns(True), t.c.underlying_prefix, t.c.underlying_first, t.c.underlying_last
     ).where(
         t.c.action_type == "Issuance",
         t.c.underlying_registry_id == programme,
         t.c.first_unit_id.is_not(None),
     )
+    if batches is None:
+        statements = [base]
+    else:
+        keys = sorted(set(batches))
+        statements = [base.where(t.c.underlying_prefix.is_(None))] + [
+            base.where(t.c.underlying_prefix.in_(keys[n : n + KEY_CHUNK]))
+            for n in range(0, len(keys), KEY_CHUNK)
+        ]
     make = BlockRecord._make
     width = len(BlockRecord._fields)
-    result = connection.execute(statement.execution_options(yield_per=STREAM_BATCH))
-    for row in result:
-        yield make(row[:width]), row[width], row[width + 1], row[width + 2]
+    for statement in statements:
+        result = connection.execute(statement.execution_options(yield_per=STREAM_BATCH))
+        for row in result:
+            yield make(row[:width]), row[width], row[width + 1], row[width + 2]
 
 
 def meeting(

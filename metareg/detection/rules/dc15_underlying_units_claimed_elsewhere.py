@@ -25,8 +25,11 @@ from metareg.detection.rules.programmes import (
 )
 from metareg.detection.rules.terms import BlockRecord, make_finding
 from metareg.findings import Finding
+from metareg.records.schemas import load_schema
 
 CODE = "DC15"
+# The purposes "other than `article6`" of unit_status (its schema's enumeration).
+OTHER_PURPOSES = frozenset(load_schema("unit_status")["properties"]["purpose"]["enum"]) - {ARTICLE6}
 
 
 def claimed_elsewhere(status: UnitStatusRecord) -> bool:
@@ -65,6 +68,6 @@ RULE = ProgrammeRule(
     judged=resting,
     check=check,
     actions=frozenset({"Issuance"}),
-    narrows=(("status", CLAIMING_STATUSES),),
+    narrows=(("status", CLAIMING_STATUSES), ("purpose", OTHER_PURPOSES)),
     passed="the programme reports none of these units retired or cancelled for another purpose",
 )
