@@ -214,6 +214,10 @@ class UnitStatus(CurrentColumns, table=True):
             sqlite_where=text(STATUS_RANGE_WHERE),
             postgresql_where=text(STATUS_RANGE_WHERE),
         ),
+        # The statuses a programme rule can speak on (prefilter.programmes): retired or
+        # cancelled for a purpose, and labelled, read without the whole table.
+        Index("ix_unit_status_claim", "status", "purpose"),
+        Index("ix_unit_status_label", "article6_label"),
         # Batch ids and serials no parser reads: matched by the exact text.
         Index(
             "ix_unit_status_text",

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection
 
 from metareg.detection.prefilter import programmes as prefilter
+from metareg.detection.read import blocks as read_blocks
 from metareg.detection.read import programmes as read
 from metareg.detection.rules import of_kind
 from metareg.detection.rules.kinds import ProgrammeRule
@@ -82,14 +83,19 @@ def _judge(connection: Connection, statuses: list[UnitStatusRecord]) -> list[Fin
         by_programme[status.underlying_registry_id].append(status)
     findings: list[Finding] = []
     for programme in sorted(by_programme):
-        batches = _Batches(by_programme[programme])
+        kept = by_programme[programme]
+        batches = _Batches(kept)
         # Only issuances of a batch some kept status names can share a unit with one
-        # (`ranges_meet`: the same batch, or a batch id equal to a text or a batch).
+        # (`ranges_meet`: the same batch, or a batch id equal to a text or a batch); of
+        # those the screen keeps the ones whose stored range meets a status's.
         keys = set(batches.ranges) | set(batches.texts)
-        for block, prefix, first, last in read.resting_issuances(connection, programme, keys):
+        rows = read.resting_ranges(connection, programme, keys)
+        candidates = prefilter.screen(rows, kept)
+        for block in read_blocks.issuances_by_id(connection, candidates):
             if not any(rule.judged(block) for rule in RULES):
                 continue
-            for status in batches.meeting(block, prefix, first, last):
+            units = units_of(block)
+            for status in batches.meeting(block, units.prefix, units.first, units.last):
                 for rule in RULES:
                     finding = rule.check(block, status)
                     if finding is not None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, String, and_, cast, or_, select
 
-from metareg.db.tables.index import UnitStatus
+from metareg.db.tables.index import UNIT_RANGE_WHERE, UNIT_UNPARSED_WHERE, UnitStatus
 from metareg.detection.read.columns import action_columns, actions
 from metareg.detection.rules.programmes import ProgrammeUnits, UnitStatusRecord
 from metareg.detection.rules.terms import BlockRecord
@@ -138,3 +138,50 @@ def issuances_meeting(connection: Connection, units: ProgrammeUnits) -> list[Blo
         ),
     )
     return [BlockRecord._make(row) for row in connection.execute(statement)]
+
+
+# (row id, stored batch, first, last, first unit id): the batch and block None (and
+# the text given) where the issuance has no stored range, the text None otherwise.
+RestingRange = tuple[int, str | None, int | None, int | None, str | None]
+
+# Hand-written and run on the driver's own cursor, like DC03's screen: a few integers
+# per issuance from the partial indexes alone (each WHERE spells its index's condition,
+# which SQLite needs to use a partial index).
+_PARSED_SQL = (
+    "SELECT id, underlying_prefix, underlying_first, underlying_last FROM actions "
+    f"WHERE {UNIT_RANGE_WHERE} AND underlying_registry_id = {{marker}}"
+)
+_UNPARSED_SQL = (
+    "SELECT id, first_unit_id FROM actions "
+    f"WHERE {UNIT_UNPARSED_WHERE} AND underlying_registry_id = {{marker}} "
+    "AND action_type = 'Issuance'"
+)
+
+
+def _fetch(connection: Connection, sql: str, programme: str) -> list[Any]:
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql.format(marker=marker), (programme,))
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def resting_ranges(
+    connection: Connection, programme: str, batches: Iterable[str]
+) -> list[RestingRange]:
+    """The stored ranges of the issuances resting on this programme's units whose batch
+    is one of `batches`, and every one without a stored range (the screen's input).
+    Only issuances have a stored range (metareg.index.unitrange)."""
+    keys = set(batches)
+    found: list[RestingRange] = [
+        (row_id, prefix, first, last, None)
+        for row_id, prefix, first, last in _fetch(connection, _PARSED_SQL, programme)
+        if prefix in keys
+    ]
+    found += [
+        (row_id, None, None, None, text)
+        for row_id, text in _fetch(connection, _UNPARSED_SQL, programme)
+    ]
+    return found

@@ -63,6 +63,8 @@ def upgrade() -> None:
         sqlite_where=sa.text(RANGE_WHERE),
         postgresql_where=sa.text(RANGE_WHERE),
     )
+    op.create_index("ix_unit_status_claim", "unit_statuses", ["status", "purpose"])
+    op.create_index("ix_unit_status_label", "unit_statuses", ["article6_label"])
     op.create_index(
         "ix_unit_status_text",
         "unit_statuses",
@@ -74,6 +76,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_unit_status_text", table_name="unit_statuses")
+    op.drop_index("ix_unit_status_label", table_name="unit_statuses")
+    op.drop_index("ix_unit_status_claim", table_name="unit_statuses")
     op.drop_index("ix_unit_status_range", table_name="unit_statuses")
     op.drop_table("unit_statuses")
     with op.batch_alter_table("registry") as batch:
