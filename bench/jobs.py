@@ -431,7 +431,8 @@ def _programme_world(folder: Path, blocks: int) -> tuple[Path, Path]:
 
 def programmes(url: str, blocks: int) -> dict[str, Any]:
     """On a fresh index of `blocks` ITMO issuances and 5 x `blocks` programme ranges:
-    the DC15/DC16 pass over everything, and the DC03 pass over the same index."""
+    the DC15/DC16 pass over everything, and the DC03 pass over the same index (each the
+    faster of two, alternating)."""
     import tempfile
 
     engine = _engine(url, migrate=True)
@@ -442,14 +443,20 @@ def programmes(url: str, blocks: int) -> dict[str, Any]:
             report = ingest_files(engine, [path], registry)
             if report.counts.quarantined:
                 raise SystemExit(f"{path}: {report.counts.quarantined} lines quarantined")
+    # Each pass twice, alternating, the faster of each kept: the first read after the
+    # ingest pays for a cold cache, whichever pass makes it.
+    times: dict[str, list[float]] = {"programme_pass": [], "units_pass": []}
+    found: list[Any] = []
     with engine.connect() as connection:
-        start = time.perf_counter()
-        found = locate("programme_pass")(connection)
-        programme_seconds = time.perf_counter() - start
-        start = time.perf_counter()
-        locate("units_pass")(connection)
-        units_seconds = time.perf_counter() - start
+        for _ in range(2):
+            for name in times:
+                start = time.perf_counter()
+                answer = locate(name)(connection)
+                times[name].append(time.perf_counter() - start)
+                if name == "programme_pass":
+                    found = answer
     engine.dispose()
+    programme_seconds, units_seconds = min(times["programme_pass"]), min(times["units_pass"])
     expected = sum(1 for n in range(blocks) if n % 50 == 0 or n % 70 == 0)
     if len(found) != expected:
         raise SystemExit(f"the programme pass found {len(found)} conflicts, {expected} planted")
