@@ -41,6 +41,9 @@ PLACES: dict[str, tuple[str, ...]] = {
     # processes share one full check. Not in metareg yet; the place is the one the
     # issue's design points at and must be confirmed when it lands.
     "partitioned_check": ("metareg.checks.partitions:run_partitions",),
+    # Issue 15: the programme rules' pass (DC15, DC16) and the units pass (DC03) beside it.
+    "programme_pass": ("metareg.detection.passes.programmes:find",),
+    "units_pass": ("metareg.detection.passes.units:find",),
 }
 
 # What each figure calls, so a target that lacks one reports the figure unavailable.
@@ -52,6 +55,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "sync_workers": ("make_engine", "upgrade", "registry_config", "sync_worker", "exchange_app"),
     "detection_workers": ("make_engine", "partitioned_check"),
     "startup": ("make_engine",),
+    "programmes": ("make_engine", "upgrade", "ingest_files", "programme_pass", "units_pass"),
 }
 
 

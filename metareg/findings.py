@@ -38,6 +38,8 @@ CATALOGUE: dict[str, RuleInfo] = {
         RuleInfo("DC12", "quantity-mismatch", "low"),
         RuleInfo("DC13", "action-before-authorization", "high"),
         RuleInfo("DC14", "foreign-authorization", "high"),
+        RuleInfo("DC15", "underlying-units-claimed-elsewhere", "critical"),
+        RuleInfo("DC16", "underlying-units-not-authorized", "high"),
         RuleInfo("SY01", "registry-unreachable", "high"),
         RuleInfo("SY02", "reconciliation-mismatch", "high"),
         RuleInfo("SY03", "records-quarantined", "warning"),

@@ -23,7 +23,13 @@ from metareg.db.tables.index import Registry
 from metareg.db.upsert import upsert
 
 REGISTRY_ID = re.compile(r"^[A-Z]{3}[0-9]{2}$")
+# A crediting programme's registry (RECORDS.md `unit_status`): its id is the
+# programme's own (VCS, GS, ACR, CAR, ART, CERCARBONO, ISOMETRIC, JCM, A6.4M) and it
+# belongs to no Party. Never of the Party registry shape.
+PROGRAMME_ID = re.compile(r"^[A-Z][A-Z0-9.]{1,15}$")
 PARTY_ID = re.compile(r"^[A-Z]{3}$")
+PARTY = "party"
+PROGRAMME = "programme"
 _registry = Registry.__table__  # type: ignore[attr-defined]
 
 
@@ -32,16 +38,45 @@ class RegistryConfigError(ValueError):
 
 
 def party_of(registry_id: str) -> str:
-    return registry_id[:3]
+    """The Party a registry belongs to ("" for a programme's registry)."""
+    return "" if is_programme(registry_id) else registry_id[:3]
+
+
+def is_programme(registry_id: str) -> bool:
+    """Whether the id names a crediting programme's registry rather than a Party's."""
+    return not REGISTRY_ID.match(registry_id or "") and bool(PROGRAMME_ID.match(registry_id or ""))
+
+
+def kind_of(registry_id: str) -> str:
+    return PROGRAMME if is_programme(registry_id) else PARTY
 
 
 def check_registry_id(registry_id: str) -> str:
+    """A Party registry id (JPN01) or a programme id (VCS); anything else is refused."""
+    if not REGISTRY_ID.match(registry_id or "") and not is_programme(registry_id):
+        raise RegistryConfigError(
+            f"registry id {registry_id!r} must be an ISO 3166 alpha-3 code and two digits, "
+            "e.g. JPN01, or a crediting programme's id (capitals, digits and dots, e.g. VCS)"
+        )
+    return registry_id
+
+
+def check_party_registry_id(registry_id: str) -> str:
     if not REGISTRY_ID.match(registry_id or ""):
         raise RegistryConfigError(
             f"registry id {registry_id!r} must be an ISO 3166 alpha-3 code and two digits, "
             "e.g. JPN01"
         )
     return registry_id
+
+
+def check_programme_id(programme_id: str) -> str:
+    if not is_programme(programme_id):
+        raise RegistryConfigError(
+            f"programme id {programme_id!r} must be the programme's own id in capitals, "
+            "digits and dots (e.g. VCS, GS, ACR, CERCARBONO), not a Party registry id"
+        )
+    return programme_id
 
 
 @dataclass(frozen=True)
@@ -51,10 +86,12 @@ class RegistryConfig:
     party_id: str
     settings: dict[str, Any] = field(default_factory=dict)  # connector, schedule, ...
     acts_for: tuple[str, ...] = ()  # Parties besides its own it states authorizations for
+    kind: str = PARTY  # or PROGRAMME: a crediting programme's registry ([[programmes]])
 
 
 def load_registries(path: Path) -> list[RegistryConfig]:
-    """Every [[registries]] entry of the file; a missing file means no registries."""
+    """Every [[registries]] entry of the file, then every [[programmes]] entry (a
+    crediting programme's registry, polled the same way); a missing file means none."""
     if not path.exists():
         return []
     try:
@@ -64,12 +101,30 @@ def load_registries(path: Path) -> list[RegistryConfig]:
     entries = document.get("registries", [])
     if not isinstance(entries, list):
         raise RegistryConfigError(f"{path}: 'registries' must be an array of tables")
+    programmes = document.get("programmes", [])
+    if not isinstance(programmes, list):
+        raise RegistryConfigError(f"{path}: 'programmes' must be an array of tables")
     configs: list[RegistryConfig] = []
+    programme_configs: list[RegistryConfig] = []
     seen: set[str] = set()
+    for number, entry in enumerate(programmes, start=1):
+        if not isinstance(entry, dict) or "id" not in entry:
+            raise RegistryConfigError(f"{path}: programmes entry {number} has no id")
+        try:
+            programme_id = check_programme_id(str(entry["id"]))
+        except RegistryConfigError as error:
+            raise RegistryConfigError(f"{path}: {error}") from error
+        if programme_id in seen:
+            raise RegistryConfigError(f"{path}: programme {programme_id} is listed twice")
+        seen.add(programme_id)
+        settings = {k: v for k, v in entry.items() if k not in ("id", "name")}
+        programme_configs.append(
+            RegistryConfig(programme_id, str(entry.get("name", "")), "", settings, (), PROGRAMME)
+        )
     for number, entry in enumerate(entries, start=1):
         if not isinstance(entry, dict) or "id" not in entry:
             raise RegistryConfigError(f"{path}: registries entry {number} has no id")
-        registry_id = check_registry_id(str(entry["id"]))
+        registry_id = check_party_registry_id(str(entry["id"]))
         if registry_id in seen:
             raise RegistryConfigError(f"{path}: registry {registry_id} is listed twice")
         seen.add(registry_id)
@@ -84,7 +139,7 @@ def load_registries(path: Path) -> list[RegistryConfig]:
         configs.append(
             RegistryConfig(registry_id, str(entry.get("name", "")), party, settings, acts_for)
         )
-    return configs
+    return configs + programme_configs
 
 
 def _acts_for(value: Any, where: str) -> tuple[str, ...]:
@@ -116,6 +171,7 @@ def ensure_registry(
                     "name": name,
                     "origin": origin,
                     "created_at": datetime.now(UTC),
+                    "kind": kind_of(registry_id),
                 }
             ],
             key=("id",),
@@ -134,11 +190,16 @@ def store_configured(connection: Connection, configs: list[RegistryConfig]) -> N
             "origin": "config",
             "created_at": now,
             "acts_for": list(c.acts_for),
+            "kind": c.kind,
         }
         for c in configs
     ]
     upsert(
-        connection, _registry, rows, key=("id",), update=("party_id", "name", "origin", "acts_for")
+        connection,
+        _registry,
+        rows,
+        key=("id",),
+        update=("party_id", "name", "origin", "acts_for", "kind"),
     )
 
 

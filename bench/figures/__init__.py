@@ -22,6 +22,7 @@ from bench.figures import (
     detection_workers,
     growth,
     ingest,
+    programmes,
     startup,
     sync,
     sync_workers,
@@ -37,6 +38,7 @@ FIGURES: dict[str, ModuleType] = {
         detection_workers,
         sync_workers,
         startup,
+        programmes,
         growth,
     )
 }

@@ -11,7 +11,8 @@ def registries(
     ctx: typer.Context,
     output: str = typer.Option("table", "--format", "-f", help="table or json"),
 ) -> None:
-    """List the configured registries (id, Party, the Parties it also acts for, name)."""
+    """List the configured registries (id, Party, the Parties it also acts for, name) and
+    the crediting programmes' registries beside them (Party: "programme")."""
     check_format(output)
     from rich.table import Table
 
@@ -28,6 +29,7 @@ def registries(
                 {
                     "id": c.id,
                     "party_id": c.party_id,
+                    "kind": c.kind,
                     "acts_for": list(c.acts_for),
                     "name": c.name,
                     "connector": (c.settings.get("connector") or {}).get("type"),
@@ -41,5 +43,6 @@ def registries(
         return
     table = Table("id", "Party", "acts for", "name", title=f"registries ({path})")
     for config in configs:
-        table.add_row(config.id, config.party_id, ", ".join(config.acts_for), config.name)
+        party = config.party_id or config.kind
+        table.add_row(config.id, party, ", ".join(config.acts_for), config.name)
     console.print(table)

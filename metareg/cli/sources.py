@@ -32,7 +32,7 @@ def sources(
         table.add_row(
             profile["name"],
             profile["format"],
-            f"{profile['title']}\n{profile['reads']}",
+            "\n".join(filter(None, (profile["title"], profile["reads"], profile["notes"]))),
             ", ".join(profile["records"]),
             ", ".join(profile["params"]) or "-",
         )

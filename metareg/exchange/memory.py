@@ -30,6 +30,7 @@ IDENTITY_FIELDS = {
     "action": ("action_id",),
     "authorization": ("authorization_id", "version"),
     "holding": ("as_of", "account_id", *BLOCK_KEY_FIELDS),
+    "unit_status": ("status_id",),
 }
 
 

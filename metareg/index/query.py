@@ -17,11 +17,21 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Table, bindparam, select
 
-from metareg.db.tables.index import CURRENT_TABLES, UNIT_RANGE_COLUMNS, BlockSpan, RecordVersion
+from metareg.db.tables.index import (
+    CURRENT_TABLES,
+    STATUS_RANGE_COLUMNS,
+    UNIT_RANGE_COLUMNS,
+    BlockSpan,
+    RecordVersion,
+)
 
 # Not part of a record: the row's identity and hash, and what the index derives from
 # the record for the checks (an issuance's parsed underlying units).
-INTERNAL_COLUMNS = frozenset({"id", "registry_id", "uid", "content_hash"}) | UNIT_RANGE_COLUMNS
+INTERNAL_COLUMNS = (
+    frozenset({"id", "registry_id", "uid", "content_hash"})
+    | UNIT_RANGE_COLUMNS
+    | STATUS_RANGE_COLUMNS
+)
 BLOCK_TYPES = ("action", "holding")
 
 _spans = BlockSpan.__table__  # type: ignore[attr-defined]

@@ -23,7 +23,15 @@ from typing import Any
 from metareg.db.tables.index import UNIT_RANGE_COLUMNS
 from metareg.records.serials import SerialError, UnitRange, parse_serial, parse_serial_range
 
-__all__ = ["NO_UNITS", "UNIT_RANGE_COLUMNS", "derive", "parse_units", "unit_columns"]
+__all__ = [
+    "NO_UNITS",
+    "UNIT_RANGE_COLUMNS",
+    "derive",
+    "derive_status",
+    "parse_units",
+    "status_columns",
+    "unit_columns",
+]
 
 # Signed 64-bit: the columns are BIGINT on PostgreSQL and INTEGER on SQLite.
 MAX_STORED = 2**63 - 1
@@ -61,6 +69,29 @@ def unit_columns(record: Mapping[str, Any]) -> tuple[str, int, int] | tuple[None
     """`derive` on a canonical action record (RECORDS.md field names)."""
     return derive(
         record.get("action_type"),
+        record.get("underlying_registry_id"),
+        record.get("first_unit_id"),
+        record.get("last_unit_id"),
+    )
+
+
+def derive_status(
+    underlying: Any, first_unit_id: Any, last_unit_id: Any
+) -> tuple[str, int, int] | tuple[None, None, None]:
+    """(prefix, first, last) of a programme's `unit_status` range, parsed by the same
+    serial parsers as an issuance's underlying units; NO_UNITS where they cannot be
+    parsed (a batch id such as Cercarbono's or Isometric's: matched by its exact text)."""
+    if not underlying or not first_unit_id:
+        return NO_UNITS
+    units = parse_units(first_unit_id, last_unit_id, underlying)
+    if units is None or units.last > MAX_STORED or units.first < 0:
+        return NO_UNITS
+    return units.prefix, units.first, units.last
+
+
+def status_columns(record: Mapping[str, Any]) -> tuple[str, int, int] | tuple[None, None, None]:
+    """`derive_status` on a canonical unit_status record."""
+    return derive_status(
         record.get("underlying_registry_id"),
         record.get("first_unit_id"),
         record.get("last_unit_id"),

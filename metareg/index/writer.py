@@ -28,12 +28,12 @@ from metareg.db.locks import serialize_writers
 from metareg.db.tables.index import CURRENT_TABLES, BlockSpan, Holding, RecordVersion
 from metareg.db.upsert import batched, upsert, write_rows
 from metareg.index.counts import Counts
-from metareg.index.unitrange import NO_UNITS, unit_columns
+from metareg.index.unitrange import NO_UNITS, status_columns, unit_columns
 from metareg.records.canonical import dumps
 from metareg.records.operations import Incoming, Operation, Withdrawal
 
 LOOKUP_CHUNK = 5_000
-DATE_COLUMNS = frozenset({"action_date", "as_of", "authorization_date"})
+DATE_COLUMNS = frozenset({"action_date", "as_of", "authorization_date", "status_date"})
 
 # A state of one identity: ("absent", None), ("current", hash) or ("gone", hash).
 State = tuple[str, str | None]
@@ -103,6 +103,11 @@ class IndexWriter:
             actions.index("underlying_prefix"), actions.index("underlying_last") + 1
         )
         assert actions[self._units] == ["underlying_prefix", "underlying_first", "underlying_last"]
+        # A unit_status's parsed range, likewise derived when it is stored.
+        statuses = self._columns["unit_status"]
+        self._status_units = slice(statuses.index("unit_prefix"), statuses.index("unit_last") + 1)
+        assert statuses[self._status_units] == ["unit_prefix", "unit_first", "unit_last"]
+        self._status_text = [statuses.index(c) for c in ("project_id", "vintage")]
 
     def apply(self, ops: Sequence[Operation]) -> Counts:
         counts = Counts()
@@ -114,7 +119,7 @@ class IndexWriter:
         for op in ops:
             by_type.setdefault(op.record_type, []).append(op)
         # Authorizations first: a batch's actions may name them.
-        for record_type in ("authorization", "action", "holding"):
+        for record_type in ("authorization", "action", "holding", "unit_status"):
             typed = by_type.get(record_type)
             if not typed:
                 continue
@@ -203,7 +208,7 @@ class IndexWriter:
                 key=("registry_id", "uid"),
                 batch_size=WRITE_BATCH,
             )
-            if record_type != "authorization":
+            if record_type in ("action", "holding"):
                 self._widen_spans(columns, upserts)
         for chunk in batched(deletes, LOOKUP_CHUNK):
             self.connection.execute(
@@ -276,6 +281,13 @@ class IndexWriter:
                 row[self._units] = unit_columns(normal)
             else:
                 row[self._units] = NO_UNITS
+        elif record_type == "unit_status":
+            # The programme's units parsed once, here, by the serial parsers; project
+            # and vintage are kept as the text the programme gives.
+            row[self._status_units] = status_columns(op.normal)
+            for n in self._status_text:
+                if row[n] is not None:
+                    row[n] = str(row[n])
         return tuple(row)
 
     def _widen_spans(self, columns: list[str], rows: list[tuple[Any, ...]]) -> None:

@@ -10,6 +10,14 @@ transfer names); the rules judge the action against the version of it in force o
 proposed date (a use: when its units were first transferred), stated by a registry
 acting for the authorizing Party.
 
+The units may also be named by the underlying programme's own serial (a Verra or Gold
+Standard serial, an ACR range) instead of an ITMO identifier: the check then judges
+every ITMO block resting on those units. Either way the answer shows both sides: the
+ITMO blocks, and what the programme reports about the units they rest on (its
+`unit_status` records); the programme rules (DC15, DC16) judge the blocks' issuances
+against them, so units the programme reports retired for a voluntary claim are denied
+with DC15's reason.
+
 Decisions: `denied` when any rule finds a conflict, or when an unresolved alert of
 critical severity lies on the units (CK04: the Kyoto Protocol's international
 transaction log refused units "for which a previously identified discrepancy has not
@@ -21,22 +29,29 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection
 
+from metareg.detection.passes import programmes as programme_rules
 from metareg.detection.passes.proposed import (
     PASSED,
     authorization_status,
     evaluate,
     judged_rules,
 )
+from metareg.detection.rules import of_kind
+from metareg.detection.rules.kinds import ProgrammeRule
+from metareg.detection.rules.programmes import programme_units, units_of
+from metareg.detection.rules.terms import BlockRecord, block_record
 from metareg.index import query
 from metareg.index.state import derive_segments
 from metareg.oversight.alerts import unresolved_touching
-from metareg.records.identifiers import ITMOBlock, parse_itmo
+from metareg.oversight.programmes import infer_programme, statuses_on
+from metareg.records.canonical import block_text
+from metareg.records.identifiers import IdentifierError, ITMOBlock, parse_itmo
 from metareg.records.validate import Problem, RecordValidator
 
 # Why a check cannot decide, or denies beside the rules (not rules of RULES.md:
@@ -45,6 +60,9 @@ NOT_IN_INDEX = "CK01"
 NO_AUTHORIZATION = "CK02"
 SEVERAL_AUTHORIZATIONS = "CK03"
 UNRESOLVED_DISCREPANCY = "CK04"
+NO_BLOCK_ON_UNITS = "CK05"
+PROGRAMME_RULES = of_kind(ProgrammeRule)
+_DECISION_ORDER = {"allowed": 0, "unknown": 1, "denied": 2}
 BLOCKING_SEVERITY = "critical"
 
 FIRST_TRANSFER = "First transfer"
@@ -72,7 +90,7 @@ class ProposedAction:
     `using_party_id`, under `authorization_id` (None: for a use, the one the units'
     first transfer names)."""
 
-    identifier: str
+    identifier: str  # an ITMO identifier, or a programme serial (with `programme`)
     purpose: str | None = None  # NDC or OIMP; required for a use or cancellation
     using_party_id: str | None = None
     using_entity_id: str | None = None
@@ -81,6 +99,9 @@ class ProposedAction:
     action_type: str | None = None  # default: USE_FOR[purpose]
     acquiring_party_id: str | None = None
     action_subtype: str | None = None
+    # The underlying programme (VCS, GS, ACR, ...) when `identifier` is its serial; None:
+    # an ITMO identifier, or a serial whose shape names its programme.
+    programme: str | None = None
 
     @property
     def proposed_type(self) -> str:
@@ -207,7 +228,99 @@ def _unresolved_discrepancies(alerts: list[dict[str, Any]]) -> list[dict[str, An
 
 
 def check_authorization(connection: Connection, request: ProposedAction) -> dict[str, Any]:
-    block = parse_itmo(request.identifier)
+    """The check of an ITMO identifier, or of a programme serial (every ITMO block
+    resting on those units)."""
+    if request.programme is None:
+        try:
+            return _check_block(connection, request, parse_itmo(request.identifier))
+        except IdentifierError:
+            programme = infer_programme(request.identifier)
+            if programme is None:
+                raise
+    else:
+        programme = request.programme
+    return _check_units(connection, request, programme)
+
+
+def _check_units(connection: Connection, request: ProposedAction, programme: str) -> dict[str, Any]:
+    units = programme_units(programme, request.identifier)
+    side = {
+        "programme": programme,
+        "units": request.identifier,
+        "statuses": statuses_on(connection, units),
+    }
+    blocks = sorted(
+        {block_text(b._asdict()) for b in programme_rules.resting_on(connection, units)}
+    )
+    answers = [
+        _check_block(
+            connection, replace(request, identifier=text, programme=None), parse_itmo(text)
+        )
+        for text in blocks
+    ]
+    if not answers:
+        when = request.date or dt.datetime.now(dt.UTC).date()
+        return {
+            "decision": "unknown",
+            "identifier": request.identifier,
+            "action_type": request.proposed_type,
+            "purpose": request.purpose,
+            "using_party_id": request.using_party_id,
+            "using_entity_id": request.using_entity_id,
+            "acquiring_party_id": request.acquiring_party_id,
+            "date": when,
+            "reasons": [
+                {
+                    "code": NO_BLOCK_ON_UNITS,
+                    "outcome": "unknown",
+                    "message": f"No ITMO block in the index rests on {programme} units "
+                    f"{request.identifier}.",
+                }
+            ],
+            "authorization": None,
+            "authorized_quantity": None,
+            "quantity_first_transferred": None,
+            "quantity_available": None,
+            "alerts": [],
+            "itmo_blocks": [],
+            "programme": side,
+        }
+    answer = dict(answers[0])
+    if len(answers) > 1:
+        # Several blocks rest on the units: the worst decision, every block's reasons.
+        answer["decision"] = max((a["decision"] for a in answers), key=_DECISION_ORDER.__getitem__)
+        answer["reasons"] = [
+            {**reason, "message": f"{a['identifier']}: {reason['message']}"}
+            for a in answers
+            for reason in a["reasons"]
+        ]
+        answer["alerts"] = [alert for a in answers for alert in a["alerts"]]
+    answer["identifier"] = request.identifier
+    answer["itmo_blocks"] = blocks
+    answer["programme"] = side
+    return answer
+
+
+def _programme_side(connection: Connection, issuances: list[BlockRecord]) -> dict[str, Any] | None:
+    """What the programme reports about the units the block's issuances rest on."""
+    resting = [b for b in issuances if b.underlying_registry_id and b.first_unit_id]
+    if not resting:
+        return None
+    first = resting[0]
+    units = units_of(first)
+    statuses: list[dict[str, Any]] = []
+    for block in resting:
+        statuses += statuses_on(connection, units_of(block))
+    return {
+        "programme": units.programme,
+        "units": f"{first.first_unit_id} .. {first.last_unit_id or first.first_unit_id}",
+        "statuses": statuses,
+    }
+
+
+def _check_block(
+    connection: Connection, request: ProposedAction, block: ITMOBlock
+) -> dict[str, Any]:
     when = request.date or dt.datetime.now(dt.UTC).date()
     check_proposal(request, block, when)
     ca, registry = block.cooperative_approach_id, block.party_registry_id
@@ -231,6 +344,12 @@ def check_authorization(connection: Connection, request: ProposedAction) -> dict
         if cannot is not None:
             reasons.append(cannot)
     alerts = unresolved_touching(connection, ca, registry, block.first_id, block.last_id)
+    issuances = [
+        block_record(item["record"], item["registry"], item["record_id"])
+        for item in found
+        if item["record_type"] == "action" and item["record"].get("action_type") == "Issuance"
+    ]
+    programme_findings = programme_rules.on_issuances(connection, issuances)
     answer: dict[str, Any] = {
         "identifier": block.text(),
         "action_type": request.proposed_type,
@@ -244,8 +363,22 @@ def check_authorization(connection: Connection, request: ProposedAction) -> dict
         "quantity_first_transferred": None,
         "quantity_available": None,
         "alerts": alerts,
+        "itmo_blocks": [block.text()],
+        "programme": _programme_side(connection, issuances),
     }
     blocking = _unresolved_discrepancies(alerts)
+    # What the programme says about the underlying units decides beside the rules on
+    # the action itself (DC15, DC16 on the block's issuance).
+    blocking += [
+        {
+            "code": finding.rule,
+            "outcome": "failed",
+            "message": finding.message,
+            "severity": finding.severity,
+            "evidence": finding.evidence_dicts(),
+        }
+        for finding in programme_findings
+    ]
     if reasons:
         # The index cannot say whether the rules pass; an unresolved discrepancy denies.
         decision = "denied" if blocking else "unknown"
@@ -271,6 +404,12 @@ def check_authorization(connection: Connection, request: ProposedAction) -> dict
     for code in judged_rules(request.proposed_type):
         if code not in failed:
             reasons.append({"code": code, "outcome": "passed", "message": PASSED[code]})
+    if answer["programme"] is not None:
+        flagged = {finding.rule for finding in programme_findings}
+        for rule in PROGRAMME_RULES:
+            if rule.code not in flagged:
+                message = rule.passed or f"No {rule.info.name} was found."
+                reasons.append({"code": rule.code, "outcome": "passed", "message": message})
     if evaluation.authorization is not None:
         answer.update(_quantities(authorization_status(connection, evaluation.authorization)))
     denied = bool(failed or blocking)

@@ -21,6 +21,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "authorization": {"version": 1, "metric": "GHG", "status": "active"},
     "action": {"metric": "GHG"},
     "holding": {"metric": "GHG"},
+    "unit_status": {"purpose": "unknown", "article6_label": "unknown"},
 }
 
 BLOCK_KEY_FIELDS = (
@@ -46,7 +47,7 @@ INTEGER_FIELDS = frozenset(
         "ndc_use_year",
     }
 )
-NUMBER_FIELDS = frozenset({"quantity_tco2e", "authorized_quantity"})
+NUMBER_FIELDS = frozenset({"quantity_tco2e", "authorized_quantity", "quantity"})
 
 
 def block_text(record: dict[str, Any]) -> str:
@@ -67,6 +68,8 @@ def record_uid(record: dict[str, Any]) -> str:
         return f"{record['authorization_id']}#v{record.get('version', 1)}"
     if record_type == "holding":
         return f"{record['as_of']}|{record['account_id']}|{block_text(record)}"
+    if record_type == "unit_status":
+        return str(record["status_id"])
     raise ValueError(f"unknown record_type {record_type!r}")
 
 

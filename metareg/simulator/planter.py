@@ -20,6 +20,12 @@ truth and nothing else. Each planting is a short story a real registry could tel
 - DC13 (an originating registry) it first-transfers under an authorization of its own
   given three days later; (any other) it uses units under such an authorization;
 - DC14 it restates another Party's authorization with another quantity.
+- DC15 (an originating registry) it issues a block resting on programme units (fresh
+  batch) that the scenario's crediting programme reports retired in part for a
+  voluntary claim; the programme also retires other units of the batch for Article 6
+  and units just past the block (touching), which raise nothing;
+- DC16 it issues a block resting on programme units the programme labels not
+  authorized for Article 6 (beside units it labels authorized, which raise nothing).
 
 Dates are drawn between the world's start and the last holdings snapshot, and at least
 a grace period plus two weeks before the world's end, so DC10/DC11 are due when checked
@@ -46,6 +52,41 @@ from metareg.simulator.scenario import ApproachSpec, Scenario, ScenarioError
 
 PLANT_LOT_SIZE = (200, 5_000)
 VERRA_SERIAL = "{batch}-{n}-{n}-VCS-VCU-1507-VER-{country}-1-{project}-01012022-31122022-0"
+# Serials of whole blocks in the programmes' real shapes (metareg.records.serials).
+PROGRAMME_SERIALS = {
+    "VCS": "{batch}-{first}-{last}-VCS-VCU-1507-VER-{country}-14-{project}-01012022-31122022-0",
+    "GS": "GS1-1-{country}-GS{project}-16-2022-{batch}-{first}-{last}",
+}
+# Batches of the programme units planted on (the DC03 plants use batch 20231).
+PROGRAMME_BATCH_BASE = 40_001
+
+
+def programme_serial(programme: str, batch: int, first: int, last: int, country: str) -> str:
+    """A block of a programme's units, written in the programme's own serial shape."""
+    return PROGRAMME_SERIALS[programme].format(
+        batch=batch, first=first, last=last, country=country, project=batch % 10_000
+    )
+
+
+def unit_status(
+    status_id: str,
+    programme: str,
+    serial: str,
+    status: str,
+    day: date,
+    **fields: Any,
+) -> dict[str, Any]:
+    """A `unit_status` record (RECORDS.md) of the programme about one block of units."""
+    return {
+        "record_type": "unit_status",
+        "status_id": status_id,
+        "underlying_registry_id": programme,
+        "first_unit_id": serial,
+        "last_unit_id": serial,
+        "status": status,
+        "status_date": day.isoformat(),
+        **fields,
+    }
 
 
 @dataclass
@@ -73,6 +114,7 @@ class Planter:
         self.rng = rng
         self.extra_plans: list[AuthorizationPlan] = []
         self._vcs_next = 100_000_001
+        self._batch_next = PROGRAMME_BATCH_BASE
 
     # --- the window and the actors ----------------------------------------------------
 
@@ -478,6 +520,110 @@ class Planter:
             registry,
             day,
             [(registry, "authorization", uid), (plan.host, "authorization", uid)],
+        )
+
+    def _programme(self, rule: str) -> str:
+        if not self.scenario.programmes:
+            raise ScenarioError(
+                f"cannot plant {rule}: the scenario has no crediting programme ([[programmes]])"
+            )
+        return self.scenario.programmes[0].id
+
+    def _resting_lot(
+        self, rule: str, registry: str, day: date
+    ) -> tuple[str, str, Lot, str, int, int, str]:
+        """A fresh lot issued by the originating registry, resting on a fresh batch of the
+        programme's units 1..n: (programme, host, lot, issuance id, batch, n, country)."""
+        approach, host, _ = self._setting(registry)
+        programme = self._programme(rule)
+        units = self.rng.randint(100, 1_000)
+        batch = self._batch_next
+        self._batch_next += 1
+        country = party_of(host)[:2]
+        serial = programme_serial(programme, batch, 1, units, country)
+        lot, issued = self._lot(
+            approach,
+            host,
+            day,
+            size=units,
+            underlying_registry_id=programme,
+            first_unit_id=serial,
+            last_unit_id=serial,
+        )
+        # The programme issued the whole batch (labelled authorized) before.
+        self.ledger.publish(
+            programme,
+            day_after(day, -30),
+            unit_status(
+                f"{programme}-ISS-{batch}",
+                programme,
+                serial,
+                "issued",
+                day_after(day, -30),
+                article6_label="authorized",
+                quantity=units,
+            ),
+        )
+        return programme, host, lot, issued, batch, units, country
+
+    def _plant_dc15(self, registry: str, day: date) -> PendingConflict:
+        programme, host, _lot, issued, batch, units, country = self._resting_lot(
+            "DC15", registry, day
+        )
+        third = units // 3
+
+        def status(suffix: str, first: int, last: int, **fields: Any) -> str:
+            status_id = f"{programme}-{suffix}-{batch}"
+            serial = programme_serial(programme, batch, first, last, country)
+            self.ledger.publish(
+                programme,
+                day_after(day, 10),
+                unit_status(status_id, programme, serial, "retired", day_after(day, 10), **fields),
+            )
+            return status_id
+
+        # For Article 6, and just past the block (touching): nothing to flag.
+        status("A6", 1, third, purpose="article6", article6_label="authorized")
+        status("NEXT", units + 1, units + 50, purpose="voluntary")
+        claimed = status(
+            "RET",
+            third + 1,
+            2 * third,
+            purpose="voluntary",
+            article6_label="authorized",
+            beneficiary="A company's voluntary claim",
+        )
+        return PendingConflict(
+            "DC15",
+            registry,
+            day_after(day, 10),
+            [(host, "action", issued), (programme, "unit_status", claimed)],
+        )
+
+    def _plant_dc16(self, registry: str, day: date) -> PendingConflict:
+        programme, host, _lot, issued, batch, units, country = self._resting_lot(
+            "DC16", registry, day
+        )
+        # The programme relabels part of the batch: not authorized for Article 6.
+        status_id = f"{programme}-LBL-{batch}"
+        serial = programme_serial(programme, batch, units // 2, units, country)
+        self.ledger.publish(
+            programme,
+            day_after(day, 5),
+            unit_status(
+                status_id,
+                programme,
+                serial,
+                "issued",
+                day_after(day, 5),
+                article6_label="not-authorized",
+            ),
+        )
+        return PendingConflict(
+            "DC16",
+            registry,
+            day_after(day, 5),
+            [(host, "action", issued), (programme, "unit_status", status_id)],
         )
 
     def _extra_plan(

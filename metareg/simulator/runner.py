@@ -17,7 +17,7 @@ from typing import Any
 import uvicorn
 
 from metareg.exchange.server import create_exchange_app
-from metareg.registries import RegistryConfig
+from metareg.registries import PARTY, PROGRAMME, RegistryConfig
 from metareg.simulator.clock import SimClock
 from metareg.simulator.faces import add_faces
 from metareg.simulator.faults import FaultInjector, with_faults
@@ -75,14 +75,16 @@ class SimulatorServer:
     def registry_configs(self, interval_seconds: float | None = None) -> list[RegistryConfig]:
         """The meta-registry's view of the world: one exchange connector per registry."""
         configs = []
-        for spec in self.world.scenario.registries:
+        scenario = self.world.scenario
+        for spec in (*scenario.registries, *scenario.programmes):
             settings: dict[str, Any] = {
                 "connector": {"type": "exchange", "url": self.url(spec.id)},
                 "allow_private_network": True,
             }
             if interval_seconds:
                 settings["schedule"] = {"interval_seconds": interval_seconds}
-            configs.append(RegistryConfig(spec.id, spec.name, spec.party, settings))
+            kind = PROGRAMME if spec.programme else PARTY
+            configs.append(RegistryConfig(spec.id, spec.name, spec.party, settings, (), kind))
         return configs
 
     def registries_toml(self, interval_seconds: float | None = None) -> str:
@@ -92,12 +94,13 @@ class SimulatorServer:
             f"{self.world.scenario.name!r} (seed {self.world.scenario.seed})."
         ]
         for config in self.registry_configs(interval_seconds):
-            lines += ["", "[[registries]]", f'id = "{config.id}"', f'name = "{config.name}"']
+            table = "programmes" if config.kind == PROGRAMME else "registries"
+            lines += ["", f"[[{table}]]", f'id = "{config.id}"', f'name = "{config.name}"']
             lines.append("allow_private_network = true")
             if interval_seconds:
                 lines.append(f"schedule = {{ interval_seconds = {interval_seconds:g} }}")
             lines += [
-                "[registries.connector]",
+                f"[{table}.connector]",
                 'type = "exchange"',
                 f'url = "{self.url(config.id)}"',
             ]

@@ -15,10 +15,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from metareg.registries import REGISTRY_ID, party_of
+from metareg.registries import REGISTRY_ID, is_programme, party_of
 
 # The rules the planter can plant (`simulator.planter.Planter._plant_dcNN`).
-RULE_CODES = tuple(f"DC{n:02d}" for n in range(1, 15))
+RULE_CODES = tuple(f"DC{n:02d}" for n in range(1, 17))
+# The programmes whose serial shapes the planter writes (DC15, DC16 plant on them).
+PROGRAMME_SHAPES = ("VCS", "GS")
 FAULT_KINDS = (
     "slow",
     "down",
@@ -44,6 +46,9 @@ class RegistrySpec:
     # Which extra faces the simulated registry shows besides the exchange API.
     publishes_aef: bool = False
     cadt_node: bool = False
+    # A crediting programme's registry ([[programmes]]): it publishes `unit_status`
+    # records about its units, belongs to no Party, and is synced like the others.
+    programme: bool = False
 
     @property
     def party(self) -> str:
@@ -127,9 +132,10 @@ class Scenario:
     clock: ClockSpec
     grace_days: int = 30
     source: str = ""
+    programmes: tuple[RegistrySpec, ...] = ()
 
     def registry(self, registry_id: str) -> RegistrySpec:
-        for spec in self.registries:
+        for spec in (*self.registries, *self.programmes):
             if spec.id == registry_id:
                 return spec
         raise KeyError(registry_id)
@@ -160,7 +166,17 @@ def parse_scenario(document: dict[str, Any], source: str = "") -> Scenario:
     _known(world, {"name", "seed", "start", "end", "grace_days"}, "[world]")
     _known(
         document,
-        {"world", "clock", "registries", "approaches", "projects", "generate", "inject", "faults"},
+        {
+            "world",
+            "clock",
+            "registries",
+            "programmes",
+            "approaches",
+            "projects",
+            "generate",
+            "inject",
+            "faults",
+        },
         "the scenario",
     )
     start = _date(world, "start", "world")
@@ -173,6 +189,9 @@ def parse_scenario(document: dict[str, Any], source: str = "") -> Scenario:
         raise ScenarioError("a scenario needs at least one [[registries]] entry")
     if len(set(ids)) != len(ids):
         raise ScenarioError(f"a registry is listed twice in {ids}")
+    programmes = tuple(_programme(e, n) for n, e in _entries(document, "programmes"))
+    if len({p.id for p in programmes}) != len(programmes):
+        raise ScenarioError("a programme is listed twice")
     approaches = tuple(_approach(e, n, set(ids)) for n, e in _entries(document, "approaches"))
     if not approaches:
         raise ScenarioError("a scenario needs at least one [[approaches]] entry")
@@ -221,6 +240,7 @@ def parse_scenario(document: dict[str, Any], source: str = "") -> Scenario:
         clock=clock,
         grace_days=_int(world, "grace_days", 30, "world", minimum=0),
         source=source,
+        programmes=programmes,
     )
 
 
@@ -239,6 +259,18 @@ def _registry(entry: dict[str, Any], number: int) -> RegistrySpec:
         publishes_aef=bool(entry.get("publishes_aef", False)),
         cadt_node=bool(entry.get("cadt_node", False)),
     )
+
+
+def _programme(entry: dict[str, Any], number: int) -> RegistrySpec:
+    where = f"programmes entry {number}"
+    programme_id = str(entry.get("id", ""))
+    if not is_programme(programme_id) or programme_id not in PROGRAMME_SHAPES:
+        raise ScenarioError(
+            f"{where}: id {programme_id!r} must be a programme whose serials the simulator "
+            f"writes: {', '.join(PROGRAMME_SHAPES)}"
+        )
+    _known(entry, {"id", "name"}, where)
+    return RegistrySpec(id=programme_id, name=str(entry.get("name", programme_id)), programme=True)
 
 
 def _approach(entry: dict[str, Any], number: int, registries: set[str]) -> ApproachSpec:

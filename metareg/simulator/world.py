@@ -18,7 +18,7 @@ import math
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from metareg.records.canonical import record_uid
@@ -34,7 +34,7 @@ from metareg.simulator.ledger import (
     day_after,
     snapshot_dates,
 )
-from metareg.simulator.planter import PendingConflict, Planter
+from metareg.simulator.planter import PendingConflict, Planter, programme_serial, unit_status
 from metareg.simulator.scenario import ApproachSpec, ProjectSpec, Scenario
 
 # What JCM projects look like: (activity, sector, typical size class).
@@ -104,7 +104,7 @@ class World:
 
     @property
     def registry_ids(self) -> list[str]:
-        return [r.id for r in self.scenario.registries]
+        return [r.id for r in (*self.scenario.registries, *self.scenario.programmes)]
 
     def visible(self, registry: str, today: date) -> list[Published]:
         """The records the registry has published by `today`, in commit order."""
@@ -124,7 +124,7 @@ class World:
 def generate_world(scenario: Scenario) -> World:
     """Every record of the scenario's world, clean except for what it plants."""
     rng = random.Random(scenario.seed)
-    ledger = Ledger([r.id for r in scenario.registries])
+    ledger = Ledger([r.id for r in (*scenario.registries, *scenario.programmes)])
     plans = {
         (approach.id, host): AuthorizationPlan(
             f"{party_of(host)}-{approach.id}-A01", approach, host, scenario.start
@@ -136,6 +136,7 @@ def generate_world(scenario: Scenario) -> World:
     projects = list(scenario.projects) + _draw_projects(scenario, rng)
     for project in projects:
         _simulate_project(ledger, scenario, approaches[project.approach], project, plans, rng)
+    _programme_market(ledger, scenario, random.Random(scenario.seed * 31 + 7))
     planter = Planter(ledger, scenario, plans, random.Random(scenario.seed * 7919 + 1))
     pending = planter.plant_all()
     extra_plans = planter.extra_plans
@@ -420,6 +421,57 @@ def _publish_authorizations(ledger: Ledger, plans: list[AuthorizationPlan]) -> N
                 math.ceil((transferred[plan.authorization_id] * 1.25 + 1) / 10_000) * 10_000
             )
         ledger.publish(plan.host, plan.day, plan.record(quantity))
+
+
+# --- crediting programmes ---------------------------------------------------------------
+
+MARKET_BATCH_BASE = 90_001
+MARKET_BATCHES = 6
+
+
+def _programme_market(ledger: Ledger, scenario: Scenario, rng: random.Random) -> None:
+    """Each crediting programme's own business, on batches no ITMO rests on: issuances
+    (some labelled authorized for Article 6, some not) and retirements for voluntary
+    claims, compliance and Article 6. None of it concerns an ITMO, so none raises."""
+    for programme in scenario.programmes:
+        for number in range(MARKET_BATCHES):
+            batch = MARKET_BATCH_BASE + number
+            units = rng.randint(500, 5_000)
+            day = scenario.start + timedelta(
+                days=rng.randint(0, (scenario.end - scenario.start).days)
+            )
+            label = rng.choice(("authorized", "not-authorized", "unknown"))
+            serial = programme_serial(programme.id, batch, 1, units, "KE")
+            ledger.publish(
+                programme.id,
+                day,
+                unit_status(
+                    f"{programme.id}-MKT-{batch}",
+                    programme.id,
+                    serial,
+                    "issued",
+                    day,
+                    article6_label=label,
+                    quantity=units,
+                ),
+            )
+            retired = programme_serial(programme.id, batch, 1, units // 2, "KE")
+            purpose = rng.choice(("voluntary", "compliance", "corsia", "article6"))
+            later = min(day + timedelta(days=rng.randint(1, 90)), scenario.end)
+            ledger.publish(
+                programme.id,
+                later,
+                unit_status(
+                    f"{programme.id}-MKT-RET-{batch}",
+                    programme.id,
+                    retired,
+                    "retired",
+                    later,
+                    purpose=purpose,
+                    article6_label=label,
+                    quantity=units // 2,
+                ),
+            )
 
 
 # --- holdings ---------------------------------------------------------------------------

@@ -206,11 +206,7 @@ class SyncResult:
 
 
 def _known_fields() -> dict[str, frozenset[str]]:
-    return {
-        name: frozenset(load_schema(name).get("properties", {}))
-        for name in RECORD_TYPES
-        if name in ("action", "authorization", "holding")
-    }
+    return {name: frozenset(load_schema(name).get("properties", {})) for name in RECORD_TYPES}
 
 
 _KNOWN = _known_fields()

@@ -136,7 +136,7 @@ def unlisted(connection: Connection, registry_id: str, scope: str) -> list[Withd
     """Withdrawals of the scope's current records that the finished listing never showed."""
     targets: list[tuple[str, str | None]]
     if scope == SCOPE_RECORDS:
-        targets = [("action", None), ("authorization", None)]
+        targets = [("action", None), ("authorization", None), ("unit_status", None)]
     else:
         targets = [("holding", scope.split(":", 1)[1])]
     withdrawals: list[Withdrawal] = []

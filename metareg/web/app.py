@@ -33,6 +33,7 @@ from metareg.web.api.routers import (
     quarantine,
     registries,
     stats,
+    units,
     webhooks,
 )
 from metareg.web.dashboard import dashboard_router
@@ -59,6 +60,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     aef.router,
     keys.router,
     quarantine.router,
+    units.router,
 )
 
 

@@ -47,6 +47,7 @@ ROUTE_ROLES: dict[tuple[str, str], Role] = {
     ("GET", "/v1/cooperative-approaches"): PUBLIC,
     ("GET", "/v1/stats"): PUBLIC,
     ("POST", "/v1/checks/authorization"): OVERSIGHT,
+    ("GET", "/v1/units/{programme}/{serial}"): OVERSIGHT,
     ("GET", "/v1/alerts"): OVERSIGHT,
     ("GET", "/v1/alerts/counts"): PUBLIC,
     ("GET", "/v1/alerts/{alert_id}"): OVERSIGHT,

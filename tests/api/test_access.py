@@ -18,6 +18,8 @@ PATH_VALUES = {
     "party": "IDN",
     "year": "2024",
     "key_id": "999",
+    "programme": "VCS",
+    "serial": "19385-941467007-941467431-VCS-VCU-1507-VER-ET-14-1340-01012020-31122020-1",
     "subscription_id": "nothing",
     "name": "dashboard.css",
     "entry_id": "999",

@@ -52,8 +52,8 @@ DECIDED_BY: dict[str, str | None] = {
     "DC13": "metareg/detection/rules/dc13_action_before_authorization.py",
     "DC14": "metareg/detection/rules/dc14_foreign_authorization.py",
     # Issue 13 (RULES.md already states them).
-    "DC15": None,
-    "DC16": None,
+    "DC15": "metareg/detection/rules/dc15_underlying_units_claimed_elsewhere.py",
+    "DC16": "metareg/detection/rules/dc16_underlying_units_not_authorized.py",
     "DC17": None,
 }
 # RULES.md's codes where the spec is not beside the checkout (its table as of issue 13).

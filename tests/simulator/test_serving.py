@@ -192,8 +192,13 @@ def test_the_registries_config_points_the_sync_at_each_registry() -> None:
         import tomllib
 
         document = tomllib.loads(server.registries_toml(interval_seconds=2))
-        entries = {e["id"]: e for e in document["registries"]}
+        listed = [*document["registries"], *document.get("programmes", [])]
+        entries = {e["id"]: e for e in listed}
         assert set(entries) == set(world.registry_ids)
+        # A crediting programme is listed beside the registries, as a programme.
+        assert {e["id"] for e in document.get("programmes", [])} == {
+            p.id for p in world.scenario.programmes
+        }
         assert entries["JPN01"]["connector"] == {"type": "exchange", "url": server.url("JPN01")}
         assert entries["JPN01"]["schedule"] == {"interval_seconds": 2}
     finally:

@@ -53,7 +53,8 @@ SHIPPED = Path(__file__).resolve().parent.parent / "profiles"
 VOCABULARIES = SHIPPED / "_vocabularies.toml"
 FORMATS = ("csv", "xlsx", "json")
 BUILTIN_PARAMS = ("registry", "party")
-REGISTRY_ID = re.compile(r"^[A-Z]{3}[0-9]{2}$")
+# A Party registry (JPN01) or a crediting programme's registry (VCS): metareg.registries.
+REGISTRY_ID = re.compile(r"^(?:[A-Z]{3}[0-9]{2}|[A-Z][A-Z0-9.]{1,15})$")
 _PLAIN = frozenset({str, int, float})  # field values that go out as they are
 
 _TOP = {"profile", "input", "params", "maps", "countries", "tables", "skip", "derived", "records"}
@@ -541,7 +542,8 @@ class Profile:
             if registry is not None and not REGISTRY_ID.match(str(registry)):
                 raise RowError(
                     self.scope.rule(f"{rule.rule}.registry"),
-                    f"{registry!r} is not a registry id (alpha-3 and two digits, e.g. JPN01)",
+                    f"{registry!r} is not a registry id (alpha-3 and two digits, e.g. JPN01, "
+                    "or a programme id, e.g. VCS)",
                 )
         outcome.registry = outcome.registry or registry
         record: dict[str, Any] = {"record_type": rule.type}
@@ -572,6 +574,7 @@ class Profile:
             "title": self.title,
             "format": self.input.format,
             "reads": self.reads,
+            "notes": self.notes,
             "tables": [
                 {
                     "name": t.name,

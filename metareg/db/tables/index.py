@@ -8,6 +8,9 @@
   the normalized payload, the raw payload verbatim, its source and when it arrived.
   Its id is the index's change sequence: incremental checks read "everything after
   the last id I saw".
+- `unit_statuses`: what crediting programmes say about ranges of their own units
+  (RECORDS.md `unit_status`), with each range parsed when stored
+  (`unit_prefix`, `unit_first`, `unit_last`), indexed per programme for range search.
 - `quarantine`: input that failed validation, kept verbatim with its reasons.
 - `sync_state`: one row per registry: the committed cursor and sync health.
 - `block_span`: per (cooperative approach, originating registry) the longest block
@@ -41,6 +44,9 @@ class Registry(SQLModel, table=True):
     # RECORDS.md "Who may state an authorization": the Parties besides its own that the
     # registry acts for (its `acts_for` in config/registries.toml), as detection reads it.
     acts_for: list[str] | None = Field(default=None, sa_type=Json)
+    # `party` (a Party ITMO registry) or `programme` (a crediting programme's registry,
+    # e.g. VCS: its id is the programme's and it belongs to no Party; party_id is "").
+    kind: str = Field(default="party", max_length=12)
 
 
 class BlockColumns(SQLModel):
@@ -182,6 +188,64 @@ class Authorization(CurrentColumns, table=True):
     status: str = Field(default="active", max_length=8)
 
 
+# `unit_statuses`: the derived range columns (metareg.index.unitrange.status_columns),
+# never part of the record, and the partial indexes' conditions, spelled as the
+# queries spell them (metareg.detection.read.programmes).
+STATUS_RANGE_COLUMNS = frozenset({"unit_prefix", "unit_first", "unit_last"})
+STATUS_RANGE_WHERE = "unit_prefix IS NOT NULL"
+STATUS_UNPARSED_WHERE = "unit_prefix IS NULL"
+
+
+class UnitStatus(CurrentColumns, table=True):
+    """RECORDS.md `unit_status`: a crediting programme's own view of a range of its units.
+    `registry_id` is the reporting source (the programme source it was read from)."""
+
+    __tablename__ = "unit_statuses"
+    __table_args__ = (
+        UniqueConstraint("registry_id", "uid", name="uq_unit_status_identity"),
+        # Range search per programme: the statuses of one programme's batch whose
+        # parsed block meets a range, in (programme, batch, first unit) order.
+        Index(
+            "ix_unit_status_range",
+            "underlying_registry_id",
+            "unit_prefix",
+            "unit_first",
+            "unit_last",
+            sqlite_where=text(STATUS_RANGE_WHERE),
+            postgresql_where=text(STATUS_RANGE_WHERE),
+        ),
+        # The statuses a programme rule can speak on (prefilter.programmes): retired or
+        # cancelled for a purpose, and labelled, read without the whole table.
+        Index("ix_unit_status_claim", "status", "purpose"),
+        Index("ix_unit_status_label", "article6_label"),
+        # Batch ids and serials no parser reads: matched by the exact text.
+        Index(
+            "ix_unit_status_text",
+            "underlying_registry_id",
+            "first_unit_id",
+            sqlite_where=text(STATUS_UNPARSED_WHERE),
+            postgresql_where=text(STATUS_UNPARSED_WHERE),
+        ),
+    )
+
+    id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
+    status_id: str = Field(max_length=256)
+    underlying_registry_id: str = Field(max_length=256)
+    first_unit_id: str = Field(max_length=256)
+    last_unit_id: str = Field(max_length=256)
+    status: str = Field(max_length=12)
+    status_date: date
+    purpose: str = Field(default="unknown", max_length=12)
+    article6_label: str = Field(default="unknown", max_length=16)
+    project_id: str | None = Field(default=None, max_length=256)
+    vintage: str | None = Field(default=None, max_length=64)
+    quantity: float | None = None
+    beneficiary: str | None = Field(default=None, sa_column=Column(Text))
+    unit_prefix: str | None = Field(default=None, sa_column=Column(Text))
+    unit_first: int | None = Field(default=None, sa_type=Serial)
+    unit_last: int | None = Field(default=None, sa_type=Serial)
+
+
 class RecordVersion(SQLModel, table=True):
     __tablename__ = "record_version"
     __table_args__ = (
@@ -258,4 +322,9 @@ class BlockSpan(SQLModel, table=True):
     max_span: int = Field(sa_type=Serial)
 
 
-CURRENT_TABLES = {"action": Action, "holding": Holding, "authorization": Authorization}
+CURRENT_TABLES = {
+    "action": Action,
+    "holding": Holding,
+    "authorization": Authorization,
+    "unit_status": UnitStatus,
+}

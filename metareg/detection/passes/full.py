@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Connection
 
-from metareg.detection.passes import authorization, units
+from metareg.detection.passes import authorization, programmes, units
 from metareg.detection.passes.scope import Detected, JudgedScope
 from metareg.detection.passes.sweep import sweep_group
 from metareg.detection.prefilter import blocks as screen
@@ -58,9 +58,13 @@ def _authorizations_and_units(connection: Connection) -> list[Finding]:
     database allows (the check holds the write lock, so every connection sees the
     same index)."""
     if not screen.parallel(connection):
-        return [*authorization.full_pass(connection), *units.find(connection)]
+        return [
+            *authorization.full_pass(connection),
+            *units.find(connection),
+            *programmes.find(connection),
+        ]
     with connection.engine.connect() as reader:
-        return [*authorization.full_pass(reader), *units.find(reader)]
+        return [*authorization.full_pass(reader), *units.find(reader), *programmes.find(reader)]
 
 
 def _exhaustive(connection: Connection, context: CheckContext) -> list[Finding]:
@@ -72,6 +76,7 @@ def _exhaustive(connection: Connection, context: CheckContext) -> list[Finding]:
         findings.extend(sweep_group(read.blocks(connection, ca, registry), context, inline))
     findings.extend(inline.finish(connection))
     findings.extend(units.find_exhaustive(connection))
+    findings.extend(programmes.find_exhaustive(connection))
     return findings
 
 

@@ -18,7 +18,7 @@ from datetime import date
 
 from sqlalchemy import Connection
 
-from metareg.detection.passes import authorization, units
+from metareg.detection.passes import authorization, programmes, units
 from metareg.detection.passes.scope import Detected, Interval, JudgedScope
 from metareg.detection.passes.sweep import sweep_group
 from metareg.detection.read import authorizations as read_authorizations
@@ -67,6 +67,7 @@ def find_changed(connection: Connection, since: Since, context: CheckContext) ->
     findings = _blocks(connection, touched, context, scope)
     if touched.unit_registries:
         findings += units.find(connection, touched.unit_registries)
+        findings += programmes.find(connection, touched.unit_registries)
         scope.unit_scopes = {unit_scope(u) for u in touched.unit_registries}
     if touched.auth_keys:
         findings += _authorizations(connection, touched, scope)

@@ -31,7 +31,7 @@ from metareg.db.upsert import batched
 from metareg.detection.read.columns import actions, authorizations
 from metareg.detection.rules import of_kind
 from metareg.detection.rules.dc09_authorization_exceeded import COUNTED
-from metareg.detection.rules.kinds import Awaited, GroupRule, UnitsRule
+from metareg.detection.rules.kinds import Awaited, GroupRule, ProgrammeRule, UnitsRule
 from metareg.findings import Identity
 
 LOOKUP_CHUNK = 2_000
@@ -44,7 +44,10 @@ AWAITED: tuple[Awaited, ...] = tuple(
     rule.awaited for rule in of_kind(GroupRule) if rule.awaited is not None
 )
 # The action types the units rules judge (their underlying registries are touched).
-UNIT_ACTIONS = frozenset(kind for rule in of_kind(UnitsRule) for kind in rule.actions)
+UNIT_ACTIONS = frozenset(
+    {kind for rule in of_kind(UnitsRule) for kind in rule.actions}
+    | {kind for rule in of_kind(ProgrammeRule) for kind in rule.actions}
+)
 AuthKey = tuple[str, str | None]  # (cooperative approach, authorization id or None)
 
 
@@ -160,6 +163,10 @@ def changed_since(connection: Connection, watermark: int, upto: int) -> Touched:
                 record = orjson.loads(payload)
                 if record_type == "action":
                     touched.add_action(record, (registry_id, record_type, uid))
+                elif record_type == "unit_status":
+                    # What a programme says about its units: the units rules (DC03's
+                    # scope, DC15, DC16) of that programme are judged again.
+                    touched.unit_registries.add(str(record["underlying_registry_id"]))
                 elif record_type == "authorization":
                     key = (str(record["cooperative_approach_id"]), str(record["authorization_id"]))
                     touched.auth_keys.add(key)

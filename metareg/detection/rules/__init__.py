@@ -27,6 +27,8 @@ from metareg.detection.rules import (
     dc12_quantity_mismatch,
     dc13_action_before_authorization,
     dc14_foreign_authorization,
+    dc15_underlying_units_claimed_elsewhere,
+    dc16_underlying_units_not_authorized,
 )
 from metareg.detection.rules.kinds import AUTHORIZATION, BLOCK, UNITS, AuthorizationRule, Rule
 
@@ -45,6 +47,8 @@ RULES: tuple[Rule, ...] = (
     dc12_quantity_mismatch.RULE,
     dc13_action_before_authorization.RULE,
     dc14_foreign_authorization.RULE,
+    dc15_underlying_units_claimed_elsewhere.RULE,
+    dc16_underlying_units_not_authorized.RULE,
 )
 
 R = TypeVar("R", bound=Rule)

@@ -11,6 +11,19 @@ is not judged; a missing `last_unit_id` means a single unit. Where either side's
 serials cannot be parsed, the two conflict when their (first, last) unit id strings
 are equal. The set-based pass sweeps the parsed ranges of each (underlying registry,
 batch prefix) in order, never all pairs.
+
+A re-issuance, not a reappearance. Two distinct issuances are the same programme
+units seen twice through the same chain, and do not conflict, when they are one
+issuance reported twice: the same `action_id` (the originating registry's own id of
+the issuance), the same chain (`cooperative_approach_id`, originating
+`party_registry_id`, `first_transferring_party_id`, `vintage`) and exactly the same
+underlying units (registry and first/last unit ids). That is what loading the same
+programme export twice as ITMO issuances, or a Party registry and a CAD Trust node
+both reporting one issuance, produces, whatever ITMO serials each reporter numbers it
+with. Anything else resting on shared units is a re-issuance: another action id (a
+second issuance of the units, even in the same registry), another chain (another
+approach, originating registry, first transferring Party or vintage), or units that
+only partly coincide.
 """
 
 from __future__ import annotations
@@ -48,11 +61,26 @@ def unit_text(record: BlockRecord) -> tuple[str, str]:
     return (record.first_unit_id or "", record.last_unit_id or record.first_unit_id or "")
 
 
+def reappearance(a: BlockRecord, b: BlockRecord) -> bool:
+    """The same issuance seen twice through the same chain (the module's docstring)."""
+    return (
+        a.uid == b.uid
+        and a.cooperative_approach_id == b.cooperative_approach_id
+        and a.party_registry_id == b.party_registry_id
+        and a.first_transferring_party_id == b.first_transferring_party_id
+        and a.vintage == b.vintage
+        and a.underlying_registry_id == b.underlying_registry_id
+        and unit_text(a) == unit_text(b)
+    )
+
+
 def conflicts(a: BlockRecord, b: BlockRecord, ra: UnitRange | None, rb: UnitRange | None) -> bool:
     """The pure predicate, given each issuance's parsed range (None: unparseable)."""
     if a.identity == b.identity or not (judged(a) and judged(b)):
         return False
     if a.underlying_registry_id != b.underlying_registry_id or overlap(a, b):
+        return False
+    if reappearance(a, b):
         return False
     if ra is None or rb is None:
         return unit_text(a) == unit_text(b)

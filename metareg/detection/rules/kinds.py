@@ -14,6 +14,7 @@ DC09's running total) it computes with `rules.versions` and DC09's own
 | `PairRule` | two overlapping, distinct block records (DC01, DC02, DC05, DC06) | block range |
 | `GroupRule` | a group of overlapping records, once all are seen (DC04, DC10, DC11) | block range |
 | `UnitsRule` | issuances, by their underlying units (DC03) | underlying registry |
+| `ProgrammeRule` | an issuance and a status of its units (DC15, DC16) | underlying registry |
 | `AuthorizationRule` | an action, against its authorization (DC07-DC09, DC13) | authorization |
 | `VersionsRule` | every registry's versions of one authorization (DC14) | authorization |
 
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import ClassVar, Protocol
 
+from metareg.detection.rules.programmes import UnitStatusRecord
 from metareg.detection.rules.terms import (
     AuthorizationFacts,
     AuthorizationVersion,
@@ -222,3 +224,19 @@ class Unmatched:
     def findings(self) -> Iterator[Finding]:
         for record in self.unmatched.values():
             yield self.finding(record, self.context)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProgrammeRule(Rule):
+    """Decided on an ITMO record resting on programme units and one status the
+    programme reports for units they share (`rules.programmes.units_meet`): `judged`
+    says which records it concerns, `narrows` a necessary condition on the statuses
+    that can matter to it (column -> the values one of which it must hold; the
+    prefilter reads only those, and never decides), `check` decides. Its alerts share
+    the units rules' scope (`unit:<underlying registry>`)."""
+
+    scope: ClassVar[str] = UNITS
+    judged: Callable[[BlockRecord], bool]
+    check: Callable[[BlockRecord, UnitStatusRecord], Finding | None]
+    actions: frozenset[str]
+    narrows: tuple[tuple[str, frozenset[str]], ...] = ()

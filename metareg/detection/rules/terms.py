@@ -146,8 +146,11 @@ def overlap(a: BlockRecord, b: BlockRecord) -> bool:
 
 
 def party_of(registry_id: str) -> str:
-    """RULES.md: a registry belongs to the Party whose alpha-3 code begins its id."""
-    return registry_id[:3]
+    """RULES.md: a registry belongs to the Party whose alpha-3 code begins its id. A
+    crediting programme's registry (VCS, CAR, ...) belongs to none: ""."""
+    if len(registry_id) == 5 and registry_id[3:].isdigit():
+        return registry_id[:3]
+    return ""
 
 
 def ordered(a: BlockRecord, b: BlockRecord) -> tuple[BlockRecord, BlockRecord]:

@@ -11,7 +11,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-RECORD_TYPES = ("authorization", "action", "holding")
+RECORD_TYPES = ("authorization", "action", "holding", "unit_status")
+# The records about ITMO blocks (the others: unit_status, a programme's view of its units).
+BLOCK_RECORD_TYPES = ("authorization", "action", "holding")
 WITHDRAWAL = "withdrawal"
 SCHEMA_FILES = {name: f"{name}.schema.json" for name in (*RECORD_TYPES, "block", WITHDRAWAL)}
 

@@ -23,7 +23,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 
 from metareg.oversight import alerts as alert_service
-from metareg.oversight import itmos
+from metareg.oversight import itmos, programmes
 from metareg.oversight.registries import last_sync_attempt, registry_statuses
 from metareg.oversight.totals import change_sequence, index_totals
 from metareg.records.identifiers import IdentifierError
@@ -247,6 +247,36 @@ def _timeline(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return events
 
 
+def _programme_events(statuses: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the crediting programme reports about the units the ITMO rests on, as events
+    beside the registries' own (RECORDS.md `unit_status`)."""
+    events = []
+    for status in statuses:
+        detail = [f"purpose: {status['purpose']}", f"Article 6 label: {status['article6_label']}"]
+        if status.get("beneficiary"):
+            detail.append(f"beneficiary: {status['beneficiary']}")
+        if status.get("quantity") is not None:
+            detail.append(f"quantity: {status['quantity']:g}")
+        units = status["first_unit_id"]
+        if status["last_unit_id"] != units:
+            units = f"{units} .. {status['last_unit_id']}"
+        events.append(
+            {
+                "date": str(status["status_date"])[:10],
+                "registry": status["registry"],
+                "record_type": "unit_status",
+                "record_id": status["status_id"],
+                "what": f"{status['underlying_registry_id']} units {status['status']}",
+                "range": units,
+                "vintage": status.get("vintage"),
+                "detail": "; ".join(detail),
+                "versions": 0,
+                "programme": True,
+            }
+        )
+    return events
+
+
 @router.get("/itmo", response_class=HTMLResponse, response_model=None)
 def itmo_page(
     request: Request,
@@ -268,7 +298,9 @@ def itmo_page(
         try:
             with _engine(request).connect() as connection:
                 result = itmos.describe_itmo(connection, identifier)
-            timeline = _timeline(result["records"])
+                statuses = programmes.statuses_under(connection, result["records"])
+            timeline = _timeline(result["records"]) + _programme_events(statuses)
+            timeline.sort(key=lambda e: (e["date"], e["registry"], e["record_id"]))
             context.update(
                 result=result,
                 timeline=timeline,

@@ -24,7 +24,16 @@ PARTY = r"^[A-Z]{3}$"
 
 class CheckRequest(BaseModel):
     identifier: str = Field(
-        max_length=200, description="Unit or block, e.g. CA0001-IDN01-IDN-1-1000-2023"
+        max_length=300,
+        description="Unit or block, e.g. CA0001-IDN01-IDN-1-1000-2023, or the underlying "
+        "programme's serial (a Verra or Gold Standard serial, an ACR range): every ITMO block "
+        "resting on those units is checked",
+    )
+    programme: str | None = Field(
+        None,
+        pattern=r"^[A-Z][A-Z0-9.]{1,15}$",
+        description="The programme whose serial `identifier` is (VCS, GS, ACR, ...); default: "
+        "an ITMO identifier, or the programme the serial's shape names",
     )
     action_type: Literal["First transfer", "Use", "Cancellation"] | None = Field(
         None,
@@ -84,6 +93,14 @@ class CheckAnswer(BaseModel):
     quantity_first_transferred: float | None
     quantity_available: float | None
     alerts: list[dict[str, Any]]
+    itmo_blocks: list[str] = Field(
+        [], description="The ITMO blocks checked (those resting on a programme serial's units)"
+    )
+    programme: dict[str, Any] | None = Field(
+        None,
+        description="What the underlying programme reports about the units: {programme, "
+        "units, statuses (its unit_status records)}",
+    )
 
 
 @router.post("/checks/authorization", response_model=CheckAnswer)

@@ -1,0 +1,62 @@
+"""DC16 underlying-units-not-authorized (high). Kind: programme. Alert scope:
+underlying registry.
+
+RULES.md: "the underlying units of an ITMO block overlap a `unit_status` whose
+`article6_label` is `not-authorized`, or that is `unknown` where the programme's own
+export labels authorized units (the programme profile says so)".
+
+Decisions: the ITMO block's units are those its `Issuance` names, and "overlap" is
+`rules.programmes.units_meet`. The second case is decided where the export is read:
+the profile of a programme whose export labels authorized units maps a unit without
+the label to `not-authorized` and says so in its notes (verra-transactions: Verra
+marks "Article 6 Authorized" in Additional Certifications), because whether an export
+labels authorized units is a property of the export, not of a record. So here an
+`unknown` label never raises DC16: the programme has not said. One alert per (ITMO
+issuance, status) pair: its evidence is the two records, its range the ITMO block's.
+"""
+
+from __future__ import annotations
+
+from metareg.detection.rules.kinds import ProgrammeRule, unit_scope
+from metareg.detection.rules.programmes import (
+    NOT_AUTHORIZED,
+    UnitStatusRecord,
+    resting,
+    units_meet,
+    units_of,
+)
+from metareg.detection.rules.terms import BlockRecord, make_finding
+from metareg.findings import Finding
+
+CODE = "DC16"
+
+
+def not_authorized(status: UnitStatusRecord) -> bool:
+    return status.article6_label == NOT_AUTHORIZED
+
+
+def check(block: BlockRecord, status: UnitStatusRecord) -> Finding | None:
+    if not resting(block) or not not_authorized(status):
+        return None
+    if not units_meet(units_of(block), status):
+        return None
+    return make_finding(
+        CODE,
+        f"{block.label()} rests on {block.underlying_registry_id} units "
+        f"{block.first_unit_id} .. {block.last_unit_id or block.first_unit_id}, which "
+        f"{status.registry_id} labels not authorized for Article 6 ({status.label()}, "
+        f"{status.status} on {status.status_date})",
+        (block.identity, status.identity),
+        block=block,
+        scope=unit_scope(block.underlying_registry_id or ""),
+    )
+
+
+RULE = ProgrammeRule(
+    code=CODE,
+    judged=resting,
+    check=check,
+    actions=frozenset({"Issuance"}),
+    narrows=(("article6_label", frozenset({NOT_AUTHORIZED})),),
+    passed="the programme labels none of these units not authorized for Article 6",
+)
