@@ -66,6 +66,7 @@ def _compute(connection: Connection) -> dict[str, Any]:
     by_ca: dict[str, dict[str, int]] = defaultdict(dict)
     by_vintage: dict[int, dict[str, int]] = defaultdict(dict)
     by_party: dict[str, dict[str, int]] = defaultdict(dict)
+    by_party_vintage: dict[tuple[str, int], dict[str, int]] = defaultdict(dict)
     registries_of_ca: dict[str, set[str]] = defaultdict(set)
     parties_of_ca: dict[str, set[str]] = defaultdict(set)
     for (ca, registry), items in _items_by_pair(connection).items():
@@ -86,6 +87,12 @@ def _compute(connection: Connection) -> dict[str, Any]:
                 _add(by_vintage[segment.vintage], segment.state, segment.quantity)
             if segment.first_transferring_party_id:
                 _add(by_party[segment.first_transferring_party_id], segment.state, segment.quantity)
+                if segment.vintage is not None:
+                    _add(
+                        by_party_vintage[(segment.first_transferring_party_id, segment.vintage)],
+                        segment.state,
+                        segment.quantity,
+                    )
     authorized = _authorized(connection, parties_of_ca)
     approaches = sorted(set(by_ca) | set(authorized))
     return {
@@ -101,6 +108,10 @@ def _compute(connection: Connection) -> dict[str, Any]:
         "by_party": [
             {"party_id": party, "quantity_by_state": totals}
             for party, totals in sorted(by_party.items())
+        ],
+        "by_party_vintage": [
+            {"party_id": party, "vintage": vintage, "quantity_by_state": totals}
+            for (party, vintage), totals in sorted(by_party_vintage.items())
         ],
         "cooperative_approaches": [
             {
