@@ -71,8 +71,10 @@ ROUTE_ROLES: dict[tuple[str, str], Role] = {
     ("POST", "/dashboard/login"): PUBLIC,
     ("POST", "/dashboard/logout"): PUBLIC,
     ("GET", "/dashboard/static/{name}"): PUBLIC,
+    ("GET", "/dashboard/public"): PUBLIC,  # aggregates only (metareg.oversight.public)
     ("GET", "/dashboard"): OVERSIGHT,
     ("GET", "/dashboard/alerts"): OVERSIGHT,
+    ("GET", "/dashboard/alerts/{alert_id}"): OVERSIGHT,
     ("POST", "/dashboard/alerts/{alert_id}/acknowledge"): ADMIN,
     ("GET", "/dashboard/itmo"): OVERSIGHT,
     ("GET", "/dashboard/events"): OVERSIGHT,

@@ -22,8 +22,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 
+from metareg.oversight import alert_pages, itmos, programmes
 from metareg.oversight import alerts as alert_service
-from metareg.oversight import itmos, programmes
+from metareg.oversight.public import public_summary
 from metareg.oversight.registries import last_sync_attempt, registry_statuses
 from metareg.oversight.totals import change_sequence, index_totals
 from metareg.records.identifiers import IdentifierError
@@ -119,12 +120,10 @@ def overview(request: Request, who: Viewer | LoginRequired = Depends(viewer)) ->
     with _engine(request).connect() as connection:
         totals = index_totals(connection)
         alerts = alert_service.list_alerts(connection, limit=10_000)
+        open_counts = alert_pages.open_alert_counts(connection)
+        unresolved = [a for a in alerts if a["status"] != "resolved"]
+        dates = alert_pages.conflict_dates(connection, unresolved)
     open_alerts = [a for a in alerts if a["status"] == "open"]
-    party_bars = [
-        charts.Bar(item["party_id"], dict(item["quantity_by_state"]))
-        for item in totals.get("by_party", [])
-    ]
-    times = [datetime.fromisoformat(a["first_seen"]) for a in alerts if a.get("first_seen")]
     return _page(
         request,
         "overview.html",
@@ -132,12 +131,35 @@ def overview(request: Request, who: Viewer | LoginRequired = Depends(viewer)) ->
         health=_health(request),
         open_count=len(open_alerts),
         alert_count=len(alerts),
-        recent=sorted(alerts, key=lambda a: a.get("last_seen") or "", reverse=True)[:8],
-        units_chart=charts.stacked_bars(
-            party_bars, "Units by state and first transferring Party", charts.STATE_COLOURS
+        recent=alert_pages.sort_alerts(unresolved)[:8],
+        units_chart=units_chart(totals.get("by_party_vintage", [])),
+        rule_chart=charts.stacked_bars(
+            [charts.Bar(rule, dict(n)) for rule, n in open_counts["by_rule"].items()],
+            "Open alerts by rule, by severity",
+            charts.SEVERITY_COLOURS,
         ),
-        alerts_chart=charts.time_columns(times, "Alerts over time (first seen)"),
+        registry_chart=charts.stacked_bars(
+            [charts.Bar(reg, dict(n)) for reg, n in open_counts["by_registry"].items()],
+            "Open alerts by registry involved, by severity",
+            charts.SEVERITY_COLOURS,
+        ),
+        conflicts_chart=charts.date_columns(
+            [d for d in dates.values() if d is not None],
+            "Unresolved conflicts by the date of their conflicting actions",
+        ),
         by_state=totals.get("by_state", {}),
+    )
+
+
+def units_chart(by_party_vintage: list[dict[str, Any]]) -> str:
+    """Units by state, one bar per first transferring Party and vintage."""
+    return charts.stacked_bars(
+        [
+            charts.Bar(f"{item['party_id']} {item['vintage']}", dict(item["quantity_by_state"]))
+            for item in by_party_vintage
+        ],
+        "Units by state, per first transferring Party and vintage",
+        charts.STATE_COLOURS,
     )
 
 
@@ -150,10 +172,14 @@ def alerts_page(
     rule: str = Query("", max_length=8),
     status: str = Query("", max_length=16),
     registry: str = Query("", max_length=16),
+    sort: str = Query(alert_pages.DEFAULT_SORT, max_length=16),
+    order: str = Query("", max_length=4),
     who: Viewer | LoginRequired = Depends(viewer),
 ) -> Response:
     if isinstance(who, LoginRequired):
         return login_redirect(request, who)
+    sort = sort if sort in alert_pages.SORTS else alert_pages.DEFAULT_SORT
+    order = order if order in ("asc", "desc") else ""
     filters = {
         "rule": rule if rule in alert_service.RULE_CODES else None,
         "status": status if status in alert_service.STATUSES else None,
@@ -161,18 +187,44 @@ def alerts_page(
     }
     with _engine(request).connect() as connection:
         alerts = alert_service.alerts_with_acknowledgements(connection, limit=2_000, **filters)
-    alerts.sort(key=lambda a: (a["status"] != "open", a.get("last_seen") or ""), reverse=False)
+    query = {k: v for k, v in filters.items() if v}
     return _page(
         request,
         "alerts.html",
         who,
-        alerts=alerts,
+        alerts=alert_pages.sort_alerts(alerts, sort, order or None),
         filters={k: v or "" for k, v in filters.items()},
         rules=alert_service.RULE_CODES,
         statuses=alert_service.STATUSES,
-        query=urlencode({k: v for k, v in filters.items() if v}),
+        query=urlencode({**query, "sort": sort, **({"order": order} if order else {})}),
+        sorting=_sort_links(query, sort, order),
+        sort=sort,
+        order=order,
+        sorts=alert_pages.SORTS,
         can_acknowledge=who.may(Role.admin),
     )
+
+
+def _sort_links(filters: dict[str, str], sort: str, order: str) -> dict[str, dict[str, str]]:
+    """Per sortable column: the link that sorts by it (again: the other way round) and
+    the arrow showing the current order."""
+    links = {}
+    for key, (_, natural) in alert_pages.SORTS.items():
+        current = order or ("desc" if natural else "asc")
+        if key == sort:
+            flipped = "asc" if current == "desc" else "desc"
+            arrow = " ▼" if current == "desc" else " ▲"
+            aria = "descending" if current == "desc" else "ascending"
+            target = {**filters, "sort": key, "order": flipped}
+        else:
+            arrow, aria = "", "none"
+            target = {**filters, "sort": key}
+        links[key] = {
+            "href": "/dashboard/alerts?" + urlencode(target),
+            "arrow": arrow,
+            "aria": aria,
+        }
+    return links
 
 
 @router.post("/alerts/{alert_id}/acknowledge")
@@ -201,7 +253,7 @@ def acknowledge(
                 request,
                 "alerts.html",
                 who,
-                alerts=alerts,
+                alerts=alert_pages.sort_alerts(alerts),
                 filters={"rule": "", "status": "", "registry": ""},
                 rules=alert_service.RULE_CODES,
                 statuses=alert_service.STATUSES,
@@ -210,6 +262,99 @@ def acknowledge(
                 error=str(error),
             )
     return RedirectResponse(_local(back), status_code=303)
+
+
+@router.get("/alerts/{alert_id}", response_class=HTMLResponse, response_model=None)
+def alert_page(
+    request: Request, alert_id: str, who: Viewer | LoginRequired = Depends(viewer)
+) -> Response:
+    """One alert: its evidence records side by side, the timeline of the block it names,
+    the acknowledgement form, and its history of events."""
+    if isinstance(who, LoginRequired):
+        return login_redirect(request, who)
+    with _engine(request).connect() as connection:
+        found = alert_pages.describe_alert(connection, alert_id[:64])
+        block = found["block"] if found else None
+        statuses = programmes.statuses_under(connection, block["records"]) if block else []
+    if found is None:
+        page = _page(request, "alert.html", who, found=None, alert_id=alert_id[:64])
+        page.status_code = 404
+        return page
+    timeline = _itmo_timeline(block["records"], statuses) if block else []
+    return _page(
+        request,
+        "alert.html",
+        who,
+        found=found,
+        alert=found["alert"],
+        timeline=timeline,
+        lanes=sorted({e["registry"] for e in timeline}),
+        evidence_ids={(e["registry"], e["record_id"]) for e in found["evidence"]},
+        rows=_evidence_rows(found["evidence"]),
+        can_acknowledge=who.may(Role.admin),
+    )
+
+
+# Fields shown first on evidence cards, in this order; the rest follow alphabetically.
+_FIRST_FIELDS = (
+    "action_type",
+    "action_date",
+    "as_of",
+    "authorization_date",
+    "cooperative_approach_id",
+    "party_registry_id",
+    "first_transferring_party_id",
+    "first_id",
+    "last_id",
+    "vintage",
+)
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, list | tuple):
+        return ", ".join(_shown(v) for v in value) or "–"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_shown(v)}" for k, v in value.items()) or "–"
+    return str(value)
+
+
+def _evidence_rows(evidence: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per record field any evidence record has, in one order for every card (so
+    the records read side by side), each saying whether the records differ there."""
+    present = {name for e in evidence for name in (e["record"] or {}) if name != "record_type"}
+    names = [f for f in _FIRST_FIELDS if f in present] + sorted(present - set(_FIRST_FIELDS))
+    rows = []
+    for name in names:
+        values = [_shown((e["record"] or {}).get(name)) for e in evidence]
+        rows.append({"field": name, "values": values, "differs": len(set(values)) > 1})
+    return rows
+
+
+# -- public view -----------------------------------------------------------------------
+
+
+@router.get("/public", response_class=HTMLResponse, response_model=None)
+def public_page(request: Request) -> Response:
+    """What anyone may read without a key (`metareg.oversight.public`): no viewer, no
+    key check, nothing but aggregates."""
+    with _engine(request).connect() as connection:
+        summary = public_summary(connection)
+    by_rule = summary["open_alerts_by_rule"]
+    return _page(
+        request,
+        "public.html",
+        None,
+        summary=summary,
+        units_chart=units_chart(summary["by_party_vintage"]),
+        rule_chart=charts.stacked_bars(
+            [charts.Bar(rule, {"open": n}) for rule, n in by_rule.items() if n],
+            "Open alerts by rule",
+            {"open": "#b2182b"},
+        ),
+        states=[s for s in charts.STATE_COLOURS if s in summary["by_state"]],
+    )
 
 
 # -- ITMO lookup -----------------------------------------------------------------------
@@ -277,6 +422,15 @@ def _programme_events(statuses: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return events
 
 
+def _itmo_timeline(
+    records: list[dict[str, Any]], statuses: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The registries' records and the programme's statuses as one dated timeline."""
+    timeline = _timeline(records) + _programme_events(statuses)
+    timeline.sort(key=lambda e: (e["date"], e["registry"], e["record_id"]))
+    return timeline
+
+
 @router.get("/itmo", response_class=HTMLResponse, response_model=None)
 def itmo_page(
     request: Request,
@@ -299,8 +453,7 @@ def itmo_page(
             with _engine(request).connect() as connection:
                 result = itmos.describe_itmo(connection, identifier)
                 statuses = programmes.statuses_under(connection, result["records"])
-            timeline = _timeline(result["records"]) + _programme_events(statuses)
-            timeline.sort(key=lambda e: (e["date"], e["registry"], e["record_id"]))
+            timeline = _itmo_timeline(result["records"], statuses)
             context.update(
                 result=result,
                 timeline=timeline,
