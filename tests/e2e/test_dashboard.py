@@ -15,19 +15,9 @@ from metareg.cli.live_demo import DemoStack, build_demo
 from metareg.simulator.scenario import load_scenario
 from metareg.simulator.serve_app import BackgroundServer
 from metareg.simulator.world import generate_world
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCENARIO = Path(__file__).resolve().parents[2] / "config" / "scenarios" / "jcm.toml"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 pytestmark = pytest.mark.slow
 
 

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from metareg.checks.runner import run_checks
+from metareg.db.tables.index import Action, Holding
+from metareg.oversight.alerts import list_alerts
 from metareg.oversight.keys import create_key
 from metareg.sync.ingest import ingest_files
 from metareg.web.app import create_app
@@ -36,7 +38,7 @@ def dashboard(engine: Engine, tmp_path: Path) -> Iterator[tuple[TestClient, dict
 
 def test_pages_need_an_oversight_key(dashboard: tuple[TestClient, dict[str, str]]) -> None:
     client, _ = dashboard
-    for path in ("/dashboard", "/dashboard/alerts", "/dashboard/itmo"):
+    for path in ("/dashboard", "/dashboard/alerts", "/dashboard/itmo", "/dashboard/alerts/x"):
         answer = client.get(path)
         assert answer.status_code == 303 and answer.headers["location"].startswith(
             "/dashboard/login"
@@ -92,3 +94,55 @@ def test_acknowledging_needs_admin_and_the_form_token(
     assert done.status_code == 303
     after = client.get("/dashboard/alerts", params={"rule": "DC05"}).text
     assert "acknowledged" in after and "checked with JPN01" in after
+
+
+def test_the_public_page_shows_aggregates_and_nothing_else(
+    dashboard: tuple[TestClient, dict[str, str]], engine: Engine
+) -> None:
+    client, tokens = dashboard
+    answer = client.get("/dashboard/public")  # no key, no cookie
+    assert answer.status_code == 200
+    page = answer.text
+    stats = client.get("/v1/stats").json()  # what the public API already tells anyone
+    total = sum(stats["by_state"].values())
+    assert total and f"{total:,}" in page
+    for party in stats["by_party"]:
+        assert party["party_id"] in page
+    counts = client.get("/v1/alerts/counts", params={"status": "open"}).json()
+    for rule in counts["by_rule"]:
+        assert rule in page
+    # Nothing a key is needed for: no alert ids, messages or evidence, no record ids,
+    # no accounts, no key names, no logout form.
+    with engine.connect() as connection:
+        alerts = list_alerts(connection, limit=1_000)
+        action_ids = connection.execute(select(Action.__table__.c.uid)).scalars().all()
+        accounts = connection.execute(select(Holding.__table__.c.account_id)).scalars().all()
+    assert alerts and action_ids
+    for alert in alerts:
+        assert alert["id"] not in page and alert["message"] not in page
+        assert all(e["record_id"] not in page for e in alert["evidence"])
+    assert not [uid for uid in action_ids if uid in page]
+    assert not [account for account in accounts if account in page]
+    assert "test oversight" not in page and "test admin" not in page
+    assert "/dashboard/logout" not in page
+    # A logged-in browser sees the same public page (the key adds nothing there).
+    client.cookies.set(COOKIE, tokens["admin"])
+    assert client.get("/dashboard/public").text.count("<tr") == page.count("<tr")
+
+
+def test_an_alert_page_reads_without_javascript(
+    dashboard: tuple[TestClient, dict[str, str]], engine: Engine
+) -> None:
+    client, tokens = dashboard
+    client.cookies.set(COOKIE, tokens["oversight"])
+    with engine.connect() as connection:
+        (alert,) = list_alerts(connection, rule="DC05")
+    page = client.get(f"/dashboard/alerts/{alert['id']}").text
+    assert alert["message"] in page
+    for evidence in alert["evidence"]:
+        assert f'data-record="{evidence["record_id"]}"' in page
+    assert 'data-event="opened"' in page and 'class="event evidence"' in page
+    assert "Acknowledge</button>" not in page  # oversight reads; admin acknowledges
+    assert client.get("/dashboard/alerts/0000000000000000").status_code == 404
+    listing = client.get("/dashboard/alerts").text
+    assert f'href="/dashboard/alerts/{alert["id"]}"' in listing

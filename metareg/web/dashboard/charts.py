@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from html import escape
 
 from metareg.index.state import MIXED, STATES
@@ -87,7 +87,7 @@ def stacked_bars(bars: Sequence[Bar], title: str, colours: dict[str, str], width
     height = legend_top + legend_row * rows + 4
     out = [
         f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="100%" '
-        f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
+        f'style="max-width:{width}px" aria-label="{escape(title)}"><title>{escape(title)}</title>'
     ]
     for n, bar in enumerate(bars):
         y = top + n * row
@@ -152,7 +152,8 @@ def date_columns(days: Sequence[date], title: str, width: int = 560, height: int
     col_w = plot_w / columns
     out = [
         f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="100%" '
-        f'aria-label="{escape(title)}" data-unit="{unit}"><title>{escape(title)}</title>',
+        f'style="max-width:{width}px" aria-label="{escape(title)}" data-unit="{unit}">'
+        f"<title>{escape(title)}</title>",
         f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 8}" y2="{top + plot_h}" '
         f'class="axis"/>',
         f'<text x="{left - 4}" y="{top + 8}" text-anchor="end" class="label">{peak}</text>',
@@ -168,58 +169,20 @@ def date_columns(days: Sequence[date], title: str, width: int = 560, height: int
             f'data-period="{label}" data-count="{count}"><title>{escape(label)}: {count}</title>'
             "</rect>"
         )
+    if unit == "month":  # a tick at each January between the ends
+        for n in range(1, columns - 1):
+            if start(n).month == 1:
+                x = left + n * col_w
+                out.append(
+                    f'<line x1="{x:.1f}" y1="{top + plot_h}" x2="{x:.1f}" y2="{top + plot_h + 4}" '
+                    f'class="axis"/><text x="{x:.1f}" y="{top + plot_h + 14}" '
+                    f'text-anchor="middle" class="label tick">{start(n).year}</text>'
+                )
     out.append(
-        f'<text x="{left}" y="{height - 10}" class="label">{escape(start(0).strftime(fmt))}</text>'
-        f'<text x="{width - 8}" y="{height - 10}" text-anchor="end" class="label">'
+        f'<text x="{left}" y="{height - 4}" class="label">{escape(start(0).strftime(fmt))}</text>'
+        f'<text x="{width - 8}" y="{height - 4}" text-anchor="end" class="label">'
         f"{escape(start(columns - 1).strftime(fmt))}</text>"
-        f'<text x="{width / 2:.0f}" y="{height - 10}" text-anchor="middle" class="label">'
+        f'<text x="{width / 2:.0f}" y="{height - 4}" text-anchor="middle" class="label">'
         f"per {unit}</text></svg>"
-    )
-    return "".join(out)
-
-
-def _bucket(span: timedelta) -> tuple[timedelta, str]:
-    if span <= timedelta(hours=2):
-        return timedelta(minutes=1), "%H:%M"
-    if span <= timedelta(days=2):
-        return timedelta(hours=1), "%d %H:00"
-    return timedelta(days=1), "%Y-%m-%d"
-
-
-def time_columns(times: Sequence[datetime], title: str, width: int = 560, height: int = 160) -> str:
-    """How many things happened per minute / hour / day (chosen from the span)."""
-    if not times:
-        return f'<p class="empty">{escape(title)}: nothing yet.</p>'
-    ordered = sorted(times)
-    step, fmt = _bucket(ordered[-1] - ordered[0])
-    origin = ordered[0]
-    counts: dict[int, int] = {}
-    for moment in ordered:
-        index = int((moment - origin) / step)
-        counts[index] = counts.get(index, 0) + 1
-    columns = max(counts) + 1
-    left, bottom, top = 36, 28, 12
-    plot_w, plot_h = width - left - 8, height - bottom - top
-    peak = max(counts.values())
-    col_w = plot_w / columns
-    out = [
-        f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="100%" '
-        f'aria-label="{escape(title)}"><title>{escape(title)}</title>',
-        f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 8}" y2="{top + plot_h}" '
-        f'class="axis"/>',
-        f'<text x="{left - 4}" y="{top + 8}" text-anchor="end" class="label">{peak}</text>',
-    ]
-    for index, count in sorted(counts.items()):
-        h = plot_h * count / peak
-        x = left + index * col_w
-        label = (origin + index * step).strftime(fmt)
-        out.append(
-            f'<rect x="{x + 1:.1f}" y="{top + plot_h - h:.1f}" width="{max(col_w - 2, 1):.1f}" '
-            f'height="{h:.1f}" fill="#d95f02"><title>{escape(label)}: {count}</title></rect>'
-        )
-    out.append(
-        f'<text x="{left}" y="{height - 8}" class="label">{escape(origin.strftime(fmt))}</text>'
-        f'<text x="{width - 8}" y="{height - 8}" text-anchor="end" class="label">'
-        f"{escape((origin + (columns - 1) * step).strftime(fmt))}</text></svg>"
     )
     return "".join(out)

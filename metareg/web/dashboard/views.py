@@ -146,6 +146,7 @@ def overview(request: Request, who: Viewer | LoginRequired = Depends(viewer)) ->
         conflicts_chart=charts.date_columns(
             [d for d in dates.values() if d is not None],
             "Unresolved conflicts by the date of their conflicting actions",
+            width=760,
         ),
         by_state=totals.get("by_state", {}),
     )
@@ -160,6 +161,7 @@ def units_chart(by_party_vintage: list[dict[str, Any]]) -> str:
         ],
         "Units by state, per first transferring Party and vintage",
         charts.STATE_COLOURS,
+        width=760,
     )
 
 
