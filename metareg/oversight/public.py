@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from metareg.findings import CATALOGUE
 from metareg.oversight.alerts import count_alerts
 from metareg.oversight.totals import index_totals
 
@@ -27,10 +28,15 @@ PUBLIC_TOTALS = (
 def public_summary(connection: Connection) -> dict[str, Any]:
     totals = index_totals(connection)
     counts = count_alerts(connection, status="open")
+    by_rule = {
+        rule: statuses.get("open", 0) for rule, statuses in sorted(counts["by_rule"].items())
+    }
     return {
         **{name: totals.get(name, []) for name in PUBLIC_TOTALS},
-        "open_alerts_by_rule": {
-            rule: statuses.get("open", 0) for rule, statuses in sorted(counts["by_rule"].items())
+        "open_alerts_by_rule": by_rule,
+        # Each rule's severity is RULES.md's, public as the rule itself.
+        "rule_severity": {
+            rule: CATALOGUE[rule].severity if rule in CATALOGUE else "" for rule in by_rule
         },
         "open_alerts_by_severity": dict(counts["by_severity"]),
         "open_alerts": int(counts["total"]),

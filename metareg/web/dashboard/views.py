@@ -351,9 +351,13 @@ def public_page(request: Request) -> Response:
         summary=summary,
         units_chart=units_chart(summary["by_party_vintage"]),
         rule_chart=charts.stacked_bars(
-            [charts.Bar(rule, {"open": n}) for rule, n in by_rule.items() if n],
-            "Open alerts by rule",
-            {"open": "#b2182b"},
+            [
+                charts.Bar(rule, {summary["rule_severity"][rule]: n})
+                for rule, n in by_rule.items()
+                if n
+            ],
+            "Open alerts by rule, by severity",
+            charts.SEVERITY_COLOURS,
         ),
         states=[s for s in charts.STATE_COLOURS if s in summary["by_state"]],
     )
