@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
+from metareg.alerts.operational import raise_operational
 from metareg.checks.runner import run_checks
 from metareg.db.tables.index import Action, Holding
 from metareg.oversight.alerts import list_alerts
@@ -100,6 +101,10 @@ def test_the_public_page_shows_aggregates_and_nothing_else(
     dashboard: tuple[TestClient, dict[str, str]], engine: Engine
 ) -> None:
     client, tokens = dashboard
+    with engine.begin() as connection:  # an operational alert whose message names an error
+        raise_operational(
+            connection, "SY01", "JPN01", "JPN01: last error: 401 from https://u:pw@reg.example/x"
+        )
     answer = client.get("/dashboard/public")  # no key, no cookie
     assert answer.status_code == 200
     page = answer.text
@@ -124,6 +129,8 @@ def test_the_public_page_shows_aggregates_and_nothing_else(
     assert not [uid for uid in action_ids if uid in page]
     assert not [account for account in accounts if account in page]
     assert "test oversight" not in page and "test admin" not in page
+    assert "reg.example" not in page and "401 from" not in page
+    assert "SY01" in page  # counted, by rule only
     assert "/dashboard/logout" not in page
     # A logged-in browser sees the same public page (the key adds nothing there).
     client.cookies.set(COOKIE, tokens["admin"])
@@ -146,3 +153,18 @@ def test_an_alert_page_reads_without_javascript(
     assert client.get("/dashboard/alerts/0000000000000000").status_code == 404
     listing = client.get("/dashboard/alerts").text
     assert f'href="/dashboard/alerts/{alert["id"]}"' in listing
+
+
+def test_an_operational_alert_has_its_page_too(
+    dashboard: tuple[TestClient, dict[str, str]], engine: Engine
+) -> None:
+    client, tokens = dashboard
+    with engine.begin() as connection:
+        raise_operational(connection, "SY03", "IDN01", "3 quarantined record(s) await review")
+        (alert,) = list_alerts(connection, rule="SY03")
+    client.cookies.set(COOKIE, tokens["admin"])
+    page = client.get(f"/dashboard/alerts/{alert['id']}")
+    assert page.status_code == 200
+    assert "await review" in page.text and "an operational alert" in page.text
+    assert 'data-event="opened"' in page.text and "Acknowledge</button>" in page.text
+    assert "IDN01" in client.get("/dashboard").text
