@@ -3,7 +3,7 @@ any browser (and by a screen reader, through each chart's title and table fallba
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from html import escape
@@ -39,6 +39,18 @@ SEVERITY_COLOURS = {
     "low": "#67a9cf",
 }
 CHAR_WIDTH = 7.0  # a generous average glyph width at the charts' 11px font
+
+
+NARROW = 360  # drawn for phones: at a phone's width its text stays at its own size
+
+
+def responsive(draw: Callable[[int], str], wide: int = 560, narrow: int = NARROW) -> str:
+    """The chart drawn twice, for wide screens and for phones; the stylesheet shows the
+    one that fits (`.chart-wide`, `.chart-narrow`), so a phone's chart is not a
+    desktop's shrunk to unreadable text."""
+    return (
+        f'<div class="chart-wide">{draw(wide)}</div><div class="chart-narrow">{draw(narrow)}</div>'
+    )
 
 
 @dataclass(frozen=True)

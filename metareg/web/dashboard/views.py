@@ -133,20 +133,29 @@ def overview(request: Request, who: Viewer | LoginRequired = Depends(viewer)) ->
         alert_count=len(alerts),
         recent=alert_pages.sort_alerts(unresolved)[:8],
         units_chart=units_chart(totals.get("by_party_vintage", [])),
-        rule_chart=charts.stacked_bars(
-            [charts.Bar(rule, dict(n)) for rule, n in open_counts["by_rule"].items()],
-            "Open alerts by rule, by severity",
-            charts.SEVERITY_COLOURS,
+        rule_chart=charts.responsive(
+            lambda width: charts.stacked_bars(
+                [charts.Bar(rule, dict(n)) for rule, n in open_counts["by_rule"].items()],
+                "Open alerts by rule, by severity",
+                charts.SEVERITY_COLOURS,
+                width=width,
+            )
         ),
-        registry_chart=charts.stacked_bars(
-            [charts.Bar(reg, dict(n)) for reg, n in open_counts["by_registry"].items()],
-            "Open alerts by registry involved, by severity",
-            charts.SEVERITY_COLOURS,
+        registry_chart=charts.responsive(
+            lambda width: charts.stacked_bars(
+                [charts.Bar(reg, dict(n)) for reg, n in open_counts["by_registry"].items()],
+                "Open alerts by registry involved, by severity",
+                charts.SEVERITY_COLOURS,
+                width=width,
+            )
         ),
-        conflicts_chart=charts.date_columns(
-            [d for d in dates.values() if d is not None],
-            "Unresolved conflicts by the date of their conflicting actions",
-            width=760,
+        conflicts_chart=charts.responsive(
+            lambda width: charts.date_columns(
+                [d for d in dates.values() if d is not None],
+                "Unresolved conflicts by the date of their conflicting actions",
+                width=width,
+            ),
+            wide=760,
         ),
         by_state=totals.get("by_state", {}),
     )
@@ -154,14 +163,18 @@ def overview(request: Request, who: Viewer | LoginRequired = Depends(viewer)) ->
 
 def units_chart(by_party_vintage: list[dict[str, Any]]) -> str:
     """Units by state, one bar per first transferring Party and vintage."""
-    return charts.stacked_bars(
-        [
-            charts.Bar(f"{item['party_id']} {item['vintage']}", dict(item["quantity_by_state"]))
-            for item in by_party_vintage
-        ],
-        "Units by state, per first transferring Party and vintage",
-        charts.STATE_COLOURS,
-        width=760,
+    bars = [
+        charts.Bar(f"{item['party_id']} {item['vintage']}", dict(item["quantity_by_state"]))
+        for item in by_party_vintage
+    ]
+    return charts.responsive(
+        lambda width: charts.stacked_bars(
+            bars,
+            "Units by state, per first transferring Party and vintage",
+            charts.STATE_COLOURS,
+            width=width,
+        ),
+        wide=760,
     )
 
 
@@ -350,14 +363,17 @@ def public_page(request: Request) -> Response:
         None,
         summary=summary,
         units_chart=units_chart(summary["by_party_vintage"]),
-        rule_chart=charts.stacked_bars(
-            [
-                charts.Bar(rule, {summary["rule_severity"][rule]: n})
-                for rule, n in by_rule.items()
-                if n
-            ],
-            "Open alerts by rule, by severity",
-            charts.SEVERITY_COLOURS,
+        rule_chart=charts.responsive(
+            lambda width: charts.stacked_bars(
+                [
+                    charts.Bar(rule, {summary["rule_severity"][rule]: n})
+                    for rule, n in by_rule.items()
+                    if n
+                ],
+                "Open alerts by rule, by severity",
+                charts.SEVERITY_COLOURS,
+                width=width,
+            )
         ),
         states=[s for s in charts.STATE_COLOURS if s in summary["by_state"]],
     )
