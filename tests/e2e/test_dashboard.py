@@ -1,10 +1,9 @@
 """The dashboard end to end, in headless Chromium: the demo's world loads, an alert is
 found by filtering, acknowledged, and the ITMO lookup shows its timeline across
-registries. Screenshots go to $METAREG_TEST_OUTPUT/e2e (default: the test's tmp_path)."""
+registries. Screenshots go to test-artifacts/e2e-demo (or $METAREG_TEST_OUTPUT/e2e-demo)."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ from metareg.cli.live_demo import DemoStack, build_demo
 from metareg.simulator.scenario import load_scenario
 from metareg.simulator.serve_app import BackgroundServer
 from metareg.simulator.world import generate_world
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, screenshot_folder
 
 SCENARIO = Path(__file__).resolve().parents[2] / "config" / "scenarios" / "jcm.toml"
 pytestmark = pytest.mark.slow
@@ -36,11 +35,8 @@ def demo(tmp_path: Path) -> Iterator[tuple[DemoStack, str]]:
 
 
 @pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    base = Path(os.environ.get("METAREG_TEST_OUTPUT", tmp_path))
-    folder = base / "e2e"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+def shots() -> Path:
+    return screenshot_folder("e2e-demo")
 
 
 def test_dashboard_finds_acknowledges_and_traces_an_alert(
