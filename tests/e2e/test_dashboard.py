@@ -1,6 +1,6 @@
 """The dashboard end to end, in headless Chromium: the demo's world loads, an alert is
 found by filtering, acknowledged, and the ITMO lookup shows its timeline across
-registries. Screenshots go to test-artifacts/e2e-demo (or $METAREG_TEST_OUTPUT/e2e-demo)."""
+registries. Screenshots go to test-artifacts/test_dashboard (or under $METAREG_TEST_OUTPUT)."""
 
 from __future__ import annotations
 
@@ -35,8 +35,9 @@ def demo(tmp_path: Path) -> Iterator[tuple[DemoStack, str]]:
 
 
 @pytest.fixture
-def shots() -> Path:
-    return screenshot_folder("e2e-demo")
+def shots(request: pytest.FixtureRequest) -> Path:
+    """test-artifacts/<the test module's name> (this module's: test_dashboard)."""
+    return screenshot_folder(request.module.__name__.rsplit(".", 1)[-1])
 
 
 def test_dashboard_finds_acknowledges_and_traces_an_alert(

@@ -3,7 +3,7 @@ credits file is ingested (three rows whose mechanism the shipped profile cannot 
 one with a mistyped amount); an admin sees each entry with its source, line and
 reason, opens one to read the input as received, fixes the mapping, reprocesses (the
 three go into the index) and dismisses the last with a note. Screenshots go to
-$METAREG_TEST_OUTPUT/e2e (default: the test's tmp_path)."""
+test-artifacts/test_quarantine_page (or under $METAREG_TEST_OUTPUT)."""
 
 from __future__ import annotations
 
