@@ -20,7 +20,9 @@ from metareg.web.settings import ApiSettings
 router = APIRouter(prefix="/v1", tags=["quarantine"])
 
 ENTRY_ID = Path(..., ge=1, le=2**63 - 1)
-EntryId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+# In a JSON body an id stays within I-JSON's exact integers (RFC 7493: up to 2**53),
+# which every client's number type carries unchanged; the index's ids are far below.
+EntryId = Annotated[int, Field(ge=1, le=2**53)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such entry"}}
 
 
