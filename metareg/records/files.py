@@ -27,6 +27,7 @@ from metareg.records.canonical import (
 from metareg.records.cells import cell_integer, cell_list, cell_number
 from metareg.records.operations import Incoming, Operation, Rejected, Withdrawal
 from metareg.records.schemas import WITHDRAWAL, load_schema
+from metareg.records.storable import unstorable
 from metareg.records.validate import Problem, RecordValidator
 
 MAX_LINE_BYTES = 1 << 20  # a canonical record is a few hundred bytes; 1 MiB is hostile
@@ -48,10 +49,18 @@ def to_operation(
     problems = validator.problems(record)
     if problems:
         return Rejected(location, raw, problems)
-    if record["record_type"] == WITHDRAWAL:
-        target = normalize(record["of"])
-        return Withdrawal(target["record_type"], record_uid(target), raw, location)
-    return Incoming.from_record(record, raw, location)
+    try:
+        if record["record_type"] == WITHDRAWAL:
+            target = normalize(record["of"])
+            return Withdrawal(target["record_type"], record_uid(target), raw, location)
+        incoming = Incoming.from_record(record, raw, location)
+    except (orjson.JSONEncodeError, OverflowError, TypeError, ValueError):
+        # The normal form cannot even be serialized (an integer past 64 bits): name the
+        # values that cannot be stored; this record is refused, not its page.
+        unfit = unstorable(record["record_type"], normalize(record))
+        return Rejected(location, raw, unfit or [Problem("$", "cannot be stored")])
+    unfit = unstorable(incoming.record_type, incoming.normal)
+    return Rejected(location, raw, unfit) if unfit else incoming
 
 
 def json_lines(stream: BinaryIO, progress: Progress | None) -> Iterator[tuple[int, str, Any]]:

@@ -9,6 +9,8 @@ runs forwards) are checked here too, with the same error shape.
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,10 +110,52 @@ def _semantic_problems(record: dict[str, Any]) -> list[Problem]:
     return problems
 
 
-class RecordValidator:
-    """Validates canonical records of any type; build once, reuse (it is thread-safe)."""
+DEFAULT_HORIZON_DAYS = 366  # a date beyond today + one year is not a registry's fact yet
+HORIZON_ENV = "METAREG_DATE_HORIZON_DAYS"
 
-    def __init__(self) -> None:
+
+def horizon_days() -> int:
+    """How many days after today a record's date may lie ($METAREG_DATE_HORIZON_DAYS,
+    default 366: one year, leap days included)."""
+    raw = os.environ.get(HORIZON_ENV, "").strip()
+    return int(raw) if raw else DEFAULT_HORIZON_DAYS
+
+
+def _is_date(spec: Any) -> bool:
+    if not isinstance(spec, dict):
+        return False
+    ref = spec.get("$ref")
+    if isinstance(ref, str) and ref.endswith("#/$defs/date"):
+        return True
+    return spec.get("format") == "date"
+
+
+def date_fields() -> dict[str, tuple[str, ...]]:
+    """Per record type, its date fields, read from the schemas (every property whose
+    schema is the shared `date` definition or has `format: date`)."""
+    return {
+        name: tuple(
+            sorted(
+                field
+                for field, spec in load_schema(name).get("properties", {}).items()
+                if _is_date(spec)
+            )
+        )
+        for name in RECORD_TYPES
+    }
+
+
+class RecordValidator:
+    """Validates canonical records of any type; build once, reuse (it is thread-safe).
+
+    Besides the schema, a date field (every field the schemas type as a date) may lie
+    at most `horizon_days` after today: a holding dated 2204 would otherwise be the
+    registry's "latest" snapshot forever, and every real one after it stale."""
+
+    def __init__(self, horizon: int | None = None, today: dt.date | None = None) -> None:
+        self.horizon_days = horizon_days() if horizon is None else horizon
+        self._today = today
+        self._dates = date_fields()
         names = (*RECORD_TYPES, "block", WITHDRAWAL)
         checked = (*RECORD_TYPES, WITHDRAWAL)
         py_registry: Registry[Any] = Registry().with_resources(
@@ -147,10 +191,37 @@ class RecordValidator:
                 )
             ]
         if self._fast[record_type].is_valid(record):
-            return _semantic_problems(record)
+            return _semantic_problems(record) + self._future_dates(record_type, record)
         found = [_humanize(e) for e in self._slow[record_type].iter_errors(record)]
         found.sort(key=lambda p: p.path)
-        return found + _semantic_problems(record) or [
+        return found + _semantic_problems(record) + self._future_dates(record_type, record) or [
             # The two validators disagree only on exotic input; never pass it silently.
             Problem("$", "does not match the published schema")
         ]
+
+    def latest_date(self) -> dt.date:
+        """The last date a record may carry: today plus the horizon."""
+        today = self._today or dt.date.today()
+        return today + dt.timedelta(days=self.horizon_days)
+
+    def _future_dates(self, record_type: str, record: dict[str, Any]) -> list[Problem]:
+        problems: list[Problem] = []
+        latest: dt.date | None = None
+        for field in self._dates.get(record_type, ()):
+            value = record.get(field)
+            if not isinstance(value, str):
+                continue
+            try:
+                when = dt.date.fromisoformat(value)
+            except ValueError:
+                continue  # the schema's format check names it
+            latest = latest or self.latest_date()
+            if when > latest:
+                problems.append(
+                    Problem(
+                        f"$.{field}",
+                        f"must not lie beyond {latest.isoformat()} (today + "
+                        f"{self.horizon_days} days, {HORIZON_ENV}); got {value}",
+                    )
+                )
+        return problems

@@ -1,0 +1,87 @@
+"""Whether a valid record can be stored: every value fits the column that keeps it.
+
+The JSON Schemas say what a record may contain; the index's columns say what the
+databases can hold. They differ at the edges: `quantity_tco2e: 1e20` is a valid number
+whose normal form (a whole number, so an integer) no 64-bit column and no `orjson`
+can take; an authorization `version` of 2**40 is a valid integer that overflows
+PostgreSQL's INTEGER; a NUL character is valid JSON text that PostgreSQL refuses. Such
+a value would fail the write of its whole page or batch. Read from the current tables'
+column types (never field by field), `unstorable` names each such value, so the record
+is quarantined with that reason and the records beside it are written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+from sqlalchemy import BigInteger, Float, Integer, SmallInteger, String
+
+from metareg.db.tables.index import CURRENT_TABLES
+from metareg.records.validate import Problem
+
+_INT64 = (-(2**63), 2**63 - 1)
+_INT32 = (-(2**31), 2**31 - 1)
+_INT16 = (-(2**15), 2**15 - 1)
+
+# column name -> ("int", low, high) | ("float",) | ("text", max length or None)
+Limit = tuple[Any, ...]
+
+
+@cache
+def limits(record_type: str) -> Mapping[str, Limit]:
+    """What each column of the record type's current table can hold."""
+    table = CURRENT_TABLES[record_type].__table__  # type: ignore[attr-defined]
+    found: dict[str, Limit] = {}
+    for column in table.columns:
+        kind = column.type
+        if isinstance(kind, BigInteger):
+            found[column.name] = ("int", *_INT64)
+        elif isinstance(kind, SmallInteger):
+            found[column.name] = ("int", *_INT16)
+        elif isinstance(kind, Integer):
+            found[column.name] = ("int", *_INT32)
+        elif isinstance(kind, Float):
+            found[column.name] = ("float",)
+        elif isinstance(kind, String):
+            found[column.name] = ("text", kind.length)
+    return found
+
+
+def _text_problem(value: str) -> str | None:
+    if "\x00" in value:
+        return "contains a NUL character, which the database cannot store"
+    return None
+
+
+def unstorable(record_type: str, normal: Mapping[str, Any]) -> list[Problem]:
+    """A Problem for each value of a normal form that its column cannot hold."""
+    problems: list[Problem] = []
+    columns = limits(record_type)
+    for name, value in normal.items():
+        path = f"$.{name}"
+        limit = columns.get(name)
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, int):
+            low, high = _INT64 if limit is None or limit[0] != "int" else limit[1:]
+            if not low <= value <= high:
+                problems.append(
+                    Problem(path, f"{value} cannot be stored: the column holds {low}..{high}")
+                )
+        elif isinstance(value, float):
+            if value != value or value in (float("inf"), float("-inf")):
+                problems.append(Problem(path, f"{value} cannot be stored: not a finite number"))
+        elif isinstance(value, str):
+            why = _text_problem(value)
+            too_long = limit is not None and limit[0] == "text" and limit[1]
+            if why is None and too_long and len(value) > limit[1]:  # type: ignore[index]
+                why = f"is longer than the {limit[1]} characters the column holds"  # type: ignore[index]
+            if why:
+                problems.append(Problem(path, why))
+        elif isinstance(value, list):
+            for n, item in enumerate(value):
+                if isinstance(item, str) and (why := _text_problem(item)):
+                    problems.append(Problem(f"{path}[{n}]", why))
+    return problems
