@@ -5,20 +5,38 @@ file is streamed in bounded batches (memory does not grow with the file), each b
 written and committed in one transaction. Every line ends up somewhere: accepted into
 the index, recognised as unchanged, or quarantined with its file, line number and
 reasons. Ingesting the same file again changes nothing.
+
+The writer judges each identity by the net effect of the operations it is given
+together, so every operation on one identity must reach it in the same batch, however
+far apart the file has them (a record on line 1, its tombstone on line 5,101). A first
+pass over the file builds an identity index (each identity's last line, as a hash:
+not the file in memory); the second pass holds an operation back until its identity's
+last line and hands them over together. An identity the file names once (the usual
+case) is written at once, as before; a withdrawn record is never current between
+batches.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
 from metareg.index.counts import Counts
 from metareg.index.quarantine import quarantine
 from metareg.index.writer import IndexWriter
-from metareg.records.files import Progress, UnknownFileType, file_operations, line_reader
+from metareg.records.canonical import normalize, record_uid
+from metareg.records.files import (
+    Progress,
+    UnknownFileType,
+    line_reader,
+    to_operation,
+)
 from metareg.records.operations import Operation, Rejected
+from metareg.records.schemas import WITHDRAWAL
 from metareg.records.validate import Problem, RecordValidator
 from metareg.registries import ensure_registry
 
@@ -109,17 +127,79 @@ def ingest_files(
         start = report.start_file()
         ops: list[Operation] = []
         rejected: list[Rejected] = []
+        last_lines = identity_index(path)
 
         with path.open("rb") as stream:
-            for item in file_operations(path, stream, validator, progress):
+            for item in net_operations(path, stream, validator, last_lines, progress):
                 report.lines += 1
                 if isinstance(item, Rejected):
                     rejected.append(item)
                 else:
-                    ops.append(item)
+                    ops.extend(item)
                 if len(ops) + len(rejected) >= batch_size:
                     write_batch(engine, registry_id, source, ops, rejected, report)
                     ops, rejected = [], []
         write_batch(engine, registry_id, source, ops, rejected, report)
         report.end_file(source, start)
     return report
+
+
+def _identity(value: Any) -> int | None:
+    """A hash of the identity a parsed line names (a record's, or a withdrawal's
+    target), or None when it names none (it will be quarantined)."""
+    try:
+        if value.get("record_type") == WITHDRAWAL:
+            value = value["of"]
+        target = normalize(value)
+        return hash((target["record_type"], record_uid(target)))
+    except Exception:  # unreadable: the second pass quarantines it with its reasons
+        return None
+
+
+def identity_index(path: Path) -> dict[int, int]:
+    """For each identity the file names more than once, the last line naming it (as
+    the hash of the identity: two identities sharing a hash are merely handed over
+    together, which changes nothing of their net effect)."""
+    last: dict[int, int] = {}
+    repeated: set[int] = set()
+    with path.open("rb") as stream:
+        for number, _raw, value in line_reader(path)(stream, None):
+            key = _identity(value) if isinstance(value, dict) else None
+            if key is None:
+                continue
+            if key in last:
+                repeated.add(key)
+            last[key] = number
+    return {key: last[key] for key in repeated}
+
+
+def net_operations(
+    path: Path,
+    stream: Any,
+    validator: RecordValidator,
+    last_lines: dict[int, int],
+    progress: Progress | None,
+) -> Iterator[list[Operation] | Rejected]:
+    """The file's operations, those of an identity named on several lines handed over
+    together at its last line (so one batch judges the identity's net effect)."""
+    held: dict[int, list[Operation]] = {}
+    for number, raw, value in line_reader(path)(stream, progress):
+        location = f"line {number}"
+        outcome: Operation | Rejected = (
+            Rejected(location, raw, [value])
+            if isinstance(value, Problem)
+            else to_operation(value, raw, location, validator)
+        )
+        if isinstance(outcome, Rejected):
+            yield outcome
+            continue
+        key = hash((outcome.record_type, outcome.uid))
+        last = last_lines.get(key)
+        if last is None:
+            yield [outcome]
+        elif number < last:
+            held.setdefault(key, []).append(outcome)
+            yield []
+        else:
+            yield [*held.pop(key, []), outcome]
+    yield from held.values()  # a line the first pass read differently: never lost
