@@ -127,6 +127,8 @@ class ExchangeConnector(Connector):
             if body.get("reset") is True:
                 return Answer([], False, at, body)
             following = (body.get("as_of"), body.get("next_cursor"))
+            if body["has_more"] and body.get("next_cursor") is None:
+                following = at  # more said to follow, but nowhere: the paginator stops it
             return Answer(body["items"], body["has_more"], following, body)
 
         start = (position.get("as_of"), position.get("cursor"))

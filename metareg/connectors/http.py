@@ -5,6 +5,14 @@
   jitter; anything else, or the last attempt, raises ConnectorError.
 - Bodies are streamed and refused past `max_response_bytes` (a declared Content-Length
   over the cap is refused before reading), so a hostile registry cannot exhaust memory.
+- Every response has a total deadline of `timeout_seconds` (`total_timeout_seconds`
+  when set), not only per read: httpx's timeouts apply to each read, so a body sent
+  one byte a second would never time out. Once the headers arrive, a timer shuts the
+  response's socket down at the deadline (httpx exposes it as the response's
+  `network_stream`), which ends a read blocked on a trickling registry; the body loop
+  checks the deadline between chunks too. An expired deadline is TRANSIENT (retried
+  with backoff, up to `max_attempts`): a stuck registry holds a worker at most
+  `max_attempts` deadlines plus the backoff waits.
 - Redirects are followed by hand, each hop checked by `urls.check_url`.
 - Every client shares one SSL context, built on first use: httpx would otherwise load
   the CA bundle for each client (~6% of a sync's time), even for http:// registries.
@@ -12,10 +20,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import functools
 import random
+import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -51,6 +62,7 @@ class HttpSettings:
     """Transport settings of one registry (keys of its `[registries.connector]` table)."""
 
     timeout_seconds: float = 30.0
+    total_timeout_seconds: float | None = None  # the whole response; default timeout_seconds
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     max_attempts: int = 5
     backoff_base_seconds: float = 0.5
@@ -64,6 +76,9 @@ class HttpSettings:
     def parse(cls, raw: Mapping[str, Any], *, allow_private_network: bool) -> HttpSettings:
         return cls(
             timeout_seconds=float(raw.get("timeout_seconds", 30.0)),
+            total_timeout_seconds=(
+                float(raw["total_timeout_seconds"]) if "total_timeout_seconds" in raw else None
+            ),
             max_response_bytes=int(raw.get("max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES)),
             max_attempts=max(1, int(raw.get("max_attempts", 5))),
             backoff_base_seconds=float(raw.get("backoff_base_seconds", 0.5)),
@@ -198,9 +213,15 @@ class HttpClient:
                 self.heartbeat()
             self.sleep(wait)
 
+    @property
+    def total_timeout(self) -> float:
+        total = self.settings.total_timeout_seconds
+        return self.settings.timeout_seconds if total is None else total
+
     def _once(self, url: str, params: Mapping[str, Any], headers: Mapping[str, str]) -> Fetched:
         current = url
         query: Mapping[str, Any] | None = params
+        deadline = time.monotonic() + self.total_timeout
         for _hop in range(MAX_REDIRECTS + 1):
             check_url(current, allow_private_network=self.settings.allow_private_network)
             request_headers = {**self.settings.auth.headers(), **headers}
@@ -211,11 +232,23 @@ class HttpClient:
                     current = str(response.url.join(response.headers["location"]))
                     query = None  # the Location carries its own query
                     continue
-                content = self._read_capped(response, current)
+                with _Watchdog(response, deadline) as watchdog:
+                    try:
+                        content = self._read_capped(response, current, deadline)
+                    except httpx.HTTPError:
+                        if watchdog.fired:
+                            raise self._expired(current) from None
+                        raise
                 return Fetched(str(response.url), response.status_code, response.headers, content)
         raise ConnectorError(ErrorClass.CONFIG, f"more than {MAX_REDIRECTS} redirects", url=url)
 
-    def _read_capped(self, response: httpx.Response, url: str) -> bytes:
+    def _expired(self, url: str) -> httpx.ReadTimeout:
+        return httpx.ReadTimeout(
+            f"the response took longer than {self.total_timeout:g} s in total "
+            "(total_timeout_seconds)"
+        )
+
+    def _read_capped(self, response: httpx.Response, url: str, deadline: float) -> bytes:
         cap = self.settings.max_response_bytes
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > cap:
@@ -225,11 +258,40 @@ class HttpClient:
         chunks: list[bytes] = []
         total = 0
         for chunk in response.iter_bytes():
+            if time.monotonic() > deadline:
+                raise self._expired(url)
             total += len(chunk)
             if total > cap:
                 raise ConnectorError(ErrorClass.TOO_LARGE, f"body over {cap} bytes", url=url)
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+class _Watchdog:
+    """Shuts a response's socket down at `deadline`, ending a read that a trickling
+    body would otherwise keep alive (each read gets its own timeout in httpx)."""
+
+    def __init__(self, response: httpx.Response, deadline: float) -> None:
+        self.fired = False
+        self._socket: socket.socket | None = None
+        stream = response.extensions.get("network_stream")
+        if stream is not None:
+            self._socket = stream.get_extra_info("socket")
+        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._fire)
+        self._timer.daemon = True
+
+    def _fire(self) -> None:
+        self.fired = True
+        if self._socket is not None:
+            with contextlib.suppress(OSError):  # already closed: the read has ended
+                self._socket.shutdown(socket.SHUT_RDWR)
+
+    def __enter__(self) -> _Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._timer.cancel()
 
 
 def _problem_detail(fetched: Fetched) -> str:

@@ -131,3 +131,42 @@ def test_redirect_to_a_private_address_is_not_followed(sleeps: Sleeps) -> None:
     with pytest.raises(UrlNotAllowed):
         client(sleeps).get(f"{BASE}/x")
     assert inner.call_count == 0
+
+
+def test_a_trickling_body_fails_within_the_total_deadline(sleeps: Sleeps) -> None:
+    """issue 16, item 7: httpx's timeout applies per read, so a body sent a byte at a
+    time never timed out; every response now has a total deadline."""
+    import socket
+    import threading
+    import time
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+            for _ in range(100):  # 100 bytes, one every 0.1 s: 10 s in all
+                if stop.wait(0.1):
+                    return
+                try:
+                    connection.sendall(b" ")
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    http = client(sleeps, timeout_seconds=0.6, max_attempts=1, allow_private_network=True)
+    started = time.monotonic()
+    with pytest.raises(ConnectorError) as caught:
+        http.get(f"http://127.0.0.1:{port}/slow")
+    elapsed = time.monotonic() - started
+    stop.set()
+    thread.join(5)
+    listener.close()
+    assert caught.value.kind is ErrorClass.TRANSIENT
+    assert "in total" in str(caught.value)
+    assert elapsed < 3.0  # the body alone would take 10 s; each read took only 0.1 s
