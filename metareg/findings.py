@@ -43,6 +43,9 @@ CATALOGUE: dict[str, RuleInfo] = {
         RuleInfo("SY01", "registry-unreachable", "high"),
         RuleInfo("SY02", "reconciliation-mismatch", "high"),
         RuleInfo("SY03", "records-quarantined", "warning"),
+        # Not in RULES.md (silent on it; proposed in issue 16): a complete listing that
+        # would withdraw more than the registry's allowed share, held back.
+        RuleInfo("SY04", "withdrawals-held", "high"),
     )
 }
 # The double-counting rules (RULES.md's first table; the others are operational).

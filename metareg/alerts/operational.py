@@ -21,7 +21,7 @@ from metareg.alerts.store import alert_id, alerts_table, get_alert, registry_key
 from metareg.db.upsert import upsert
 from metareg.findings import CATALOGUE, fingerprint
 
-OPERATIONAL_CODES = ("SY01", "SY02", "SY03")
+OPERATIONAL_CODES = ("SY01", "SY02", "SY03", "SY04")
 
 
 def _check_code(code: str) -> None:

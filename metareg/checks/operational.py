@@ -12,6 +12,10 @@ and opens, refreshes or resolves its alert of each code (one per code and regist
   resolved by a clean one.
 - SY03 records-quarantined: open while quarantined records await review, counting them;
   resolved when none remain.
+- SY04 withdrawals-held (proposed; RULES.md has no code for it): open while a complete
+  listing's withdrawals are held back because they exceed the registry's allowed share
+  of its current records (`metareg.sync.holds`); resolved once they are confirmed,
+  repeated by the registry, or cleared by a listing that withdraws less.
 """
 
 from __future__ import annotations
@@ -21,16 +25,36 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from metareg.alerts.operational import raise_operational, resolve_operational
-from metareg.sync import state
+from metareg.sync import holds, state
 
 SY01 = "SY01"  # registry-unreachable
 SY02 = "SY02"  # reconciliation-mismatch
 SY03 = "SY03"  # records-quarantined
+SY04 = "SY04"  # withdrawals-held
 
 
 def judge_operational(connection: Connection, now: datetime) -> None:
     """Bring the SY alerts in line with the sync state, in the caller's transaction."""
     unreviewed = state.unreviewed_quarantine(connection)
+    held: dict[str, list[holds.Hold]] = {}
+    for hold in holds.pending(connection):
+        held.setdefault(hold.registry_id, []).append(hold)
+    for registry_id, waiting_holds in held.items():
+        what = "; ".join(
+            f"{h.scope}: {h.withdraw_count} of {h.current_count} current records"
+            for h in waiting_holds
+        )
+        raise_operational(
+            connection,
+            SY04,
+            registry_id,
+            f"{registry_id}: a complete listing would withdraw more than "
+            f"{waiting_holds[0].share_limit:.0%} of its records ({what}); held back until "
+            f"an admin confirms (metareg sync confirm {registry_id}) or the registry "
+            "repeats the listing",
+            details={"holds": [h.as_dict() for h in waiting_holds]},
+            now=now,
+        )
     for health in state.health(connection):
         registry_id = health.registry_id
         if health.stale(now):
@@ -63,6 +87,8 @@ def judge_operational(connection: Connection, now: datetime) -> None:
             )
         else:
             resolve_operational(connection, SY03, registry_id, now=now)
+        if registry_id not in held:
+            resolve_operational(connection, SY04, registry_id, now=now)
     for outcome in state.reconciliations(connection):
         if outcome.status == "mismatch":
             totals = outcome.summary.get("totals", [])

@@ -21,6 +21,7 @@ from metareg.cli import sources as sources_command
 from metareg.cli import stats as stats_command
 from metareg.cli import status as status_command
 from metareg.cli import sync as sync_command
+from metareg.cli import withdrawals as withdrawals_commands
 from metareg.cli.context import main_callback
 
 app = typer.Typer(
@@ -50,6 +51,7 @@ app.command("status")(status_command.status)
 app.command("check")(check_command.check)
 app.add_typer(alerts_commands.app, name="alerts")
 app.add_typer(quarantine_commands.app, name="quarantine")
+app.add_typer(withdrawals_commands.app, name="withdrawals")
 
 
 def main() -> None:

@@ -73,6 +73,7 @@ def sync(
         title="sync",
     )
     failed = quarantining = False
+    held: list[str] = []
     with (
         Progress(
             SpinnerColumn(),
@@ -109,6 +110,8 @@ def sync(
                 continue
             failed |= not result.ok
             quarantining |= result.ok and result.quarantining
+            if result.held:
+                held.append(f"{registry_id}: {result.held} withdrawal(s) held back (SY04)")
             counts = result.counts
             table.add_row(
                 registry_id,
@@ -128,6 +131,8 @@ def sync(
                 result.error or "",
             )
     console.print(table)
+    for line in held:
+        errors.print(f"[yellow]{line}[/]; apply with: metareg withdrawals confirm REGISTRY")
     if failed:
         raise typer.Exit(1)
     if quarantining:

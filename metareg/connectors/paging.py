@@ -13,7 +13,9 @@ complete listing look shorter than it is, and withdraw the rest).
 A registry that lies about its pages is stopped here, for every connector:
 
 - a next position that does not advance (the same cursor again, none while more are
-  said to follow, or one already read: a cursor loop) is asked again up to
+  said to follow, or one already read: a cursor loop), or a page with exactly the
+  items of the page before (a page-numbered registry that ignores the page asked
+  for, or served a stale page) is asked again up to
   `stall_retries` times (a registry that served a stale page once answers right the
   next time); then the listing fails (`CursorStalled`, malformed) with the pages before
   it committed, and the next poll resumes there;
@@ -80,19 +82,28 @@ def paginate(
     number = 0
     empty_run = 0
     stalls = 0
+    previous: list[Any] = []
     while True:
         answer = fetch(position)
         last = not answer.has_more
-        if not last and (answer.following is None or _key(answer.following) in visited):
+        repeated = bool(answer.items) and answer.items == previous
+        if repeated or (
+            not last and (answer.following is None or _key(answer.following) in visited)
+        ):
             stalls += 1
             if stalls > stall_retries:
                 raise CursorStalled(
                     f"the listing does not advance: page {number + 1} (at {position!r}) "
-                    f"says more follow at {answer.following!r}, a position already read; "
-                    f"asked {stalls} times"
+                    + (
+                        "repeats the page before"
+                        if repeated
+                        else f"says more follow at {answer.following!r}, a position already read"
+                    )
+                    + f"; asked {stalls} times"
                 )
             continue  # a stale page: ask for this position again
         stalls = 0
+        previous = answer.items
         number += 1
         empty_run = 0 if answer.items or last else empty_run + 1
         if empty_run > max_empty:

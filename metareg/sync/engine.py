@@ -55,7 +55,7 @@ from metareg.records.operations import Operation, Rejected
 from metareg.records.schemas import RECORD_TYPES, load_schema
 from metareg.records.validate import Problem, RecordValidator
 from metareg.registries import RegistryConfig, ensure_registry
-from metareg.sync import passes, state
+from metareg.sync import holds, passes, state
 from metareg.sync.settings import DEFAULT_QUARANTINE_ALERT_SHARE, SyncSettings
 
 _log = log.get_logger("metareg.sync")
@@ -198,6 +198,8 @@ class SyncResult:
     # the largest share of one page's items quarantined, and the registry's limit for it
     quarantine_share: float = 0.0
     quarantine_alert_share: float = DEFAULT_QUARANTINE_ALERT_SHARE
+    started_at: datetime | None = None  # when this poll began (held withdrawals judge by it)
+    held: int = 0  # withdrawals a complete listing would have made, held back (SY04)
 
     @property
     def quarantining(self) -> bool:
@@ -247,6 +249,7 @@ class SyncEngine:
         settings = SyncSettings.of(registry)
         result = SyncResult(registry.id, quarantine_alert_share=settings.quarantine_alert_share)
         started = clock()
+        result.started_at = started
         with self.engine.begin() as connection:
             ensure_registry(connection, registry.id, registry.name, origin="config")
             state.ensure_state(connection, registry.id)
@@ -293,7 +296,7 @@ class SyncEngine:
                 prepared = self._prepared(connector.pages(cursor), settings, result)
                 with PagePrefetcher(prepared) as pages:
                     for group in _groups(pages):
-                        self._commit_pages(registry_id, group, result, guard, clock())
+                        self._commit_pages(registry_id, group, result, guard, clock(), settings)
                         for page, _, _ in group:
                             lag = page.lag_seconds if page.lag_seconds is not None else lag
                             if progress:
@@ -357,6 +360,7 @@ class SyncEngine:
         result: SyncResult,
         guard: PageGuard | None,
         now: datetime,
+        settings: SyncSettings,
     ) -> None:
         """Write the pages of `group` in order in ONE transaction, with the cursor after
         the last of them: a crash commits all of them or none."""
@@ -371,7 +375,11 @@ class SyncEngine:
                 # A writer per page, as with a transaction per page: nothing it caches
                 # (the latest holdings snapshot) is carried from one page to the next.
                 writer = IndexWriter(connection, registry_id, source, now)
-                counts.add(self._apply_page(connection, writer, registry_id, page, ops, now))
+                counts.add(
+                    self._apply_page(
+                        connection, writer, registry_id, page, ops, now, result, settings
+                    )
+                )
                 counts.quarantined += quarantine(connection, registry_id, source, rejected, now)
                 store_approaches(connection, (n for item in page.items for n in item.approaches))
                 received += len(page.items)
@@ -383,7 +391,9 @@ class SyncEngine:
             state.commit_cursor(
                 connection,
                 registry_id,
-                group[-1][0].cursor,
+                # Withdrawals held back (holds.py): the next poll lists from the start
+                # again, so a registry that means it can repeat the very same listing.
+                None if result.held else group[-1][0].cursor,
                 now=now,
                 received=received,
                 quarantined=quarantined,
@@ -401,8 +411,12 @@ class SyncEngine:
         page: Page,
         ops: list[Operation],
         now: datetime,
+        result: SyncResult,
+        settings: SyncSettings,
     ) -> Counts:
-        """One page's records and pass bookkeeping, as if the page had its own transaction."""
+        """One page's records and pass bookkeeping, as if the page had its own transaction.
+        The withdrawals a finished listing implies by absence go through the hold
+        (`holds.judge`): too many of them at once are held back, not applied."""
         if page.pass_start:
             staged = page.scope == SCOPE_RECORDS and _holds_records(connection, registry_id)
             passes.open_pass(connection, registry_id, page.scope, now, staged=staged)
@@ -416,7 +430,18 @@ class SyncEngine:
             final: list[Operation] = []
             if mode == "staged":
                 final.extend(passes.staged_operations(connection, registry_id, page.scope))
-            final.extend(passes.unlisted(connection, registry_id, page.scope))
+            absent = passes.unlisted(connection, registry_id, page.scope)
+            allowed = holds.judge(
+                connection,
+                registry_id,
+                page.scope,
+                absent,
+                now=now,
+                poll_started=result.started_at or now,
+                share=settings.max_withdrawal_share,
+            )
+            result.held += len(absent) - len(allowed)
+            final.extend(allowed)
             counts.add(writer.apply(final))
             passes.close_pass(connection, registry_id, page.scope)
         return counts

@@ -5,6 +5,7 @@ reconcile = { interval_hours = 24 }                          # or { cron = "0 3 
 staleness_limit_minutes = 45        # default: 3 poll intervals (SY01 after that)
 unknown_fields = "keep-raw"         # or "reject"
 quarantine_alert_share = 0.5        # a page quarantined above this share: not `ok`
+max_withdrawal_share = 0.5          # a complete listing withdrawing more is held (SY04)
 allow_private_network = false
 """
 
@@ -76,6 +77,7 @@ class SyncSettings:
     unknown_fields: str = "keep-raw"
     has_connector: bool = False
     quarantine_alert_share: float = DEFAULT_QUARANTINE_ALERT_SHARE
+    max_withdrawal_share: float = 0.5
 
     @classmethod
     def of(cls, registry: RegistryConfig) -> SyncSettings:
@@ -91,6 +93,9 @@ class SyncSettings:
             raise ConfigurationError(
                 f"{registry.id}: unknown_fields must be one of {', '.join(UNKNOWN_FIELD_POLICIES)}"
             )
+        share = float(settings.get("max_withdrawal_share", 0.5))
+        if not 0 <= share <= 1:
+            raise ConfigurationError(f"{registry.id}: max_withdrawal_share must be in 0..1")
         return cls(
             registry.id,
             schedule,
@@ -101,4 +106,5 @@ class SyncSettings:
             quarantine_alert_share=alert_share(
                 settings.get("quarantine_alert_share", DEFAULT_QUARANTINE_ALERT_SHARE), registry.id
             ),
+            max_withdrawal_share=share,
         )

@@ -35,6 +35,7 @@ from metareg.web.api.routers import (
     stats,
     units,
     webhooks,
+    withdrawals,
 )
 from metareg.web.dashboard import dashboard_router
 from metareg.web.settings import ApiSettings
@@ -61,6 +62,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     keys.router,
     quarantine.router,
     units.router,
+    withdrawals.router,
 )
 
 

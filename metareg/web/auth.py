@@ -66,6 +66,8 @@ ROUTE_ROLES: dict[tuple[str, str], Role] = {
     ("GET", "/v1/quarantine/{entry_id}"): ADMIN,
     ("POST", "/v1/quarantine/dismiss"): ADMIN,
     ("POST", "/v1/quarantine/reprocess"): ADMIN,
+    ("GET", "/v1/withdrawals/held"): OVERSIGHT,
+    ("POST", "/v1/registries/{registry_id}/withdrawals/confirm"): ADMIN,
     # The dashboard's pages (its login form and assets are open to everyone).
     ("GET", "/dashboard/login"): PUBLIC,
     ("POST", "/dashboard/login"): PUBLIC,

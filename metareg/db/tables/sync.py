@@ -2,6 +2,8 @@
 
 - `sync_lease`: which worker syncs which registry until when. On PostgreSQL the row is
   taken with `SELECT ... FOR UPDATE SKIP LOCKED`; an expired lease is free to take.
+- `sync_withdrawal_hold`: withdrawals a complete listing would make that exceed the
+  registry's allowed share, held back until confirmed or repeated (`sync/holds.py`).
 - `sync_pass` / `sync_seen`: a complete listing in progress (a full resync, a holdings
   snapshot, a file export) and the identities it listed so far, written with each page
   so that a crash mid-listing loses nothing; when the listing ends, current records of
@@ -66,3 +68,22 @@ class SyncReconciliation(SQLModel, table=True):
     status: str | None = Field(default=None, max_length=16)  # ok | mismatch | unsupported | error
     differences: int = 0
     summary: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class SyncWithdrawalHold(SQLModel, table=True):
+    """A complete listing's withdrawals held back (issue 16): the listing would have
+    withdrawn more than the registry's allowed share of its current records of the
+    scope. They are applied when an admin confirms them or when the next poll's listing
+    would withdraw exactly the same records (`fingerprint`); a listing that withdraws
+    less clears the hold."""
+
+    __tablename__ = "sync_withdrawal_hold"
+
+    registry_id: str = Field(primary_key=True, max_length=16)
+    scope: str = Field(primary_key=True, max_length=40)
+    withdrawals: str = Field(sa_column=Column(Text, nullable=False))  # JSON [[type, uid], ...]
+    fingerprint: str = Field(max_length=64)
+    withdraw_count: int = 0
+    current_count: int = 0
+    share_limit: float = 0.5
+    held_at: datetime = Field(sa_type=UtcDateTime)
