@@ -243,3 +243,31 @@ def test_an_admin_confirms_held_withdrawals(
     assert "SY04" not in open_alerts(engine)
     with pytest.raises(withdrawals.NothingHeld):
         withdrawals.confirm(engine, REGISTRY, by="test")
+
+
+def test_the_api_and_the_cli_list_and_confirm_held_withdrawals(
+    engine: Engine, db_url: str, liar: tuple[Registry, str], tmp_path: Any
+) -> None:
+    from typer.testing import CliRunner
+
+    from metareg.cli import app as cli
+    from tests.api.conftest import make_api
+
+    registry, url = liar
+    assert sync(engine, "cadt", url).ok
+    registry.lies.empty = True
+    assert sync(engine, "cadt", url).held == 23
+    api = next(make_api(engine, tmp_path))
+    held = api.client.get("/v1/withdrawals/held", headers=api.oversight)
+    assert held.status_code == 200
+    assert [(h["registry_id"], h["withdraw_count"]) for h in held.json()] == [(REGISTRY, 23)]
+    path = f"/v1/registries/{REGISTRY}/withdrawals/confirm"
+    assert api.client.post(path, headers=api.oversight).status_code == 403
+    listed = CliRunner().invoke(cli, ["--db", db_url, "withdrawals", "list"])
+    assert listed.exit_code == 0 and REGISTRY in listed.output
+    confirmed = api.client.post(path, headers=api.admin)
+    assert confirmed.status_code == 200 and confirmed.json()["withdrawn"] == 23
+    assert current(engine) == set()
+    assert api.client.post(path, headers=api.admin).status_code == 404
+    again = CliRunner().invoke(cli, ["--db", db_url, "withdrawals", "confirm", REGISTRY])
+    assert again.exit_code != 0 and "no withdrawals held" in again.output
