@@ -144,16 +144,48 @@ def ingest_files(
     return report
 
 
-def _identity(value: Any) -> int | None:
-    """A hash of the identity a parsed line names (a record's, or a withdrawal's
-    target), or None when it names none (it will be quarantined)."""
+def identity_of(value: Any) -> tuple[str, str] | None:
+    """The identity a parsed record names (a record's, or a withdrawal's target), or
+    None when it names none (it will be quarantined)."""
     try:
         if value.get("record_type") == WITHDRAWAL:
             value = value["of"]
         target = normalize(value)
-        return hash((target["record_type"], record_uid(target)))
+        return (str(target["record_type"]), record_uid(target))
     except Exception:  # unreadable: the second pass quarantines it with its reasons
         return None
+
+
+def _identity(value: Any) -> int | None:
+    found = identity_of(value)
+    return None if found is None else hash(found)
+
+
+class NetOrder:
+    """Hands over an identity's operations together, at the last place the input names
+    it, given where that is (`last`: hash of the identity -> its last position, for the
+    identities named more than once)."""
+
+    def __init__(self, last: dict[int, int]) -> None:
+        self.last = last
+        self.held: dict[int, list[Any]] = {}
+        self.position = 0  # for a caller that counts as it goes
+
+    def take(self, key: int, position: int, item: Any) -> list[Any]:
+        """What to hand over now: nothing (held), or the identity's items so far."""
+        last = self.last.get(key)
+        if last is None:
+            return [item]
+        if position < last:
+            self.held.setdefault(key, []).append(item)
+            return []
+        return [*self.held.pop(key, []), item]
+
+    def rest(self) -> list[Any]:
+        """Anything still held at the end (an input read differently the second time)."""
+        out = [item for items in self.held.values() for item in items]
+        self.held.clear()
+        return out
 
 
 def identity_index(path: Path) -> dict[int, int]:
@@ -182,7 +214,7 @@ def net_operations(
 ) -> Iterator[list[Operation] | Rejected]:
     """The file's operations, those of an identity named on several lines handed over
     together at its last line (so one batch judges the identity's net effect)."""
-    held: dict[int, list[Operation]] = {}
+    order = NetOrder(last_lines)
     for number, raw, value in line_reader(path)(stream, progress):
         location = f"line {number}"
         outcome: Operation | Rejected = (
@@ -193,13 +225,7 @@ def net_operations(
         if isinstance(outcome, Rejected):
             yield outcome
             continue
-        key = hash((outcome.record_type, outcome.uid))
-        last = last_lines.get(key)
-        if last is None:
-            yield [outcome]
-        elif number < last:
-            held.setdefault(key, []).append(outcome)
-            yield []
-        else:
-            yield [*held.pop(key, []), outcome]
-    yield from held.values()  # a line the first pass read differently: never lost
+        yield order.take(hash((outcome.record_type, outcome.uid)), number, outcome)
+    rest = order.rest()  # a line the first pass read differently: never lost
+    if rest:
+        yield rest

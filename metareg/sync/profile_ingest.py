@@ -4,7 +4,10 @@ Each row becomes what the profile says: records (each reported by the registry t
 profile derives from the data, or by `--registry` when given), a skip counted under its
 reason, or a quarantined row with the rule that failed. Records are validated like any
 canonical record and written in bounded batches, each batch in one transaction with the
-provisional cooperative approaches it met. Ingesting the same file again changes nothing.
+provisional cooperative approaches it met. Ingesting the same file again changes
+nothing: as in `metareg.sync.ingest`, a first pass notes the identities the file names
+more than once, and their records are handed to the writer together, at their last
+row, so one batch judges their net effect.
 """
 
 from __future__ import annotations
@@ -34,8 +37,10 @@ from metareg.sync.ingest import (
     DEFAULT_BATCH,
     IngestReport,
     IngestUsageError,
+    NetOrder,
     Progress,
     check_files,
+    identity_of,
     write_batch,
 )
 
@@ -101,10 +106,11 @@ def ingest_with_profile(
         if progress:
             progress(len(content))
         batch = _Batch()
+        order = NetOrder(_identity_index(profile, content, bound, registry_id))
         try:
             for outcome in profile.map_content(content, bound):
                 report.lines += 1
-                _take(outcome, registry_id, validator, batch, report, profile.name, bound)
+                _take(outcome, registry_id, validator, batch, report, profile.name, bound, order)
                 if batch.size >= batch_size:
                     batch.write(engine, source, report)
         except SourceError as error:
@@ -114,9 +120,37 @@ def ingest_with_profile(
             batch.rejected[where].append(
                 Rejected("(file)", "", [Problem("$", f"cannot read the rest: {error}")])
             )
+        for reporting, op in order.rest():
+            batch.ops[reporting].append(op)
         batch.write(engine, source, report)
         report.end_file(source, start)
     return report
+
+
+def _identity_index(
+    profile: Profile, content: bytes, bound: Any, registry_id: str | None
+) -> dict[int, int]:
+    """Each (reporting registry, identity) the file names more than once, with the
+    position of its last record (as a hash; see `ingest.identity_index`)."""
+    last: dict[int, int] = {}
+    repeated: set[int] = set()
+    position = 0
+    try:
+        for outcome in profile.map_content(content, bound):
+            if outcome.skipped is not None or outcome.problems:
+                continue
+            for mapped in outcome.records:
+                position += 1
+                identity = identity_of(mapped.record)
+                if identity is None:
+                    continue
+                key = hash((registry_id or mapped.registry, *identity))
+                if key in last:
+                    repeated.add(key)
+                last[key] = position
+    except SourceError:
+        pass  # the second pass reports it
+    return {key: last[key] for key in repeated}
 
 
 def _take(
@@ -127,6 +161,7 @@ def _take(
     report: IngestReport,
     profile: str,
     params: Mapping[str, Any],
+    order: NetOrder,
 ) -> None:
     row = outcome.row
     if outcome.skipped is not None:
@@ -143,6 +178,7 @@ def _take(
         batch.notes[note.id] = note
     several = len(outcome.records) > 1
     for number, mapped in enumerate(outcome.records, start=1):
+        order.position += 1
         location = f"{row.location} record {number}" if several else row.location
         reporting = registry_id or mapped.registry
         if reporting is None:
@@ -153,5 +189,7 @@ def _take(
             if isinstance(item, Rejected):
                 batch.rejected[reporting].append(dataclasses.replace(item, origin=origin))
             else:
-                batch.ops[reporting].append(item)
+                key = hash((reporting, item.record_type, item.uid))
+                for held_registry, op in order.take(key, order.position, (reporting, item)):
+                    batch.ops[held_registry].append(op)
         batch.size += 1

@@ -183,3 +183,23 @@ def test_reingest_is_idempotent_across_batches(engine: Engine, tmp_path: Path) -
     ingest_files(engine, [file], "IDN01", batch_size=1000)
     assert history(engine) == first_history
     assert current(engine) == first_current
+
+
+def test_profile_reingest_is_idempotent_across_batches(engine: Engine, tmp_path: Path) -> None:
+    """The same through a source profile: one identity with two contents far apart."""
+    from metareg.connectors.mapping import load_profile
+    from metareg.sync.profile_ingest import ingest_with_profile
+    from tests.connectors.mapping.test_ingest_quarantine import PROFILE
+
+    (tmp_path / "registry-export.toml").write_text(PROFILE.lstrip(), "utf-8")
+    profile = load_profile(str(tmp_path / "registry-export.toml"))
+    header = "ID,Date,Type,Registry,Country,Serial,Vintage"
+    rows_ = [f"I-{n},2024-02-01,Issuance,IDN01,Indonesia,X-{n}00-{n}99,2023" for n in range(1, 30)]
+    rows_.append("I-1,2024-02-09,Issuance,IDN01,Indonesia,X-100-199,2023")  # I-1 corrected
+    export = tmp_path / "export.csv"
+    export.write_text("\n".join([header, *rows_]) + "\n", "utf-8")
+    ingest_with_profile(engine, [export], profile, {}, batch_size=5)
+    first_history, first_current = history(engine), current(engine)
+    ingest_with_profile(engine, [export], profile, {}, batch_size=5)
+    assert history(engine) == first_history
+    assert current(engine) == first_current
