@@ -8,6 +8,7 @@ lies on demand (`Lies`, switchable while it runs):
 - `expire`: a request carrying a cursor gets 410 Gone (`/cursor-expired`);
 - `loop`: from the second page on, more is said to follow at the very same position
   (the same `next_cursor`; a CADT node that ignores `page`);
+- `loop_holdings`: the exchange's holdings pages all say more follow, with no cursor;
 - `poison`: one record carries `quantity_tco2e` 1e20 (no column can hold it);
 - `slow`: every body is sent one byte per `slow` seconds;
 - `repeat`: every other page request is answered with the page asked for before it;
@@ -46,6 +47,7 @@ class Lies:
     empty: bool = False
     expire: bool = False
     loop: bool = False
+    loop_holdings: bool = False  # the exchange's holdings listing only: more, nowhere
     poison: bool = False
     slow: float = 0.0
     repeat: bool = False
@@ -138,6 +140,8 @@ class Registry:
             status, body, kind = self._exchange(query, self.holding_rows())
             if isinstance(body, dict) and "items" in body:
                 body["as_of"] = AS_OF
+                if self.lies.loop_holdings:
+                    body["has_more"], body["next_cursor"] = True, None
             return status, body, kind
         if path == "/v2/aef-t3-actions":
             return self._cadt(query, [cadt_row(r) for r in self.records()])

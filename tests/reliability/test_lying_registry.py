@@ -168,6 +168,21 @@ def test_a_cursor_loop_fails_the_sync_then_the_next_poll_completes(
     same_as_clean(engine, clean_runs[kind])
 
 
+def test_a_holdings_listing_that_never_ends_fails_after_the_records_arrive(
+    engine: Engine, liar: tuple[Registry, str], clean_runs: Any
+) -> None:
+    registry, url = liar
+    registry.lies.loop_holdings = True
+    result = sync(engine, "exchange", url)
+    assert not result.ok and "does not advance" in str(result.error)
+    assert registry.requests < 20
+    actions = {row for row in clean_runs["exchange"][0] if row[1] == "action"}
+    assert current(engine) == actions  # the change feed's pages were committed
+    registry.lies.loop_holdings = False
+    assert sync(engine, "exchange", url).ok
+    same_as_clean(engine, clean_runs["exchange"])
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_trickling_body_fails_within_the_deadline_then_the_next_poll_completes(
     kind: str, engine: Engine, liar: tuple[Registry, str], clean_runs: Any
