@@ -109,7 +109,9 @@ def test_holdings_snapshot_pages_mark_the_listing() -> None:
                 200,
                 json={
                     "as_of": "2024-12-31",
-                    "items": [row],
+                    # another row: a page with exactly the items of the page before is
+                    # a stale page, asked for again (connectors/paging.py)
+                    "items": [{**row, "account_id": "B"}],
                     "next_cursor": "h2",
                     "has_more": False,
                 },
