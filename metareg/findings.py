@@ -40,6 +40,7 @@ CATALOGUE: dict[str, RuleInfo] = {
         RuleInfo("DC14", "foreign-authorization", "high"),
         RuleInfo("DC15", "underlying-units-claimed-elsewhere", "critical"),
         RuleInfo("DC16", "underlying-units-not-authorized", "high"),
+        RuleInfo("DC17", "untraced-block", "high"),
         RuleInfo("SY01", "registry-unreachable", "high"),
         RuleInfo("SY02", "reconciliation-mismatch", "high"),
         RuleInfo("SY03", "records-quarantined", "warning"),

@@ -349,12 +349,16 @@ def _action(action_id: str, first: int, last: int, action_type: str, **extra: An
 def test_incremental_check_sees_partners_beyond_the_changed_range(sqlite_engine: Engine) -> None:
     """A change at 8-9 re-judges the transfer 1-10; its acquisition 1-3 lies outside
     the changed range but must still count as its match (DC10 stays silent), and
-    the transfers explaining a stale holding still explain it (DC04 stays silent)."""
+    the transfers explaining a stale holding still explain it (DC04 stays silent); the
+    issuances filling the two gaps trace every block that meets them (DC17 resolves)."""
     as_of = date(2025, 1, 1)
     _apply(
         sqlite_engine,
         "IDN01",
         [
+            _action("ISS-1", 1, 7, "Issuance"),
+            _action("ISS-2", 10, 34, "Issuance"),
+            _action("ISS-3", 37, 40, "Issuance"),
             _action("TR-1", 1, 10, "Transfer", acquiring_party_id="JPN"),
             Incoming.from_record(
                 {
@@ -389,8 +393,10 @@ def test_incremental_check_sees_partners_beyond_the_changed_range(sqlite_engine:
         ],
     )
     first = run_checks(sqlite_engine, as_of=as_of)
-    assert first.open == {}
+    # Untraced: TR-1 (8-9), TR-3, ACQ-2 and both holdings (35-36).
+    assert first.open == {"DC17": 5}
     _apply(sqlite_engine, "IDN01", [_action("ISS-9", 8, 9, "Issuance")])
     _apply(sqlite_engine, "IDN01", [_action("ISS-8", 35, 36, "Issuance")])
     summary = run_checks(sqlite_engine, as_of=as_of)
     assert not summary.full and summary.opened == {} and summary.open == {}
+    assert summary.resolved == {"DC17": 5}
