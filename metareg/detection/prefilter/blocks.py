@@ -44,7 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
@@ -274,8 +274,7 @@ class Records:
 
     @classmethod
     def concat(cls, parts: list[Records]) -> Records:
-        names = ("ids", "holding", "pair", "first", "last", "day", "packed", "parties")
-        names += ("reporting", "originating")
+        names = [column.name for column in fields(cls)]
         if not parts:
             ints = np.zeros(0, dtype=np.int64)
             none = np.zeros((0, 4), np.int32)
@@ -676,9 +675,8 @@ def _screen_pair(
         and context.synced_registries is not None
         and np.isin(originating, context.synced_registries)
     ):
-        _flag_untraced(
-            flags, cluster, first, last, kind, (kind == ISSUANCE) & (reporting_registry == originating)
-        )
+        own_issuances = (kind == ISSUANCE) & (reporting_registry == originating)
+        _flag_untraced(flags, cluster, first, last, kind, own_issuances)
     return flags[cluster]
 
 
@@ -699,9 +697,7 @@ def suspects(records: Records, context: CheckContext) -> Iterator[tuple[int, lis
         if code is not None and code != NO_PARTY_CODE
     )
     synced_registries = sorted(
-        key
-        for key in (registry_key(r) for r in context.synced_registries)
-        if key is not None
+        key for key in (registry_key(r) for r in context.synced_registries) if key is not None
     )
     screen_context = _Context(
         date_key(context.cutoff),

@@ -50,10 +50,7 @@ def traces(issuance: BlockRecord) -> bool:
 
 def judged(record: BlockRecord, context: CheckContext) -> bool:
     """A record DC17 judges: of a judged kind, its originating registry synced."""
-    return (
-        record.action_type in JUDGED
-        and record.party_registry_id in context.synced_registries
-    )
+    return record.action_type in JUDGED and record.party_registry_id in context.synced_registries
 
 
 def merged(issuances: list[tuple[int, int]]) -> list[tuple[int, int]]:

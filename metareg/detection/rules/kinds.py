@@ -12,7 +12,7 @@ DC09's running total) it computes with `rules.versions` and DC09's own
 |---|---|---|
 | `RecordRule` | one block record alone (DC12) | block range |
 | `PairRule` | two overlapping, distinct block records (DC01, DC02, DC05, DC06) | block range |
-| `GroupRule` | a group of overlapping records, once all are seen (DC04, DC10, DC11, DC17) | block range |
+| `GroupRule` | overlapping records, once all are seen (DC04, DC10, DC11, DC17) | block range |
 | `UnitsRule` | issuances, by their underlying units (DC03) | underlying registry |
 | `ProgrammeRule` | an issuance and a status of its units (DC15, DC16) | underlying registry |
 | `AuthorizationRule` | an action, against its authorization (DC07-DC09, DC13) | authorization |
