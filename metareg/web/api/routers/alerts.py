@@ -44,6 +44,9 @@ class AlertOut(BaseModel):
     party_registry_id: str | None
     first_id: int | None
     last_id: int | None
+    vintage: int | None = None
+    first_transferring_party_id: str | None = None
+    identifier: str | None = None  # the ITMO text form of its range
     registries: list[str]
     evidence: list[Evidence]
     message: str
