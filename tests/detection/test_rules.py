@@ -10,7 +10,6 @@ from sqlalchemy import Engine
 
 from metareg.registries import RegistryConfig, store_configured
 from metareg.sync import state as sync_state
-
 from tests.detection.conftest import Index
 from tests.helpers import action, authorization, holding, withdrawal
 
