@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, computed_field
 from sqlalchemy import Connection
 
 from metareg.oversight.alerts import open_by_severity
 from metareg.oversight.totals import index_totals
+from metareg.records.identifiers import is_provisional
 from metareg.web.api.auth import authorize
 from metareg.web.api.deps import read_connection
 from metareg.web.auth import Principal
@@ -21,6 +22,12 @@ router = APIRouter(prefix="/v1", tags=["stats"])
 class CaTotals(BaseModel):
     cooperative_approach_id: str
     quantity_by_state: dict[str, int]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def provisional(self) -> bool:
+        """RECORDS.md: a provisional cooperative approach (CAP-...) is marked so."""
+        return is_provisional(self.cooperative_approach_id)
 
 
 class VintageTotals(BaseModel):
@@ -49,6 +56,12 @@ class CooperativeApproach(BaseModel):
     authorizations: int
     authorized_quantity: float
     quantity_by_state: dict[str, int]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def provisional(self) -> bool:
+        """RECORDS.md: a provisional cooperative approach (CAP-...) is marked so."""
+        return is_provisional(self.cooperative_approach_id)
 
 
 @router.get("/stats", response_model=Stats)
