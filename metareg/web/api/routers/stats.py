@@ -6,12 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, computed_field
+from pydantic import BaseModel
 from sqlalchemy import Connection
 
 from metareg.oversight.alerts import open_by_severity
 from metareg.oversight.totals import index_totals
-from metareg.records.identifiers import is_provisional
 from metareg.web.api.auth import authorize
 from metareg.web.api.deps import read_connection
 from metareg.web.auth import Principal
@@ -22,12 +21,7 @@ router = APIRouter(prefix="/v1", tags=["stats"])
 class CaTotals(BaseModel):
     cooperative_approach_id: str
     quantity_by_state: dict[str, int]
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def provisional(self) -> bool:
-        """RECORDS.md: a provisional cooperative approach (CAP-...) is marked so."""
-        return is_provisional(self.cooperative_approach_id)
+    provisional: bool = False  # RECORDS.md: a provisional approach (CAP-...) is marked
 
 
 class VintageTotals(BaseModel):
@@ -56,12 +50,7 @@ class CooperativeApproach(BaseModel):
     authorizations: int
     authorized_quantity: float
     quantity_by_state: dict[str, int]
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def provisional(self) -> bool:
-        """RECORDS.md: a provisional cooperative approach (CAP-...) is marked so."""
-        return is_provisional(self.cooperative_approach_id)
+    provisional: bool = False  # RECORDS.md: a provisional approach (CAP-...) is marked
 
 
 @router.get("/stats", response_model=Stats)
