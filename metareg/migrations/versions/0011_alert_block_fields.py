@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_alert_block_fields"
+# The alert table's branch (0002_alerts ... 0008, 0010); the others have heads of their own.
 down_revision = "0010_registry_acts_for"
 branch_labels = None
 depends_on = None
