@@ -81,6 +81,8 @@ def test_show_marks_a_provisional_approach(db_url: str, tmp_path: Path) -> None:
     block["first_transferring_party_id"] = "RWA"
     path = write_jsonl(tmp_path / "rwa.jsonl", [action("ISS-1", 1, 10, **block)])
     assert run(db_url, "ingest", str(path), "-r", "RWA01")[0] == 0
+    unfccc = write_jsonl(tmp_path / "idn.jsonl", [action("ISS-2", 1, 10)])
+    assert run(db_url, "ingest", str(unfccc), "-r", "IDN01")[0] == 0
     code, out = run(db_url, "show", "CAP-RWA-SIQ-RWA01-RWA-1-10-2023")
     assert code == 0 and "ISS-1" in out and "provisional cooperative approach" in out
     code, out = run(db_url, "show", "CAP-RWA-SIQ-RWA01-RWA-1-10-2023", "--format", "json")

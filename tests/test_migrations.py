@@ -57,7 +57,7 @@ def test_0011_backfills_alert_fields_and_keeps_a_holdings_alert(
     evidence = [tuple(e.values()) for e in alert["evidence"]]
     old = hashlib.sha256("\x1e".join(["DC04", *sorted("\x1f".join(e) for e in evidence)]).encode())
     config = migrate.alembic_config(engine)
-    command.downgrade(config, "0010_registry_acts_for")
+    command.downgrade(config, "0012_unit_status")
     with engine.begin() as connection:
         connection.execute(
             text("UPDATE alert SET fingerprint = :fp WHERE id = :id"),

@@ -55,9 +55,7 @@ def show(
     records = described["records"]
     # RECORDS.md: every output marks a provisional cooperative approach (CAP-...).
     provisional = " (provisional cooperative approach)" if described["block"]["provisional"] else ""
-    table = Table(
-        title=f"{described['identifier']}{provisional}: {len(records)} current record(s)"
-    )
+    table = Table(title=f"{described['identifier']}{provisional}: {len(records)} current record(s)")
     table.add_column("registry", no_wrap=True)
     for name in ("record", "block", "what", "history"):
         table.add_column(name, overflow="fold")  # ids are shown whole, folded if need be

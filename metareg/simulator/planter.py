@@ -626,6 +626,7 @@ class Planter:
             day_after(day, 5),
             [(host, "action", issued), (programme, "unit_status", status_id)],
         )
+
     def _plant_dc17(self, registry: str, day: date) -> PendingConflict:
         approach, host, _ = self._setting(registry)
         size = self.rng.randint(*PLANT_LOT_SIZE)

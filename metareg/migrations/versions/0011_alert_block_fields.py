@@ -13,7 +13,7 @@ the others keep theirs (they stay as they are, resolved or not, and a check neve
 finds them again).
 
 Revision ID: 0011_alert_block_fields
-Revises: 0010_registry_acts_for
+Revises: 0012_unit_status
 Create Date: 2026-12-04
 """
 
@@ -27,8 +27,9 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_alert_block_fields"
-# The alert table's branch (0002_alerts ... 0008, 0010); the others have heads of their own.
-down_revision = "0010_registry_acts_for"
+# The alert table's branch (0002_alerts ... 0008, 0010, 0012); the others have heads of
+# their own.
+down_revision = "0012_unit_status"
 branch_labels = None
 depends_on = None
 
