@@ -40,6 +40,7 @@ CATALOGUE: dict[str, RuleInfo] = {
         RuleInfo("DC14", "foreign-authorization", "high"),
         RuleInfo("DC15", "underlying-units-claimed-elsewhere", "critical"),
         RuleInfo("DC16", "underlying-units-not-authorized", "high"),
+        RuleInfo("DC17", "untraced-block", "high"),
         RuleInfo("SY01", "registry-unreachable", "high"),
         RuleInfo("SY02", "reconciliation-mismatch", "high"),
         RuleInfo("SY03", "records-quarantined", "warning"),
@@ -68,6 +69,8 @@ class Finding:
     party_registry_id: str | None = None
     first_id: int | None = None
     last_id: int | None = None
+    vintage: int | None = None
+    first_transferring_party_id: str | None = None
     scope: str = ""
     details: dict[str, Any] | None = field(default=None, compare=False)
 
@@ -86,8 +89,22 @@ class Finding:
         ]
 
 
+HOLDING = "holding"
+
+
+def evidence_identity(item: Identity) -> Identity:
+    """RULES.md: "a holding's evidence identity leaves out `as_of`": a holding row's
+    identity is `as_of|account|block`, and a newer snapshot of the same account and
+    block carries the same conflict, not a new one."""
+    registry, record_type, record_id = item
+    if record_type == HOLDING and "|" in record_id:
+        return (registry, record_type, record_id.split("|", 1)[1])
+    return item
+
+
 def fingerprint(rule: str, evidence: tuple[Identity, ...] | list[Identity]) -> str:
     """RULES.md: an alert's identity is its rule plus its evidence identities (in any
-    order), so re-running the checks finds the same alert again."""
-    parts = [rule, *sorted("\x1f".join(item) for item in evidence)]
+    order, a holding's without its `as_of`), so re-running the checks finds the same
+    alert again."""
+    parts = [rule, *sorted("\x1f".join(evidence_identity(item)) for item in evidence)]
     return hashlib.sha256("\x1e".join(parts).encode()).hexdigest()

@@ -76,6 +76,21 @@ def test_show_names_the_wrong_part(db_url: str) -> None:
     assert code == 2 and "cooperative approach" in out
 
 
+def test_show_marks_a_provisional_approach(db_url: str, tmp_path: Path) -> None:
+    block = {"cooperative_approach_id": "CAP-RWA-SIQ", "party_registry_id": "RWA01"}
+    block["first_transferring_party_id"] = "RWA"
+    path = write_jsonl(tmp_path / "rwa.jsonl", [action("ISS-1", 1, 10, **block)])
+    assert run(db_url, "ingest", str(path), "-r", "RWA01")[0] == 0
+    unfccc = write_jsonl(tmp_path / "idn.jsonl", [action("ISS-2", 1, 10)])
+    assert run(db_url, "ingest", str(unfccc), "-r", "IDN01")[0] == 0
+    code, out = run(db_url, "show", "CAP-RWA-SIQ-RWA01-RWA-1-10-2023")
+    assert code == 0 and "ISS-1" in out and "provisional cooperative approach" in out
+    code, out = run(db_url, "show", "CAP-RWA-SIQ-RWA01-RWA-1-10-2023", "--format", "json")
+    assert json.loads(out)["block"]["provisional"] is True
+    code, out = run(db_url, "show", "CA0001-IDN01-IDN-1-10-2023", "--format", "json")
+    assert json.loads(out)["block"]["provisional"] is False
+
+
 def test_registries_lists_the_config(tmp_path: Path, db_url: str) -> None:
     (tmp_path / "registries.toml").write_text(
         '[[registries]]\nid = "MNG01"\nname = "Mongolia JCM registry"\n'

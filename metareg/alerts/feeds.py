@@ -25,7 +25,9 @@ HEARTBEAT_SECONDS = 15.0
 def _entry_title(event: dict[str, Any]) -> str:
     alert = event["alert"]
     where = ""
-    if alert.get("cooperative_approach_id"):
+    if alert.get("identifier"):
+        where = f" {alert['identifier']}"
+    elif alert.get("cooperative_approach_id"):
         where = (
             f" {alert['cooperative_approach_id']}-{alert['party_registry_id']} "
             f"{alert['first_id']}-{alert['last_id']}"

@@ -66,6 +66,8 @@ def raise_operational(
         "party_registry_id": None,
         "first_id": None,
         "last_id": None,
+        "vintage": None,
+        "first_transferring_party_id": None,
         "registries": [registry_id],
         "evidence": [
             {"registry": registry_id, "record_type": "registry", "record_id": registry_id}

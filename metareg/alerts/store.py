@@ -39,6 +39,8 @@ ALERT_FIELDS = (
     "party_registry_id",
     "first_id",
     "last_id",
+    "vintage",
+    "first_transferring_party_id",
     "registries",
     "evidence",
     "message",
@@ -78,7 +80,26 @@ def to_dict(row: Any) -> dict[str, Any]:
         alert[name] = _iso(alert[name])
     alert["registries"] = list(alert["registries"] or [])
     alert["evidence"] = list(alert["evidence"] or [])
+    alert["identifier"] = identifier(alert)
     return alert
+
+
+def identifier(alert: dict[str, Any]) -> str | None:
+    """RULES.md: the ITMO text form of the alert's range (DOMAIN.md section 2), or None
+    where the alert has no block (an authorization's, an operational alert)."""
+    parts = (
+        alert.get("cooperative_approach_id"),
+        alert.get("party_registry_id"),
+        alert.get("first_transferring_party_id"),
+        alert.get("first_id"),
+        alert.get("last_id"),
+        alert.get("vintage"),
+    )
+    if any(part is None for part in parts):
+        return None
+    ca, registry, party, first, last, vintage = parts
+    # A provisional approach (CAP-...) has no ITMO id grammar yet: same layout.
+    return f"{ca}-{registry}-{party}-{first}-{last}-{vintage}"
 
 
 def registry_keys(registries: Iterable[str], party_registry_id: str | None) -> str:
@@ -258,6 +279,9 @@ CONTENT = (
     "party_registry_id",
     "first_id",
     "last_id",
+    "vintage",
+    "first_transferring_party_id",
+    "evidence",  # a newer holding snapshot keeps the alert, with the new evidence
     "scope",
     "details",
 )
@@ -318,6 +342,8 @@ def _row(finding: Finding, fingerprint: str, now: datetime) -> dict[str, Any]:
         "party_registry_id": finding.party_registry_id,
         "first_id": finding.first_id,
         "last_id": finding.last_id,
+        "vintage": finding.vintage,
+        "first_transferring_party_id": finding.first_transferring_party_id,
         "registries": registries,
         "evidence": finding.evidence_dicts(),
         "message": finding.message,
@@ -340,6 +366,8 @@ REFRESHED = (
     "party_registry_id",
     "first_id",
     "last_id",
+    "vintage",
+    "first_transferring_party_id",
     "registries",
     "evidence",
     "scope",

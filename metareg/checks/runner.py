@@ -100,18 +100,25 @@ def _save_state(connection: Connection, **values: Any) -> None:
 
 
 def _synced_registries(connection: Connection, candidates: set[str] | None) -> list[str]:
-    """RULES.md: a registry counts as synced when it is configured or has records in
-    the index. Configured (or ever ingested) registries are in `registry`, syncing ones
-    in `sync_state`. A full check (`candidates` None) finds the others among the current
-    records; an incremental one asks only about the registries synced last time or
-    changed since, which by induction are all that can have records."""
+    """RULES.md: a registry counts as synced "once it has completed a sync (or a file
+    ingest) without error, or has records in the index"; one that is only configured
+    does not. A completed sync is a `last_success_at` in `sync_state`; a file ingest
+    adds its registry to `registry` with origin `ingest`. A full check (`candidates`
+    None) finds the others among the current records; an incremental one asks only
+    about the registries synced last time or changed since, which by induction are all
+    that can have records."""
     registry = Registry.__table__  # type: ignore[attr-defined]
     sync = SyncState.__table__  # type: ignore[attr-defined]
     actions = Action.__table__  # type: ignore[attr-defined]
     holdings = Holding.__table__  # type: ignore[attr-defined]
     known = {
         row[0]
-        for row in connection.execute(union(select(registry.c.id), select(sync.c.registry_id)))
+        for row in connection.execute(
+            union(
+                select(registry.c.id).where(registry.c.origin == "ingest"),
+                select(sync.c.registry_id).where(sync.c.last_success_at.is_not(None)),
+            )
+        )
     }
     if candidates is None:
         with_records = {
@@ -194,11 +201,12 @@ def run_checks(
             registries = _synced_registries(connection, None)
         parties = frozenset(party_of(r) for r in registries)
         acting = registries_acts_for(connection)
-        context = CheckContext(cutoff, grace_days, parties)
+        context = CheckContext(cutoff, grace_days, parties, frozenset(registries))
         summary = CheckSummary(full=True, as_of=as_of, grace_days=grace_days, watermark=upto)
         if incremental:
             assert state is not None
-            before = frozenset(party_of(r) for r in state.synced_registries or [])
+            synced_before = frozenset(state.synced_registries or [])
+            before = frozenset(party_of(r) for r in synced_before)
             acted = state.acts_for or {}
             since = Since(
                 watermark,
@@ -206,6 +214,7 @@ def run_checks(
                 state.cutoff,
                 before.symmetric_difference(parties),
                 frozenset(r for r in {*acted, *acting} if acted.get(r) != acting.get(r)),
+                synced_before.symmetric_difference(registries),
             )
             detected = find_changed(connection, since, context)
             summary.full = False

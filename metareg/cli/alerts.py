@@ -37,6 +37,7 @@ def list_alerts(
     from rich.table import Column, Table
 
     from metareg.oversight import alerts
+    from metareg.records.identifiers import is_provisional
 
     try:
         with options(ctx).engine().connect() as connection:
@@ -56,22 +57,23 @@ def list_alerts(
     if not found:
         console.print("no alerts")
         return
+    rows = []
+    for alert in found:
+        # The ITMO identifier of its range, whole, as `metareg show` takes it.
+        where = alert.get("identifier") or alert["cooperative_approach_id"] or ""
+        if is_provisional(alert["cooperative_approach_id"]):
+            where += " (provisional approach)"
+        rows.append((alert, where))
     table = Table(
         Column("id", no_wrap=True, min_width=16),
         "rule",
         "severity",
         "status",
-        "where",
+        Column("where", no_wrap=True, min_width=max(len(where) for _, where in rows)),
         "registries",
         "message",
     )
-    for alert in found:
-        where = (
-            f"{alert['cooperative_approach_id']}-{alert['party_registry_id']} "
-            f"{alert['first_id']}-{alert['last_id']}"
-            if alert["cooperative_approach_id"]
-            else ""
-        )
+    for alert, where in rows:
         table.add_row(
             alert["id"],
             f"{alert['rule']} {alert['name']}",

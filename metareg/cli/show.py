@@ -53,7 +53,9 @@ def show(
         echo_json(described)
         return
     records = described["records"]
-    table = Table(title=f"{described['identifier']}: {len(records)} current record(s)")
+    # RECORDS.md: every output marks a provisional cooperative approach (CAP-...).
+    provisional = " (provisional cooperative approach)" if described["block"]["provisional"] else ""
+    table = Table(title=f"{described['identifier']}{provisional}: {len(records)} current record(s)")
     table.add_column("registry", no_wrap=True)
     for name in ("record", "block", "what", "history"):
         table.add_column(name, overflow="fold")  # ids are shown whole, folded if need be

@@ -41,6 +41,7 @@ from metareg.connectors.aef.columns import (
 )
 from metareg.db.tables.index import Action, Authorization, Holding, RecordVersion, Registry
 from metareg.index.query import canonical
+from metareg.records.identifiers import is_provisional
 
 RESULT_LABEL = "Result of the consistency checks"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -78,10 +79,23 @@ class AefReport:
     reported_year: int
     sheets: list[AefSheet]
 
+    def provisional_approaches(self) -> list[str]:
+        """The provisional cooperative approaches (CAP-..., RECORDS.md) its tables name:
+        every output marks them."""
+        return sorted(
+            {
+                str(record["cooperative_approach_id"])
+                for sheet in self.sheets
+                for record in sheet.records
+                if is_provisional(record.get("cooperative_approach_id"))
+            }
+        )
+
     def as_json(self) -> dict[str, Any]:
         return {
             "party_id": self.party_id,
             "reported_year": self.reported_year,
+            "provisional_cooperative_approaches": self.provisional_approaches(),
             "tables": [
                 {
                     "table": sheet.table.number,

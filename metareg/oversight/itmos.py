@@ -19,7 +19,7 @@ from metareg.db.tables.index import RecordVersion
 from metareg.index import query
 from metareg.index.state import derive_segments, overall_state, quantity_by_state
 from metareg.oversight.alerts import unresolved_touching
-from metareg.records.identifiers import parse_itmo
+from metareg.records.identifiers import is_provisional, parse_itmo
 
 _history = RecordVersion.__table__  # type: ignore[attr-defined]
 
@@ -93,6 +93,8 @@ def describe_itmo(connection: Connection, identifier: str) -> dict[str, Any]:
             "last_id": block.last_id,
             "vintage": block.vintage,
             "quantity": block.quantity,
+            # RECORDS.md: every output marks a provisional approach (CAP-...).
+            "provisional": is_provisional(ca),
         },
         "state": {
             "state": overall_state(segments),

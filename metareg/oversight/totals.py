@@ -19,6 +19,7 @@ from metareg.detection.read.authorizations import authorization_versions
 from metareg.detection.rules.versions import Versions
 from metareg.index.query import canonical
 from metareg.index.state import derive_segments
+from metareg.records.identifiers import is_provisional
 
 _actions = Action.__table__  # type: ignore[attr-defined]
 _holdings = Holding.__table__  # type: ignore[attr-defined]
@@ -98,7 +99,12 @@ def _compute(connection: Connection) -> dict[str, Any]:
     return {
         "by_state": by_state,
         "by_cooperative_approach": [
-            {"cooperative_approach_id": ca, "quantity_by_state": by_ca.get(ca, {})}
+            {
+                "cooperative_approach_id": ca,
+                "quantity_by_state": by_ca.get(ca, {}),
+                # RECORDS.md: every output marks a provisional approach (CAP-...).
+                "provisional": is_provisional(ca),
+            }
             for ca in approaches
         ],
         "by_vintage": [
@@ -121,6 +127,7 @@ def _compute(connection: Connection) -> dict[str, Any]:
                 "authorizations": authorized.get(ca, {}).get("count", 0),
                 "authorized_quantity": authorized.get(ca, {}).get("quantity", 0),
                 "quantity_by_state": by_ca.get(ca, {}),
+                "provisional": is_provisional(ca),
             }
             for ca in approaches
         ],

@@ -3,6 +3,11 @@
 One unit:  ``{CA}-{registry}-{first transferring Party}-{serial}-{vintage}``
 A block:   ``{CA}-{registry}-{first transferring Party}-{first}-{last}-{vintage}``
 
+``{CA}`` is a UNFCCC id (``CA0001``) or a provisional one (``CAP-RWA-SIQ``, RECORDS.md:
+an approach the UNFCCC has not numbered yet); a provisional id holds '-' itself, so
+the parts are read from the right (the third from the right is the first transferring
+Party in the unit form, a serial in the block form).
+
 e.g. ``CA0001-IDN01-IDN-1001-2000-2023``. The layout is our choice (see DOMAIN.md §2).
 
 The parser is deliberately strict: an identifier is a key that joins records from
@@ -17,11 +22,13 @@ from dataclasses import dataclass
 from typing import Final
 
 __all__ = [
+    "APPROACH_ID_PATTERN",
     "MAX_IDENTIFIER_LENGTH",
     "MAX_SERIAL",
     "ITMOBlock",
     "IdentifierError",
     "format_itmo",
+    "is_provisional",
     "parse_itmo",
 ]
 
@@ -44,7 +51,10 @@ MIN_VINTAGE: Final = 2000
 MAX_VINTAGE: Final = 2100
 
 # [0-9] rather than \d: \d also matches non-ASCII digits such as '١', which int() accepts.
-_CA_RE: Final = re.compile(r"CA[0-9]{4}")
+_CA_RE: Final = re.compile(r"CA[0-9]{4}|CAP-[A-Z0-9][A-Z0-9-]{0,31}")
+_PROVISIONAL_RE: Final = re.compile(r"CAP-[A-Z0-9][A-Z0-9-]{0,31}")
+# A cooperative approach id as a whole (RECORDS.md), e.g. for an API parameter.
+APPROACH_ID_PATTERN: Final = rf"^({_CA_RE.pattern})$"
 _REGISTRY_RE: Final = re.compile(r"[A-Z]{3}[0-9]{2}")
 _PARTY_RE: Final = re.compile(r"[A-Z]{3}")
 # No leading zero, so every serial has exactly one spelling.
@@ -53,7 +63,10 @@ _VINTAGE_RE: Final = re.compile(r"[0-9]{4}")
 
 _SHOWN_VALUE_CHARS: Final = 60
 
-_EXPECT_CA: Final = "expected 'CA' and 4 digits, e.g. CA0001"
+_EXPECT_CA: Final = (
+    "expected 'CA' and 4 digits, e.g. CA0001, or a provisional id 'CAP-' and capitals, "
+    "digits or '-', e.g. CAP-RWA-SIQ"
+)
 _EXPECT_REGISTRY: Final = "expected an ISO 3166 alpha-3 code and 2 digits, e.g. IDN01"
 _EXPECT_PARTY: Final = "expected an ISO 3166 alpha-3 code in capitals, e.g. IDN"
 _EXPECT_SERIAL: Final = "expected a whole number from 1 to 18 digits long, without a leading zero"
@@ -140,6 +153,25 @@ class ITMOBlock:
         return f"{head}-{self.first_id}-{self.last_id}-{self.vintage}"
 
 
+def is_provisional(cooperative_approach_id: str | None) -> bool:
+    """Whether a cooperative approach id is provisional (`CAP-...`, RECORDS.md): every
+    output marks such an approach so."""
+    return bool(cooperative_approach_id) and (
+        _PROVISIONAL_RE.fullmatch(cooperative_approach_id or "") is not None
+    )
+
+
+def _split(text: str) -> list[str]:
+    """The parts of the text form: a provisional approach id (with its own '-') joined
+    back into the first part."""
+    parts = text.split("-")
+    if not text.startswith("CAP-") or len(parts) < 6:
+        return parts
+    # Unit form: ..., registry, Party (letters), serial, vintage; block: one more serial.
+    tail = 4 if parts[-3].isalpha() else 5
+    return ["-".join(parts[:-tail]), *parts[-tail:]]
+
+
 def _serial(part: str, token: str) -> int:
     if _SERIAL_RE.fullmatch(token) is None:
         raise IdentifierError(part, token, _EXPECT_SERIAL)
@@ -167,7 +199,7 @@ def parse_itmo(text: str) -> ITMOBlock:
     stripped = text.strip()
     if not stripped:
         raise IdentifierError(PART_FORMAT, text, "empty identifier")
-    parts = stripped.split("-")
+    parts = _split(stripped)
     if len(parts) not in (5, 6):
         raise IdentifierError(
             PART_FORMAT,

@@ -19,13 +19,14 @@ truth and nothing else. Each planting is a short story a real registry could tel
 - DC12 it records a voluntary cancellation whose quantity disagrees with its serials;
 - DC13 (an originating registry) it first-transfers under an authorization of its own
   given three days later; (any other) it uses units under such an authorization;
-- DC14 it restates another Party's authorization with another quantity.
+- DC14 it restates another Party's authorization with another quantity;
 - DC15 (an originating registry) it issues a block resting on programme units (fresh
   batch) that the scenario's crediting programme reports retired in part for a
   voluntary claim; the programme also retires other units of the batch for Article 6
   and units just past the block (touching), which raise nothing;
 - DC16 it issues a block resting on programme units the programme labels not
-  authorized for Article 6 (beside units it labels authorized, which raise nothing).
+  authorized for Article 6 (beside units it labels authorized, which raise nothing);
+- DC17 it lists in its holdings a block the originating registry never issued.
 
 Dates are drawn between the world's start and the last holdings snapshot, and at least
 a grace period plus two weeks before the world's end, so DC10/DC11 are due when checked
@@ -625,6 +626,28 @@ class Planter:
             day_after(day, 5),
             [(host, "action", issued), (programme, "unit_status", status_id)],
         )
+
+    def _plant_dc17(self, registry: str, day: date) -> PendingConflict:
+        approach, host, _ = self._setting(registry)
+        size = self.rng.randint(*PLANT_LOT_SIZE)
+        first = self.ledger.allocate(approach.id, host, size, planted=True)
+        vintage = min(max(day.year - 1, approach.timeframe[0]), approach.timeframe[1])
+        never_issued = Lot(
+            approach.id,
+            host,
+            first,
+            first + size - 1,
+            vintage,
+            day,
+            "Emission reductions",
+            "Energy",
+            "Energy efficiency",
+            planted=True,
+        )
+        account = f"{registry}-HOLD-17"
+        held = PlantedHolding(registry, day, account, "holding", never_issued.block())
+        self.ledger.planted_holdings.append(held)
+        return PendingConflict("DC17", registry, day, [held])
 
     def _extra_plan(
         self, approach: ApproachSpec, host: str, day: date, fixed_quantity: int | None = None

@@ -15,10 +15,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from metareg.findings import DETECTION_RULES
 from metareg.registries import REGISTRY_ID, is_programme, party_of
 
-# The rules the planter can plant (`simulator.planter.Planter._plant_dcNN`).
-RULE_CODES = tuple(f"DC{n:02d}" for n in range(1, 17))
+# The rules the planter can plant (`simulator.planter.Planter._plant_dcNN`): every
+# double-counting rule of the catalogue.
+RULE_CODES = DETECTION_RULES
 # The programmes whose serial shapes the planter writes (DC15, DC16 plant on them).
 PROGRAMME_SHAPES = ("VCS", "GS")
 FAULT_KINDS = (

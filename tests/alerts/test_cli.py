@@ -55,6 +55,9 @@ def test_check_then_list_ack_and_filter(db_url: str, tmp_path: Path) -> None:
     assert [a["id"] for a in json.loads(out)] == [alert["id"]]
     code, out = _run(db_url, "alerts", "--registry", "IDN01")
     assert code == 0 and alert["id"] in out
+    # The table names the range as its ITMO identifier, as `metareg show` takes it.
+    assert alert["identifier"] == "CA0001-IDN01-IDN-50-100-2023"
+    assert alert["identifier"] in out
 
     code, out = _run(db_url, "check")
     assert code == 0 and "incremental" in out

@@ -11,7 +11,7 @@ from metareg.alerts import store
 from metareg.alerts.events import events_page
 from metareg.alerts.operational import raise_operational, resolve_operational
 from tests.alerts.conftest import Index
-from tests.helpers import action
+from tests.helpers import action, holding
 
 RULES_FIELDS = {
     "id",
@@ -23,6 +23,9 @@ RULES_FIELDS = {
     "party_registry_id",
     "first_id",
     "last_id",
+    "vintage",
+    "first_transferring_party_id",
+    "identifier",
     "registries",
     "evidence",
     "message",
@@ -58,6 +61,32 @@ def test_rerunning_checks_never_duplicates_alerts(index: Index) -> None:
         {"registry": "JPN01", "record_type": "action", "record_id": "ISS-9"},
     ]
     assert _events(index) == [("opened", alert["id"])]
+
+
+def test_an_alert_names_its_range_as_an_itmo_identifier(index: Index) -> None:
+    _conflict(index)
+    index.check()
+    [alert] = index.alerts()
+    assert (alert["vintage"], alert["first_transferring_party_id"]) == (2023, "IDN")
+    assert alert["identifier"] == "CA0001-IDN01-IDN-50-100-2023"
+    with index.engine.connect() as connection:
+        event = events_page(connection, None, 10)["events"][0]
+    assert event["alert"]["identifier"] == alert["identifier"]
+
+
+def test_a_newer_snapshot_of_the_same_holding_keeps_its_alert(index: Index) -> None:
+    """A holding's evidence identity leaves out `as_of`: the conflict carried by the
+    next snapshot of the same account and block is the same alert, not a new one."""
+    index.put("IDN01", action("ISS-1", 1, 100), holding("GOV", 1, 100, as_of="2024-06-30"))
+    index.put("JPN01", holding("J", 1, 100, as_of="2024-09-30"))
+    index.check()
+    [before] = index.alerts("DC04")
+    index.put("JPN01", holding("J", 1, 100, as_of="2024-12-31"))
+    index.check()
+    [after] = index.alerts("DC04")
+    assert after["id"] == before["id"] and after["status"] == "open"
+    assert "2024-12-31|J|" in str(after["evidence"])  # the evidence names the new row
+    assert [e for e in _events(index) if e[1] == before["id"]] == [("opened", before["id"])]
 
 
 def test_acknowledged_stays_acknowledged_until_resolved_then_reopens_open(index: Index) -> None:

@@ -2,17 +2,18 @@
 
 Hypothesis writes random histories (new records, corrections, withdrawals, newer
 holding snapshots, authorizations and their dated versions from registries acting or
-not for the authorizing Party, a registry gaining or losing an `acts_for`, checks at
-moving dates) into a small serial space where conflicts are frequent; the index is
-checked incrementally after every step; at the end a full check of the same index
-must find nothing to open, reopen, resolve or rewrite.
+not for the authorizing Party, a registry gaining or losing an `acts_for`, a registry
+only configured until it has records or completes a sync, checks at moving dates)
+into a small serial space where conflicts are frequent; the index is checked
+incrementally after every step; at the end a full check of the same index must find
+nothing to open, reopen, resolve or rewrite.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from metareg.db.engine import make_engine
 from metareg.index.writer import IndexWriter
 from metareg.records.operations import Incoming, Operation, Withdrawal
 from metareg.registries import RegistryConfig, ensure_registry, store_configured
+from metareg.sync import state as sync_state
 
 REGISTRIES = ("IDN01", "JPN01", "MNG01")
 DATES = ("2024-01-15", "2024-03-01", "2024-06-01", "2024-09-01", "2024-12-31")
@@ -141,6 +143,14 @@ class ActsFor:
         return f"ActsFor({self.parties})"
 
 
+class Synced:
+    """A step: the registry completes a sync (`sync_state.last_success_at`), with or
+    without records: RULES.md counts it as synced from then on."""
+
+    def __repr__(self) -> str:
+        return "Synced()"
+
+
 withdrawals = st.one_of(
     st.builds(lambda n: Withdrawal("action", f"A{n}"), st.integers(0, 7)),
     st.builds(
@@ -157,6 +167,7 @@ operations = st.one_of(
     authorizations().map(lambda r: Incoming.from_record(r, "")),
     withdrawals,
     st.sampled_from((ActsFor(("IDN",)), ActsFor(()))),
+    st.just(Synced()),
 )
 steps = st.lists(
     st.tuples(
@@ -184,20 +195,28 @@ def _alerts(engine: Engine) -> dict[str, dict[str, Any]]:
     return {a["id"]: {k: v for k, v in a.items() if k != "last_seen"} for a in found}
 
 
-def _apply(engine: Engine, registry: str, ops: list[Operation | ActsFor]) -> None:
+def _apply(engine: Engine, registry: str, ops: list[Operation | ActsFor | Synced]) -> None:
+    """One step of a registry: its records as a file ingest would write them (the
+    registry counts as synced), or only its configuration (`ActsFor`: then it is only
+    configured until it has records or completes a sync, `Synced`)."""
     with engine.begin() as connection:
-        ensure_registry(connection, registry)
         records: list[Operation] = []
         for op in ops:
             if isinstance(op, ActsFor):
                 config = RegistryConfig(registry, "", registry[:3], {}, op.parties)
                 store_configured(connection, [config])
+            elif isinstance(op, Synced):
+                ensure_registry(connection, registry, origin="config")
+                sync_state.ensure_state(connection, registry)
+                sync_state.mark_success(connection, registry, datetime.now(UTC), None)
             else:
                 records.append(op)
-        IndexWriter(connection, registry, "test").apply(records)
+        if records:
+            ensure_registry(connection, registry)
+            IndexWriter(connection, registry, "test").apply(records)
 
 
-History = list[tuple[str, list[Operation | ActsFor], date]]
+History = list[tuple[str, list[Operation | ActsFor | Synced], date]]
 
 
 def assert_incremental_equals_full(template: Path, history: History, grace: int) -> None:
@@ -349,12 +368,16 @@ def _action(action_id: str, first: int, last: int, action_type: str, **extra: An
 def test_incremental_check_sees_partners_beyond_the_changed_range(sqlite_engine: Engine) -> None:
     """A change at 8-9 re-judges the transfer 1-10; its acquisition 1-3 lies outside
     the changed range but must still count as its match (DC10 stays silent), and
-    the transfers explaining a stale holding still explain it (DC04 stays silent)."""
+    the transfers explaining a stale holding still explain it (DC04 stays silent); the
+    issuances filling the two gaps trace every block that meets them (DC17 resolves)."""
     as_of = date(2025, 1, 1)
     _apply(
         sqlite_engine,
         "IDN01",
         [
+            _action("ISS-1", 1, 7, "Issuance"),
+            _action("ISS-2", 10, 34, "Issuance"),
+            _action("ISS-3", 37, 40, "Issuance"),
             _action("TR-1", 1, 10, "Transfer", acquiring_party_id="JPN"),
             Incoming.from_record(
                 {
@@ -389,8 +412,10 @@ def test_incremental_check_sees_partners_beyond_the_changed_range(sqlite_engine:
         ],
     )
     first = run_checks(sqlite_engine, as_of=as_of)
-    assert first.open == {}
+    # Untraced: TR-1 (8-9), TR-3, ACQ-2 and both holdings (35-36).
+    assert first.open == {"DC17": 5}
     _apply(sqlite_engine, "IDN01", [_action("ISS-9", 8, 9, "Issuance")])
     _apply(sqlite_engine, "IDN01", [_action("ISS-8", 35, 36, "Issuance")])
     summary = run_checks(sqlite_engine, as_of=as_of)
     assert not summary.full and summary.opened == {} and summary.open == {}
+    assert summary.resolved == {"DC17": 5}

@@ -40,7 +40,7 @@ def _context(engine: Engine, as_of: date, grace: int) -> CheckContext:
     with engine.connect() as connection:
         registries = runner._synced_registries(connection, None)
     parties = frozenset(party_of(r) for r in registries)
-    return CheckContext(as_of - timedelta(days=grace), grace, parties)
+    return CheckContext(as_of - timedelta(days=grace), grace, parties, frozenset(registries))
 
 
 def _both(engine: Engine, as_of: date = AS_OF, grace: int = 30) -> tuple[list[str], list[str]]:

@@ -4,8 +4,12 @@ corrected record, a stale snapshot explained by a later transfer)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
+from sqlalchemy import Engine
+
+from metareg.registries import RegistryConfig, store_configured
+from metareg.sync import state as sync_state
 from tests.detection.conftest import Index
 from tests.helpers import action, authorization, holding, withdrawal
 
@@ -380,6 +384,29 @@ def test_dc10_not_raised_without_a_synced_registry_of_the_party(index: Index) ->
     )
     index.check()
     assert index.alerts("DC10") == []
+
+
+def test_dc10_counts_a_registry_only_once_it_has_completed_a_sync(
+    index: Index, engine: Engine
+) -> None:
+    """RULES.md: a registry only configured (or whose syncs all failed) does not count
+    as synced; once a sync completes, the incremental check judges the transfer."""
+    index.put(
+        "IDN01",
+        authorization(authorized_party_ids=["KOR"]),
+        issuance("ISS-1", 1, 100),
+        first_transfer("FT-1", 1, 100, acquiring_party_id="KOR", action_date="2024-01-01"),
+    )
+    with engine.begin() as connection:
+        store_configured(connection, [RegistryConfig("KOR01", "", "KOR", {}, ())])
+        sync_state.ensure_state(connection, "KOR01")
+        sync_state.mark_failure(connection, "KOR01", "connection refused", None)
+    index.check()
+    assert index.alerts("DC10") == []
+    with engine.begin() as connection:
+        sync_state.mark_success(connection, "KOR01", datetime.now(UTC), None)
+    summary = index.check()
+    assert not summary.full and summary.opened == {"DC10": 1}
 
 
 # -- DC12 ---------------------------------------------------------------------------------

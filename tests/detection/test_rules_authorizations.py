@@ -265,6 +265,7 @@ def test_an_incremental_check_judges_a_new_use_as_of_its_units_first_transfer(
     index.put(
         "IDN01",
         *REVOKED_ON_1_MAY,
+        issuance("ISS-1", 1, 20),
         first_transfer("FT-1", 1, 10, action_date="2024-03-01"),
     )
     assert index.check().full

@@ -54,7 +54,7 @@ DECIDED_BY: dict[str, str | None] = {
     # Issue 13 (RULES.md already states them).
     "DC15": "metareg/detection/rules/dc15_underlying_units_claimed_elsewhere.py",
     "DC16": "metareg/detection/rules/dc16_underlying_units_not_authorized.py",
-    "DC17": None,
+    "DC17": "metareg/detection/rules/dc17_untraced_block.py",
 }
 # RULES.md's codes where the spec is not beside the checkout (its table as of issue 13).
 SPEC_CODES_COPY = tuple(f"DC{n:02d}" for n in range(1, 18))

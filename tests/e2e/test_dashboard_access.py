@@ -168,3 +168,31 @@ def test_an_operational_alert_has_its_page_too(
     assert "await review" in page.text and "an operational alert" in page.text
     assert 'data-event="opened"' in page.text and "Acknowledge</button>" in page.text
     assert "IDN01" in client.get("/dashboard").text
+
+
+def test_a_provisional_approach_is_marked(
+    dashboard: tuple[TestClient, dict[str, str]], engine: Engine, tmp_path: Path
+) -> None:
+    """RECORDS.md: every output marks a provisional cooperative approach (CAP-...)."""
+    client, tokens = dashboard
+    block = '"cooperative_approach_id":"CAP-RWA-SIQ","party_registry_id":"RWA01"'
+    path = tmp_path / "rwa.jsonl"
+    path.write_text(
+        '{"record_type":"action","action_id":"FT-9","action_date":"2024-03-01",'
+        '"action_type":"First transfer","authorization_id":"RWA-1","acquiring_party_id":"SGP",'
+        f'{block},"first_transferring_party_id":"RWA","first_id":1,"last_id":10,"vintage":2023}}\n'
+    )
+    ingest_files(engine, [path], "RWA01")
+    run_checks(engine, full=True, as_of=date(2025, 6, 30))
+    client.cookies.set(COOKIE, tokens["oversight"])
+    page = client.get("/dashboard/itmo", params={"id": "CAP-RWA-SIQ-RWA01-RWA-1-10-2023"})
+    assert page.status_code == 200 and "FT-9" in page.text
+    assert "provisional approach" in page.text
+    linked = client.get(
+        "/dashboard/itmo", params={"ca": "CAP-RWA-SIQ", "registry": "RWA01", "first": 1, "last": 10}
+    )
+    assert "provisional approach" in linked.text
+    alerts = client.get("/dashboard/alerts", params={"registry": "RWA01"})
+    assert "CAP-RWA-SIQ" in alerts.text and "provisional approach" in alerts.text
+    others = client.get("/dashboard/itmo", params={"id": "CA0001-IDN01-IDN-30000-2023"})
+    assert "provisional approach" not in others.text

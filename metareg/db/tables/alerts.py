@@ -44,6 +44,10 @@ class Alert(SQLModel, table=True):
     party_registry_id: str | None = Field(default=None, max_length=16)
     first_id: int | None = Field(default=None, sa_type=Serial, nullable=True)
     last_id: int | None = Field(default=None, sa_type=Serial, nullable=True)
+    # The vintage and first transferring Party of its range (RULES.md; with the range
+    # they give the alert's `identifier`, the ITMO text form).
+    vintage: int | None = Field(default=None, nullable=True)
+    first_transferring_party_id: str | None = Field(default=None, max_length=3)
     registries: list[str] = Field(sa_type=Json)
     evidence: list[dict[str, str]] = Field(sa_type=Json)
     message: str = Field(sa_column=Column(Text, nullable=False))

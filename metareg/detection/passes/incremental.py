@@ -1,8 +1,9 @@
 """The incremental finding: only what the changes since the last check can affect.
 
 From the records changed since the watermark (`record_version` ids in (since, upto]),
-the grace period's cutoff moving, Parties gaining or losing a synced registry, and
-registries whose `acts_for` changed,
+the grace period's cutoff moving, Parties gaining or losing a synced registry,
+registries gaining or losing their synced status (DC17), and registries whose
+`acts_for` changed,
 `read.changes` derives the block intervals, authorization keys and underlying
 registries those changes can affect; this pass re-judges exactly those and says so
 in its `JudgedScope`. Its findings there equal a full check's (tested with
@@ -29,6 +30,7 @@ from metareg.detection.read.changes import (
     changed_since,
     crossed_grace,
     merge_intervals,
+    originating_changed,
     parties_changed,
 )
 from metareg.detection.rules.kinds import CheckContext, authorization_scope, unit_scope
@@ -39,14 +41,16 @@ from metareg.findings import Finding
 @dataclass(frozen=True)
 class Since:
     """What changed since the last check: the `record_version` ids in (watermark,
-    upto], the grace cutoff it used, the Parties whose synced status changed, and the
-    registries whose `acts_for` changed."""
+    upto], the grace cutoff it used, the Parties whose synced status changed, the
+    registries whose `acts_for` changed, and the registries whose synced status
+    changed."""
 
     watermark: int
     upto: int
     cutoff: date
     parties: frozenset[str]
     acting: frozenset[str] = frozenset()
+    registries: frozenset[str] = frozenset()  # whose synced status changed
 
 
 def meets(intervals: list[Interval], first: int | None, last: int | None) -> bool:
@@ -62,6 +66,7 @@ def find_changed(connection: Connection, since: Since, context: CheckContext) ->
     touched = changed_since(connection, since.watermark, since.upto)
     crossed_grace(connection, touched, since.cutoff, context.cutoff)
     parties_changed(connection, touched, since.parties)
+    originating_changed(connection, touched, since.registries)
     acting_changed(connection, touched, since.acting)
     scope = JudgedScope()
     findings = _blocks(connection, touched, context, scope)

@@ -27,6 +27,9 @@ the record kinds its rule module declares; the sweep decides):
 - DC10 / DC11: a transfer (acquisition) old enough to be a candidate has no
   acquisition (transfer) of exactly its range with the matching Parties;
 - DC12: a record whose `quantity_tco2e` differs from its block size (judged in SQL);
+- DC17: the originating registry is synced and a moved, used or held record
+  (`dc17.JUDGED`) is not wholly covered by the issuances that registry itself reports
+  (their runs of serials, touching ones joined);
 - anything the screen cannot encode (an action type, metric, mitigation type or
   account type outside the schema's lists, a Party code that is not three ASCII
   characters): kept, so a surprise costs time, never a finding.
@@ -41,7 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
@@ -72,6 +75,7 @@ from metareg.detection.rules import dc06_activity_after_use as dc06
 from metareg.detection.rules import dc10_unmatched_transfer as dc10
 from metareg.detection.rules import dc11_unmatched_acquisition as dc11
 from metareg.detection.rules import dc12_quantity_mismatch as dc12
+from metareg.detection.rules import dc17_untraced_block as dc17
 from metareg.detection.rules.kinds import CheckContext
 from metareg.detection.rules.terms import ACQUISITION, TRANSFERS
 
@@ -93,6 +97,7 @@ COVERED = (
     dc10.RULE,
     dc11.RULE,
     dc12.RULE,
+    dc17.RULE,
 )
 UNSCREENED = sorted(set(BLOCK_RULES) - {rule.code for rule in COVERED})
 
@@ -102,7 +107,7 @@ UNSCREENED = sorted(set(BLOCK_RULES) - {rule.code for rule in COVERED})
 ISSUANCE, TRANSFER, ACQUISITION_KIND, USE, OTHER_ACTION = 0, 1, 2, 3, 4
 HOLDING_ACTIVE, HOLDING_OTHER = 6, 7
 _KINDS_OF = (
-    (dc01.ISSUANCES, ISSUANCE),
+    (dc01.ISSUANCES | {dc17.ISSUANCE}, ISSUANCE),
     (TRANSFERS, TRANSFER),
     ({ACQUISITION}, ACQUISITION_KIND),
     (dc05.USES, USE),
@@ -112,6 +117,11 @@ _ACTION_KINDS = {action_type: kind for types, kind in _KINDS_OF for action_type 
 AMBIGUOUS = sum(len(types) for types, _ in _KINDS_OF) != len(_ACTION_KINDS)
 # DC06's movements, as screen kinds (one it has no kind for: kept as unreadable).
 MOVED = sorted({_ACTION_KINDS.get(action_type, OTHER_ACTION) for action_type in dc06.MOVEMENTS})
+# DC17's judged records, as screen kinds (holdings of any account).
+UNTRACED = sorted(
+    {_ACTION_KINDS.get(t, OTHER_ACTION) for t in dc17.JUDGED if t is not None}
+    | ({HOLDING_ACTIVE, HOLDING_OTHER} if None in dc17.JUDGED else set())
+)
 _OTHER_ACCOUNTS = ("cancellation", "retirement")  # the schema's other account types
 _ACCOUNT_KINDS = {account: HOLDING_ACTIVE for account in dc06.ACTIVE_ACCOUNTS} | {
     account: HOLDING_OTHER for account in _OTHER_ACCOUNTS
@@ -259,14 +269,16 @@ class Records:
     day: Any  # the record's date as YYYYMMDD
     packed: Any  # see the bit layout above
     parties: Any  # (n, 4): first transferring, reporting, acquiring, transferring Party
+    reporting: Any  # the reporting registry (`registry_key`)
+    originating: Any  # the originating registry (`registry_key`)
 
     @classmethod
     def concat(cls, parts: list[Records]) -> Records:
-        names = ("ids", "holding", "pair", "first", "last", "day", "packed", "parties")
+        names = [column.name for column in fields(cls)]
         if not parts:
             ints = np.zeros(0, dtype=np.int64)
             none = np.zeros((0, 4), np.int32)
-            return cls(ints, ints.astype(bool), ints, ints, ints, ints, ints, none)
+            return cls(ints, ints.astype(bool), ints, ints, ints, ints, ints, none, ints, ints)
         return cls(*(np.concatenate([getattr(part, name) for part in parts]) for name in names))
 
     def __len__(self) -> int:
@@ -338,6 +350,22 @@ def _letters(text: Any) -> Any:
 REGISTRY_KEYS = 26**3 * 100
 
 
+def registry_keys(registries: Any) -> Any:
+    """Registry ids ^[A-Z]{3}[0-9]{2}$ (count, 5) as integers below REGISTRY_KEYS."""
+    return _letters(registries[:, :3]) * 100 + _digits(registries[:, 3:])
+
+
+def registry_key(registry_id: str) -> int | None:
+    """The screen's integer for one registry id (None: not of the schema's form)."""
+    raw = registry_id.encode("ascii", "replace")
+    if len(raw) != REGISTRY_WIDTH:
+        return None
+    try:
+        return int(registry_keys(np.frombuffer(raw, dtype=np.uint8).reshape(1, -1))[0])
+    except ScreenUnavailable:
+        return None
+
+
 def pair_keys(approaches: Any, registries: Any) -> Any:
     """(cooperative approach ^CA[0-9]{4}$, registry ^[A-Z]{3}[0-9]{2}$) as one integer."""
     if (
@@ -345,8 +373,7 @@ def pair_keys(approaches: Any, registries: Any) -> Any:
         and not ((approaches[:, 0] == ord("C")) & (approaches[:, 1] == ord("A"))).all()
     ):
         raise ScreenUnavailable("a cooperative approach id is not of the schema's form")
-    registry = _letters(registries[:, :3]) * 100 + _digits(registries[:, 3:])
-    return _digits(approaches[:, 2:]) * REGISTRY_KEYS + registry
+    return _digits(approaches[:, 2:]) * REGISTRY_KEYS + registry_keys(registries)
 
 
 def _pair_key(ca: str, registry: str) -> int | None:
@@ -370,17 +397,20 @@ def _parse(row: Any, holding: bool) -> Records | None:
         _fixed(text, count, width) for text, width in zip(texts, FIXED_WIDTHS, strict=True)
     )
     parties = (ftp, registry[:, :PARTY_WIDTH], acquiring, transferring)
+    pair = pair_keys(
+        _fixed(approaches, count, APPROACH_WIDTH), _fixed(originating, count, REGISTRY_WIDTH)
+    )
     records = Records(
         ids=row_ids,
         holding=np.full(count, holding),
-        pair=pair_keys(
-            _fixed(approaches, count, APPROACH_WIDTH), _fixed(originating, count, REGISTRY_WIDTH)
-        ),
+        pair=pair,
         first=_numbers(first, count),
         last=_numbers(last, count),
         day=_date_keys(dates),
         packed=_numbers(packed, count),
         parties=np.stack([_codes(p) for p in parties], axis=1),
+        reporting=registry_keys(registry),
+        originating=pair % REGISTRY_KEYS,
     )
     expected = int(np.sum((records.ids % 9973) * (records.first % 9973)))
     if expected != int(checksum or 0):
@@ -479,6 +509,7 @@ _SPANS = select(spans.c.cooperative_approach_id, spans.c.party_registry_id)
 class _Context:
     cutoff_day: int
     synced: Any  # sorted Party codes
+    synced_registries: Any = None  # sorted registry keys (`registry_key`)
 
 
 def _flag_overlaps(flags: Any, cluster: Any, first: Any, last: Any, rows: Any) -> None:
@@ -553,8 +584,41 @@ def _unmatched(first: Any, last: Any, code: Any, candidates: Any, partners: Any)
     return candidates[~matched]
 
 
+def _flag_untraced(
+    flags: Any, cluster: Any, first: Any, last: Any, kind: Any, traced_by: Any
+) -> None:
+    """DC17: flag the clusters where a judged record is not wholly covered by the runs
+    of serials of the issuances `traced_by` (the originating registry's own, in
+    first_id order; touching ones joined into one run)."""
+    judged = np.flatnonzero(np.isin(kind, UNTRACED))
+    if judged.shape[0] == 0:
+        return
+    issued = np.flatnonzero(traced_by)
+    if issued.shape[0] == 0:
+        flags[cluster[judged]] = True
+        return
+    issued_first, reach = first[issued], np.maximum.accumulate(last[issued])
+    starts = np.ones(issued.shape[0], dtype=bool)
+    starts[1:] = issued_first[1:] > reach[:-1] + 1
+    heads = np.flatnonzero(starts)
+    run_first = issued_first[heads]
+    run_last = reach[np.concatenate([heads[1:] - 1, [issued.shape[0] - 1]])]
+    at = np.searchsorted(run_first, first[judged], side="right") - 1
+    covered = np.zeros(judged.shape[0], dtype=bool)
+    inside = at >= 0
+    covered[inside] = run_last[at[inside]] >= last[judged][inside]
+    flags[cluster[judged[~covered]]] = True
+
+
 def _screen_pair(
-    first: Any, last: Any, day: Any, packed: Any, parties: Any, context: _Context
+    first: Any,
+    last: Any,
+    day: Any,
+    packed: Any,
+    parties: Any,
+    context: _Context,
+    reporting_registry: Any = None,
+    originating: int | None = None,
 ) -> Any:
     """Which records (in first_id order) of one pair lie in a cluster to sweep."""
     n = first.shape[0]
@@ -605,6 +669,14 @@ def _screen_pair(
         (np.flatnonzero(acquisitions & old & synced_from), np.flatnonzero(transfers)),
     ):
         flags[cluster[_unmatched(first, last, code, candidates, partners)]] = True
+
+    if (
+        originating is not None
+        and context.synced_registries is not None
+        and np.isin(originating, context.synced_registries)
+    ):
+        own_issuances = (kind == ISSUANCE) & (reporting_registry == originating)
+        _flag_untraced(flags, cluster, first, last, kind, own_issuances)
     return flags[cluster]
 
 
@@ -624,20 +696,35 @@ def suspects(records: Records, context: CheckContext) -> Iterator[tuple[int, lis
         for code in (party_code(p) for p in context.synced_parties)
         if code is not None and code != NO_PARTY_CODE
     )
-    screen_context = _Context(date_key(context.cutoff), np.array(synced, dtype=np.int32))
+    synced_registries = sorted(
+        key for key in (registry_key(r) for r in context.synced_registries) if key is not None
+    )
+    screen_context = _Context(
+        date_key(context.cutoff),
+        np.array(synced, dtype=np.int32),
+        np.array(synced_registries, dtype=np.int64),
+    )
     if not len(records):
         return
     order = _pair_then_first(records)
     pair = records.pair[order]
     first, last, day = records.first[order], records.last[order], records.day[order]
     packed, parties = records.packed[order], records.parties[order]
+    reporting, originating = records.reporting[order], records.originating[order]
     bounds = np.flatnonzero(np.diff(pair)) + 1
     starts = np.concatenate([[0], bounds]).tolist()
     ends = np.concatenate([bounds, [pair.shape[0]]]).tolist()
     for start, end in zip(starts, ends, strict=True):
         part = slice(start, end)
         keep = _screen_pair(
-            first[part], last[part], day[part], packed[part], parties[part], screen_context
+            first[part],
+            last[part],
+            day[part],
+            packed[part],
+            parties[part],
+            screen_context,
+            reporting[part],
+            int(originating[start]),
         )
         if not keep.any():
             continue

@@ -24,11 +24,11 @@ from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, func, or_, select
 
 from metareg.db.tables.index import RecordVersion
 from metareg.db.upsert import batched
-from metareg.detection.read.columns import actions, authorizations
+from metareg.detection.read.columns import actions, authorizations, holdings
 from metareg.detection.rules import of_kind
 from metareg.detection.rules.dc09_authorization_exceeded import COUNTED
 from metareg.detection.rules.kinds import Awaited, GroupRule, ProgrammeRule, UnitsRule
@@ -43,6 +43,9 @@ history = RecordVersion.__table__  # type: ignore[attr-defined]
 AWAITED: tuple[Awaited, ...] = tuple(
     rule.awaited for rule in of_kind(GroupRule) if rule.awaited is not None
 )
+# Whether a rule's verdict on a block depends on its originating registry being synced
+# (DC17).
+ORIGINATING_SYNCED = any(rule.originating_synced for rule in of_kind(GroupRule))
 # The action types the units rules judge (their underlying registries are touched).
 UNIT_ACTIONS = frozenset(
     {kind for rule in of_kind(UnitsRule) for kind in rule.actions}
@@ -209,6 +212,30 @@ def parties_changed(connection: Connection, touched: Touched, parties: Iterable[
             )
         ),
     )
+
+
+def originating_changed(
+    connection: Connection, touched: Touched, registries: Iterable[str]
+) -> None:
+    """The blocks originating in a registry whose synced status changed: DC17 judges a
+    block only when its originating registry is synced, so each (cooperative approach,
+    registry) is touched over its whole span."""
+    wanted = sorted(set(registries))
+    if not wanted or not ORIGINATING_SYNCED:
+        return
+    for table in (actions, holdings):
+        rows = connection.execute(
+            select(
+                table.c.cooperative_approach_id,
+                table.c.party_registry_id,
+                func.min(table.c.first_id),
+                func.max(table.c.last_id),
+            )
+            .where(table.c.party_registry_id.in_(wanted))
+            .group_by(table.c.cooperative_approach_id, table.c.party_registry_id)
+        )
+        for ca, registry, first, last in rows:
+            touched.add_block(ca, registry, int(first), int(last))
 
 
 def acting_changed(connection: Connection, touched: Touched, registries: Iterable[str]) -> None:

@@ -29,6 +29,7 @@ from metareg.detection.rules import (
     dc14_foreign_authorization,
     dc15_underlying_units_claimed_elsewhere,
     dc16_underlying_units_not_authorized,
+    dc17_untraced_block,
 )
 from metareg.detection.rules.kinds import AUTHORIZATION, BLOCK, UNITS, AuthorizationRule, Rule
 
@@ -49,6 +50,7 @@ RULES: tuple[Rule, ...] = (
     dc14_foreign_authorization.RULE,
     dc15_underlying_units_claimed_elsewhere.RULE,
     dc16_underlying_units_not_authorized.RULE,
+    dc17_untraced_block.RULE,
 )
 
 R = TypeVar("R", bound=Rule)

@@ -12,7 +12,7 @@ DC09's running total) it computes with `rules.versions` and DC09's own
 |---|---|---|
 | `RecordRule` | one block record alone (DC12) | block range |
 | `PairRule` | two overlapping, distinct block records (DC01, DC02, DC05, DC06) | block range |
-| `GroupRule` | a group of overlapping records, once all are seen (DC04, DC10, DC11) | block range |
+| `GroupRule` | overlapping records, once all are seen (DC04, DC10, DC11, DC17) | block range |
 | `UnitsRule` | issuances, by their underlying units (DC03) | underlying registry |
 | `ProgrammeRule` | an issuance and a status of its units (DC15, DC16) | underlying registry |
 | `AuthorizationRule` | an action, against its authorization (DC07-DC09, DC13) | authorization |
@@ -89,11 +89,13 @@ def both_orders(
 @dataclass(frozen=True)
 class CheckContext:
     """What a check knows beside the records: "now" for the rules that wait for a
-    counterpart (DC10/DC11), and the Parties that have a synced registry."""
+    counterpart (DC10/DC11), the Parties that have a synced registry, and the synced
+    registries themselves (DC17 judges a block when its originating registry is)."""
 
     cutoff: date  # older than this is past the grace period
     grace_days: int
     synced_parties: frozenset[str]
+    synced_registries: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -163,6 +165,10 @@ class GroupRule(Rule):
     record_kinds: frozenset[RecordKind] = frozenset()
     pair_kinds: frozenset[tuple[RecordKind, RecordKind]] = frozenset()
     awaited: Awaited | None = None
+    # Its verdict on a block changes when the block's originating registry gains or
+    # loses its synced status (DC17): an incremental check then re-judges that
+    # registry's blocks.
+    originating_synced: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

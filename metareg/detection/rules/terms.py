@@ -184,6 +184,8 @@ def make_finding(
         party_registry_id=block.party_registry_id if block else None,
         first_id=first_id if first_id is not None else (block.first_id if block else None),
         last_id=last_id if last_id is not None else (block.last_id if block else None),
+        vintage=block.vintage if block else None,
+        first_transferring_party_id=block.first_transferring_party_id if block else None,
         scope=scope,
     )
 

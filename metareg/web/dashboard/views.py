@@ -27,7 +27,7 @@ from metareg.oversight import alerts as alert_service
 from metareg.oversight.public import public_summary
 from metareg.oversight.registries import last_sync_attempt, registry_statuses
 from metareg.oversight.totals import change_sequence, index_totals
-from metareg.records.identifiers import IdentifierError
+from metareg.records.identifiers import IdentifierError, is_provisional
 from metareg.web.auth import Role, unchanged_key
 from metareg.web.dashboard import charts
 from metareg.web.dashboard.auth import COOKIE, LoginRequired, Viewer, csrf_token, lookup, viewer
@@ -36,6 +36,8 @@ from metareg.web.settings import ApiSettings
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+# RECORDS.md: every output marks a provisional cooperative approach (CAP-...).
+templates.env.globals["provisional"] = is_provisional
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
 POLL_SECONDS = 1.0
@@ -457,7 +459,7 @@ def _itmo_timeline(
 def itmo_page(
     request: Request,
     id: str = Query("", max_length=200),
-    ca: str = Query("", max_length=6),
+    ca: str = Query("", max_length=36),  # CA0001, or a provisional CAP-... (RECORDS.md)
     registry: str = Query("", max_length=16),
     first: int | None = Query(None, ge=1),
     last: int | None = Query(None, ge=1),

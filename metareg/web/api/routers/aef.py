@@ -32,6 +32,8 @@ class AefTableOut(BaseModel):
 class AefOut(BaseModel):
     party_id: str
     reported_year: int
+    # RECORDS.md: the provisional cooperative approaches (CAP-...) its tables name.
+    provisional_cooperative_approaches: list[str] = []
     tables: list[AefTableOut]
 
 

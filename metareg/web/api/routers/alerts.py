@@ -7,10 +7,11 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 from sqlalchemy import Connection, Engine
 
 from metareg.oversight import alerts
+from metareg.records.identifiers import APPROACH_ID_PATTERN, is_provisional
 from metareg.web.api.auth import authorize
 from metareg.web.api.deps import engine_of, read_connection, settings_of
 from metareg.web.auth import Principal, unchanged_key
@@ -44,12 +45,21 @@ class AlertOut(BaseModel):
     party_registry_id: str | None
     first_id: int | None
     last_id: int | None
+    vintage: int | None = None
+    first_transferring_party_id: str | None = None
+    identifier: str | None = None  # the ITMO text form of its range
     registries: list[str]
     evidence: list[Evidence]
     message: str
     first_seen: str
     last_seen: str
     resolved_at: str | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def provisional(self) -> bool:
+        """RECORDS.md: a provisional cooperative approach (CAP-...) is marked so."""
+        return is_provisional(self.cooperative_approach_id)
 
 
 class AlertDetail(AlertOut):
@@ -83,7 +93,7 @@ def list_alerts(
     status: Status | None = Query(None),
     rule: str | None = Query(None, pattern=RULE_PATTERN),
     registry: str | None = Query(None, pattern=r"^[A-Z]{3}[0-9]{2}$"),
-    cooperative_approach_id: str | None = Query(None, pattern=r"^CA[0-9]{4}$"),
+    cooperative_approach_id: str | None = Query(None, pattern=APPROACH_ID_PATTERN),
     limit: int = Query(100, ge=1, le=1000),
     after: str | None = Query(None, max_length=64),
     connection: Connection = Depends(read_connection),
@@ -108,7 +118,7 @@ def list_alerts(
 def alert_counts(
     status: Status | None = Query(None),
     rule: str | None = Query(None, pattern=RULE_PATTERN),
-    cooperative_approach_id: str | None = Query(None, pattern=r"^CA[0-9]{4}$"),
+    cooperative_approach_id: str | None = Query(None, pattern=APPROACH_ID_PATTERN),
     connection: Connection = Depends(read_connection),
     _caller: Principal = Depends(authorize),
 ) -> Any:

@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 
 from metareg.index.state import MIXED, STATES
 from metareg.oversight import blocks
+from metareg.records.identifiers import APPROACH_ID_PATTERN
 from metareg.web.api.auth import authorize
 from metareg.web.api.deps import read_connection, settings_of
 from metareg.web.auth import Principal
@@ -53,7 +54,7 @@ class BlockPage(BaseModel):
 
 @router.get("/blocks", response_model=BlockPage)
 def search_blocks(
-    cooperative_approach_id: str | None = Query(None, pattern=r"^CA[0-9]{4}$"),
+    cooperative_approach_id: str | None = Query(None, pattern=APPROACH_ID_PATTERN),
     party_registry_id: str | None = Query(
         None, pattern=r"^[A-Z]{3}[0-9]{2}$", description="Originating registry"
     ),

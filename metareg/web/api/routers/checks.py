@@ -8,10 +8,11 @@ import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 from sqlalchemy import Connection
 
 from metareg.oversight.checks import InvalidProposal, ProposedAction, check_authorization
+from metareg.records.identifiers import IdentifierError, is_provisional, parse_itmo
 from metareg.web.api.auth import authorize_read
 from metareg.web.api.deps import read_connection
 from metareg.web.auth import Principal
@@ -101,6 +102,15 @@ class CheckAnswer(BaseModel):
         description="What the underlying programme reports about the units: {programme, "
         "units, statuses (its unit_status records)}",
     )
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def provisional(self) -> bool:
+        """RECORDS.md: units of a provisional cooperative approach (CAP-...) are marked."""
+        try:
+            return is_provisional(parse_itmo(self.identifier).cooperative_approach_id)
+        except IdentifierError:
+            return False
 
 
 @router.post("/checks/authorization", response_model=CheckAnswer)

@@ -15,10 +15,11 @@ import orjson
 from fastapi import APIRouter, Path, Request, Security
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, computed_field
 from starlette.concurrency import run_in_threadpool
 
 from metareg.oversight.itmos import NotInIndex, describe_itmo
+from metareg.records.identifiers import is_provisional
 from metareg.web.api.auth import authorize_on, key_header
 from metareg.web.api.deps import reading
 from metareg.web.problems import ApiProblem
@@ -27,7 +28,8 @@ router = APIRouter(prefix="/v1", tags=["itmos"])
 
 _SERIAL = "[1-9][0-9]{0,17}"
 IDENTIFIER_PATTERN = (
-    f"^CA[0-9]{{4}}-[A-Z]{{3}}[0-9]{{2}}-[A-Z]{{3}}-{_SERIAL}(-{_SERIAL})?-(20[0-9]{{2}}|2100)$"
+    f"^(CA[0-9]{{4}}|CAP-[A-Z0-9][A-Z0-9-]{{0,31}})-[A-Z]{{3}}[0-9]{{2}}-[A-Z]{{3}}-"
+    f"{_SERIAL}(-{_SERIAL})?-(20[0-9]{{2}}|2100)$"
 )
 
 
@@ -39,6 +41,12 @@ class BlockOut(BaseModel):
     last_id: int
     vintage: int
     quantity: int
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def provisional(self) -> bool:
+        """RECORDS.md: a provisional cooperative approach (CAP-...) is marked so."""
+        return is_provisional(self.cooperative_approach_id)
 
 
 class HistoryEntry(BaseModel):

@@ -21,6 +21,7 @@ router = APIRouter(prefix="/v1", tags=["stats"])
 class CaTotals(BaseModel):
     cooperative_approach_id: str
     quantity_by_state: dict[str, int]
+    provisional: bool = False  # RECORDS.md: a provisional approach (CAP-...) is marked
 
 
 class VintageTotals(BaseModel):
@@ -49,6 +50,7 @@ class CooperativeApproach(BaseModel):
     authorizations: int
     authorized_quantity: float
     quantity_by_state: dict[str, int]
+    provisional: bool = False  # RECORDS.md: a provisional approach (CAP-...) is marked
 
 
 @router.get("/stats", response_model=Stats)
