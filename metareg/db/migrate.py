@@ -14,6 +14,7 @@ query. tests/test_migrations.py checks these agree with Alembic's own.
 from __future__ import annotations
 
 import ast
+import re
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -62,8 +63,23 @@ def upgrade(engine: Engine) -> None:
             lock.commit()
 
 
+_ASSIGNMENT = re.compile(r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(.+?)\s*(?:#.*)?$", re.M)
+
+
 def _revision_lines(path: Path) -> tuple[str, tuple[str, ...]] | None:
-    """(revision, down revisions) of one revision file, from its module-level assignments."""
+    """(revision, down revisions) of one revision file, from its module-level
+    `revision = ...` and `down_revision = ...` lines (a text scan: parsing every file
+    would cost more than the rest of a light command's start)."""
+    values: dict[str, object] = {}
+    for match in _ASSIGNMENT.finditer(path.read_text(encoding="utf-8")):
+        try:
+            values[match[1]] = ast.literal_eval(match[2])
+        except (ValueError, SyntaxError):  # e.g. a tuple over several lines
+            return _revision_lines_parsed(path)
+    return _revision_pair(values)
+
+
+def _revision_lines_parsed(path: Path) -> tuple[str, tuple[str, ...]] | None:
     values: dict[str, object] = {}
     for node in ast.parse(path.read_text(encoding="utf-8")).body:
         if isinstance(node, ast.Assign | ast.AnnAssign):
@@ -71,6 +87,10 @@ def _revision_lines(path: Path) -> tuple[str, tuple[str, ...]] | None:
             for target in targets:
                 if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
                     values[target.id] = ast.literal_eval(node.value) if node.value else None
+    return _revision_pair(values)
+
+
+def _revision_pair(values: dict[str, object]) -> tuple[str, tuple[str, ...]] | None:
     revision = values.get("revision")
     if not isinstance(revision, str):
         return None
