@@ -16,6 +16,7 @@ HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "fastapi", "starlette", "uvicorn",
 PROBE = """
 import json, sys
 heavy = set(json.loads(sys.argv[2]))
+watch = tuple(json.loads(sys.argv[3]))
 sys.argv = ["metareg", *json.loads(sys.argv[1])]
 code = 0
 try:
@@ -24,13 +25,17 @@ try:
 except SystemExit as exit:
     code = exit.code or 0
 loaded = sorted({name.split(".")[0] for name in sys.modules} & heavy)
-print("PROBE" + json.dumps({"code": code, "loaded": loaded}), file=sys.stderr)
+watched = sorted({name.split(".")[0] if name.startswith("alembic") else name
+                  for name in sys.modules if name.startswith(watch)})
+print("PROBE" + json.dumps({"code": code, "loaded": loaded, "watched": watched}), file=sys.stderr)
 """
 
 
-def _probe(args: list[str], tmp_path: object) -> dict[str, object]:
+def _probe(args: list[str], tmp_path: object, watch: tuple[str, ...] = ()) -> dict[str, object]:
+    """Run the CLI in a fresh process; `loaded`: the HEAVY packages it imported,
+    `watched`: its modules named with a prefix in `watch` (alembic as one name)."""
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(args), json.dumps(HEAVY)],
+        [sys.executable, "-c", PROBE, json.dumps(args), json.dumps(HEAVY), json.dumps(watch)],
         capture_output=True,
         text=True,
         cwd=str(tmp_path),
@@ -74,3 +79,39 @@ def test_the_probe_sees_heavy_modules_when_a_command_opens_the_index(tmp_path: o
     found = _probe(["--db", url, "db", "upgrade"], tmp_path)
     assert found["code"] == 0, found["stderr"]
     assert "sqlalchemy" in found["loaded"]  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("args", [["status"], ["alerts"], ["stats"]], ids=" ".join)
+def test_read_commands_on_an_up_to_date_index_import_no_alembic_nor_connectors(
+    args: list[str], tmp_path: object
+) -> None:
+    """Opening an index already at the migration heads checks it with one query (no
+    Alembic), and reading sync health needs no connector (nor its HTTP client)."""
+    url = f"sqlite:///{tmp_path}/index.db"
+    assert _probe(["--db", url, "db", "upgrade"], tmp_path)["code"] == 0
+    found = _probe(["--db", url, *args], tmp_path, watch=("alembic", "metareg.connectors"))
+    assert found["code"] == 0, found["stderr"]
+    assert "sqlalchemy" in found["loaded"]  # type: ignore[operator]  (the probe sees)
+    assert found["watched"] == [], found["watched"]
+
+
+def test_an_index_behind_the_heads_is_upgraded_by_a_read_command(tmp_path: object) -> None:
+    """The shortcut does not skip a needed upgrade: on an index one migration behind,
+    `status` upgrades it (with Alembic), and the next `status` finds it current."""
+    from alembic import command
+
+    from metareg.db import migrate
+    from metareg.db.engine import make_engine
+
+    url = f"sqlite:///{tmp_path}/index.db"
+    assert _probe(["--db", url, "db", "upgrade"], tmp_path)["code"] == 0
+    engine = make_engine(url)
+    command.downgrade(migrate.alembic_config(engine), "0005_action_authorization_chain@-1")
+    assert not migrate.is_current(engine)
+    first = _probe(["--db", url, "status"], tmp_path, watch=("alembic",))
+    second = _probe(["--db", url, "status"], tmp_path, watch=("alembic",))
+    assert first["code"] == second["code"] == 0, (first["stderr"], second["stderr"])
+    assert "alembic" in first["watched"]  # type: ignore[operator]
+    assert second["watched"] == []
+    assert migrate.is_current(engine)
+    engine.dispose()

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, inspect, text
 
 from metareg.db import migrate
 from metareg.db.engine import make_engine
+from metareg.index.open import open_index
 from tests.conftest import _empty_postgres
 from tests.detection.conftest import Index
 from tests.helpers import action, holding
@@ -72,3 +73,41 @@ def test_0011_backfills_alert_fields_and_keeps_a_holdings_alert(
     assert (summary.opened, summary.resolved) == ({}, {})
     [after] = index.alerts("DC04")
     assert after["id"] == alert["id"] and after["status"] == "open"
+
+
+def test_the_shortcut_reads_the_same_heads_as_alembic(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'heads.db'}")
+    assert migrate.script_heads() == migrate.heads(engine)
+    engine.dispose()
+
+
+def test_an_index_behind_the_heads_is_still_upgraded_on_open(db_url: str) -> None:
+    engine = open_index(db_url)
+    assert migrate.applied(engine) == migrate.heads(engine)
+    # One head back: the version table no longer matches the files, so opening upgrades.
+    command.downgrade(migrate.alembic_config(engine), "0005_action_authorization_chain@-1")
+    behind = migrate.applied(engine)
+    assert behind != migrate.heads(engine)
+    assert not migrate.is_current(engine)
+    engine.dispose()
+    engine = open_index(db_url)
+    assert migrate.is_current(engine)
+    assert migrate.applied(engine) == migrate.heads(engine) != behind
+    assert _index_names(engine).count("ix_action_authorization_chain") == 1
+    engine.dispose()
+
+
+def test_a_fresh_database_is_not_current_and_is_created_on_open(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    engine = make_engine(url)
+    assert migrate.applied(engine) == set()
+    assert not migrate.is_current(engine)
+    engine.dispose()
+    engine = open_index(url)
+    assert migrate.applied(engine) == migrate.heads(engine)
+    assert "actions" in inspect(engine).get_table_names()
+    engine.dispose()
+
+
+def _index_names(engine: Engine) -> list[str]:
+    return [str(i["name"]) for i in inspect(engine).get_indexes("actions")]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from datetime import date
 from pathlib import Path
@@ -127,5 +126,7 @@ def simulate(
     for registry, url in server.urls.items():
         console.print(f"  {registry}  {url}/exchange/v1/info")
     console.print("Ctrl-C stops.")
+    import asyncio  # here, not at the top: every command imports this module
+
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(server.serve())

@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 
 from metareg.cli.context import console, fail, options
-from metareg.oversight import withdrawals
 
 app = typer.Typer(
     help="Withdrawals held back because a listing would withdraw too much (SY04).",
@@ -20,6 +19,8 @@ app = typer.Typer(
 @app.command("list")
 def list_(ctx: typer.Context) -> None:
     """The withdrawals held back, per registry and scope."""
+    from metareg.oversight import withdrawals
+
     with options(ctx).engine().connect() as connection:
         found = withdrawals.held(connection)
     if not found:
@@ -45,6 +46,8 @@ def confirm(
 ) -> None:
     """Apply a registry's held withdrawals (the registry really withdrew those records),
     then run the checks."""
+    from metareg.oversight import withdrawals
+
     try:
         done = withdrawals.confirm(options(ctx).engine(), registry, by=f"cli:{getpass.getuser()}")
     except withdrawals.NothingHeld as error:

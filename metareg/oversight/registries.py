@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from metareg import log
-from metareg.connectors.errors import ConfigurationError
 from metareg.db.tables.index import Quarantine, Registry, SyncState
 from metareg.db.tables.sync import SyncLease, SyncReconciliation
 from metareg.registries import RegistryConfig, load_registries
@@ -126,7 +125,11 @@ class RegistryStatus:
             return DEFAULT_QUARANTINE_ALERT_SHARE
         try:
             return SyncSettings.of(self.config).quarantine_alert_share
-        except ConfigurationError:
+        except Exception as error:
+            from metareg.connectors.errors import ConfigurationError
+
+            if not isinstance(error, ConfigurationError):
+                raise
             return DEFAULT_QUARANTINE_ALERT_SHARE
 
     def worker(self, now: datetime) -> str | None:

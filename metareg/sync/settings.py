@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from metareg.connectors.errors import ConfigurationError
 from metareg.registries import RegistryConfig
+
+if TYPE_CHECKING:
+    from metareg.connectors.errors import ConfigurationError
 
 UNKNOWN_FIELD_POLICIES = ("keep-raw", "reject")
 DEFAULT_INTERVAL = timedelta(minutes=15)
@@ -29,13 +31,21 @@ DEFAULT_STALENESS_LIMIT = STALE_AFTER_INTERVALS * DEFAULT_INTERVAL
 DEFAULT_QUARANTINE_ALERT_SHARE = 0.5
 
 
+def invalid(message: str) -> ConfigurationError:
+    """The error for wrong sync settings; the connectors package (and the HTTP client it
+    brings) is imported only when there is one, not by every command that reads them."""
+    from metareg.connectors.errors import ConfigurationError
+
+    return ConfigurationError(message)
+
+
 def alert_share(value: object, what: str) -> float:
     try:
         share = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         share = -1.0
     if not 0.0 <= share <= 1.0:
-        raise ConfigurationError(f"{what}: quarantine_alert_share must be between 0 and 1")
+        raise invalid(f"{what}: quarantine_alert_share must be between 0 and 1")
     return share
 
 
@@ -50,7 +60,7 @@ class Schedule:
         if raw is None:
             return cls(interval=default)
         if not isinstance(raw, dict):
-            raise ConfigurationError(f"{what} must be a table, e.g. {{ interval_minutes = 15 }}")
+            raise invalid(f"{what} must be a table, e.g. {{ interval_minutes = 15 }}")
         jitter = int(raw.get("jitter_seconds", 0))
         if "cron" in raw:
             return cls(cron=str(raw["cron"]), jitter_seconds=jitter)
@@ -60,7 +70,7 @@ class Schedule:
             + 3600 * float(raw.get("interval_hours", 0))
         )
         if seconds <= 0:
-            raise ConfigurationError(f"{what} needs cron or a positive interval_* value")
+            raise invalid(f"{what} needs cron or a positive interval_* value")
         return cls(interval=timedelta(seconds=seconds), jitter_seconds=jitter)
 
     def nominal_interval(self) -> timedelta:
@@ -90,7 +100,7 @@ class SyncSettings:
             staleness = STALE_AFTER_INTERVALS * schedule.nominal_interval()
         policy = str(settings.get("unknown_fields", "keep-raw"))
         if policy not in UNKNOWN_FIELD_POLICIES:
-            raise ConfigurationError(
+            raise invalid(
                 f"{registry.id}: unknown_fields must be one of {', '.join(UNKNOWN_FIELD_POLICIES)}"
             )
         share = float(settings.get("max_withdrawal_share", 0.5))
