@@ -86,6 +86,9 @@ def run(
         else:
             stop.wait()
     finally:
+        # Jobs already queued in the executor would otherwise each run a whole round
+        # before shutdown returns: a stopping worker starts nothing new.
+        worker.stop()
         scheduler.shutdown(wait=True)
         _log.info("worker stopped", holder=worker.holder)
 

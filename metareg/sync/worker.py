@@ -74,13 +74,21 @@ class Round:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def sync(self, registry_id: str, progress: Progress | None = None) -> SyncResult | None:
-        result = self.worker.sync_one(registry_id, progress)
+        if self.worker.stopping:  # a stopping worker starts no sync; the round is not done
+            self.abandon()
+            result = None
+        else:
+            result = self.worker.sync_one(registry_id, progress)
         with self._lock:
             self.synced[registry_id] = result
         return result
 
     def reconcile(self, registry_id: str) -> ReconcileReport | None:
-        report = self.worker.reconcile_one(registry_id)
+        if self.worker.stopping:
+            self.abandon()
+            report = None
+        else:
+            report = self.worker.reconcile_one(registry_id)
         with self._lock:
             self.reconciled[registry_id] = report
         return report
@@ -111,8 +119,19 @@ class Worker:
         self._open_rounds = 0
         self._hook_owed = False
         self._hook_lock = threading.Lock()  # one hook at a time
+        self._stopping = threading.Event()
         with engine.begin() as connection:
             store_configured(connection, registries)
+
+    def stop(self) -> None:
+        """Start no more syncs or reconciliations: those under way finish (each commits
+        its records with its sync state), the rounds they belong to end abandoned (no
+        after-round hook: the next worker's checks pick the changes up)."""
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
 
     @property
     def holder(self) -> str:

@@ -220,3 +220,28 @@ def test_three_workers_share_ten_registries(engine: Engine, db_url: str, tmp_pat
     assert current(engine) == current(single)
     assert history(engine) == history(single)
     single.dispose()
+
+
+def test_a_stopping_worker_starts_no_sync_and_owes_no_checks(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """After SIGTERM (`Worker.stop`), rounds already queued end at once: no sync starts,
+    no lease is taken, and the round is abandoned, so the checks are not run for it."""
+    sources = {rid: populated(rid, records=5, seed=n) for n, rid in enumerate(REGISTRIES[:3])}
+    apps = {rid: create_exchange_app(source) for rid, source in sources.items()}
+    hooks: list[object] = []
+    with serve(mounted(apps)) as url:
+        config = _config(tmp_path / "config", url)
+        worker = Worker(
+            engine,
+            [r for r in load_registries(config / "registries.toml") if r.id in sources],
+            threads=2,
+            after_round=hooks.append,
+        )
+        worker.stop()
+        stopped = worker.sync_round(list(sources))
+    assert stopped.abandoned and set(stopped.synced.values()) == {None}
+    assert hooks == []
+    with engine.connect() as connection:
+        assert connection.execute(select(SyncState)).all() == []
+        assert connection.execute(select(SyncLease)).all() == []
