@@ -14,16 +14,14 @@ issuance, status) pair: its evidence is the two records, its range the ITMO bloc
 
 from __future__ import annotations
 
-from metareg.detection.rules.kinds import ProgrammeRule, unit_scope
+from metareg.detection.rules.kinds import ProgrammeRule, programme_finding
 from metareg.detection.rules.programmes import (
     ARTICLE6,
     CLAIMING_STATUSES,
     UnitStatusRecord,
     resting,
-    units_meet,
-    units_of,
 )
-from metareg.detection.rules.terms import BlockRecord, make_finding
+from metareg.detection.rules.terms import BlockRecord
 from metareg.findings import Finding
 from metareg.records.schemas import load_schema
 
@@ -48,19 +46,9 @@ def reason(status: UnitStatusRecord) -> str:
 
 
 def check(block: BlockRecord, status: UnitStatusRecord) -> Finding | None:
-    if not resting(block) or not claimed_elsewhere(status):
+    if not claimed_elsewhere(status):
         return None
-    if not units_meet(units_of(block), status):
-        return None
-    return make_finding(
-        CODE,
-        f"{block.label()} rests on {block.underlying_registry_id} units "
-        f"{block.first_unit_id} .. {block.last_unit_id or block.first_unit_id}; "
-        f"{reason(status)}",
-        (block.identity, status.identity),
-        block=block,
-        scope=unit_scope(block.underlying_registry_id or ""),
-    )
+    return programme_finding(CODE, block, status, f"; {reason(status)}")
 
 
 RULE = ProgrammeRule(

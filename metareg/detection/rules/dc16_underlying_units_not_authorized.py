@@ -17,15 +17,9 @@ issuance, status) pair: its evidence is the two records, its range the ITMO bloc
 
 from __future__ import annotations
 
-from metareg.detection.rules.kinds import ProgrammeRule, unit_scope
-from metareg.detection.rules.programmes import (
-    NOT_AUTHORIZED,
-    UnitStatusRecord,
-    resting,
-    units_meet,
-    units_of,
-)
-from metareg.detection.rules.terms import BlockRecord, make_finding
+from metareg.detection.rules.kinds import ProgrammeRule, programme_finding
+from metareg.detection.rules.programmes import NOT_AUTHORIZED, UnitStatusRecord, resting
+from metareg.detection.rules.terms import BlockRecord
 from metareg.findings import Finding
 
 CODE = "DC16"
@@ -36,19 +30,14 @@ def not_authorized(status: UnitStatusRecord) -> bool:
 
 
 def check(block: BlockRecord, status: UnitStatusRecord) -> Finding | None:
-    if not resting(block) or not not_authorized(status):
+    if not not_authorized(status):
         return None
-    if not units_meet(units_of(block), status):
-        return None
-    return make_finding(
+    return programme_finding(
         CODE,
-        f"{block.label()} rests on {block.underlying_registry_id} units "
-        f"{block.first_unit_id} .. {block.last_unit_id or block.first_unit_id}, which "
-        f"{status.registry_id} labels not authorized for Article 6 ({status.label()}, "
-        f"{status.status} on {status.status_date})",
-        (block.identity, status.identity),
-        block=block,
-        scope=unit_scope(block.underlying_registry_id or ""),
+        block,
+        status,
+        f", which {status.registry_id} labels not authorized for Article 6 "
+        f"({status.label()}, {status.status} on {status.status_date})",
     )
 
 

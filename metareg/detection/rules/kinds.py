@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import ClassVar, Protocol
 
-from metareg.detection.rules.programmes import UnitStatusRecord
+from metareg.detection.rules.programmes import UnitStatusRecord, resting, units_meet, units_of
 from metareg.detection.rules.terms import (
     AuthorizationFacts,
     AuthorizationVersion,
@@ -51,6 +51,25 @@ AUTHORIZATION = "authorization"
 def unit_scope(underlying_registry_id: str) -> str:
     """The alert scope of a units rule's findings over one underlying registry."""
     return f"unit:{underlying_registry_id}"
+
+
+def programme_finding(
+    code: str, block: BlockRecord, status: UnitStatusRecord, sentence: str
+) -> Finding | None:
+    """A programme rule's finding on an ITMO issuance resting on units and one
+    unit_status of them, when the two meet (`rules.programmes.units_meet`): its evidence
+    the two records, its range the block's, its scope the underlying registry. `sentence`
+    says what the rule found of the status."""
+    if not resting(block) or not units_meet(units_of(block), status):
+        return None
+    return make_finding(
+        code,
+        f"{block.label()} rests on {block.underlying_registry_id} units "
+        f"{block.first_unit_id} .. {block.last_unit_id or block.first_unit_id}{sentence}",
+        (block.identity, status.identity),
+        block=block,
+        scope=unit_scope(block.underlying_registry_id or ""),
+    )
 
 
 def authorization_scope(authorization_id: str | None) -> str:
