@@ -10,12 +10,14 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
+from metareg.checks.runner import run_checks
 from metareg.oversight import keys
 from metareg.sync.ingest import ingest_files
 from metareg.web.app import create_app
@@ -147,3 +149,24 @@ def world(api: Api) -> Api:
 def sqlite_api(sqlite_engine: Engine, tmp_path: Path) -> Iterator[Api]:
     """SQLite only: for tests about access and the document, not the database."""
     yield from make_api(sqlite_engine, tmp_path)
+
+
+def plant_double_use(api: Api) -> None:
+    """A second use of IDN's 45000-45010 (DC05 against the world's use), then a full
+    check as of 2025-01-01."""
+    api.ingest(
+        "IDN01",
+        [
+            action(
+                "USE-X",
+                45000,
+                45010,
+                "Use",
+                action_date="2024-07-01",
+                authorization_id=AUTH_ID,
+                purpose="NDC",
+                using_party_id="JPN",
+            )
+        ],
+    )
+    run_checks(api.engine, full=True, as_of=date(2025, 1, 1))

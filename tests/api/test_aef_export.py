@@ -6,17 +6,15 @@ import csv
 import io
 import json
 import zipfile
-from datetime import date
 from typing import Any
 
 from openpyxl import load_workbook
 
-from metareg.checks.runner import run_checks
 from metareg.connectors.aef.columns import ACTIONS, AUTHORIZATIONS, HOLDINGS
 from metareg.connectors.aef.reader import read_csv
 from metareg.oversight.aef import RESULT_LABEL
 from metareg.records.canonical import normalize
-from tests.api.conftest import AUTH_ID, Api
+from tests.api.conftest import AUTH_ID, Api, plant_double_use
 from tests.helpers import action, authorization, holding
 
 
@@ -55,22 +53,7 @@ def test_json_tables_follow_the_aef_labels_and_the_party(world: Api) -> None:
 
 
 def test_action_rows_carry_the_codes_of_the_rules_that_touch_them(world: Api) -> None:
-    world.ingest(
-        "IDN01",
-        [
-            action(
-                "USE-X",
-                45000,
-                45010,
-                "Use",
-                action_date="2024-07-01",
-                authorization_id=AUTH_ID,
-                purpose="NDC",
-                using_party_id="JPN",
-            )
-        ],
-    )
-    run_checks(world.engine, full=True, as_of=date(2025, 1, 1))
+    plant_double_use(world)
     actions = export(world, "IDN", 2024).json()["tables"][1]
     results = dict(
         zip(column(actions, "Article 6 database record ID"), column(actions, RESULT_LABEL))

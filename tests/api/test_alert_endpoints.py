@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import feedparser
 import pytest
 
-from metareg.checks.runner import run_checks
-from tests.api.conftest import AUTH_ID, Api
-from tests.helpers import action
+from tests.api.conftest import Api, plant_double_use
 
 
 @pytest.fixture
 def alerted(world: Api) -> Api:
     """The world plus a second use of 45000-45010 (DC05) and a check run."""
-    world.ingest(
-        "IDN01",
-        [
-            action(
-                "USE-X",
-                45000,
-                45010,
-                "Use",
-                action_date="2024-07-01",
-                authorization_id=AUTH_ID,
-                purpose="NDC",
-                using_party_id="JPN",
-            )
-        ],
-    )
-    run_checks(world.engine, full=True, as_of=date(2025, 1, 1))
+    plant_double_use(world)
     return world
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from metareg.alerts import store
 from metareg.checks.runner import run_checks
-from tests.api.conftest import AUTH_ID, Api
+from tests.api.conftest import AUTH_ID, Api, plant_double_use
 from tests.helpers import action, authorization, holding
 
 
@@ -156,22 +156,7 @@ def test_unknown_when_the_units_came_under_several_authorizations(world: Api) ->
 
 
 def test_open_alerts_on_the_units_come_with_the_answer(world: Api) -> None:
-    world.ingest(
-        "IDN01",
-        [
-            action(
-                "USE-X",
-                45000,
-                45010,
-                "Use",
-                action_date="2024-07-01",
-                authorization_id=AUTH_ID,
-                purpose="NDC",
-                using_party_id="JPN",
-            )
-        ],
-    )
-    run_checks(world.engine, full=True, as_of=date(2025, 1, 1))
+    plant_double_use(world)
     answer = check(world, "CA0001-IDN01-IDN-45005-2023", date="2025-01-15")
     assert answer["decision"] == "denied"
     assert "DC05" in {alert["rule"] for alert in answer["alerts"]}

@@ -11,18 +11,15 @@ bounded number of frames.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 
 from metareg.alerts.events import latest_seq
-from metareg.checks.runner import run_checks
 from metareg.oversight import keys
 from metareg.web.dashboard import views
-from tests.api.conftest import AUTH_ID, Api, make_api
-from tests.helpers import action
+from tests.api.conftest import Api, make_api, plant_double_use
 
 MAX_FRAMES = 200  # far more than a closing stream sends; a stream that goes on fails
 # With the fix each stream ends within milliseconds; one that never ends fails here.
@@ -41,22 +38,7 @@ def _alerted(api: Api) -> str:
 
     api.ingest("IDN01", idn_records())
     api.ingest("JPN01", jpn_records())
-    api.ingest(
-        "IDN01",
-        [
-            action(
-                "USE-X",
-                45000,
-                45010,
-                "Use",
-                action_date="2024-07-01",
-                authorization_id=AUTH_ID,
-                purpose="NDC",
-                using_party_id="JPN",
-            )
-        ],
-    )
-    run_checks(api.engine, full=True, as_of=date(2025, 1, 1))
+    plant_double_use(api)
     alert = api.client.get("/v1/alerts", params={"rule": "DC05"}, headers=api.oversight).json()
     return str(alert["items"][0]["id"])
 
