@@ -263,12 +263,7 @@ def _check_units(connection: Connection, request: ProposedAction, programme: str
         return {
             "decision": "unknown",
             "identifier": request.identifier,
-            "action_type": request.proposed_type,
-            "purpose": request.purpose,
-            "using_party_id": request.using_party_id,
-            "using_entity_id": request.using_entity_id,
-            "acquiring_party_id": request.acquiring_party_id,
-            "date": when,
+            **_proposed(request, when),
             "reasons": [
                 {
                     "code": NO_BLOCK_ON_UNITS,
@@ -318,6 +313,18 @@ def _programme_side(connection: Connection, issuances: list[BlockRecord]) -> dic
     }
 
 
+def _proposed(request: ProposedAction, when: dt.date) -> dict[str, Any]:
+    """The proposed action as every answer repeats it."""
+    return {
+        "action_type": request.proposed_type,
+        "purpose": request.purpose,
+        "using_party_id": request.using_party_id,
+        "using_entity_id": request.using_entity_id,
+        "acquiring_party_id": request.acquiring_party_id,
+        "date": when,
+    }
+
+
 def _check_block(
     connection: Connection, request: ProposedAction, block: ITMOBlock
 ) -> dict[str, Any]:
@@ -352,12 +359,7 @@ def _check_block(
     programme_findings = programme_rules.on_issuances(connection, issuances)
     answer: dict[str, Any] = {
         "identifier": block.text(),
-        "action_type": request.proposed_type,
-        "purpose": request.purpose,
-        "using_party_id": request.using_party_id,
-        "using_entity_id": request.using_entity_id,
-        "acquiring_party_id": request.acquiring_party_id,
-        "date": when,
+        **_proposed(request, when),
         "authorization": None,
         "authorized_quantity": None,
         "quantity_first_transferred": None,
