@@ -31,9 +31,21 @@ def _admin(request: Request, who: Viewer | LoginRequired) -> Response | Viewer:
     return who
 
 
-def _checked_form(who: Viewer, csrf: str) -> None:
-    if who.via_cookie and not hmac.compare_digest(csrf, who.csrf):
+def _admin_form(request: Request, who: Viewer | LoginRequired, csrf: str) -> Response | Viewer:
+    """An admin posting one of this page's forms (its CSRF token checked)."""
+    checked = _admin(request, who)
+    if (
+        isinstance(checked, Viewer)
+        and checked.via_cookie
+        and not hmac.compare_digest(csrf, checked.csrf)
+    ):
         raise ApiProblem(403, "The form is stale or came from elsewhere; reload the page.")
+    return checked
+
+
+def _reviewer(who: Viewer) -> str:
+    """Who reviewed, as the quarantine records it."""
+    return f"key {who.key_id} ({who.key_name}) via dashboard"
 
 
 def _ids(raw: list[str]) -> list[int]:
@@ -102,12 +114,11 @@ def dismiss(
     csrf: str = Form(""),
     who: Viewer | LoginRequired = Depends(viewer),
 ) -> Response:
-    checked = _admin(request, who)
+    checked = _admin_form(request, who, csrf)
     if not isinstance(checked, Viewer):
         return checked
-    _checked_form(checked, csrf)
     chosen = _ids(ids)
-    by = f"key {checked.key_id} ({checked.key_name}) via dashboard"
+    by = _reviewer(checked)
     if not chosen:
         return _list(request, checked, "unreviewed", "", error="Tick the entries to dismiss.")
     try:
@@ -124,12 +135,11 @@ def reprocess(
     csrf: str = Form(""),
     who: Viewer | LoginRequired = Depends(viewer),
 ) -> Response:
-    checked = _admin(request, who)
+    checked = _admin_form(request, who, csrf)
     if not isinstance(checked, Viewer):
         return checked
-    _checked_form(checked, csrf)
     settings: ApiSettings = request.app.state.settings
-    by = f"key {checked.key_id} ({checked.key_name}) via dashboard"
+    by = _reviewer(checked)
     try:
         report = service.reprocess_entries(
             _engine(request), _ids(ids) or None, None, by, settings.config

@@ -92,6 +92,18 @@ def _local(target: str) -> str:
 # -- overview --------------------------------------------------------------------------
 
 
+def _by_severity(counts: dict[str, Any], title: str) -> Any:
+    """Open alerts per label (a rule, a registry), stacked by severity."""
+    return charts.responsive(
+        lambda width: charts.stacked_bars(
+            [charts.Bar(label, dict(n)) for label, n in counts.items()],
+            title,
+            charts.SEVERITY_COLOURS,
+            width=width,
+        )
+    )
+
+
 def _health(request: Request) -> list[dict[str, Any]]:
     settings: ApiSettings = request.app.state.settings
     with _engine(request).connect() as connection:
@@ -135,21 +147,9 @@ def overview(request: Request, who: Viewer | LoginRequired = Depends(viewer)) ->
         alert_count=len(alerts),
         recent=alert_pages.sort_alerts(unresolved)[:8],
         units_chart=units_chart(totals.get("by_party_vintage", [])),
-        rule_chart=charts.responsive(
-            lambda width: charts.stacked_bars(
-                [charts.Bar(rule, dict(n)) for rule, n in open_counts["by_rule"].items()],
-                "Open alerts by rule, by severity",
-                charts.SEVERITY_COLOURS,
-                width=width,
-            )
-        ),
-        registry_chart=charts.responsive(
-            lambda width: charts.stacked_bars(
-                [charts.Bar(reg, dict(n)) for reg, n in open_counts["by_registry"].items()],
-                "Open alerts by registry involved, by severity",
-                charts.SEVERITY_COLOURS,
-                width=width,
-            )
+        rule_chart=_by_severity(open_counts["by_rule"], "Open alerts by rule, by severity"),
+        registry_chart=_by_severity(
+            open_counts["by_registry"], "Open alerts by registry involved, by severity"
         ),
         conflicts_chart=charts.responsive(
             lambda width: charts.date_columns(
