@@ -1,24 +1,30 @@
 """The programme pass: DC15 and DC16 (and any `ProgrammeRule`) over the ITMO
 issuances resting on programme units and the statuses the programmes report.
 
-Per programme, the kept statuses are indexed by batch (parsed ranges, sorted by their
-first unit, with the batch's longest span) and by text (batch ids); each resting
-issuance is read once, with the range stored when it was written, and paired with
-the statuses that can share a unit with it (a bisect into its batch, then the
-batch-id texts). Each pair goes to every programme rule, which decides. Work grows
-as (issuances + statuses) log statuses, plus the pairs found.
+The pairs come from the database, never from reading either side whole:
+
+- parsed issuance and parsed status (nearly all): one join on the stored ranges (same
+  programme and batch, intersecting blocks), the statuses limited to those one rule
+  can speak on (`prefilter.programmes`); each kept status finds the issuances of its
+  batch through their index, so the work grows with the kept statuses and the pairs
+  (times log of the issuances), not with the issuances;
+- a kept status without a stored range (a batch id): the issuances of that batch;
+- an issuance without a stored range (few): the statuses that may meet it, looked up
+  on their own.
+
+Each pair goes to every programme rule, which decides (`units_meet` included), so the
+findings are those of judging every (issuance, status) pair (`find_exhaustive`;
+tests/detection/test_programmes.py).
 """
 
 from __future__ import annotations
 
-import bisect
 from collections import defaultdict
 from collections.abc import Iterable
 
 from sqlalchemy import Connection
 
 from metareg.detection.prefilter import programmes as prefilter
-from metareg.detection.read import blocks as read_blocks
 from metareg.detection.read import programmes as read
 from metareg.detection.rules import of_kind
 from metareg.detection.rules.kinds import ProgrammeRule
@@ -30,84 +36,59 @@ from metareg.detection.rules.programmes import (
     units_of,
 )
 from metareg.detection.rules.terms import BlockRecord
-from metareg.findings import Finding
+from metareg.findings import Finding, Identity
 
 RULES = of_kind(ProgrammeRule)
 
 
-class _Batches:
-    """One programme's statuses, indexed for the pairing."""
+def _pairs(
+    connection: Connection, underlying: set[str] | None
+) -> dict[Identity, tuple[BlockRecord, list[UnitStatusRecord]]]:
+    """Each issuance that may share a unit with a kept status, with those statuses (a
+    superset the rules narrow)."""
+    narrows = prefilter.narrows()
+    found: dict[Identity, tuple[BlockRecord, list[UnitStatusRecord]]] = {}
 
-    def __init__(self, statuses: Iterable[UnitStatusRecord]) -> None:
-        ranges: dict[str, list[UnitStatusRecord]] = defaultdict(list)
-        self.texts: dict[str, list[UnitStatusRecord]] = defaultdict(list)
-        for status in statuses:
-            if status.unit_prefix is not None:
-                ranges[status.unit_prefix].append(status)
-            else:
-                self.texts[status.first_unit_id].append(status)
-        self.ranges: dict[str, tuple[list[int], list[UnitStatusRecord], int]] = {}
-        for prefix, found in ranges.items():
-            found.sort(key=lambda s: (s.unit_first or 0, s.registry_id, s.uid))
-            span = max((s.unit_last or 0) - (s.unit_first or 0) for s in found)
-            self.ranges[prefix] = ([s.unit_first or 0 for s in found], found, span)
+    def add(block: BlockRecord, statuses: Iterable[UnitStatusRecord]) -> None:
+        found.setdefault(block.identity, (block, []))[1].extend(statuses)
 
-    def meeting(
-        self, block: BlockRecord, prefix: str | None, first: int | None, last: int | None
-    ) -> list[UnitStatusRecord]:
-        """The statuses that may share a unit with the block (a superset the rules
-        narrow: `units_meet` decides)."""
-        found: list[UnitStatusRecord] = []
-        text = block.first_unit_id or ""
-        if prefix is not None and first is not None and last is not None:
-            indexed = self.ranges.get(prefix)
-            if indexed is not None:
-                firsts, ordered, span = indexed
-                low = bisect.bisect_left(firsts, first - span)
-                high = bisect.bisect_right(firsts, last)
-                found += [s for s in ordered[low:high] if (s.unit_last or 0) >= first]
-            found += self.texts.get(prefix, [])
-            if text != prefix:
-                found += self.texts.get(text, [])
-        else:
-            found += self.texts.get(text, [])
-            indexed = self.ranges.get(text)
-            if indexed is not None:
-                found += indexed[1]
-        return found
-
-
-def _judge(connection: Connection, statuses: list[UnitStatusRecord]) -> list[Finding]:
-    by_programme: dict[str, list[UnitStatusRecord]] = defaultdict(list)
-    for status in statuses:
-        by_programme[status.underlying_registry_id].append(status)
-    findings: list[Finding] = []
-    for programme in sorted(by_programme):
-        kept = by_programme[programme]
-        batches = _Batches(kept)
-        # Only issuances of a batch some kept status names can share a unit with one
-        # (`ranges_meet`: the same batch, or a batch id equal to a text or a batch); of
-        # those the screen keeps the ones whose stored range meets a status's.
-        keys = set(batches.ranges) | set(batches.texts)
-        rows = read.resting_ranges(connection, programme, keys)
-        candidates = prefilter.screen(rows, kept)
-        for block in read_blocks.issuances_by_id(connection, candidates):
-            if not any(rule.judged(block) for rule in RULES):
-                continue
+    for block, status in read.parsed_pairs(connection, underlying, narrows):
+        add(block, (status,))
+    # Batch ids: a kept status whose text is an issuance's stored batch.
+    by_text: dict[str, dict[str, list[UnitStatusRecord]]] = defaultdict(lambda: defaultdict(list))
+    for status in read.unparsed_statuses(connection, underlying, narrows):
+        by_text[status.underlying_registry_id][status.first_unit_id].append(status)
+    for programme, texts in sorted(by_text.items()):
+        for block in read.issuances_in_batches(connection, programme, texts):
             units = units_of(block)
-            for status in batches.meeting(block, units.prefix, units.first, units.last):
-                for rule in RULES:
-                    finding = rule.check(block, status)
-                    if finding is not None:
-                        findings.append(finding)
-    return findings
+            met = texts.get(units.prefix or "", [])
+            if block.first_unit_id != units.prefix:
+                met = met + texts.get(block.first_unit_id or "", [])
+            add(block, met)
+    # Issuances without a stored range: their statuses looked up one issuance at a time.
+    for block in read.unparsed_issuances(connection, underlying):
+        if resting(block):
+            add(block, read.statuses_meeting(connection, units_of(block)))
+    return found
 
 
 def find(connection: Connection, underlying: set[str] | None = None) -> list[Finding]:
     """Every programme-rule finding (None: of every programme; else of these)."""
     if underlying is not None and not underlying:
         return []
-    return _judge(connection, prefilter.statuses(connection, underlying))
+    findings: list[Finding] = []
+    pairs = _pairs(connection, underlying)
+    for identity in sorted(pairs):
+        block, statuses = pairs[identity]
+        if not any(rule.judged(block) for rule in RULES):
+            continue
+        statuses.sort(key=lambda s: (s.unit_first or 0, s.registry_id, s.uid))
+        for status in statuses:
+            for rule in RULES:
+                finding = rule.check(block, status)
+                if finding is not None:
+                    findings.append(finding)
+    return findings
 
 
 def find_exhaustive(connection: Connection, underlying: set[str] | None = None) -> list[Finding]:

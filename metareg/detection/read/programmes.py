@@ -7,9 +7,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, String, and_, cast, or_, select
+from sqlalchemy import ColumnElement, Connection, String, and_, cast, or_, select, text
 
-from metareg.db.tables.index import UNIT_RANGE_WHERE, UNIT_UNPARSED_WHERE, UnitStatus
+from metareg.db.tables.index import (
+    STATUS_RANGE_WHERE,
+    STATUS_UNPARSED_WHERE,
+    UNIT_RANGE_WHERE,
+    UNIT_UNPARSED_WHERE,
+    UnitStatus,
+)
 from metareg.detection.read.columns import action_columns, actions
 from metareg.detection.rules.programmes import ProgrammeUnits, UnitStatusRecord
 from metareg.detection.rules.terms import BlockRecord
@@ -46,16 +52,7 @@ def statuses(
 ) -> list[UnitStatusRecord]:
     """The current statuses (all, or of these programmes); with `narrows`, only those
     meeting one of the conditions (each: every column holds one of its values)."""
-    t = statuses_table
-    statement = select(*status_columns())
-    if underlying is not None:
-        statement = statement.where(t.c.underlying_registry_id.in_(sorted(set(underlying))))
-    if narrows is not None:
-        conditions = [
-            and_(*(t.c[name].in_(sorted(values)) for name, values in condition))
-            for condition in narrows
-        ]
-        statement = statement.where(or_(*conditions))
+    statement = _narrowed(select(*status_columns()), underlying, narrows)
     make = UnitStatusRecord._make
     result = connection.execute(statement.execution_options(yield_per=STREAM_BATCH))
     return [make(row) for row in result]
@@ -140,48 +137,95 @@ def issuances_meeting(connection: Connection, units: ProgrammeUnits) -> list[Blo
     return [BlockRecord._make(row) for row in connection.execute(statement)]
 
 
-# (row id, stored batch, first, last, first unit id): the batch and block None (and
-# the text given) where the issuance has no stored range, the text None otherwise.
-RestingRange = tuple[int, str | None, int | None, int | None, str | None]
-
-# Hand-written and run on the driver's own cursor, like DC03's screen: a few integers
-# per issuance from the partial indexes alone (each WHERE spells its index's condition,
-# which SQLite needs to use a partial index).
-_PARSED_SQL = (
-    "SELECT id, underlying_prefix, underlying_first, underlying_last FROM actions "
-    f"WHERE {UNIT_RANGE_WHERE} AND underlying_registry_id = {{marker}}"
-)
-_UNPARSED_SQL = (
-    "SELECT id, first_unit_id FROM actions "
-    f"WHERE {UNIT_UNPARSED_WHERE} AND underlying_registry_id = {{marker}} "
-    "AND action_type = 'Issuance'"
-)
-
-
-def _fetch(connection: Connection, sql: str, programme: str) -> list[Any]:
-    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(sql.format(marker=marker), (programme,))
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
+def _narrowed(
+    statement: Any,
+    underlying: Iterable[str] | None,
+    narrows: Iterable[tuple[tuple[str, frozenset[str]], ...]] | None,
+) -> Any:
+    t = statuses_table
+    if underlying is not None:
+        statement = statement.where(t.c.underlying_registry_id.in_(sorted(set(underlying))))
+    if narrows is not None:
+        conditions = [
+            and_(*(t.c[name].in_(sorted(values)) for name, values in condition))
+            for condition in narrows
+        ]
+        statement = statement.where(or_(*conditions))
+    return statement
 
 
-def resting_ranges(
+def parsed_pairs(
+    connection: Connection,
+    underlying: Iterable[str] | None = None,
+    narrows: Iterable[tuple[tuple[str, frozenset[str]], ...]] | None = None,
+) -> list[tuple[BlockRecord, UnitStatusRecord]]:
+    """Every (issuance, status) of the same programme whose stored ranges share a unit
+    (the same batch, intersecting blocks: `rules.programmes.ranges_meet` of two parsed
+    ranges), the statuses limited as in `statuses`: one join in the database, each
+    kept status looking up the issuances of its batch through ix_action_unit_range
+    (or each issuance its statuses through ix_unit_status_range, as the planner
+    finds cheaper), so neither side is read whole."""
+    t, a = statuses_table, actions
+    statement = select(*action_columns(True), *status_columns()).select_from(
+        t.join(
+            a,
+            and_(
+                a.c.underlying_registry_id == t.c.underlying_registry_id,
+                a.c.underlying_prefix == t.c.unit_prefix,
+                a.c.underlying_first <= t.c.unit_last,
+                a.c.underlying_last >= t.c.unit_first,
+            ),
+        )
+    )
+    # Both partial indexes' conditions, spelled as they are (SQLite needs the terms).
+    statement = statement.where(text(f"unit_statuses.{STATUS_RANGE_WHERE}")).where(
+        text(f"actions.{UNIT_RANGE_WHERE}")
+    )
+    statement = _narrowed(statement, underlying, narrows)
+    width = len(BlockRecord._fields)
+    block, status = BlockRecord._make, UnitStatusRecord._make
+    return [(block(row[:width]), status(row[width:])) for row in connection.execute(statement)]
+
+
+def unparsed_statuses(
+    connection: Connection,
+    underlying: Iterable[str] | None = None,
+    narrows: Iterable[tuple[tuple[str, frozenset[str]], ...]] | None = None,
+) -> list[UnitStatusRecord]:
+    """The statuses limited as in `statuses` that have no stored range (batch ids and
+    serials no parser reads: few), through ix_unit_status_text."""
+    statement = select(*status_columns()).where(text(STATUS_UNPARSED_WHERE))
+    statement = _narrowed(statement, underlying, narrows)
+    return [UnitStatusRecord._make(row) for row in connection.execute(statement)]
+
+
+def issuances_in_batches(
     connection: Connection, programme: str, batches: Iterable[str]
-) -> list[RestingRange]:
-    """The stored ranges of the issuances resting on this programme's units whose batch
-    is one of `batches`, and every one without a stored range (the screen's input).
-    Only issuances have a stored range (metareg.index.unitrange)."""
-    keys = set(batches)
-    found: list[RestingRange] = [
-        (row_id, prefix, first, last, None)
-        for row_id, prefix, first, last in _fetch(connection, _PARSED_SQL, programme)
-        if prefix in keys
-    ]
-    found += [
-        (row_id, None, None, None, text)
-        for row_id, text in _fetch(connection, _UNPARSED_SQL, programme)
-    ]
+) -> list[BlockRecord]:
+    """The issuances resting on this programme's units whose stored batch is one of
+    `batches`, through ix_action_unit_range."""
+    t = actions
+    keys = sorted(set(batches))
+    found: list[BlockRecord] = []
+    for n in range(0, len(keys), KEY_CHUNK):
+        statement = select(*action_columns(True)).where(
+            text(UNIT_RANGE_WHERE),
+            t.c.underlying_registry_id == programme,
+            t.c.underlying_prefix.in_(keys[n : n + KEY_CHUNK]),
+        )
+        found += [BlockRecord._make(row) for row in connection.execute(statement)]
     return found
+
+
+def unparsed_issuances(
+    connection: Connection, underlying: Iterable[str] | None = None
+) -> list[BlockRecord]:
+    """The issuances resting on programme units without a stored range (few: batch ids
+    and serials no parser reads), through ix_action_unit_unparsed."""
+    t = actions
+    statement = select(*action_columns(True)).where(
+        text(UNIT_UNPARSED_WHERE), t.c.action_type == "Issuance"
+    )
+    if underlying is not None:
+        statement = statement.where(t.c.underlying_registry_id.in_(sorted(set(underlying))))
+    return [BlockRecord._make(row) for row in connection.execute(statement)]
