@@ -44,6 +44,14 @@ PLACES: dict[str, tuple[str, ...]] = {
     # Issue 15: the programme rules' pass (DC15, DC16) and the units pass (DC03) beside it.
     "programme_pass": ("metareg.detection.passes.programmes:find",),
     "units_pass": ("metareg.detection.passes.units:find",),
+    # The programmes figure plants its world in bulk with the index writer's own row
+    # makers (what an ingest of its files writes, without the lookups).
+    "index_writer": ("metareg.index.writer:IndexWriter",),
+    "incoming": ("metareg.records.operations:Incoming",),
+    "write_rows": ("metareg.db.upsert:write_rows",),
+    "history_table": ("metareg.db.tables.index:RecordVersion",),
+    "history_columns": ("metareg.index.writer:HISTORY_COLUMNS",),
+    "ensure_registry": ("metareg.registries:ensure_registry",),
 }
 
 # What each figure calls, so a target that lacks one reports the figure unavailable.
@@ -55,7 +63,19 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "sync_workers": ("make_engine", "upgrade", "registry_config", "sync_worker", "exchange_app"),
     "detection_workers": ("make_engine", "partitioned_check"),
     "startup": ("make_engine",),
-    "programmes": ("make_engine", "upgrade", "ingest_files", "programme_pass", "units_pass"),
+    "programmes": (
+        "make_engine",
+        "upgrade",
+        "index_writer",
+        "incoming",
+        "write_rows",
+        "history_table",
+        "history_columns",
+        "ensure_registry",
+        "current_tables",
+        "programme_pass",
+        "units_pass",
+    ),
 }
 
 

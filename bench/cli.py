@@ -1,4 +1,5 @@
 """`python -m bench [--size N] [--db sqlite|postgresql://...] [--runs R] [--only FIGURE]...
+[--programme-ranges R]
 [--compare REV [--compare-label NAME] [--compare-python PYTHON]]`
 
 Generates the seeded world of N blocks and measures every figure (or those --only
@@ -59,6 +60,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--db", default="sqlite", help="'sqlite' (files in the work folder) or a PostgreSQL URL"
     )
+    parser.add_argument(
+        "--programme-ranges",
+        type=int,
+        metavar="R",
+        help="programme unit ranges beside the N blocks of the programmes figure (default 5N; "
+        "its growth side has N/10 blocks and R/10 ranges)",
+    )
     parser.add_argument("--runs", type=int, default=3, help="runs of each figure (median)")
     parser.add_argument(
         "--only", action="append", choices=list(FIGURES), help="run only this figure (repeat)"
@@ -75,6 +83,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.size < 100 or args.runs < 1:
         parser.error("--size must be at least 100 and --runs at least 1")
+    ranges = args.programme_ranges
+    if ranges is not None and not args.size <= ranges <= 1_000 * args.size:
+        parser.error("--programme-ranges must be between --size and 1,000 x --size")
     if (args.compare_label or args.compare_python) and not args.compare:
         parser.error("--compare-label and --compare-python go with --compare")
     return args
@@ -196,7 +207,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         targets.append(checkout(args.compare, workdir, args.compare_label, args.compare_python))
     targets.append(current(args.label))
     names = [name for name in FIGURES if name in (args.only or FIGURES)]  # the run's order
-    ctx = Context(args.size, args.db, args.runs, workdir, targets, args.seed, tuple(names))
+    ctx = Context(
+        args.size,
+        args.db,
+        args.runs,
+        workdir,
+        targets,
+        args.seed,
+        tuple(names),
+        programme_ranges=args.programme_ranges,
+    )
     started = time.perf_counter()
     loads = [load_average()]
     try:
@@ -211,6 +231,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     loads.append(load_average())
     document: dict[str, Any] = {
         "size": args.size,
+        "programme_ranges": args.programme_ranges,
         "runs": args.runs,
         "seed": args.seed,
         "figures": names,

@@ -14,7 +14,7 @@ import operator
 from dataclasses import dataclass
 from typing import Any
 
-from bench.figures import api, checks, detection_workers, growth, ingest, startup, sync
+from bench.figures import api, checks, detection_workers, growth, ingest, programmes, startup, sync
 from bench.figures import sync_workers as workers
 
 M = 1_000_000
@@ -70,6 +70,10 @@ GOALS = (
          on="value", sizes=None),
     Goal("start-up, metareg status (s, issue 17)", "startup", startup.STATUS, "<=", 0.5,
          on="value", sizes=None),
+    Goal("DC15/DC16 pass / DC03 pass, 1M blocks, 5M ranges (issue 15)", "programmes",
+         programmes.COST, "<=", 1.0),
+    Goal("DC15/DC16 pass growth / n log n, (50k, 500k) -> (500k, 5M) (issue 15)", "programmes",
+         programmes.GROWTH_NLOGN, "<=", 1.0, sizes=(M // 2,)),
 )  # fmt: skip
 
 _OPS = {"<=": operator.le, ">=": operator.ge}

@@ -328,6 +328,7 @@ class Context:
     targets: list[Target]
     seed: int = 7
     figures: tuple[str, ...] = ()  # the figures this run measures, in order
+    programme_ranges: int | None = None  # the programmes figure's ranges (None: 5 x size)
     # what figures share: worlds, and each run's measurements by (kind, target, size, run)
     memo: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     # the indexes loaded in the current run (dropped when it ends: see bench.world)

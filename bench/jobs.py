@@ -13,10 +13,12 @@ jobs run against the layout of another revision.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -368,33 +370,54 @@ def _driver_lookups(engine: Any, blocks: list[dict[str, Any]]) -> dict[str, Any]
         raw.close()
 
 
-# The programmes figure's world: ITMO issuances of UNITS programme units each, 100 to a
-# Verra batch, and five programme statuses (ranges) per issuance.
+# The programmes figure's world: `blocks` ITMO issuances of UNITS programme units each,
+# 100 to a Verra batch, and `ranges` programme statuses (ranges) over those units,
+# spread evenly over the issuances (5 a block by default: 1M blocks, 5M ranges).
 PROGRAMME_UNITS = 1_000
 PROGRAMME_PIECES = 5
 PROGRAMME_SERIAL = "{batch}-{first}-{last}-VCS-VCU-1507-VER-ID-14-1340-01012022-31122022-0"
+PROGRAMME_ITMO_REGISTRY = "IDN01"
+PROGRAMME_SOURCE = "VCS"
+# Records a bulk planting writes in one transaction (the ingest writes 5,000).
+PLANT_BATCH = 20_000
 
 
-def _programme_world(folder: Path, blocks: int) -> tuple[Path, Path]:
-    """JSON Lines of `blocks` ITMO issuances resting on Verra units, and of the
-    programme's 5 x `blocks` statuses about those units: most issued and labelled
-    authorized or retired for Article 6; every 50th block's last piece retired for a
-    voluntary claim (DC15), every 70th's labelled not authorized (DC16)."""
-    itmos, statuses = folder / "itmos.jsonl", folder / "statuses.jsonl"
-    piece = PROGRAMME_UNITS // PROGRAMME_PIECES
-    with itmos.open("wb") as out_itmos, statuses.open("wb") as out_statuses:
+def programme_planted(blocks: int) -> int:
+    """The conflicts the world of `blocks` plants: a voluntary retirement on every 50th
+    block (DC15), a not-authorized label on every 70th that is not a 50th (DC16)."""
+    return sum(1 for n in range(blocks) if n % 50 == 0 or n % 70 == 0)
+
+
+def _pieces(blocks: int, ranges: int, n: int) -> int:
+    return ranges // blocks + (1 if n < ranges % blocks else 0)
+
+
+def programme_records(
+    blocks: int, ranges: int
+) -> tuple[Iterator[dict[str, Any]], Iterator[dict[str, Any]]]:
+    """The world's records (canonical, as a registry and the programme would send them):
+    `blocks` ITMO issuances resting on Verra units and `ranges` statuses about those
+    units, each issuance's 1,000 units cut into its share of the statuses: most issued
+    and labelled authorized or retired for Article 6; every 50th block's last piece
+    retired for a voluntary claim (DC15), every 70th's labelled not authorized (DC16)."""
+    if not 0 < blocks <= ranges <= blocks * PROGRAMME_UNITS:
+        raise SystemExit(
+            f"programme ranges must be between the blocks and {PROGRAMME_UNITS:,} a block"
+        )
+
+    def itmos() -> Iterator[dict[str, Any]]:
         for n in range(blocks):
             batch, first = 10_000 + n // 100, (n % 100) * PROGRAMME_UNITS + 1
             serial = PROGRAMME_SERIAL.format(
                 batch=batch, first=first, last=first + PROGRAMME_UNITS - 1
             )
-            issuance = {
+            yield {
                 "record_type": "action",
                 "action_id": f"ISS-{n}",
                 "action_date": "2024-02-01",
                 "action_type": "Issuance",
                 "cooperative_approach_id": "CA0001",
-                "party_registry_id": "IDN01",
+                "party_registry_id": PROGRAMME_ITMO_REGISTRY,
                 "first_transferring_party_id": "IDN",
                 "first_id": n * PROGRAMME_UNITS + 1,
                 "last_id": (n + 1) * PROGRAMME_UNITS,
@@ -403,48 +426,105 @@ def _programme_world(folder: Path, blocks: int) -> tuple[Path, Path]:
                 "first_unit_id": serial,
                 "last_unit_id": serial,
             }
-            out_itmos.write(orjson.dumps(issuance) + b"\n")
-            for j in range(PROGRAMME_PIECES):
-                low = first + j * piece
+
+    def statuses() -> Iterator[dict[str, Any]]:
+        for n in range(blocks):
+            batch, first = 10_000 + n // 100, (n % 100) * PROGRAMME_UNITS + 1
+            pieces = _pieces(blocks, ranges, n)
+            for j in range(pieces):
+                low = first + j * PROGRAMME_UNITS // pieces
+                high = first + (j + 1) * PROGRAMME_UNITS // pieces - 1
+                serial = PROGRAMME_SERIAL.format(batch=batch, first=low, last=high)
                 status: dict[str, Any] = {
                     "record_type": "unit_status",
                     "status_id": f"S-{n}-{j}",
                     "underlying_registry_id": "VCS",
-                    "first_unit_id": PROGRAMME_SERIAL.format(
-                        batch=batch, first=low, last=low + piece - 1
-                    ),
+                    "first_unit_id": serial,
                     "status": "issued",
                     "status_date": "2023-06-01",
                     "article6_label": "authorized",
                 }
-                if j == PROGRAMME_PIECES - 1:
+                if j == pieces - 1:
                     if n % 50 == 0:
                         status |= {"status": "retired", "purpose": "voluntary"}
                     elif n % 70 == 0:
                         status["article6_label"] = "not-authorized"
                     else:
                         status |= {"status": "retired", "purpose": "article6"}
-                status["last_unit_id"] = status["first_unit_id"]
-                out_statuses.write(orjson.dumps(status) + b"\n")
-    return itmos, statuses
+                status["last_unit_id"] = serial
+                yield status
+
+    return itmos(), statuses()
 
 
-def programmes(url: str, blocks: int) -> dict[str, Any]:
-    """On a fresh index of `blocks` ITMO issuances and 5 x `blocks` programme ranges:
-    the DC15/DC16 pass over everything, and the DC03 pass over the same index (each the
-    faster of two, alternating)."""
-    import tempfile
+def programme_files(folder: Path, blocks: int, ranges: int) -> dict[str, Path]:
+    """The world as JSON Lines files, one per reporting registry (what `metareg
+    ingest` reads)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for registry, records in zip(
+        (PROGRAMME_ITMO_REGISTRY, PROGRAMME_SOURCE), programme_records(blocks, ranges), strict=True
+    ):
+        files[registry] = folder / f"{registry}.jsonl"
+        with files[registry].open("wb") as out:
+            for record in records:
+                out.write(orjson.dumps(record) + b"\n")
+    return files
 
+
+def plant(engine: Any, registry: str, records: Iterable[dict[str, Any]], source: str) -> int:
+    """Write `records` into the index as `metareg ingest` of a file `source` holding
+    them, one a line, would on a fresh index (every record new): the same current rows,
+    derived unit ranges, history rows, registry and block spans, built by the index
+    writer's own row makers, but inserted in bulk with no lookup of what is there and no
+    validation (the records are the generator's, valid by construction;
+    tests/test_bench_smoke.py holds the planted index equal to the ingested one)."""
+    writer_class = locate("index_writer")
+    incoming = locate("incoming").from_record
+    write_rows = locate("write_rows")
+    tables = locate("current_tables")
+    history = locate("history_table").__table__
+    history_columns = locate("history_columns")
+    with engine.begin() as connection:
+        locate("ensure_registry")(connection, registry)
+    written = 0
+    records = iter(records)
+    while True:
+        chunk = list(itertools.islice(records, PLANT_BATCH))
+        if not chunk:
+            return written
+        with engine.begin() as connection:
+            writer = writer_class(connection, registry, source)
+            kinds: dict[str, list[Any]] = {}
+            past = []
+            for number, record in enumerate(chunk, start=written + 1):
+                op = incoming(record, orjson.dumps(record).decode(), f"line {number}")
+                past.append(writer._history_row(op, "new", None))
+                kinds.setdefault(op.record_type, []).append(writer._current_row(op.record_type, op))
+            write_rows(connection, history, history_columns, past, batch_size=PLANT_BATCH)
+            for kind, rows in kinds.items():
+                columns = writer._columns[kind]
+                write_rows(
+                    connection, tables[kind].__table__, columns, rows, batch_size=PLANT_BATCH
+                )
+                if kind in ("action", "holding"):
+                    writer._widen_spans(columns, rows)
+        written += len(chunk)
+
+
+def programmes(url: str, blocks: int, ranges: int | None = None) -> dict[str, Any]:
+    """On a fresh index of `blocks` ITMO issuances and `ranges` (5 x `blocks` unless
+    given) programme ranges, planted in bulk: the DC15/DC16 pass over everything, and
+    the DC03 pass over the same index (each the faster of two, alternating)."""
+    ranges = ranges or blocks * PROGRAMME_PIECES
     engine = _engine(url, migrate=True)
-    ingest_files = locate("ingest_files")
-    with tempfile.TemporaryDirectory() as folder:
-        itmos, statuses = _programme_world(Path(folder), blocks)
-        for registry, path in (("IDN01", itmos), ("VCS", statuses)):
-            report = ingest_files(engine, [path], registry)
-            if report.counts.quarantined:
-                raise SystemExit(f"{path}: {report.counts.quarantined} lines quarantined")
+    start = time.perf_counter()
+    itmos, statuses = programme_records(blocks, ranges)
+    plant(engine, PROGRAMME_ITMO_REGISTRY, itmos, "bench:itmos.jsonl")
+    plant(engine, PROGRAMME_SOURCE, statuses, "bench:statuses.jsonl")
+    planting = time.perf_counter() - start
     # Each pass twice, alternating, the faster of each kept: the first read after the
-    # ingest pays for a cold cache, whichever pass makes it.
+    # planting pays for a cold cache, whichever pass makes it.
     times: dict[str, list[float]] = {"programme_pass": [], "units_pass": []}
     found: list[Any] = []
     with engine.connect() as connection:
@@ -457,14 +537,16 @@ def programmes(url: str, blocks: int) -> dict[str, Any]:
                     found = answer
     engine.dispose()
     programme_seconds, units_seconds = min(times["programme_pass"]), min(times["units_pass"])
-    expected = sum(1 for n in range(blocks) if n % 50 == 0 or n % 70 == 0)
+    expected = programme_planted(blocks)
     if len(found) != expected:
         raise SystemExit(f"the programme pass found {len(found)} conflicts, {expected} planted")
     return {
         "programme_pass": programme_seconds,
         "units_pass": units_seconds,
         "findings": len(found),
-        "ranges": blocks * PROGRAMME_PIECES,
+        "blocks": blocks,
+        "ranges": ranges,
+        "planting": planting,
     }
 
 
