@@ -29,9 +29,8 @@ import time
 from collections import Counter
 from typing import Any
 
-import httpx
-
 from bench.harness import Context, Point, Row, Target, job, load_average, point
+from bench.loadgen import Connection, ProtocolError, drive, encode, host_of
 from bench.serve import serving
 from bench.world import loaded
 
@@ -46,6 +45,7 @@ METRICS = (GET, POST, GET_P99, POST_P99, QUERY)
 INDEX_QUERY = "the index's range query (metareg.index.query) on one connection"
 SAMPLE = 2_000
 CALLERS = 4
+OPEN_LOOP_CONNECTIONS = 16
 
 
 def not_run(ctx: Context) -> str | None:
@@ -77,41 +77,56 @@ async def open_loop(
 ) -> tuple[list[float], Counter[str], float]:
     """(latencies in ms, failures by HTTP status, achieved requests/s) of an open-loop
     run. A request still unanswered at the deadline (twice the schedule plus 5 s) is a
-    failure ("timeout") with its latency so far, so an overloaded server ends the run."""
+    failure ("timeout") with its latency so far, so an overloaded server ends the run.
+    Waiting for a free connection counts in the latency: it is queueing too."""
     latencies: list[float] = []
     errors: Counter[str] = Counter()
     answered = 0
+    host = host_of(base)
+    encoded = [encode(method, path, body, host, token) for method, path, body in requests]
     # 16 connections, as a load generator like wrk2 would hold: enough for the rate at
     # the goal's latency, without making the server juggle hundreds at once.
-    limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
-    async with httpx.AsyncClient(
-        base_url=base, headers={"X-API-Key": token}, limits=limits, timeout=None
-    ) as client:
-        start = time.perf_counter()
-        deadline = start + 2 * len(requests) / rate + 5
+    pool: asyncio.Queue[Connection] = asyncio.Queue()
+    for _ in range(OPEN_LOOP_CONNECTIONS):
+        pool.put_nowait(await Connection.open(base))
+    start = time.perf_counter()
+    deadline = start + 2 * len(requests) / rate + 5
 
-        async def one(n: int, method: str, path: str, body: Any) -> None:
-            nonlocal answered
-            due = start + n / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            try:
-                response = await asyncio.wait_for(
-                    client.request(method, path, json=body),
-                    timeout=max(deadline - time.perf_counter(), 0.001),
-                )
-                if _failed(response.status_code):
-                    errors[str(response.status_code)] += 1
-                else:
-                    answered += 1
-            except (httpx.HTTPError, TimeoutError) as error:
-                errors[type(error).__name__] += 1
-            latencies.append((time.perf_counter() - due) * 1000)
+    async def one(n: int, data: bytes) -> None:
+        nonlocal answered
+        due = start + n / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        try:
+            async with asyncio.timeout_at(_loop_time(deadline)):
+                connection = await pool.get()
+                try:
+                    status = await connection.call(data)
+                except BaseException:
+                    connection.close()  # mid-answer: never reused
+                    if time.perf_counter() < deadline:
+                        pool.put_nowait(await Connection.open(base))
+                    raise
+                pool.put_nowait(connection)
+            if _failed(status):
+                errors[str(status)] += 1
+            else:
+                answered += 1
+        except (OSError, ProtocolError, asyncio.IncompleteReadError, TimeoutError) as error:
+            errors[type(error).__name__] += 1
+        latencies.append((time.perf_counter() - due) * 1000)
 
-        await asyncio.gather(*(one(n, *r) for n, r in enumerate(requests)))
-        elapsed = time.perf_counter() - start
+    await asyncio.gather(*(one(n, data) for n, data in enumerate(encoded)))
+    elapsed = time.perf_counter() - start
+    while not pool.empty():
+        pool.get_nowait().close()
     return latencies, errors, answered / elapsed
+
+
+def _loop_time(perf_deadline: float) -> float:
+    """A `time.perf_counter` instant on the running loop's clock."""
+    return asyncio.get_running_loop().time() + (perf_deadline - time.perf_counter())
 
 
 async def closed_loop(
@@ -120,21 +135,27 @@ async def closed_loop(
     """Capacity: (latencies in ms, failures by HTTP status, requests/s answered)."""
     latencies: list[float] = []
     errors: Counter[str] = Counter()
-    queue = list(reversed(requests))
-    async with httpx.AsyncClient(base_url=base, headers={"X-API-Key": token}, timeout=60) as client:
+    host = host_of(base)
+    queue = [encode(method, path, body, host, token) for method, path, body in requests]
+    queue.reverse()
+    connections = [await Connection.open(base) for _ in range(callers)]
 
-        async def caller() -> None:
-            while queue:
-                method, path, body = queue.pop()
-                t0 = time.perf_counter()
-                response = await client.request(method, path, json=body)
-                if _failed(response.status_code):
-                    errors[str(response.status_code)] += 1
-                latencies.append((time.perf_counter() - t0) * 1000)
+    async def caller(connection: Connection) -> None:
+        while queue:
+            data = queue.pop()
+            t0 = time.perf_counter()
+            status = await asyncio.wait_for(connection.call(data), timeout=60)
+            if _failed(status):
+                errors[str(status)] += 1
+            latencies.append((time.perf_counter() - t0) * 1000)
 
-        start = time.perf_counter()
-        await asyncio.gather(*(caller() for _ in range(callers)))
-        elapsed = time.perf_counter() - start
+    start = time.perf_counter()
+    try:
+        await asyncio.gather(*(caller(c) for c in connections))
+    finally:
+        for connection in connections:
+            connection.close()
+    elapsed = time.perf_counter() - start
     return latencies, errors, len(latencies) / elapsed
 
 
@@ -171,9 +192,9 @@ def measure(ctx: Context, target: Target, run: int) -> dict[str, Point]:
         measured[f"{floor}_p99"] = point(floors, percentile(latencies, 0.99))
     with serving(target, "api", url, "/healthz") as base:
         for method in ("GET", "POST"):
-            asyncio.run(closed_loop(base, token, requests[method][:50], CALLERS))  # warm up
+            drive(closed_loop(base, token, requests[method][:50], CALLERS))  # warm up
             (latencies, errors, rate), load = _timed(
-                lambda m=method: asyncio.run(closed_loop(base, token, requests[m], CALLERS))
+                lambda m=method: drive(closed_loop(base, token, requests[m], CALLERS))
             )
             measured[method] = Point(
                 rate, load, {"p99_ms": percentile(latencies, 0.99), "errors": errors}
@@ -182,11 +203,9 @@ def measure(ctx: Context, target: Target, run: int) -> dict[str, Point]:
         rate = measured[method].value / 2
         schedule = _requests(blocks, max(int(rate * open_seconds), 20), ctx.seed + run + 1)
         with serving(target, "api", url, "/healthz") as base:
-            asyncio.run(closed_loop(base, token, schedule[method][:20], 2))  # warm up
+            drive(closed_loop(base, token, schedule[method][:20], 2))  # warm up
             (latencies, errors, achieved), load = _timed(
-                lambda m=method, r=rate, s=schedule, b=base: asyncio.run(
-                    open_loop(b, token, s[m], r)
-                )
+                lambda m=method, r=rate, s=schedule, b=base: drive(open_loop(b, token, s[m], r))
             )
         measured[f"{method}_p99"] = Point(
             percentile(latencies, 0.99),

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
 from metareg.alerts.events import record_events, serialize_writers
 from metareg.db.tables.alerts import Alert
@@ -201,6 +201,29 @@ def get_acknowledgement(connection: Connection, alert_id: str) -> dict[str, Any]
     return {"at": _iso(row.acknowledged_at), "by": row.acknowledged_by, "note": row.note}
 
 
+def _touching_statement(status: str | None) -> Any:
+    conditions = [
+        alerts_table.c.cooperative_approach_id == bindparam("ca"),
+        alerts_table.c.party_registry_id == bindparam("registry"),
+        alerts_table.c.first_id <= bindparam("last_id"),
+        alerts_table.c.last_id >= bindparam("first_id"),
+    ]
+    if status == "open":
+        # One bound parameter per status (not an expanding IN, re-rendered per call).
+        conditions.append(alerts_table.c.status.in_([bindparam(s) for s in UNRESOLVED]))
+    elif status is not None:
+        conditions.append(alerts_table.c.status == bindparam("status"))
+    return (
+        select(alerts_table).where(*conditions).order_by(alerts_table.c.first_id, alerts_table.c.id)
+    )
+
+
+# Built once: the API's hottest reads (`GET /v1/itmos/{id}`, the authorization check)
+# ask for the unresolved alerts on their units on every request.
+_TOUCHING = {"open": _touching_statement("open"), None: _touching_statement(None)}
+_TOUCHING_STATUS = _touching_statement("resolved")
+
+
 def alerts_touching(
     connection: Connection,
     ca: str,
@@ -211,19 +234,18 @@ def alerts_touching(
 ) -> list[dict[str, Any]]:
     """Alerts of (ca, originating registry) whose range intersects [first_id, last_id].
     `status="open"` means unresolved (open or acknowledged); None means any."""
-    conditions = [
-        alerts_table.c.cooperative_approach_id == ca,
-        alerts_table.c.party_registry_id == registry,
-        alerts_table.c.first_id <= last_id,
-        alerts_table.c.last_id >= first_id,
-    ]
-    if status == "open":
-        conditions.append(alerts_table.c.status.in_(UNRESOLVED))
-    elif status is not None:
-        conditions.append(alerts_table.c.status == status)
-    rows = connection.execute(
-        select(alerts_table).where(*conditions).order_by(alerts_table.c.first_id, alerts_table.c.id)
-    )
+    params: dict[str, Any] = {
+        "ca": ca,
+        "registry": registry,
+        "first_id": first_id,
+        "last_id": last_id,
+    }
+    statement = _TOUCHING.get(status)
+    if statement is None:
+        statement, params["status"] = _TOUCHING_STATUS, status
+    elif status == "open":
+        params.update((s, s) for s in UNRESOLVED)
+    rows = connection.execute(statement, params)
     return [to_dict(row) for row in rows]
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sqlalchemy import Connection
@@ -70,9 +70,16 @@ class Segment:
         return self.last_id - self.first_id + 1
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        """The fields and the quantity; the events and holders are the segment's own
+        dicts (fresh per derivation), not deep copies: `dataclasses.asdict` copied
+        them again on every API answer."""
+        data = {name: getattr(self, name) for name in _SEGMENT_FIELDS}
+        data["holders"] = list(self.holders)
         data["quantity"] = self.quantity
         return data
+
+
+_SEGMENT_FIELDS = tuple(f.name for f in fields(Segment))
 
 
 def _event(item: dict[str, Any]) -> dict[str, Any]:

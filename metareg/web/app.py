@@ -127,6 +127,8 @@ def create_app(
     app.state.engine = engine
     app.state.settings = settings
     app.state.connection_gate = ConnectionGate.for_engine(engine, settings.overload_wait_seconds)
+    inline = settings.inline_reads
+    app.state.inline_reads = engine.dialect.name == "sqlite" if inline is None else inline
     app.state.public_limiter = RateLimiter(
         settings.public_requests_per_minute, settings.public_burst
     )

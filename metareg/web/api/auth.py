@@ -7,13 +7,15 @@ broken key should notice.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 
-from metareg.web.api.deps import engine_of, read_connection
+from metareg.web.api.deps import engine_of, gate_of, inline_reads, read_connection, reading
 from metareg.web.api.ratelimit import RateLimiter
 from metareg.web.auth import (
     KEY_HEADER,
@@ -99,6 +101,44 @@ def authorize_read(
     of checking out a second one. The hottest reads use it; declare the connection
     before the caller so the order of checks (capacity, then key) is `authorize`'s."""
     return authorize_on(request, token, connection)
+
+
+async def authorized_read(
+    request: Request, token: str | None = Security(key_header)
+) -> AsyncIterator[Connection]:
+    """`read_connection` and `authorize_read` in one dependency, for the hottest reads:
+    on the event loop when a read slot is free and reads are short
+    (`ApiSettings.inline_reads`), else one trip to a worker thread to wait for the slot,
+    connect and check the key. Same checks in the same order (capacity, then key), all
+    before the request body is validated. The route runs its reads on the loop when
+    `inline_reads(request)`, in a worker thread otherwise."""
+    gate = gate_of(request)
+    if inline_reads(request) and gate.try_enter():
+        try:
+            with engine_of(request).connect() as connection:
+                authorize_on(request, token, connection)
+                yield connection
+        finally:
+            gate.leave()
+        return
+    held = reading(request)
+
+    def enter() -> Connection:
+        connection = held.__enter__()
+        try:
+            authorize_on(request, token, connection)
+        except BaseException as error:
+            held.__exit__(type(error), error, error.__traceback__)
+            raise
+        return connection
+
+    connection = await run_in_threadpool(enter)
+    try:
+        yield connection
+    except BaseException as error:
+        await run_in_threadpool(held.__exit__, type(error), error, error.__traceback__)
+        raise
+    await run_in_threadpool(held.__exit__, None, None, None)
 
 
 def authorize_on(request: Request, token: str | None, connection: Connection) -> Principal:

@@ -49,6 +49,14 @@ class ConnectionGate:
         capacity = pool.size() if isinstance(pool, QueuePool) else None
         return cls(capacity, wait_seconds)
 
+    def try_enter(self) -> bool:
+        """Take a slot if one is free right now (never waits); `leave` gives it back."""
+        return self._slots is None or self._slots.acquire(blocking=False)
+
+    def leave(self) -> None:
+        if self._slots is not None:
+            self._slots.release()
+
     @contextmanager
     def slot(self) -> Iterator[None]:
         """Hold a slot for the block, or raise the 503 problem when none frees in time."""
@@ -83,6 +91,11 @@ def reading(request: Request) -> Iterator[Connection]:
     """`read_connection` for a handler that opens it itself (in its one worker thread)."""
     with gate_of(request).slot(), engine_of(request).connect() as connection:
         yield connection
+
+
+def inline_reads(request: Request) -> bool:
+    """Whether the hottest reads may run on the event loop (see `ApiSettings.inline_reads`)."""
+    return bool(request.app.state.inline_reads)
 
 
 def read_connection(request: Request) -> Iterator[Connection]:

@@ -7,15 +7,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field, computed_field
 from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 
 from metareg.oversight.checks import InvalidProposal, ProposedAction, check_authorization
 from metareg.records.identifiers import IdentifierError, is_provisional, parse_itmo
-from metareg.web.api.auth import authorize_read
-from metareg.web.api.deps import read_connection
-from metareg.web.auth import Principal
+from metareg.web.api.auth import authorized_read
+from metareg.web.api.deps import inline_reads
 from metareg.web.problems import ApiProblem
 
 router = APIRouter(prefix="/v1", tags=["checks"])
@@ -114,13 +114,22 @@ class CheckAnswer(BaseModel):
 
 
 @router.post("/checks/authorization", response_model=CheckAnswer)
-def authorization_check(
+async def authorization_check(
+    request: Request,
     body: CheckRequest,
-    connection: Connection = Depends(read_connection),
-    _caller: Principal = Depends(authorize_read),
+    connection: Connection = Depends(authorized_read),
 ) -> Any:
+    # The key is checked (and a read slot held) before the body is validated, as with
+    # `read_connection` and `authorize_read`; no worker-thread hop when reads are short.
+    proposal = ProposedAction(**body.model_dump())
+    if inline_reads(request):
+        return answer_check(connection, proposal)
+    return await run_in_threadpool(answer_check, connection, proposal)
+
+
+def answer_check(connection: Connection, proposal: ProposedAction) -> dict[str, Any]:
     try:
-        return check_authorization(connection, ProposedAction(**body.model_dump()))
+        return check_authorization(connection, proposal)
     except InvalidProposal as error:
         raise ApiProblem(
             422,

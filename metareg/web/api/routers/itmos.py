@@ -16,12 +16,13 @@ from fastapi import APIRouter, Path, Request, Security
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
 from pydantic import BaseModel, computed_field
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from metareg.oversight.itmos import NotInIndex, describe_itmo
 from metareg.records.identifiers import is_provisional
 from metareg.web.api.auth import authorize_on, key_header
-from metareg.web.api.deps import reading
+from metareg.web.api.deps import engine_of, gate_of, inline_reads, reading
 from metareg.web.problems import ApiProblem
 
 router = APIRouter(prefix="/v1", tags=["itmos"])
@@ -104,20 +105,35 @@ async def get_itmo(
     ),
     token: str | None = Security(key_header),
 ) -> Any:
-    # One trip to a worker thread for the whole request, where sync dependencies took
-    # four (the connection's entry and exit, the key, the handler), each ~50 us of CPU
-    # and a GIL handoff under load. The steps and their order are the dependencies'
-    # (`read_connection`, then `authorize_read`): nothing here can fail validation first.
+    # The steps and their order are the dependencies' (`read_connection`, then
+    # `authorize_read`): nothing here can fail validation first. On the event loop when
+    # a read slot is free and reads are short (`ApiSettings.inline_reads`); otherwise
+    # one trip to a worker thread for the whole request, where sync dependencies took
+    # four (the connection's entry and exit, the key, the handler).
+    if inline_reads(request):
+        gate = gate_of(request)
+        if gate.try_enter():
+            try:
+                with engine_of(request).connect() as connection:
+                    return answer_on(connection, request, token, identifier)
+            finally:
+                gate.leave()
     return await run_in_threadpool(answer_itmo, request, token, identifier)
 
 
 def answer_itmo(request: Request, token: str | None, identifier: str) -> Response:
     with reading(request) as connection:
-        authorize_on(request, token, connection)
-        try:
-            body = json_bytes(describe_itmo(connection, identifier))
-        except NotInIndex as missing:
-            raise ApiProblem(404, str(missing), kind="not-in-index") from missing
+        return answer_on(connection, request, token, identifier)
+
+
+def answer_on(
+    connection: Connection, request: Request, token: str | None, identifier: str
+) -> Response:
+    authorize_on(request, token, connection)
+    try:
+        body = json_bytes(describe_itmo(connection, identifier))
+    except NotInIndex as missing:
+        raise ApiProblem(404, str(missing), kind="not-in-index") from missing
     return Response(body, media_type="application/json")
 
 
