@@ -181,3 +181,19 @@ def test_a_worker_whose_lease_was_taken_over_commits_nothing(
             select(partition_table).where(partition_table.c.name == part.name)
         ).one()
     assert (row.holder, row.watermark) == ("taker", None)
+
+
+def test_metareg_run_refuses_partitioned_checks_on_sqlite(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from metareg import log
+    from metareg.cli import app
+
+    try:
+        result = CliRunner().invoke(
+            app, ["--db", f"sqlite:///{tmp_path / 'index.db'}", "run", "--partitioned-checks"]
+        )
+    finally:
+        log.configure()
+    assert result.exit_code == 2, result.output
+    assert "--partitioned-checks needs PostgreSQL" in result.output
