@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, func, select, text, update
+from sqlalchemy import Connection, Engine, Table, func, select, text, union, update
 
 from metareg.alerts import store
 from metareg.alerts.events import serialize_writers
@@ -60,7 +60,7 @@ from metareg.checks.operational import judge_operational
 from metareg.checks.runner import DEFAULT_GRACE_DAYS, _synced_registries
 from metareg.db.locks import SEQUENCE_LOCK_KEY
 from metareg.db.tables.alerts import Alert
-from metareg.db.tables.index import Action, Authorization, Holding, RecordVersion, UnitStatus
+from metareg.db.tables.index import Action, Authorization, RecordVersion, UnitStatus
 from metareg.db.tables.partitions import DetectionPartition
 from metareg.detection.passes.full import find_in_approaches, find_in_programmes
 from metareg.detection.read.blocks import distinct_values, pairs
@@ -177,20 +177,27 @@ def _share_index(connection: Connection) -> None:
 
 
 def _approaches(connection: Connection, partition: Partition) -> list[str]:
+    """The partition's approaches: those that ever held a block (`block_span`: every
+    action and holding is of one) or that an authorization names."""
     authorizations = Authorization.__table__  # type: ignore[attr-defined]
-    actions = Action.__table__  # type: ignore[attr-defined]
-    holdings = Holding.__table__  # type: ignore[attr-defined]
     found = {ca for ca, _registry in pairs(connection)}
-    for table in (actions, holdings, authorizations):
-        found.update(distinct_values(connection, table.c.cooperative_approach_id))
+    found.update(distinct_values(connection, authorizations.c.cooperative_approach_id))
     return sorted(ca for ca in found if partition.owns(ca))
 
 
 def _programmes(connection: Connection, partition: Partition) -> set[str]:
+    """The partition's underlying programmes: those an issuance rests on or a programme
+    reports statuses of (one query)."""
     actions = Action.__table__  # type: ignore[attr-defined]
     statuses = UnitStatus.__table__  # type: ignore[attr-defined]
-    found = set(distinct_values(connection, actions.c.underlying_registry_id))
-    found.update(distinct_values(connection, statuses.c.underlying_registry_id))
+    found = connection.execute(
+        union(
+            select(actions.c.underlying_registry_id)
+            .where(actions.c.underlying_registry_id.is_not(None))
+            .distinct(),
+            select(statuses.c.underlying_registry_id).distinct(),
+        )
+    ).scalars()
     return {programme for programme in found if partition.owns(programme)}
 
 
@@ -213,6 +220,8 @@ def detect(connection: Connection, partition: Partition, target: Target) -> list
     """The findings of one partition over the index as `connection` sees it."""
     if partition.kind == APPROACHES:
         approaches = _approaches(connection, partition)
+        if not approaches:
+            return []
         findings = find_in_approaches(connection, target.context(), approaches)
     elif partition.kind == PROGRAMMES:
         findings = find_in_programmes(connection, _programmes(connection, partition))
@@ -289,7 +298,7 @@ def _due(engine: Engine, partition: Partition, target: Target, at: datetime) -> 
         if checked_at.tzinfo is None:  # SQLite keeps no offset; metareg writes UTC
             checked_at = checked_at.replace(tzinfo=UTC)
         return bool(at - checked_at >= OPERATIONAL_EVERY)
-    return bool(row.watermark != target.upto or row.digest != target.digest)
+    return bool(row.watermark < target.upto or row.digest != target.digest)
 
 
 def check_partition(
@@ -348,6 +357,10 @@ def run_partitions(
     as_of = as_of or at.date()
     leases = Leases(engine, holder, ttl, table=partition_table, key="name")
     run = PartitionsRun(leases.holder)
+    # Where the index stood when this run began: a partition judged at or past it is
+    # not due (each partition's check reads its own, later state).
+    with engine.connect() as connection:
+        target = _target(connection, as_of, grace_days)
     for partition in _order(partitions(approach_buckets, programme_buckets), leases.holder):
         if not leases.try_acquire(partition.name, now=now):
             run.skipped.append(partition.name)
@@ -355,8 +368,6 @@ def run_partitions(
         try:
             # Due is decided under the lease: a partition another worker has just
             # checked is not checked again.
-            with engine.connect() as connection:
-                target = _target(connection, as_of, grace_days)
             if not _due(engine, partition, target, at):
                 continue
             result = check_partition(
