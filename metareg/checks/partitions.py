@@ -73,8 +73,10 @@ from metareg.registries import acts_for as registries_acts_for
 from metareg.sync.engine import LeaseLost
 from metareg.sync.leases import Leases
 
-APPROACH_BUCKETS = 8
-PROGRAMME_BUCKETS = 4
+# Each partition reads its part of the index on its own (a scan of the block tables, the
+# authorization versions): more buckets balance more workers, at that cost each.
+APPROACH_BUCKETS = 4
+PROGRAMME_BUCKETS = 2
 # A partition's check must end within its lease (it is renewed when the check commits).
 DEFAULT_TTL = timedelta(minutes=10)
 # The operational rules depend on the clock and the sync state, not on the index: their
