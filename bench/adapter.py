@@ -38,8 +38,7 @@ PLACES: dict[str, tuple[str, ...]] = {
     "exchange_app": ("metareg.exchange.server:create_exchange_app",),
     # Partitioned detection (issue 18): one call that takes partition leases until none
     # is left, checks each (watermark, alerts) and returns what it did, so several
-    # processes share one full check. Not in metareg yet; the place is the one the
-    # issue's design points at and must be confirmed when it lands.
+    # processes share one full check.
     "partitioned_check": ("metareg.checks.partitions:run_partitions",),
     # Issue 15: the programme rules' pass (DC15, DC16) and the units pass (DC03) beside it.
     "programme_pass": ("metareg.detection.passes.programmes:find",),

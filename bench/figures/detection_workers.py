@@ -3,9 +3,11 @@ same partitioned check in one process, on two copies of the run's loaded index
 (issue 18: >= 1.6x faster on PostgreSQL). The two copies must end with exactly the same
 open alerts; the row says whether they do.
 
-metareg has no partitioned detection yet: the figure reports what it is missing
-(`bench.adapter.PLACES["partitioned_check"]` says where the bench looks for it) until
-it lands, and never a number.
+Each process calls `metareg.checks.partitions.run_partitions(engine, as_of=...)`, which
+takes partition leases until none is left (a revision without it reports the figure
+"not available", `bench.adapter.PLACES["partitioned_check"]`). The two processes share
+the machine's cores with the database server and anything else running: quote the
+load average beside the ratio.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -42,6 +43,12 @@ def run(
     checks: bool = typer.Option(
         True, "--checks/--no-checks", help="Run the checks after each round of syncs."
     ),
+    partitioned: bool = typer.Option(
+        False,
+        "--partitioned-checks",
+        help="PostgreSQL: share the checks with the other workers, partition by partition "
+        "(docs/deploy.md).",
+    ),
     webhook_seconds: float = typer.Option(
         WEBHOOK_INTERVAL_SECONDS,
         "--webhook-seconds",
@@ -60,12 +67,22 @@ def run(
     _log = log.get_logger("metareg.run")
     configs = configured_registries(ctx)
     engine = options(ctx).engine(create=True)
+    after_round: Callable[[Engine], object] = run_checks
+    if partitioned:
+        if engine.dialect.name != "postgresql":
+            raise fail(
+                "--partitioned-checks needs PostgreSQL (SQLite has one writer: its checks "
+                "run in one process, without the flag)"
+            )
+        from metareg.checks.partitions import run_partitions
+
+        after_round = run_partitions
     worker = Worker(
         engine,
         configs,
         lease_ttl=timedelta(seconds=lease_seconds),
         threads=threads,
-        after_round=run_checks if checks else None,
+        after_round=after_round if checks else None,
     )
     scheduler = BackgroundScheduler(executors=Worker.executors(threads), timezone="UTC")
     worker.add_jobs(scheduler)

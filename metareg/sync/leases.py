@@ -7,6 +7,9 @@ then a conditional UPDATE that only succeeds when the lease is free, expired or 
 ours, so two workers can never both hold it. The holder renews it inside each page's
 transaction (`guard`): a worker that lost its lease (it stalled past expiry and another
 took over) cannot commit another page. A dead worker's lease simply expires.
+
+The same leases share the partitions of a partitioned check among workers
+(`metareg.checks.partitions`): `Leases` takes the lease table and its key column.
 """
 
 from __future__ import annotations
@@ -31,49 +34,56 @@ def worker_name() -> str:
 
 
 class Leases:
-    def __init__(self, engine: Engine, holder: str | None = None, ttl: timedelta = DEFAULT_TTL):
+    """Leases on the rows of `table` (its key column `key`): by default a registry's
+    sync lease."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        holder: str | None = None,
+        ttl: timedelta = DEFAULT_TTL,
+        *,
+        table: Table = _lease,
+        key: str = "registry_id",
+    ):
         self.engine = engine
         self.holder = holder or worker_name()
         self.ttl = ttl
+        self.table = table
+        self.key = key
 
     def try_acquire(self, registry_id: str, now: datetime | None = None) -> bool:
         now = now or datetime.now(UTC)
+        lease, key = self.table, self.table.c[self.key]
         with self.engine.begin() as connection:
-            upsert(
-                connection,
-                _lease,
-                [{"registry_id": registry_id}],
-                key=("registry_id",),
-                update=(),
-            )
+            upsert(connection, lease, [{self.key: registry_id}], key=(self.key,), update=())
             free = or_(
-                _lease.c.holder.is_(None),
-                _lease.c.expires_at < now,
-                _lease.c.holder == self.holder,
+                lease.c.holder.is_(None),
+                lease.c.expires_at < now,
+                lease.c.holder == self.holder,
             )
             row = connection.execute(
-                select(_lease.c.registry_id)
-                .where(_lease.c.registry_id == registry_id, free)
-                .with_for_update(skip_locked=True)
+                select(key).where(key == registry_id, free).with_for_update(skip_locked=True)
             ).first()
             if row is None:
                 return False
             taken = connection.execute(
-                update(_lease)
-                .where(and_(_lease.c.registry_id == registry_id, free))
+                update(lease)
+                .where(and_(key == registry_id, free))
                 .values(holder=self.holder, expires_at=now + self.ttl, acquired_at=now)
             )
             return taken.rowcount == 1
 
-    def renew(self, connection: Connection, registry_id: str) -> None:
+    def renew(self, connection: Connection, registry_id: str, now: datetime | None = None) -> None:
         """Extend our lease in the caller's transaction; LeaseLost when it is not ours."""
-        now = datetime.now(UTC)
+        now = now or datetime.now(UTC)
+        lease = self.table
         renewed = connection.execute(
-            update(_lease)
+            update(lease)
             .where(
-                _lease.c.registry_id == registry_id,
-                _lease.c.holder == self.holder,
-                _lease.c.expires_at >= now,
+                lease.c[self.key] == registry_id,
+                lease.c.holder == self.holder,
+                lease.c.expires_at >= now,
             )
             .values(expires_at=now + self.ttl)
         )
@@ -90,18 +100,20 @@ class Leases:
             self.renew(connection, registry_id)
 
     def release(self, registry_id: str) -> None:
+        lease = self.table
         with self.engine.begin() as connection:
             connection.execute(
-                update(_lease)
-                .where(_lease.c.registry_id == registry_id, _lease.c.holder == self.holder)
+                update(lease)
+                .where(lease.c[self.key] == registry_id, lease.c.holder == self.holder)
                 .values(holder=None, expires_at=None)
             )
 
     def holders(self) -> dict[str, str | None]:
+        lease = self.table
         with self.engine.connect() as connection:
             return {
                 registry_id: holder
                 for registry_id, holder in connection.execute(
-                    select(_lease.c.registry_id, _lease.c.holder)
+                    select(lease.c[self.key], lease.c.holder)
                 )
             }

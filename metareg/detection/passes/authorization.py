@@ -23,7 +23,7 @@ changed. Three ways over the keys, with equal findings:
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -243,14 +243,19 @@ def _judged(
         yield from judge_action(make(row), facts)
 
 
-def full_pass(connection: Connection) -> list[Finding]:
-    """Every authorization-kind finding of the index, without reading every action:
+def full_pass(connection: Connection, approaches: Collection[str] | None = None) -> list[Finding]:
+    """Every authorization-kind finding of the index (or of these cooperative
+    approaches: a partition of a partitioned check), without reading every action:
     the same as `InlineAuthorizations` given every current action, then its `finish`
     (tests/detection/test_prefilter_authorizations.py)."""
     reported, versions_by_key = _versions_by_key(connection)
+    if approaches is not None:
+        reported = {key: found for key, found in reported.items() if key[0] in approaches}
     findings: list[Finding] = []
     whole: list[AuthKey] = []
     for ca in list(prefilter.approaches(connection)):
+        if approaches is not None and ca not in approaches:
+            continue
         findings.extend(_judged(connection, *prefilter.unnamed_filter(ca), NO_FACTS))
         missing: list[str] = []
         for aid in list(prefilter.authorization_ids(connection, ca)):

@@ -12,6 +12,7 @@ issuance: the reference the screened finding is tested against.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Connection
@@ -80,11 +81,40 @@ def _exhaustive(connection: Connection, context: CheckContext) -> list[Finding]:
     return findings
 
 
-def _screened_blocks(connection: Connection, context: CheckContext) -> list[Finding]:
-    """The block rules over the clusters the screen keeps, pair by pair."""
+def _screened_blocks(
+    connection: Connection, context: CheckContext, approaches: Collection[str] | None = None
+) -> list[Finding]:
+    """The block rules over the clusters the screen keeps, pair by pair (of every
+    cooperative approach, or of these)."""
     findings: list[Finding] = []
-    for _pair, action_ids, holding_ids in screen.suspects(screen.read(connection), context):
+    screened = screen.read(connection, approaches)
+    for _pair, action_ids, holding_ids in screen.suspects(screened, context):
         records = read.blocks_by_id(connection, action_ids, holding_ids)
         records.sort(key=lambda r: (r.first_id, r.record_type, r.registry_id, r.uid))
         findings.extend(sweep_group(records, context))
     return findings
+
+
+def find_in_approaches(
+    connection: Connection, context: CheckContext, approaches: Collection[str]
+) -> list[Finding]:
+    """The block and authorization findings of these cooperative approaches: no such
+    rule looks across two approaches (a pair's blocks, an authorization's key and every
+    registry's versions of it are all of one), so the findings of a partition of the
+    approaches are exactly the full finding's there (a partitioned check,
+    `metareg.checks.partitions`)."""
+    try:
+        findings = _screened_blocks(connection, context, approaches)
+    except screen.ScreenUnavailable as why:
+        log.warning("screen unavailable, sweeping every block", reason=str(why))
+        findings = []
+        for ca, registry in read.pairs(connection):
+            if ca in approaches:
+                findings.extend(sweep_group(read.blocks(connection, ca, registry), context))
+    return findings + authorization.full_pass(connection, approaches)
+
+
+def find_in_programmes(connection: Connection, underlying: set[str]) -> list[Finding]:
+    """The units and programme findings (DC03, DC15, DC16) of issuances resting on these
+    underlying registries: each is judged within one underlying registry."""
+    return [*units.find(connection, underlying), *programmes.find(connection, underlying)]

@@ -42,7 +42,7 @@ check with the exhaustive sweep on random worlds.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from datetime import date
@@ -439,16 +439,21 @@ def parallel(connection: Connection) -> bool:
     return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
 
 
-def read(connection: Connection) -> Records:
-    """Every current action and holding as columns, read in id ranges by up to
+def read(connection: Connection, approaches: Collection[str] | None = None) -> Records:
+    """Every current action and holding as columns (or only those of these cooperative
+    approaches: a partition of a partitioned check), read in id ranges by up to
     `READERS` connections at once (each aggregate runs inside the database, so the
     readers work in parallel)."""
     if UNSCREENED:
         raise ScreenUnavailable(f"no screen for {', '.join(UNSCREENED)}")
     if AMBIGUOUS:
         raise ScreenUnavailable("an action type is of two screen kinds")
-    jobs = [(_ACTION_SCREEN, r, False) for r in _ranges(connection, actions)]
-    jobs += [(_HOLDING_SCREEN, r, True) for r in _ranges(connection, holdings)]
+    action_screen, holding_screen = _ACTION_SCREEN, _HOLDING_SCREEN
+    if approaches is not None:
+        action_screen = action_screen.where(actions.c.cooperative_approach_id.in_(approaches))
+        holding_screen = holding_screen.where(holdings.c.cooperative_approach_id.in_(approaches))
+    jobs = [(action_screen, r, False) for r in _ranges(connection, actions)]
+    jobs += [(holding_screen, r, True) for r in _ranges(connection, holdings)]
     if connection.dialect.name == "postgresql":
         # One order for every aggregate of a query: no parallel partial aggregates.
         connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")

@@ -1,0 +1,199 @@
+"""Partitioned checks (issue 18): workers sharing one check partition by partition end
+with exactly the alerts of one full check, never check one partition at once, and take
+over a crashed worker's partition once its lease has expired.
+
+"Exactly the alerts of one full check": after the partitioned check, a full check
+(`run_checks(full=True)`) over the same index opens, reopens and resolves nothing.
+The clock is passed in (`now`), so lease expiry never depends on timing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from bench.generator import Manifest, generate, increment
+from metareg.checks.partitions import (
+    APPROACHES,
+    PROGRAMMES,
+    Partition,
+    check_partition,
+    partitions,
+    run_partitions,
+)
+from metareg.checks.runner import run_checks
+from metareg.db.engine import make_engine
+from metareg.db.tables.alerts import Alert
+from metareg.db.tables.partitions import DetectionPartition
+from metareg.sync.engine import LeaseLost
+from metareg.sync.ingest import ingest_files
+from metareg.sync.leases import Leases
+from tests.conftest import _empty_postgres
+
+AS_OF = date(2025, 6, 30)
+NOW = datetime(2025, 6, 30, 12, tzinfo=UTC)
+TTL = timedelta(minutes=5)
+SIZE = 2_000
+partition_table = DetectionPartition.__table__  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
+    return generate(tmp_path_factory.mktemp("world"), SIZE)
+
+
+@pytest.fixture
+def pg_engine(postgres_url: str) -> Iterator[Engine]:
+    _empty_postgres(postgres_url)
+    engine = make_engine(postgres_url)
+    yield engine
+    engine.dispose()
+
+
+def load(engine: Engine, world: Manifest) -> None:
+    for registry, path in sorted(world.files.items()):
+        report = ingest_files(engine, [Path(path)], registry)
+        assert report.counts.quarantined == 0, report.problems
+
+
+def open_alerts(engine: Engine) -> dict[str, str]:
+    alerts = Alert.__table__  # type: ignore[attr-defined]
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(alerts.c.fingerprint, alerts.c.rule).where(alerts.c.status != "resolved")
+        )
+        return {fingerprint: rule for fingerprint, rule in rows}
+
+
+def assert_a_full_check_changes_nothing(engine: Engine) -> None:
+    summary = run_checks(engine, full=True, as_of=AS_OF, now=NOW)
+    assert not any(summary.opened.values()), summary.opened
+    assert not any(summary.reopened.values()), summary.reopened
+    assert not any(summary.resolved.values()), summary.resolved
+
+
+def run(engine: Engine, holder: str, now: datetime = NOW, **kw: Any) -> Any:
+    return run_partitions(engine, as_of=AS_OF, now=now, holder=holder, ttl=TTL, **kw)
+
+
+def test_one_worker_finds_what_a_full_check_finds(engine: Engine, world: Manifest) -> None:
+    load(engine, world)
+    result = run(engine, "solo")
+    assert sorted(result.checked) == sorted(p.name for p in partitions())
+    alerts = open_alerts(engine)
+    # The world's conflicts lie in several partitions of both kinds.
+    assert {"DC01", "DC03", "DC07"} <= set(alerts.values())
+    assert_a_full_check_changes_nothing(engine)
+    assert open_alerts(engine) == alerts
+    # Nothing changed: no partition is due again (the operational one only after a while).
+    assert run(engine, "solo").checked == []
+    assert run(engine, "solo", NOW + timedelta(minutes=1)).checked == ["operational"]
+
+
+def test_a_full_check_first_then_partitions_change_nothing(engine: Engine, world: Manifest) -> None:
+    load(engine, world)
+    run_checks(engine, full=True, as_of=AS_OF, now=NOW)
+    before = open_alerts(engine)
+    result = run(engine, "solo")
+    assert (result.opened, result.resolved) == (0, 0)
+    assert open_alerts(engine) == before
+
+
+def test_new_records_make_their_partitions_due_again(
+    engine: Engine, world: Manifest, tmp_path: Path
+) -> None:
+    load(engine, world)
+    run(engine, "solo")
+    more = increment(tmp_path / "more", SIZE, 200, "partitions")
+    load(engine, more)
+    again = run(engine, "solo")
+    assert again.checked
+    assert_a_full_check_changes_nothing(engine)
+
+
+def test_two_workers_share_one_check_on_postgres(pg_engine: Engine, world: Manifest) -> None:
+    load(pg_engine, world)
+    runs: dict[str, Any] = {}
+    start = threading.Barrier(2)
+
+    def worker(name: str) -> None:
+        start.wait()
+        runs[name] = run(pg_engine, name)
+
+    threads = [threading.Thread(target=worker, args=(name,)) for name in ("w1", "w2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    one, two = runs["w1"], runs["w2"]
+    # Each partition was checked by exactly one of them.
+    assert not set(one.checked) & set(two.checked)
+    assert sorted(one.checked + two.checked) == sorted(p.name for p in partitions())
+    assert one.lost == two.lost == []
+    assert_a_full_check_changes_nothing(pg_engine)
+
+
+def test_a_held_partition_is_skipped_then_taken_over_when_its_lease_expires(
+    pg_engine: Engine, world: Manifest
+) -> None:
+    load(pg_engine, world)
+    held = Partition(APPROACHES, 0, partitions()[0].of)
+    crashed = Leases(pg_engine, "crashed", TTL, table=partition_table, key="name")
+    assert crashed.try_acquire(held.name, now=NOW)  # and then the worker dies
+
+    other = run(pg_engine, "other")
+    assert held.name in other.skipped
+    assert held.name not in other.checked
+    everything_else = sorted(p.name for p in partitions() if p != held)
+    assert sorted(other.checked) == everything_else
+    # Before the lease expires, nobody checks it (only the operational rules are due).
+    before = run(pg_engine, "other", NOW + TTL - timedelta(seconds=1))
+    assert (before.checked, before.skipped) == (["operational"], [held.name])
+    # After it expires, the next worker takes it over and the check is complete.
+    later = NOW + TTL + timedelta(seconds=1)
+    taken = run(pg_engine, "other", later)
+    assert held.name in taken.checked
+    assert_a_full_check_changes_nothing(pg_engine)
+
+
+def test_a_worker_whose_lease_was_taken_over_commits_nothing(
+    pg_engine: Engine, world: Manifest
+) -> None:
+    load(pg_engine, world)
+    part = Partition(PROGRAMMES, 0, partitions()[-2].of)
+    stalled = Leases(pg_engine, "stalled", TTL, table=partition_table, key="name")
+    assert stalled.try_acquire(part.name, now=NOW)
+    later = NOW + TTL + timedelta(seconds=1)
+    taken = Leases(pg_engine, "taker", TTL, table=partition_table, key="name")
+    assert taken.try_acquire(part.name, now=later)
+    before = open_alerts(pg_engine)
+    with pytest.raises(LeaseLost):
+        check_partition(pg_engine, part, stalled, as_of=AS_OF, grace_days=30, at=later, clock=later)
+    assert open_alerts(pg_engine) == before
+    with pg_engine.connect() as connection:
+        row = connection.execute(
+            select(partition_table).where(partition_table.c.name == part.name)
+        ).one()
+    assert (row.holder, row.watermark) == ("taker", None)
+
+
+def test_metareg_run_refuses_partitioned_checks_on_sqlite(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from metareg import log
+    from metareg.cli import app
+
+    try:
+        result = CliRunner().invoke(
+            app, ["--db", f"sqlite:///{tmp_path / 'index.db'}", "run", "--partitioned-checks"]
+        )
+    finally:
+        log.configure()
+    assert result.exit_code == 2, result.output
+    assert "--partitioned-checks needs PostgreSQL" in result.output
