@@ -3,6 +3,9 @@
 Every log event passes through `redact_secrets`, so a value registered as secret
 (API keys, registry tokens, database passwords) never reaches a log sink even if a
 caller logs it by mistake.
+
+structlog is imported on the first `get_logger` (issue 17, start-up): `configure` only
+records the settings until then, so a command that logs nothing never loads it.
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ import logging
 import sys
 from typing import Any
 
-import structlog
-
 _SECRETS: set[str] = set()
+# The settings of the last `configure`, applied to structlog when it is first needed.
+_pending: tuple[bool, str] | None = None
+_level = logging.INFO
 
 
 def register_secret(value: str | None) -> None:
@@ -67,6 +71,20 @@ def _stderr_logger(*_args: Any) -> StderrLogger:
 
 
 def configure(json_logs: bool = False, level: str = "INFO") -> None:
+    """Log JSON lines (`json_logs`) or readable lines, from `level` on. Applied now when
+    structlog is loaded, else on the first `get_logger`."""
+    global _pending, _level
+    _level = logging.getLevelName(level)
+    if "structlog" in sys.modules:
+        _pending = None
+        _apply(json_logs, level)
+    else:
+        _pending = (json_logs, level)
+
+
+def _apply(json_logs: bool, level: str) -> None:
+    import structlog
+
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -85,5 +103,16 @@ def configure(json_logs: bool = False, level: str = "INFO") -> None:
     )
 
 
+def enabled(level: str) -> bool:
+    """Whether an event of `level` would be logged (without loading structlog)."""
+    return bool(logging.getLevelName(level.upper()) >= _level)
+
+
 def get_logger(name: str | None = None) -> Any:
+    global _pending
+    import structlog
+
+    if _pending is not None:
+        settings, _pending = _pending, None
+        _apply(*settings)
     return structlog.get_logger(name)

@@ -30,7 +30,7 @@ PROGRAMME_ID = re.compile(r"^[A-Z][A-Z0-9.]{1,15}$")
 PARTY_ID = re.compile(r"^[A-Z]{3}$")
 PARTY = "party"
 PROGRAMME = "programme"
-_registry = Registry.__table__  # type: ignore[attr-defined]
+_registry = Registry
 
 
 class RegistryConfigError(ValueError):

@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
-from sqlmodel import SQLModel
 
-from metareg.db import migrate, tables  # noqa: F401  (every table on the metadata)
+from metareg.db import migrate, tables
 from metareg.db.engine import make_engine
 
 PG_URL = os.environ.get(
@@ -84,7 +83,7 @@ def postgres_url() -> Iterator[str]:
 
 def _empty_postgres(url: str) -> None:
     engine = make_engine(url)
-    names = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    names = ", ".join(f'"{t.name}"' for t in tables.metadata.sorted_tables)
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     engine.dispose()

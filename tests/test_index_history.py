@@ -26,15 +26,15 @@ def ingest(
 
 def count(engine: Engine, model: Any) -> int:
     with engine.connect() as c:
-        return int(c.execute(select(func.count()).select_from(model.__table__)).scalar_one())
+        return int(c.execute(select(func.count()).select_from(model)).scalar_one())
 
 
 def snapshot(engine: Engine) -> tuple[list[Any], list[Any], list[Any]]:
     """Everything a re-ingest must leave exactly as it was."""
     with engine.connect() as c:
-        actions = c.execute(select(Action.__table__).order_by("registry_id", "uid")).all()
-        holdings = c.execute(select(Holding.__table__).order_by("registry_id", "uid")).all()
-        history = c.execute(select(RecordVersion.__table__).order_by("id")).all()
+        actions = c.execute(select(Action).order_by("registry_id", "uid")).all()
+        holdings = c.execute(select(Holding).order_by("registry_id", "uid")).all()
+        history = c.execute(select(RecordVersion).order_by("id")).all()
     return actions, holdings, history
 
 
@@ -152,9 +152,7 @@ def test_quarantine_of_a_mixed_file(engine: Engine, tmp_path: Path) -> None:
     report = ingest_files(engine, [path], "IDN01")
     assert (report.counts.accepted, report.counts.quarantined) == (2, 3)
     with engine.connect() as c:
-        rows = c.execute(
-            select(Quarantine.__table__).order_by(Quarantine.__table__.c.location)
-        ).all()
+        rows = c.execute(select(Quarantine).order_by(Quarantine.c.location)).all()
     assert [r.location for r in rows] == ["line 2", "line 3", "line 5"]
     assert rows[1].raw == "{truncated"  # verbatim
     assert any(reason["path"] == "$.last_id" for reason in rows[0].reasons)
@@ -167,7 +165,7 @@ def test_registry_not_yet_configured_is_added(engine: Engine, tmp_path: Path) ->
 
     ingest(engine, tmp_path, [action("X", 1, 2)], registry="THA01")
     with engine.connect() as c:
-        row = c.execute(select(Registry.__table__)).one()
+        row = c.execute(select(Registry)).one()
     assert (row.id, row.party_id, row.origin) == ("THA01", "THA", "ingest")
 
 

@@ -74,15 +74,15 @@ def test_stored_with_history_parsed_and_found_by_range(engine: Engine, tmp_path:
     put(engine, tmp_path, "b.jsonl", status(purpose="article6"))  # a correction
     put(engine, tmp_path, "c.jsonl", status(purpose="article6"))  # the same again
     with engine.connect() as connection:
-        rows = {r.uid: r for r in connection.execute(select(UnitStatus.__table__))}
+        rows = {r.uid: r for r in connection.execute(select(UnitStatus))}
         history = connection.execute(
             select(
-                RecordVersion.__table__.c.uid,
-                RecordVersion.__table__.c.change,
-                RecordVersion.__table__.c.source,
+                RecordVersion.c.uid,
+                RecordVersion.c.change,
+                RecordVersion.c.source,
             )
-            .where(RecordVersion.__table__.c.record_type == "unit_status")
-            .order_by(RecordVersion.__table__.c.id)
+            .where(RecordVersion.c.record_type == "unit_status")
+            .order_by(RecordVersion.c.id)
         ).all()
         # Parsed when written: the Verra batch and its block; the batch id not at all.
         assert (rows["R-1"].unit_prefix, rows["R-1"].unit_first, rows["R-1"].unit_last) == (

@@ -9,8 +9,8 @@ from sqlalchemy import Engine, select
 from metareg.db.tables.index import Authorization, BlockSpan
 from metareg.db.upsert import upsert, write_rows
 
-_auth = Authorization.__table__  # type: ignore[attr-defined]
-_spans = BlockSpan.__table__  # type: ignore[attr-defined]
+_auth = Authorization
+_spans = BlockSpan
 
 
 def _row(uid: str, **extra: object) -> dict[str, object]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from metareg.db.tables.alerts import AlertEvent
 
-events_table = AlertEvent.__table__  # type: ignore[attr-defined]
+events_table = AlertEvent
 
 
 def _iso(value: datetime) -> str:

@@ -52,7 +52,7 @@ STATUSES = ("open", "acknowledged", "resolved")
 UNRESOLVED = ("open", "acknowledged")
 LOOKUP_CHUNK = 2_000
 
-alerts_table = Alert.__table__  # type: ignore[attr-defined]
+alerts_table = Alert
 
 
 class AlertError(ValueError):

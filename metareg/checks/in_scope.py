@@ -21,7 +21,7 @@ from metareg.findings import DETECTION_RULES, Identity
 
 SCOPE_CHUNK = 100  # scopes per query (SQLite expression depth)
 
-alerts_table = Alert.__table__  # type: ignore[attr-defined]
+alerts_table = Alert
 Existing = dict[str, store.Existing]  # fingerprint -> the stored alert
 
 

@@ -37,8 +37,8 @@ from metareg.registries import acts_for as registries_acts_for
 DEFAULT_GRACE_DAYS = 30
 STATE_NAME = "detection"
 
-state_table = DetectionState.__table__  # type: ignore[attr-defined]
-history = RecordVersion.__table__  # type: ignore[attr-defined]
+state_table = DetectionState
+history = RecordVersion
 log = get_logger("metareg.detection")
 
 
@@ -107,10 +107,10 @@ def _synced_registries(connection: Connection, candidates: set[str] | None) -> l
     None) finds the others among the current records; an incremental one asks only
     about the registries synced last time or changed since, which by induction are all
     that can have records."""
-    registry = Registry.__table__  # type: ignore[attr-defined]
-    sync = SyncState.__table__  # type: ignore[attr-defined]
-    actions = Action.__table__  # type: ignore[attr-defined]
-    holdings = Holding.__table__  # type: ignore[attr-defined]
+    registry = Registry
+    sync = SyncState
+    actions = Action
+    holdings = Holding
     known = {
         row[0]
         for row in connection.execute(

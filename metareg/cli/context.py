@@ -93,7 +93,8 @@ def open_or_fail(url: str, create: bool, upgrade: bool = True) -> Engine:
         raise fail(f"cannot open the index at {shown}: {error}") from None
     except ImportError as error:  # the database driver is not installed
         raise fail(f"cannot open the index at {shown}: {error}") from None
-    log.get_logger("metareg").debug("index opened", db=shown)
+    if log.enabled("debug"):  # (structlog is loaded only to log)
+        log.get_logger("metareg").debug("index opened", db=shown)
     return engine
 
 

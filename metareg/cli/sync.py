@@ -6,12 +6,12 @@ import sys
 from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Column, Table
 
 from metareg.cli.context import console, errors, fail, options
 
 if TYPE_CHECKING:
+    from rich.progress import TaskID
+
     from metareg.registries import RegistryConfig
 
 
@@ -59,6 +59,9 @@ def sync(
     if not wanted:
         console.print("no registry has a connector configured (see docs/connectors.md)")
         return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.table import Column, Table
+
     table = Table(
         Column("registry", no_wrap=True),
         # "quarantining" stays one word at 80 columns; its share folds below it.

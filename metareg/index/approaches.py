@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from metareg.db.tables.approaches import CooperativeApproach
 from metareg.db.upsert import upsert
 
-_approaches = CooperativeApproach.__table__  # type: ignore[attr-defined]
+_approaches = CooperativeApproach
 
 
 def store_approaches(connection: Connection, notes: Iterable[Any]) -> int:

@@ -20,7 +20,7 @@ from metareg.db.tables.index import Quarantine
 from metareg.db.upsert import upsert
 from metareg.records.operations import Rejected
 
-_quarantine = Quarantine.__table__  # type: ignore[attr-defined]
+_quarantine = Quarantine
 
 
 def quarantine(

@@ -34,12 +34,12 @@ INTERNAL_COLUMNS = (
 )
 BLOCK_TYPES = ("action", "holding")
 
-_spans = BlockSpan.__table__  # type: ignore[attr-defined]
-_history = RecordVersion.__table__  # type: ignore[attr-defined]
+_spans = BlockSpan
+_history = RecordVersion
 
 
 def _table(record_type: str) -> Table:
-    return CURRENT_TABLES[record_type].__table__  # type: ignore[attr-defined]
+    return CURRENT_TABLES[record_type]
 
 
 def canonical(record_type: str, row: Any) -> dict[str, Any]:

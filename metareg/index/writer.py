@@ -39,9 +39,9 @@ DATE_COLUMNS = frozenset({"action_date", "as_of", "authorization_date", "status_
 State = tuple[str, str | None]
 ABSENT: State = ("absent", None)
 
-_history = RecordVersion.__table__  # type: ignore[attr-defined]
-_spans = BlockSpan.__table__  # type: ignore[attr-defined]
-_holdings = Holding.__table__  # type: ignore[attr-defined]
+_history = RecordVersion
+_spans = BlockSpan
+_holdings = Holding
 HISTORY_COLUMNS = (
     "registry_id",
     "record_type",
@@ -83,7 +83,7 @@ class IndexWriter:
         self._latest_known = False
         self._serialized = False
         self._columns = {
-            name: [c.name for c in model.__table__.columns if c.name != "id"]  # type: ignore[attr-defined]
+            name: [c.name for c in model.columns if c.name != "id"]
             for name, model in CURRENT_TABLES.items()
         }
         # Where the columns of a current row that are not plain record fields sit,
@@ -131,7 +131,7 @@ class IndexWriter:
     # -- the generic path -------------------------------------------------------------
 
     def _apply_typed(self, record_type: str, ops: list[Operation], counts: Counts) -> None:
-        table: Table = CURRENT_TABLES[record_type].__table__  # type: ignore[attr-defined]
+        table: Table = CURRENT_TABLES[record_type]
         groups: dict[str, list[Operation]] = {}
         withdrawn: set[str] = set()
         for op in ops:

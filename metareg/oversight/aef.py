@@ -47,11 +47,11 @@ RESULT_LABEL = "Result of the consistency checks"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-_actions = Action.__table__  # type: ignore[attr-defined]
-_holdings = Holding.__table__  # type: ignore[attr-defined]
-_authorizations = Authorization.__table__  # type: ignore[attr-defined]
-_history = RecordVersion.__table__  # type: ignore[attr-defined]
-_registry = Registry.__table__  # type: ignore[attr-defined]
+_actions = Action
+_holdings = Holding
+_authorizations = Authorization
+_history = RecordVersion
+_registry = Registry
 
 # (registry, record_type, record_id) -> rule codes of the unresolved alerts naming it.
 ChecksLookup = Callable[[Connection, Sequence[str]], dict[tuple[str, str, str], list[str]]]

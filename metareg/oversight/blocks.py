@@ -147,7 +147,7 @@ def search_blocks(
 ) -> dict[str, Any]:
     """One page of the current `kind` ("action" or "holding") records that match:
     {"items": [...], "next_cursor": str | None, "limit": limit}. Raises `InvalidCursor`."""
-    table: Table = CURRENT_TABLES[kind].__table__  # type: ignore[attr-defined]
+    table: Table = CURRENT_TABLES[kind]
     conditions = _conditions(table, filters)
     columns = _sort_columns(table, sort, kind)
     descending = sort.startswith("-")

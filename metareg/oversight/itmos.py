@@ -21,7 +21,7 @@ from metareg.index.state import derive_segments, overall_state, quantity_by_stat
 from metareg.oversight.alerts import unresolved_touching
 from metareg.records.identifiers import is_provisional, parse_itmo
 
-_history = RecordVersion.__table__  # type: ignore[attr-defined]
+_history = RecordVersion
 
 
 class NotInIndex(LookupError):

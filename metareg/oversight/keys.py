@@ -22,7 +22,7 @@ PREFIX = "mrk_"
 KEY_ROLES = ("oversight", "admin")
 HINT_LENGTH = 8
 
-_keys = ApiKey.__table__  # type: ignore[attr-defined]
+_keys = ApiKey
 
 
 class KeyUsageError(ValueError):

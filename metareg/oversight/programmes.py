@@ -32,7 +32,7 @@ from metareg.records.canonical import block_text
 from metareg.records.identifiers import IdentifierError, parse_itmo
 from metareg.records.serials import cercarbono, gold_standard, isometric, verra
 
-_statuses = UnitStatus.__table__  # type: ignore[attr-defined]
+_statuses = UnitStatus
 
 
 def totals(connection: Connection, programme: str | None = None) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from metareg.db.tables.index import Quarantine
 from metareg.index.quarantine import dismiss
 from metareg.sync.reprocess import ReprocessReport, reprocess
 
-_quarantine = Quarantine.__table__  # type: ignore[attr-defined]
+_quarantine = Quarantine
 
 STATUSES = ("unreviewed", "reviewed", "reprocessed")
 MAX_LIMIT = 1000

@@ -24,11 +24,11 @@ from metareg.db.tables.sync import SyncLease, SyncReconciliation
 from metareg.registries import RegistryConfig, load_registries
 from metareg.sync.settings import DEFAULT_QUARANTINE_ALERT_SHARE, SyncSettings
 
-_registry = Registry.__table__  # type: ignore[attr-defined]
-_state = SyncState.__table__  # type: ignore[attr-defined]
-_lease = SyncLease.__table__  # type: ignore[attr-defined]
-_reconciled = SyncReconciliation.__table__  # type: ignore[attr-defined]
-_quarantine = Quarantine.__table__  # type: ignore[attr-defined]
+_registry = Registry
+_state = SyncState
+_lease = SyncLease
+_reconciled = SyncReconciliation
+_quarantine = Quarantine
 
 # Setting names that may carry credentials: never shown, whatever the connector.
 SECRET_NAME = re.compile(

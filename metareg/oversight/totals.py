@@ -21,9 +21,9 @@ from metareg.index.query import canonical
 from metareg.index.state import derive_segments
 from metareg.records.identifiers import is_provisional
 
-_actions = Action.__table__  # type: ignore[attr-defined]
-_holdings = Holding.__table__  # type: ignore[attr-defined]
-_history = RecordVersion.__table__  # type: ignore[attr-defined]
+_actions = Action
+_holdings = Holding
+_history = RecordVersion
 
 _cache_lock = threading.Lock()
 _cache: dict[tuple[str, str], dict[str, Any]] = {}

@@ -32,7 +32,7 @@ Limit = tuple[Any, ...]
 @cache
 def limits(record_type: str) -> Mapping[str, Limit]:
     """What each column of the record type's current table can hold."""
-    table = CURRENT_TABLES[record_type].__table__  # type: ignore[attr-defined]
+    table = CURRENT_TABLES[record_type]
     found: dict[str, Limit] = {}
     for column in table.columns:
         kind = column.type

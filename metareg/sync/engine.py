@@ -59,7 +59,7 @@ from metareg.sync import holds, passes, state
 from metareg.sync.settings import DEFAULT_QUARANTINE_ALERT_SHARE, SyncSettings
 
 _log = log.get_logger("metareg.sync")
-_history = RecordVersion.__table__  # type: ignore[attr-defined]
+_history = RecordVersion
 
 # Called inside each page's transaction; raises to abort the page (e.g. the lease is lost).
 PageGuard = Callable[[Connection], None]

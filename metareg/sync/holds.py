@@ -37,7 +37,7 @@ from metareg.index.counts import Counts
 from metareg.index.writer import IndexWriter
 from metareg.records.operations import Withdrawal
 
-_hold: Table = SyncWithdrawalHold.__table__  # type: ignore[attr-defined]
+_hold: Table = SyncWithdrawalHold
 _log = log.get_logger("metareg.sync.holds")
 
 DEFAULT_MAX_WITHDRAWAL_SHARE = 0.5
@@ -76,7 +76,7 @@ def current_count(connection: Connection, registry_id: str, scope: str) -> int:
         kinds = [("holding", scope.split(":", 1)[1])]
     total = 0
     for record_type, as_of in kinds:
-        table: Table = CURRENT_TABLES[record_type].__table__  # type: ignore[attr-defined]
+        table: Table = CURRENT_TABLES[record_type]
         query = select(func.count()).select_from(table).where(table.c.registry_id == registry_id)
         if as_of is not None:
             query = query.where(table.c.as_of == datetime.fromisoformat(as_of).date())

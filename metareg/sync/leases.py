@@ -25,7 +25,7 @@ from metareg.db.tables.sync import SyncLease
 from metareg.db.upsert import upsert
 from metareg.sync.engine import LeaseLost, PageGuard
 
-_lease: Table = SyncLease.__table__  # type: ignore[attr-defined]
+_lease: Table = SyncLease
 DEFAULT_TTL = timedelta(seconds=60)
 
 

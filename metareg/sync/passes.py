@@ -28,8 +28,8 @@ from metareg.db.upsert import upsert, write_rows
 from metareg.records.canonical import content_hash, dumps
 from metareg.records.operations import Incoming, Operation, Withdrawal
 
-_seen: Table = SyncSeen.__table__  # type: ignore[attr-defined]
-_pass: Table = SyncPass.__table__  # type: ignore[attr-defined]
+_seen: Table = SyncSeen
+_pass: Table = SyncPass
 CHUNK = 2_000
 
 
@@ -141,7 +141,7 @@ def unlisted(connection: Connection, registry_id: str, scope: str) -> list[Withd
         targets = [("holding", scope.split(":", 1)[1])]
     withdrawals: list[Withdrawal] = []
     for record_type, as_of in targets:
-        table: Table = CURRENT_TABLES[record_type].__table__  # type: ignore[attr-defined]
+        table: Table = CURRENT_TABLES[record_type]
         listed = select(_seen.c.uid).where(
             _seen.c.registry_id == registry_id,
             _seen.c.scope == scope,

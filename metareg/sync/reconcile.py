@@ -25,9 +25,9 @@ from metareg.records.canonical import dumps, normalize, record_uid
 from metareg.registries import RegistryConfig
 
 _log = log.get_logger("metareg.sync.reconcile")
-_actions = Action.__table__  # type: ignore[attr-defined]
-_holdings = Holding.__table__  # type: ignore[attr-defined]
-_results = SyncReconciliation.__table__  # type: ignore[attr-defined]
+_actions = Action
+_holdings = Holding
+_results = SyncReconciliation
 MAX_LISTED = 20  # block differences named in an alert; the count is always complete
 
 TotalsKey = tuple[str, str, int, str | None]  # record_type, approach, vintage, action_type

@@ -21,10 +21,10 @@ from metareg.db.tables.sync import SyncReconciliation
 from metareg.db.upsert import upsert
 from metareg.sync.settings import DEFAULT_STALENESS_LIMIT
 
-sync_state = SyncState.__table__  # type: ignore[attr-defined]
-_registry = Registry.__table__  # type: ignore[attr-defined]
-_quarantine = Quarantine.__table__  # type: ignore[attr-defined]
-_reconciliation = SyncReconciliation.__table__  # type: ignore[attr-defined]
+sync_state = SyncState
+_registry = Registry
+_quarantine = Quarantine
+_reconciliation = SyncReconciliation
 
 
 def ensure_state(connection: Connection, registry_id: str) -> None:

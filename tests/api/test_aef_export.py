@@ -135,7 +135,7 @@ def index_records(api: Api, record_type: str, registries: set[str]) -> list[dict
     from metareg.db.tables.index import CURRENT_TABLES
     from metareg.index.query import canonical
 
-    table = CURRENT_TABLES[record_type].__table__  # type: ignore[attr-defined]
+    table = CURRENT_TABLES[record_type]
     with api.engine.connect() as connection:
         rows = connection.execute(select(table).where(table.c.registry_id.in_(registries)))
         return [canonical(record_type, row) for row in rows]

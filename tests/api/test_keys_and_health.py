@@ -39,7 +39,7 @@ def test_keys_cli_shows_the_token_once_and_stores_only_its_hash(db_url: str) -> 
     assert token.startswith("mrk_") and len(token) > 40
     engine = make_engine(db_url)
     with engine.connect() as connection:
-        (row,) = connection.execute(select(ApiKey.__table__)).all()  # type: ignore[attr-defined]
+        (row,) = connection.execute(select(ApiKey)).all()
         dump = " ".join(str(v) for v in row)
     engine.dispose()
     assert token not in dump

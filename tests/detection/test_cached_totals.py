@@ -19,10 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine, delete, select
-from sqlmodel import SQLModel
 
 from bench.generator import generate
 from metareg.db.engine import make_engine
+from metareg.db.tables import metadata
 from metareg.detection.read import authorizations, cached_totals
 from metareg.detection.read.columns import actions
 from metareg.detection.rules.versions import Versions
@@ -73,7 +73,7 @@ def operations(draw: Any) -> tuple[str, Any]:
 
 def _clear(engine: Engine) -> None:
     with engine.begin() as connection:
-        for table in reversed(SQLModel.metadata.sorted_tables):
+        for table in reversed(metadata.sorted_tables):
             connection.execute(delete(table))
         for registry in REGISTRIES:
             ensure_registry(connection, registry)

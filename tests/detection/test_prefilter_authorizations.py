@@ -22,9 +22,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine, delete, inspect, select
-from sqlmodel import SQLModel
 
 from bench.generator import generate
+from metareg.db.tables import metadata
 from metareg.detection.passes import authorization
 from metareg.detection.read.columns import action_columns, stream
 from metareg.findings import Finding
@@ -154,7 +154,7 @@ def screened_findings(connection: Connection) -> Counter[tuple[Any, ...]]:
 
 def _clear(engine: Engine) -> None:
     with engine.begin() as connection:
-        for table in reversed(SQLModel.metadata.sorted_tables):
+        for table in reversed(metadata.sorted_tables):
             connection.execute(delete(table))
 
 

@@ -35,8 +35,8 @@ from tests.detection.conftest import Index
 from tests.helpers import action, withdrawal, write_jsonl
 
 VERRA = "19385-{}-{}-VCS-VCU-1507-VER-{}-14-1340-01012020-31122020-1"
-_actions = Action.__table__  # type: ignore[attr-defined]
-_history = RecordVersion.__table__  # type: ignore[attr-defined]
+_actions = Action
+_history = RecordVersion
 
 
 def issuance(action_id: str, first: int, last: int, **extra: object) -> dict[str, Any]:

@@ -120,8 +120,8 @@ def test_the_public_page_shows_aggregates_and_nothing_else(
     # no accounts, no key names, no logout form.
     with engine.connect() as connection:
         alerts = list_alerts(connection, limit=1_000)
-        action_ids = connection.execute(select(Action.__table__.c.uid)).scalars().all()
-        accounts = connection.execute(select(Holding.__table__.c.account_id)).scalars().all()
+        action_ids = connection.execute(select(Action.c.uid)).scalars().all()
+        accounts = connection.execute(select(Holding.c.account_id)).scalars().all()
     assert alerts and action_ids
     for alert in alerts:
         assert alert["id"] not in page and alert["message"] not in page

@@ -35,8 +35,8 @@ PROJECTS = 20  # enough records that each registry's feed is a few pages long
 # (see `SleepRecorder`) and only the real wait is skipped.
 FAST_CONNECTOR = {"max_attempts": 6, "timeout_seconds": 5}
 
-_history = RecordVersion.__table__  # type: ignore[attr-defined]
-_quarantine = Quarantine.__table__  # type: ignore[attr-defined]
+_history = RecordVersion
+_quarantine = Quarantine
 
 
 def fault_world() -> World:
@@ -161,7 +161,7 @@ def image(engine: Engine) -> IndexImage:
     current: Counter[tuple[str, str, str, str]] = Counter()
     with engine.connect() as connection:
         for record_type, model in CURRENT_TABLES.items():
-            table = model.__table__  # type: ignore[attr-defined]
+            table = model
             rows = connection.execute(
                 select(table.c.registry_id, table.c.uid, table.c.content_hash)
             ).all()

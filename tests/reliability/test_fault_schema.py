@@ -29,8 +29,8 @@ from tests.reliability.faultkit import (
 )
 
 REGISTRY = "VNM01"
-_quarantine = Quarantine.__table__  # type: ignore[attr-defined]
-_history = RecordVersion.__table__  # type: ignore[attr-defined]
+_quarantine = Quarantine
+_history = RecordVersion
 
 
 class RecordRewriter:

@@ -61,14 +61,14 @@ def sync(engine: Engine, kind: str, url: str, **connector: Any) -> SyncResult:
 
 
 def open_alerts(engine: Engine) -> set[str]:
-    table = Alert.__table__  # type: ignore[attr-defined]
+    table = Alert
     with engine.connect() as connection:
         rows = connection.execute(select(table.c.rule).where(table.c.status == "open"))
         return {rule for (rule,) in rows}
 
 
 def untraced_ranges(engine: Engine) -> list[tuple[int, int]]:
-    table = Alert.__table__  # type: ignore[attr-defined]
+    table = Alert
     with engine.connect() as connection:
         rows = connection.execute(
             select(table.c.first_id, table.c.last_id).where(
@@ -79,7 +79,7 @@ def untraced_ranges(engine: Engine) -> list[tuple[int, int]]:
 
 
 def quarantined(engine: Engine) -> int:
-    table = Quarantine.__table__  # type: ignore[attr-defined]
+    table = Quarantine
     with engine.connect() as connection:
         return len(connection.execute(select(table.c.id)).all())
 

@@ -32,14 +32,14 @@ ACTION_FIELDS = (
 
 
 def _actions(engine: Engine, registry: str) -> set[tuple]:  # type: ignore[type-arg]
-    table = Action.__table__  # type: ignore[attr-defined]
+    table = Action
     with engine.connect() as connection:
         rows = connection.execute(select(table).where(table.c.registry_id == registry)).all()
     return {(row.action_id, *(str(getattr(row, f)) for f in ACTION_FIELDS)) for row in rows}
 
 
 def _count(engine: Engine, model: type, registry: str) -> int:
-    table = model.__table__  # type: ignore[attr-defined]
+    table = model
     with engine.connect() as connection:
         return len(
             connection.execute(select(table.c.id).where(table.c.registry_id == registry)).all()

@@ -12,7 +12,7 @@ def current(engine: Engine) -> set[tuple[str, str, str, str]]:
     out: set[tuple[str, str, str, str]] = set()
     with engine.connect() as connection:
         for record_type, model in CURRENT_TABLES.items():
-            table = model.__table__  # type: ignore[attr-defined]
+            table = model
             for registry, uid, digest in connection.execute(
                 select(table.c.registry_id, table.c.uid, table.c.content_hash)
             ):
@@ -22,7 +22,7 @@ def current(engine: Engine) -> set[tuple[str, str, str, str]]:
 
 def history(engine: Engine) -> list[tuple[str, str, str, str, str | None]]:
     """Every history entry (sorted), so a doubled write shows as an extra entry."""
-    table = RecordVersion.__table__  # type: ignore[attr-defined]
+    table = RecordVersion
     with engine.connect() as connection:
         rows = connection.execute(
             select(

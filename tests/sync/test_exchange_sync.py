@@ -69,7 +69,7 @@ def test_invalid_records_are_quarantined_and_the_page_proceeds(engine: Engine) -
         result = sync_registry(engine, exchange_registry("JPN01", url))
     assert result.ok
     assert result.counts.accepted == 2 and result.counts.quarantined == 1
-    quarantine = Quarantine.__table__  # type: ignore[attr-defined]
+    quarantine = Quarantine
     with engine.connect() as connection:
         rows = connection.execute(select(quarantine.c.raw, quarantine.c.reasons)).all()
     assert len(rows) == 1 and "last year" in rows[0][0]
@@ -112,7 +112,7 @@ def test_unknown_fields_kept_raw_or_rejected(engine: Engine) -> None:
     with serve(create_exchange_app(source)) as url:
         kept = sync_registry(engine, exchange_registry("VNM01", url))
         assert kept.ok and kept.counts.accepted == 1 and kept.unknown_fields == 1
-        versions = RecordVersion.__table__  # type: ignore[attr-defined]
+        versions = RecordVersion
         with engine.connect() as connection:
             raw, payload = connection.execute(select(versions.c.raw, versions.c.payload)).one()
         assert "registry_note" in raw and "registry_note" not in payload

@@ -103,7 +103,7 @@ def _uids_listed(source: InMemoryFeedSource, items: int) -> set[str]:
 
 
 def _history_uids(engine: Engine) -> set[str]:
-    table = RecordVersion.__table__  # type: ignore[attr-defined]
+    table = RecordVersion
     with engine.connect() as connection:
         return {uid for (uid,) in connection.execute(select(table.c.uid))}
 

@@ -86,7 +86,7 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 def _successes(engine: Engine) -> dict[str, datetime | None]:
-    table = SyncState.__table__  # type: ignore[attr-defined]
+    table = SyncState
     with engine.connect() as connection:
         rows = connection.execute(select(table.c.registry_id, table.c.last_success_at))
         return {registry: _aware(at) for registry, at in rows}
@@ -94,7 +94,7 @@ def _successes(engine: Engine) -> dict[str, datetime | None]:
 
 def _live_leases(engine: Engine) -> dict[str, tuple[str, datetime]]:
     """registry -> (holder, expires_at) of every unexpired lease."""
-    table = SyncLease.__table__  # type: ignore[attr-defined]
+    table = SyncLease
     now = datetime.now(UTC)
     live = {}
     with engine.connect() as connection:

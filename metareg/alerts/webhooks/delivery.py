@@ -41,8 +41,8 @@ BATCH = 200
 TIMEOUT_SECONDS = 10.0
 MAX_ERROR_TEXT = 500
 
-deliveries = WebhookDelivery.__table__  # type: ignore[attr-defined]
-attempts_table = WebhookAttempt.__table__  # type: ignore[attr-defined]
+deliveries = WebhookDelivery
+attempts_table = WebhookAttempt
 log = get_logger("metareg.webhooks")
 
 

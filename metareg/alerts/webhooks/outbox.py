@@ -14,7 +14,7 @@ from metareg.alerts.webhooks.subscriptions import active_subscriptions, wants
 from metareg.db.tables.alerts import WebhookDelivery
 from metareg.db.upsert import upsert
 
-deliveries = WebhookDelivery.__table__  # type: ignore[attr-defined]
+deliveries = WebhookDelivery
 
 
 def enqueue(connection: Connection, events: Sequence[dict[str, Any]], at: datetime) -> int:

@@ -27,7 +27,7 @@ from metareg.log import register_secret
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MIN_SECRET = 16
-subscriptions_table = WebhookSubscription.__table__  # type: ignore[attr-defined]
+subscriptions_table = WebhookSubscription
 
 
 class SubscriptionError(ValueError):

@@ -15,127 +15,125 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
-
-from sqlalchemy import Column, Index, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 
 from metareg.db.tables.approaches import APPROACH_ID_LENGTH
+from metareg.db.tables.base import table
 from metareg.db.types import BigId, Json, Serial, UtcDateTime
 
-
-class Alert(SQLModel, table=True):
-    __tablename__ = "alert"
-    __table_args__ = (
-        UniqueConstraint("fingerprint", name="uq_alert_fingerprint"),
-        Index("ix_alert_rule_status", "rule", "status"),
-        Index("ix_alert_block", "cooperative_approach_id", "party_registry_id", "first_id"),
-        Index("ix_alert_scope", "rule", "cooperative_approach_id", "scope"),
-    )
-
-    id: str = Field(primary_key=True, max_length=16)
-    fingerprint: str = Field(max_length=64)
-    rule: str = Field(max_length=8)
-    name: str = Field(max_length=40)
-    severity: str = Field(max_length=12)
-    status: str = Field(max_length=16)  # open | acknowledged | resolved
-    cooperative_approach_id: str | None = Field(default=None, max_length=APPROACH_ID_LENGTH)
-    party_registry_id: str | None = Field(default=None, max_length=16)
-    first_id: int | None = Field(default=None, sa_type=Serial, nullable=True)
-    last_id: int | None = Field(default=None, sa_type=Serial, nullable=True)
+Alert = table(
+    "alert",
+    Column("id", String(16), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("rule", String(8), nullable=False),
+    Column("name", String(40), nullable=False),
+    Column("severity", String(12), nullable=False),
+    Column("status", String(16), nullable=False),  # open | acknowledged | resolved
+    Column("cooperative_approach_id", String(APPROACH_ID_LENGTH)),
+    Column("party_registry_id", String(16)),
+    Column("first_id", Serial),
+    Column("last_id", Serial),
     # The vintage and first transferring Party of its range (RULES.md; with the range
     # they give the alert's `identifier`, the ITMO text form).
-    vintage: int | None = Field(default=None, nullable=True)
-    first_transferring_party_id: str | None = Field(default=None, max_length=3)
-    registries: list[str] = Field(sa_type=Json)
-    evidence: list[dict[str, str]] = Field(sa_type=Json)
-    message: str = Field(sa_column=Column(Text, nullable=False))
-    first_seen: datetime = Field(sa_type=UtcDateTime)
-    last_seen: datetime = Field(sa_type=UtcDateTime)
-    resolved_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    Column("vintage", Integer),
+    Column("first_transferring_party_id", String(3)),
+    Column("registries", Json, nullable=False),
+    Column("evidence", Json, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("first_seen", UtcDateTime, nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
+    Column("resolved_at", UtcDateTime),
     # Internal (not RULES.md fields, never in the alert object):
     # `scope`: what part of the index a check must re-read to re-judge this alert
     # ("" for block rules, "unit:<registry>" for DC03, "auth:<id>" for DC07-DC09, DC13, DC14,
     # "registry:<id>" for SY codes); `registry_keys`: "|A|B|" for portable filtering.
-    scope: str = Field(default="", max_length=300)
-    registry_keys: str = Field(default="", max_length=400)
-    details: dict[str, Any] | None = Field(default=None, sa_type=Json)
-    acknowledged_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    acknowledged_by: str | None = Field(default=None, max_length=200)
-    note: str | None = Field(default=None, sa_column=Column(Text))
+    Column("scope", String(300), nullable=False, default=""),
+    Column("registry_keys", String(400), nullable=False, default=""),
+    Column("details", Json),
+    Column("acknowledged_at", UtcDateTime),
+    Column("acknowledged_by", String(200)),
+    Column("note", Text),
+    UniqueConstraint("fingerprint", name="uq_alert_fingerprint"),
+    Index("ix_alert_rule_status", "rule", "status"),
+    Index("ix_alert_block", "cooperative_approach_id", "party_registry_id", "first_id"),
+    Index("ix_alert_scope", "rule", "cooperative_approach_id", "scope"),
+)
 
-
-class AlertEvent(SQLModel, table=True):
-    __tablename__ = "alert_event"
-    __table_args__ = (Index("ix_alert_event_alert", "alert_id", "seq"),)
-
-    seq: int | None = Field(default=None, sa_type=BigId, primary_key=True)
-    alert_id: str = Field(max_length=16)
-    kind: str = Field(max_length=16)  # opened | resolved | reopened | acknowledged
-    at: datetime = Field(sa_type=UtcDateTime)
+AlertEvent = table(
+    "alert_event",
+    Column("seq", BigId, primary_key=True),
+    Column("alert_id", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),  # opened | resolved | reopened | acknowledged
+    Column("at", UtcDateTime, nullable=False),
     # {"alert": the alert object as it was after the change, "note"/"by" for acks}
-    payload: dict[str, Any] = Field(sa_type=Json)
+    Column("payload", Json, nullable=False),
+    Index("ix_alert_event_alert", "alert_id", "seq"),
+)
 
-
-class DetectionState(SQLModel, table=True):
-    __tablename__ = "detection_state"
-
-    name: str = Field(primary_key=True, max_length=40)
-    watermark: int = Field(default=0, sa_type=Serial)
-    cutoff: date | None = None
-    grace_days: int = 30
-    synced_registries: list[str] = Field(default_factory=list, sa_type=Json)
+DetectionState = table(
+    "detection_state",
+    Column("name", String(40), primary_key=True),
+    Column("watermark", Serial, nullable=False, default=0),
+    Column("cutoff", Date),
+    Column("grace_days", Integer, nullable=False, default=30),
+    Column("synced_registries", Json, nullable=False, default=list),
     # Each registry's `acts_for` as the last check judged by it: an incremental check
     # re-judges the authorizations of a registry whose list changed since.
-    acts_for: dict[str, list[str]] | None = Field(default=None, sa_type=Json)
-    checked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    Column("acts_for", Json),
+    Column("checked_at", UtcDateTime),
+)
 
+WebhookSubscription = table(
+    "webhook_subscription",
+    Column("id", String(64), primary_key=True),  # its name
+    Column("url", String(2000), nullable=False),
+    Column("secret", String(500), nullable=False),
+    Column("rules", Json),
+    Column("severities", Json),
+    Column("cooperative_approach_ids", Json),
+    Column("registries", Json),
+    Column("allow_private", Boolean, nullable=False, default=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("origin", String(16), nullable=False, default="cli"),  # config | cli
+    Column("created_at", UtcDateTime, nullable=False),
+)
 
-class WebhookSubscription(SQLModel, table=True):
-    __tablename__ = "webhook_subscription"
+WebhookDelivery = table(
+    "webhook_delivery",
+    Column("id", BigId, primary_key=True),
+    Column("delivery_id", String(36), nullable=False),
+    Column("subscription_id", String(64), nullable=False),
+    Column("event_seq", Serial, nullable=False),
+    # pending | delivered | failed
+    Column("status", String(12), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime),
+    Column("last_status_code", Integer),
+    Column("last_error", Text),
+    UniqueConstraint("delivery_id", name="uq_webhook_delivery_id"),
+    UniqueConstraint("subscription_id", "event_seq", name="uq_webhook_delivery_event"),
+    Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
+)
 
-    id: str = Field(primary_key=True, max_length=64)  # its name
-    url: str = Field(max_length=2000)
-    secret: str = Field(max_length=500)
-    rules: list[str] | None = Field(default=None, sa_type=Json)
-    severities: list[str] | None = Field(default=None, sa_type=Json)
-    cooperative_approach_ids: list[str] | None = Field(default=None, sa_type=Json)
-    registries: list[str] | None = Field(default=None, sa_type=Json)
-    allow_private: bool = False
-    active: bool = True
-    origin: str = Field(default="cli", max_length=16)  # config | cli
-    created_at: datetime = Field(sa_type=UtcDateTime)
-
-
-class WebhookDelivery(SQLModel, table=True):
-    __tablename__ = "webhook_delivery"
-    __table_args__ = (
-        UniqueConstraint("delivery_id", name="uq_webhook_delivery_id"),
-        UniqueConstraint("subscription_id", "event_seq", name="uq_webhook_delivery_event"),
-        Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
-    )
-
-    id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
-    delivery_id: str = Field(max_length=36)
-    subscription_id: str = Field(max_length=64)
-    event_seq: int = Field(sa_type=Serial)
-    status: str = Field(default="pending", max_length=12)  # pending | delivered | failed
-    attempts: int = 0
-    next_attempt_at: datetime = Field(sa_type=UtcDateTime)
-    created_at: datetime = Field(sa_type=UtcDateTime)
-    delivered_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    last_status_code: int | None = None
-    last_error: str | None = Field(default=None, sa_column=Column(Text))
-
-
-class WebhookAttempt(SQLModel, table=True):
-    __tablename__ = "webhook_attempt"
-    __table_args__ = (Index("ix_webhook_attempt_delivery", "delivery_id"),)
-
-    id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
-    delivery_id: str = Field(max_length=36)
-    attempted_at: datetime = Field(sa_type=UtcDateTime)
-    status_code: int | None = None
-    error: str | None = Field(default=None, sa_column=Column(Text))
-    duration_ms: float = 0.0
+WebhookAttempt = table(
+    "webhook_attempt",
+    Column("id", BigId, primary_key=True),
+    Column("delivery_id", String(36), nullable=False),
+    Column("attempted_at", UtcDateTime, nullable=False),
+    Column("status_code", Integer),
+    Column("error", Text),
+    Column("duration_ms", Float, nullable=False, default=0.0),
+    Index("ix_webhook_attempt_delivery", "delivery_id"),
+)

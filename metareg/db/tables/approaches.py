@@ -7,16 +7,18 @@
 
 from __future__ import annotations
 
-from sqlmodel import Field, SQLModel
+from sqlalchemy import Boolean, Column, String
+
+from metareg.db.tables.base import table
 
 APPROACH_ID_LENGTH = 36  # CAP- and up to 32 characters (RECORDS.md)
 
 
-class CooperativeApproach(SQLModel, table=True):
-    __tablename__ = "cooperative_approaches"
-
-    id: str = Field(primary_key=True, max_length=APPROACH_ID_LENGTH)
-    name: str = Field(default="", max_length=500)
-    provisional: bool = True
-    source: str = Field(default="", max_length=200)  # the profile that derived it
-    folded_into: str | None = Field(default=None, max_length=APPROACH_ID_LENGTH)
+CooperativeApproach = table(
+    "cooperative_approaches",
+    Column("id", String(APPROACH_ID_LENGTH), primary_key=True),
+    Column("name", String(500), nullable=False, default=""),
+    Column("provisional", Boolean, nullable=False, default=True),
+    Column("source", String(200), nullable=False, default=""),  # the profile that derived it
+    Column("folded_into", String(APPROACH_ID_LENGTH)),
+)

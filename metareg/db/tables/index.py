@@ -19,59 +19,65 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
-
-from sqlalchemy import Column, Index, Text, UniqueConstraint, text
-from sqlmodel import Field, SQLModel
+from sqlalchemy import (
+    Column,
+    Date,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 
 from metareg.db.tables.approaches import APPROACH_ID_LENGTH
+from metareg.db.tables.base import table
 from metareg.db.types import BigId, Json, Serial, UtcDateTime
 
-
-def _serial() -> Any:
-    return Field(sa_type=Serial, nullable=False)
-
-
-class Registry(SQLModel, table=True):
-    __tablename__ = "registry"
-
-    id: str = Field(primary_key=True, max_length=16)
-    party_id: str = Field(max_length=3, index=True)
-    name: str = Field(default="", max_length=200)
-    origin: str = Field(default="config", max_length=16)  # config | ingest
-    created_at: datetime = Field(sa_type=UtcDateTime)
+Registry = table(
+    "registry",
+    Column("id", String(16), primary_key=True),
+    Column("party_id", String(3), nullable=False, index=True),
+    Column("name", String(200), nullable=False, default=""),
+    Column("origin", String(16), nullable=False, default="config"),  # config | ingest
+    Column("created_at", UtcDateTime, nullable=False),
     # RECORDS.md "Who may state an authorization": the Parties besides its own that the
     # registry acts for (its `acts_for` in config/registries.toml), as detection reads it.
-    acts_for: list[str] | None = Field(default=None, sa_type=Json)
+    Column("acts_for", Json),
     # `party` (a Party ITMO registry) or `programme` (a crediting programme's registry,
     # e.g. VCS: its id is the programme's and it belongs to no Party; party_id is "").
-    kind: str = Field(default="party", max_length=12)
+    Column("kind", String(12), nullable=False, default="party"),
+)
 
 
-class BlockColumns(SQLModel):
+def _block_columns() -> list[Column[object]]:
     """The block fields of RECORDS.md, shared by actions and holdings."""
+    return [
+        Column("cooperative_approach_id", String(APPROACH_ID_LENGTH), nullable=False),
+        Column("party_registry_id", String(5), nullable=False),
+        Column("first_transferring_party_id", String(3), nullable=False),
+        Column("first_id", Serial, nullable=False),
+        Column("last_id", Serial, nullable=False),
+        Column("vintage", Integer, nullable=False),
+        Column("metric", String(8), nullable=False, default="GHG"),
+        Column("quantity_tco2e", Float),
+        Column("mitigation_type", String(40)),
+        Column("sectors", Json),
+        Column("activity_types", Json),
+        Column("underlying_registry_id", String(256)),
+        Column("first_unit_id", String(256)),
+        Column("last_unit_id", String(256)),
+    ]
 
-    cooperative_approach_id: str = Field(max_length=APPROACH_ID_LENGTH)
-    party_registry_id: str = Field(max_length=5)
-    first_transferring_party_id: str = Field(max_length=3)
-    first_id: int = _serial()
-    last_id: int = _serial()
-    vintage: int
-    metric: str = Field(default="GHG", max_length=8)
-    quantity_tco2e: float | None = None
-    mitigation_type: str | None = Field(default=None, max_length=40)
-    sectors: list[str] | None = Field(default=None, sa_type=Json)
-    activity_types: list[str] | None = Field(default=None, sa_type=Json)
-    underlying_registry_id: str | None = Field(default=None, max_length=256)
-    first_unit_id: str | None = Field(default=None, max_length=256)
-    last_unit_id: str | None = Field(default=None, max_length=256)
 
-
-class CurrentColumns(SQLModel):
-    registry_id: str = Field(max_length=16)
-    uid: str = Field(max_length=600)
-    content_hash: str = Field(max_length=64)
+def _current_columns() -> list[Column[object]]:
+    """The identity of a current record: its registry, uid and content hash."""
+    return [
+        Column("registry_id", String(16), nullable=False),
+        Column("uid", String(600), nullable=False),
+        Column("content_hash", String(64), nullable=False),
+    ]
 
 
 # Columns of `actions` derived from the record when it is stored, never part of it:
@@ -84,109 +90,104 @@ UNIT_UNPARSED_WHERE = (
     "underlying_prefix IS NULL AND first_unit_id IS NOT NULL AND underlying_registry_id IS NOT NULL"
 )
 
-
-class Action(CurrentColumns, BlockColumns, table=True):
-    __tablename__ = "actions"
-    __table_args__ = (
-        UniqueConstraint("registry_id", "uid", name="uq_action_identity"),
-        Index("ix_action_block", "cooperative_approach_id", "party_registry_id", "first_id"),
-        Index("ix_action_authorization", "authorization_id"),
-        # DC09's running totals and the authorization check sum an authorization's
-        # first transfers up to a date, and the full check's DC07-DC09 filters
-        # (metareg.detection.prefilter.authorizations) read vintage, purpose and parties per key:
-        # this index answers both without the table (migrations 0005, 0007).
-        Index(
-            "ix_action_authorization_chain",
-            "cooperative_approach_id",
-            "authorization_id",
-            "action_type",
-            "action_date",
-            "first_id",
-            "last_id",
-            "vintage",
-            "purpose",
-            "acquiring_party_id",
-            "using_party_id",
-        ),
-        # DC03's screened pass reads the parsed underlying units of every issuance in
-        # (underlying registry, batch, first unit) order from this index alone; only
-        # rows with a parsed range are in it.
-        Index(
-            "ix_action_unit_range",
-            "underlying_registry_id",
-            "underlying_prefix",
-            "underlying_first",
-            "underlying_last",
-            sqlite_where=text(UNIT_RANGE_WHERE),
-            postgresql_where=text(UNIT_RANGE_WHERE),
-        ),
-        # ... and the few rows with units but no parsed range (unparsable serials, or
-        # not an issuance) from this one, which go to the exact check.
-        Index(
-            "ix_action_unit_unparsed",
-            "underlying_registry_id",
-            sqlite_where=text(UNIT_UNPARSED_WHERE),
-            postgresql_where=text(UNIT_UNPARSED_WHERE),
-        ),
-    )
-
-    id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
-    action_id: str = Field(max_length=256)
-    action_date: date
-    action_type: str = Field(max_length=32)
-    action_subtype: str | None = Field(default=None, max_length=256)
-    authorization_id: str | None = Field(default=None, max_length=256)
-    transferring_party_id: str | None = Field(default=None, max_length=3)
-    acquiring_party_id: str | None = Field(default=None, max_length=3)
-    purpose: str | None = Field(default=None, max_length=8)
-    using_party_id: str | None = Field(default=None, max_length=3)
-    using_entity_id: str | None = Field(default=None, max_length=256)
-    ndc_use_year: int | None = None
+Action = table(
+    "actions",
+    *_block_columns(),
+    *_current_columns(),
+    Column("id", BigId, primary_key=True),
+    Column("action_id", String(256), nullable=False),
+    Column("action_date", Date, nullable=False),
+    Column("action_type", String(32), nullable=False),
+    Column("action_subtype", String(256)),
+    Column("authorization_id", String(256)),
+    Column("transferring_party_id", String(3)),
+    Column("acquiring_party_id", String(3)),
+    Column("purpose", String(8)),
+    Column("using_party_id", String(3)),
+    Column("using_entity_id", String(256)),
+    Column("ndc_use_year", Integer),
     # Derived, not part of the record (metareg.index.unitrange): the parsed
     # underlying units of an issuance DC03 judges, NULL where there are none.
-    underlying_prefix: str | None = Field(default=None, sa_column=Column(Text))
-    underlying_first: int | None = Field(default=None, sa_type=Serial)
-    underlying_last: int | None = Field(default=None, sa_type=Serial)
+    Column("underlying_prefix", Text),
+    Column("underlying_first", Serial),
+    Column("underlying_last", Serial),
+    UniqueConstraint("registry_id", "uid", name="uq_action_identity"),
+    Index("ix_action_block", "cooperative_approach_id", "party_registry_id", "first_id"),
+    Index("ix_action_authorization", "authorization_id"),
+    # DC09's running totals and the authorization check sum an authorization's
+    # first transfers up to a date, and the full check's DC07-DC09 filters
+    # (metareg.detection.prefilter.authorizations) read vintage, purpose and parties per key:
+    # this index answers both without the table (migrations 0005, 0007).
+    Index(
+        "ix_action_authorization_chain",
+        "cooperative_approach_id",
+        "authorization_id",
+        "action_type",
+        "action_date",
+        "first_id",
+        "last_id",
+        "vintage",
+        "purpose",
+        "acquiring_party_id",
+        "using_party_id",
+    ),
+    # DC03's screened pass reads the parsed underlying units of every issuance in
+    # (underlying registry, batch, first unit) order from this index alone; only
+    # rows with a parsed range are in it.
+    Index(
+        "ix_action_unit_range",
+        "underlying_registry_id",
+        "underlying_prefix",
+        "underlying_first",
+        "underlying_last",
+        sqlite_where=text(UNIT_RANGE_WHERE),
+        postgresql_where=text(UNIT_RANGE_WHERE),
+    ),
+    # ... and the few rows with units but no parsed range (unparsable serials, or
+    # not an issuance) from this one, which go to the exact check.
+    Index(
+        "ix_action_unit_unparsed",
+        "underlying_registry_id",
+        sqlite_where=text(UNIT_UNPARSED_WHERE),
+        postgresql_where=text(UNIT_UNPARSED_WHERE),
+    ),
+)
 
+Holding = table(
+    "holdings",
+    *_block_columns(),
+    *_current_columns(),
+    Column("id", BigId, primary_key=True),
+    Column("as_of", Date, nullable=False),
+    Column("account_id", String(256), nullable=False),
+    Column("account_type", String(24), nullable=False),
+    UniqueConstraint("registry_id", "uid", name="uq_holding_identity"),
+    Index("ix_holding_block", "cooperative_approach_id", "party_registry_id", "first_id"),
+    Index("ix_holding_snapshot", "registry_id", "as_of"),
+)
 
-class Holding(CurrentColumns, BlockColumns, table=True):
-    __tablename__ = "holdings"
-    __table_args__ = (
-        UniqueConstraint("registry_id", "uid", name="uq_holding_identity"),
-        Index("ix_holding_block", "cooperative_approach_id", "party_registry_id", "first_id"),
-        Index("ix_holding_snapshot", "registry_id", "as_of"),
-    )
-
-    id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
-    as_of: date
-    account_id: str = Field(max_length=256)
-    account_type: str = Field(max_length=24)
-
-
-class Authorization(CurrentColumns, table=True):
-    __tablename__ = "authorizations"
-    __table_args__ = (
-        UniqueConstraint("registry_id", "uid", name="uq_authorization_identity"),
-        Index("ix_authorization_lookup", "cooperative_approach_id", "authorization_id"),
-    )
-
-    id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
-    authorization_id: str = Field(max_length=256)
-    version: int = 1
-    authorization_date: date
-    authorizing_party_id: str = Field(max_length=3)
-    cooperative_approach_id: str = Field(max_length=APPROACH_ID_LENGTH)
-    authorized_quantity: float | None = None
-    metric: str = Field(default="GHG", max_length=8)
-    purposes: list[str] | None = Field(default=None, sa_type=Json)
-    authorized_party_ids: list[str] | None = Field(default=None, sa_type=Json)
-    authorized_entity_ids: list[str] | None = Field(default=None, sa_type=Json)
-    timeframe_start: int | None = None
-    timeframe_end: int | None = None
-    first_transfer_definition_oimp: str | None = Field(default=None, max_length=40)
-    terms: str | None = Field(default=None, sa_column=Column(Text))
-    status: str = Field(default="active", max_length=8)
-
+Authorization = table(
+    "authorizations",
+    *_current_columns(),
+    Column("id", BigId, primary_key=True),
+    Column("authorization_id", String(256), nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+    Column("authorization_date", Date, nullable=False),
+    Column("authorizing_party_id", String(3), nullable=False),
+    Column("cooperative_approach_id", String(APPROACH_ID_LENGTH), nullable=False),
+    Column("authorized_quantity", Float),
+    Column("metric", String(8), nullable=False, default="GHG"),
+    Column("purposes", Json),
+    Column("authorized_party_ids", Json),
+    Column("authorized_entity_ids", Json),
+    Column("timeframe_start", Integer),
+    Column("timeframe_end", Integer),
+    Column("first_transfer_definition_oimp", String(40)),
+    Column("terms", Text),
+    Column("status", String(8), nullable=False, default="active"),
+    UniqueConstraint("registry_id", "uid", name="uq_authorization_identity"),
+    Index("ix_authorization_lookup", "cooperative_approach_id", "authorization_id"),
+)
 
 # `unit_statuses`: the derived range columns (metareg.index.unitrange.status_columns),
 # never part of the record, and the partial indexes' conditions, spelled as the
@@ -195,132 +196,120 @@ STATUS_RANGE_COLUMNS = frozenset({"unit_prefix", "unit_first", "unit_last"})
 STATUS_RANGE_WHERE = "unit_prefix IS NOT NULL"
 STATUS_UNPARSED_WHERE = "unit_prefix IS NULL"
 
+# RECORDS.md `unit_status`: a crediting programme's own view of a range of its units.
+# `registry_id` is the reporting source (the programme source it was read from).
+UnitStatus = table(
+    "unit_statuses",
+    *_current_columns(),
+    Column("id", BigId, primary_key=True),
+    Column("status_id", String(256), nullable=False),
+    Column("underlying_registry_id", String(256), nullable=False),
+    Column("first_unit_id", String(256), nullable=False),
+    Column("last_unit_id", String(256), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("status_date", Date, nullable=False),
+    Column("purpose", String(12), nullable=False, default="unknown"),
+    Column("article6_label", String(16), nullable=False, default="unknown"),
+    Column("project_id", String(256)),
+    Column("vintage", String(64)),
+    Column("quantity", Float),
+    Column("beneficiary", Text),
+    Column("unit_prefix", Text),
+    Column("unit_first", Serial),
+    Column("unit_last", Serial),
+    UniqueConstraint("registry_id", "uid", name="uq_unit_status_identity"),
+    # Range search per programme: the statuses of one programme's batch whose
+    # parsed block meets a range, in (programme, batch, first unit) order.
+    Index(
+        "ix_unit_status_range",
+        "underlying_registry_id",
+        "unit_prefix",
+        "unit_first",
+        "unit_last",
+        sqlite_where=text(STATUS_RANGE_WHERE),
+        postgresql_where=text(STATUS_RANGE_WHERE),
+    ),
+    # The statuses a programme rule can speak on (prefilter.programmes): retired or
+    # cancelled for a purpose, and labelled, read without the whole table.
+    Index("ix_unit_status_claim", "status", "purpose"),
+    Index("ix_unit_status_label", "article6_label"),
+    # Batch ids and serials no parser reads: matched by the exact text.
+    Index(
+        "ix_unit_status_text",
+        "underlying_registry_id",
+        "first_unit_id",
+        sqlite_where=text(STATUS_UNPARSED_WHERE),
+        postgresql_where=text(STATUS_UNPARSED_WHERE),
+    ),
+)
 
-class UnitStatus(CurrentColumns, table=True):
-    """RECORDS.md `unit_status`: a crediting programme's own view of a range of its units.
-    `registry_id` is the reporting source (the programme source it was read from)."""
-
-    __tablename__ = "unit_statuses"
-    __table_args__ = (
-        UniqueConstraint("registry_id", "uid", name="uq_unit_status_identity"),
-        # Range search per programme: the statuses of one programme's batch whose
-        # parsed block meets a range, in (programme, batch, first unit) order.
-        Index(
-            "ix_unit_status_range",
-            "underlying_registry_id",
-            "unit_prefix",
-            "unit_first",
-            "unit_last",
-            sqlite_where=text(STATUS_RANGE_WHERE),
-            postgresql_where=text(STATUS_RANGE_WHERE),
-        ),
-        # The statuses a programme rule can speak on (prefilter.programmes): retired or
-        # cancelled for a purpose, and labelled, read without the whole table.
-        Index("ix_unit_status_claim", "status", "purpose"),
-        Index("ix_unit_status_label", "article6_label"),
-        # Batch ids and serials no parser reads: matched by the exact text.
-        Index(
-            "ix_unit_status_text",
-            "underlying_registry_id",
-            "first_unit_id",
-            sqlite_where=text(STATUS_UNPARSED_WHERE),
-            postgresql_where=text(STATUS_UNPARSED_WHERE),
-        ),
-    )
-
-    id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
-    status_id: str = Field(max_length=256)
-    underlying_registry_id: str = Field(max_length=256)
-    first_unit_id: str = Field(max_length=256)
-    last_unit_id: str = Field(max_length=256)
-    status: str = Field(max_length=12)
-    status_date: date
-    purpose: str = Field(default="unknown", max_length=12)
-    article6_label: str = Field(default="unknown", max_length=16)
-    project_id: str | None = Field(default=None, max_length=256)
-    vintage: str | None = Field(default=None, max_length=64)
-    quantity: float | None = None
-    beneficiary: str | None = Field(default=None, sa_column=Column(Text))
-    unit_prefix: str | None = Field(default=None, sa_column=Column(Text))
-    unit_first: int | None = Field(default=None, sa_type=Serial)
-    unit_last: int | None = Field(default=None, sa_type=Serial)
-
-
-class RecordVersion(SQLModel, table=True):
-    __tablename__ = "record_version"
-    __table_args__ = (
-        Index("ix_record_version_identity", "registry_id", "record_type", "uid", "id"),
-    )
-
-    id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
-    registry_id: str = Field(max_length=16)
-    record_type: str = Field(max_length=16)
-    uid: str = Field(max_length=600)
+RecordVersion = table(
+    "record_version",
+    Column("id", BigId, primary_key=True),
+    Column("registry_id", String(16), nullable=False),
+    Column("record_type", String(16), nullable=False),
+    Column("uid", String(600), nullable=False),
     # new | correction | withdrawal | superseded | stale
-    change: str = Field(max_length=12)
-    content_hash: str | None = Field(default=None, max_length=64)
-    payload: str | None = Field(default=None, sa_column=Column(Text))
-    raw: str | None = Field(default=None, sa_column=Column(Text))
-    source: str = Field(default="", max_length=1000)
-    received_at: datetime = Field(sa_type=UtcDateTime)
+    Column("change", String(12), nullable=False),
+    Column("content_hash", String(64)),
+    Column("payload", Text),
+    Column("raw", Text),
+    Column("source", String(1000), nullable=False, default=""),
+    Column("received_at", UtcDateTime, nullable=False),
+    Index("ix_record_version_identity", "registry_id", "record_type", "uid", "id"),
+)
 
-
-class Quarantine(SQLModel, table=True):
-    __tablename__ = "quarantine"
-    __table_args__ = (
-        Index("ix_quarantine_registry_status", "registry_id", "status"),
-        # The same bad input from the same place is quarantined once, however often read.
-        UniqueConstraint("fingerprint", name="uq_quarantine_fingerprint"),
-    )
-
-    id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
-    fingerprint: str = Field(max_length=64)
-    registry_id: str = Field(max_length=16)
-    source: str = Field(default="", max_length=1000)
-    location: str = Field(default="", max_length=200)
-    raw: str = Field(sa_column=Column(Text, nullable=False))
-    reasons: list[dict[str, str]] = Field(sa_type=Json)
+Quarantine = table(
+    "quarantine",
+    Column("id", BigId, primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("registry_id", String(16), nullable=False),
+    Column("source", String(1000), nullable=False, default=""),
+    Column("location", String(200), nullable=False, default=""),
+    Column("raw", Text, nullable=False),
+    Column("reasons", Json, nullable=False),
     # unreviewed | reviewed (dismissed with a note) | reprocessed (now in the index)
-    status: str = Field(default="unreviewed", max_length=12)
-    received_at: datetime = Field(sa_type=UtcDateTime)
+    Column("status", String(12), nullable=False, default="unreviewed"),
+    Column("received_at", UtcDateTime, nullable=False),
     # What `metareg quarantine reprocess` needs to map the row again with the current
     # profile: {"profile", "params", "table", "cells", "values"}; None for canonical input.
-    origin: dict[str, Any] | None = Field(default=None, sa_type=Json)
-    reviewed_by: str | None = Field(default=None, max_length=200)
-    reviewed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    note: str | None = Field(default=None, sa_column=Column(Text))
+    Column("origin", Json),
+    Column("reviewed_by", String(200)),
+    Column("reviewed_at", UtcDateTime),
+    Column("note", Text),
+    Index("ix_quarantine_registry_status", "registry_id", "status"),
+    # The same bad input from the same place is quarantined once, however often read.
+    UniqueConstraint("fingerprint", name="uq_quarantine_fingerprint"),
+)
 
-
-class SyncState(SQLModel, table=True):
-    __tablename__ = "sync_state"
-
-    registry_id: str = Field(primary_key=True, max_length=16)
-    cursor: str | None = Field(default=None, sa_column=Column(Text))
-    cursor_updated_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    last_attempt_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    last_success_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    records_received: int = Field(default=0, sa_type=Serial)
-    records_quarantined: int = Field(default=0, sa_type=Serial)
-    consecutive_failures: int = 0
-    last_error: str | None = Field(default=None, sa_column=Column(Text))
+SyncState = table(
+    "sync_state",
+    Column("registry_id", String(16), primary_key=True),
+    Column("cursor", Text),
+    Column("cursor_updated_at", UtcDateTime),
+    Column("last_attempt_at", UtcDateTime),
+    Column("last_success_at", UtcDateTime),
+    Column("records_received", Serial, nullable=False, default=0),
+    Column("records_quarantined", Serial, nullable=False, default=0),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("last_error", Text),
     # The class of the last failure (`connectors.errors.ErrorClass`), None after a success.
-    last_error_kind: str | None = Field(default=None, max_length=32)
-    lag_seconds: float | None = None
+    Column("last_error_kind", String(32)),
+    Column("lag_seconds", Float),
     # The registry's configured staleness limit when it was last synced: the checks
     # judge SY01 with it (they do not read the configuration).
-    staleness_limit_seconds: float | None = None
+    Column("staleness_limit_seconds", Float),
     # The largest share of one page's items the last sync quarantined (0..1); above the
     # registry's quarantine_alert_share its health is `quarantining`, not `ok`.
-    last_quarantine_share: float | None = None
+    Column("last_quarantine_share", Float),
+)
 
-
-class BlockSpan(SQLModel, table=True):
-    __tablename__ = "block_span"
-
-    cooperative_approach_id: str = Field(primary_key=True, max_length=APPROACH_ID_LENGTH)
-    party_registry_id: str = Field(primary_key=True, max_length=5)
-    max_span: int = Field(sa_type=Serial)
-
+BlockSpan = table(
+    "block_span",
+    Column("cooperative_approach_id", String(APPROACH_ID_LENGTH), primary_key=True),
+    Column("party_registry_id", String(5), primary_key=True),
+    Column("max_span", Serial, nullable=False),
+)
 
 CURRENT_TABLES = {
     "action": Action,

@@ -7,22 +7,19 @@ once, when it is created, and never again.
 
 from __future__ import annotations
 
-from datetime import datetime
+from sqlalchemy import Column, String, UniqueConstraint
 
-from sqlalchemy import UniqueConstraint
-from sqlmodel import Field, SQLModel
-
+from metareg.db.tables.base import table
 from metareg.db.types import BigId, UtcDateTime
 
-
-class ApiKey(SQLModel, table=True):
-    __tablename__ = "api_key"
-    __table_args__ = (UniqueConstraint("key_hash", name="uq_api_key_hash"),)
-
-    id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
-    name: str = Field(max_length=200)
-    role: str = Field(max_length=16)  # oversight | admin
-    key_hash: str = Field(max_length=64)  # sha256 hex of the whole token
-    hint: str = Field(max_length=16)  # the token's first characters, to tell keys apart
-    created_at: datetime = Field(sa_type=UtcDateTime)
-    revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+ApiKey = table(
+    "api_key",
+    Column("id", BigId, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),  # oversight | admin
+    Column("key_hash", String(64), nullable=False),  # sha256 hex of the whole token
+    Column("hint", String(16), nullable=False),  # the token's first characters, to tell keys apart
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+    UniqueConstraint("key_hash", name="uq_api_key_hash"),
+)

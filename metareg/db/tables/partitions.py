@@ -10,20 +10,18 @@ the grace period, the synced registries and their `acts_for`).
 
 from __future__ import annotations
 
-from datetime import datetime
+from sqlalchemy import Column, String
 
-from sqlmodel import Field, SQLModel
-
+from metareg.db.tables.base import table
 from metareg.db.types import Serial, UtcDateTime
 
-
-class DetectionPartition(SQLModel, table=True):
-    __tablename__ = "detection_partition"
-
-    name: str = Field(primary_key=True, max_length=40)
-    holder: str | None = Field(default=None, max_length=200)
-    expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    acquired_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    watermark: int | None = Field(default=None, sa_type=Serial)
-    digest: str | None = Field(default=None, max_length=64)
-    checked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+DetectionPartition = table(
+    "detection_partition",
+    Column("name", String(40), primary_key=True),
+    Column("holder", String(200)),
+    Column("expires_at", UtcDateTime),
+    Column("acquired_at", UtcDateTime),
+    Column("watermark", Serial),
+    Column("digest", String(64)),
+    Column("checked_at", UtcDateTime),
+)

@@ -15,75 +15,65 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from sqlalchemy import Boolean, Column, Float, Integer, String, Text
 
-from sqlalchemy import Column, Text
-from sqlmodel import Field, SQLModel
-
+from metareg.db.tables.base import table
 from metareg.db.types import UtcDateTime
 
+SyncLease = table(
+    "sync_lease",
+    Column("registry_id", String(16), primary_key=True),
+    Column("holder", String(200)),
+    Column("expires_at", UtcDateTime),
+    Column("acquired_at", UtcDateTime),
+)
 
-class SyncLease(SQLModel, table=True):
-    __tablename__ = "sync_lease"
-
-    registry_id: str = Field(primary_key=True, max_length=16)
-    holder: str | None = Field(default=None, max_length=200)
-    expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    acquired_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
-
-
-class SyncSeen(SQLModel, table=True):
-    __tablename__ = "sync_seen"
-
-    registry_id: str = Field(primary_key=True, max_length=16)
-    scope: str = Field(primary_key=True, max_length=40)
-    record_type: str = Field(primary_key=True, max_length=16)
-    uid: str = Field(primary_key=True, max_length=600)
+SyncSeen = table(
+    "sync_seen",
+    Column("registry_id", String(16), primary_key=True),
+    Column("scope", String(40), primary_key=True),
+    Column("record_type", String(16), primary_key=True),
+    Column("uid", String(600), primary_key=True),
     # Staged passes (a full resync over an index that already holds the registry) keep
     # the latest operation per identity here and apply the net result at the end.
-    op: str | None = Field(default=None, max_length=8)  # upsert | withdraw
-    payload: str | None = Field(default=None, sa_column=Column(Text))
-    raw: str | None = Field(default=None, sa_column=Column(Text))
-    location: str | None = Field(default=None, max_length=200)
+    Column("op", String(8)),  # upsert | withdraw
+    Column("payload", Text),
+    Column("raw", Text),
+    Column("location", String(200)),
+)
 
+# A complete listing in progress for (registry, scope).
+SyncPass = table(
+    "sync_pass",
+    Column("registry_id", String(16), primary_key=True),
+    Column("scope", String(40), primary_key=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("staged", Boolean, nullable=False, default=False),
+)
 
-class SyncPass(SQLModel, table=True):
-    """A complete listing in progress for (registry, scope)."""
+# The last reconciliation of each registry: when, and what it found.
+SyncReconciliation = table(
+    "sync_reconciliation",
+    Column("registry_id", String(16), primary_key=True),
+    Column("last_run_at", UtcDateTime),
+    Column("status", String(16)),  # ok | mismatch | unsupported | error
+    Column("differences", Integer, nullable=False, default=0),
+    Column("summary", Text),
+)
 
-    __tablename__ = "sync_pass"
-
-    registry_id: str = Field(primary_key=True, max_length=16)
-    scope: str = Field(primary_key=True, max_length=40)
-    started_at: datetime = Field(sa_type=UtcDateTime)
-    staged: bool = False
-
-
-class SyncReconciliation(SQLModel, table=True):
-    """The last reconciliation of each registry: when, and what it found."""
-
-    __tablename__ = "sync_reconciliation"
-
-    registry_id: str = Field(primary_key=True, max_length=16)
-    last_run_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    status: str | None = Field(default=None, max_length=16)  # ok | mismatch | unsupported | error
-    differences: int = 0
-    summary: str | None = Field(default=None, sa_column=Column(Text))
-
-
-class SyncWithdrawalHold(SQLModel, table=True):
-    """A complete listing's withdrawals held back (issue 16): the listing would have
-    withdrawn more than the registry's allowed share of its current records of the
-    scope. They are applied when an admin confirms them or when the next poll's listing
-    would withdraw exactly the same records (`fingerprint`); a listing that withdraws
-    less clears the hold."""
-
-    __tablename__ = "sync_withdrawal_hold"
-
-    registry_id: str = Field(primary_key=True, max_length=16)
-    scope: str = Field(primary_key=True, max_length=40)
-    withdrawals: str = Field(sa_column=Column(Text, nullable=False))  # JSON [[type, uid], ...]
-    fingerprint: str = Field(max_length=64)
-    withdraw_count: int = 0
-    current_count: int = 0
-    share_limit: float = 0.5
-    held_at: datetime = Field(sa_type=UtcDateTime)
+# A complete listing's withdrawals held back (issue 16): the listing would have
+# withdrawn more than the registry's allowed share of its current records of the scope.
+# They are applied when an admin confirms them or when the next poll's listing would
+# withdraw exactly the same records (`fingerprint`); a listing that withdraws less
+# clears the hold.
+SyncWithdrawalHold = table(
+    "sync_withdrawal_hold",
+    Column("registry_id", String(16), primary_key=True),
+    Column("scope", String(40), primary_key=True),
+    Column("withdrawals", Text, nullable=False),  # JSON [[type, uid], ...]
+    Column("fingerprint", String(64), nullable=False),
+    Column("withdraw_count", Integer, nullable=False, default=0),
+    Column("current_count", Integer, nullable=False, default=0),
+    Column("share_limit", Float, nullable=False, default=0.5),
+    Column("held_at", UtcDateTime, nullable=False),
+)
