@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import MetaData, Table
+from sqlalchemy import Column, MetaData, Table
 
 metadata = MetaData()
 
@@ -12,8 +12,15 @@ metadata = MetaData()
 def table(name: str, *items: Any, **options: Any) -> Table:
     """A `Table` on `metadata`.
 
+    Its columns' names and keys are plain `str`, as SQLAlchemy's declarative classes
+    (and SQLModel before) give them, not `quoted_name`: rows become dicts keyed by
+    column name, and orjson writes only plain `str` keys.
+
     It also answers to `.__table__` (itself): the spelling of the SQLModel classes these
     tables were before, kept for code not yet moved to the plain name."""
+    for item in items:
+        if isinstance(item, Column):
+            item.name = item.key = str(item.name)
     created = Table(name, metadata, *items, **options)
     created.__table__ = created  # type: ignore[attr-defined]
     return created
