@@ -81,18 +81,44 @@ def test_the_probe_sees_heavy_modules_when_a_command_opens_the_index(tmp_path: o
     assert "sqlalchemy" in found["loaded"]  # type: ignore[operator]
 
 
-@pytest.mark.parametrize("args", [["status"], ["alerts"], ["stats"]], ids=" ".join)
-def test_read_commands_on_an_up_to_date_index_import_no_alembic_nor_connectors(
+# What a read command on an up-to-date index must not load: Alembic (the index is at its
+# heads: one query says so), the connectors (and their HTTP client), the ORM and SQLModel
+# (the tables are SQLAlchemy Core), and structlog (loaded on the first log line).
+NOT_ON_READS = ("alembic", "metareg.connectors", "sqlalchemy.orm", "sqlmodel", "structlog")
+UNKNOWN_ITMO = "CA0001-IDN01-IDN-45005-2023"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["status"], ["status", "--format", "json"], ["alerts"], ["stats"], ["show", UNKNOWN_ITMO]],
+    ids=" ".join,
+)
+def test_read_commands_on_an_up_to_date_index_import_no_alembic_orm_nor_connectors(
     args: list[str], tmp_path: object
 ) -> None:
     """Opening an index already at the migration heads checks it with one query (no
-    Alembic), and reading sync health needs no connector (nor its HTTP client)."""
+    Alembic); reading sync health, alerts or an ITMO needs no connector, no ORM and no
+    logging library."""
     url = f"sqlite:///{tmp_path}/index.db"
     assert _probe(["--db", url, "db", "upgrade"], tmp_path)["code"] == 0
-    found = _probe(["--db", url, *args], tmp_path, watch=("alembic", "metareg.connectors"))
-    assert found["code"] == 0, found["stderr"]
+    found = _probe(["--db", url, *args], tmp_path, watch=NOT_ON_READS)
+    if args[0] == "show":  # an empty index: the identifier is unknown (exit 2, said why)
+        assert found["code"] == 2 and UNKNOWN_ITMO in str(found["stderr"]), found["stderr"]
+    else:
+        assert found["code"] == 0, found["stderr"]
     assert "sqlalchemy" in found["loaded"]  # type: ignore[operator]  (the probe sees)
     assert found["watched"] == [], found["watched"]
+
+
+def test_the_probe_sees_the_orm_and_structlog_where_they_are_loaded(tmp_path: object) -> None:
+    """The watch list is not blind: a process that logs loads structlog, and one that
+    imports the ORM shows it (here a `db upgrade` on a fresh index: Alembic and its
+    logging)."""
+    url = f"sqlite:///{tmp_path}/index.db"
+    found = _probe(["--db", url, "-v", "db", "upgrade"], tmp_path, watch=NOT_ON_READS)
+    assert found["code"] == 0, found["stderr"]
+    assert "alembic" in found["watched"], found["watched"]  # type: ignore[operator]
+    assert "structlog" in found["watched"], found["watched"]  # type: ignore[operator]
 
 
 def test_an_index_behind_the_heads_is_upgraded_by_a_read_command(tmp_path: object) -> None:
