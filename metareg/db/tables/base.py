@@ -16,11 +16,13 @@ def table(name: str, *items: Any, **options: Any) -> Table:
     (and SQLModel before) give them, not `quoted_name`: rows become dicts keyed by
     column name, and orjson writes only plain `str` keys.
 
-    It also answers to `.__table__` (itself): the spelling of the SQLModel classes these
-    tables were before, kept for code not yet moved to the plain name."""
+    It also answers to `.__table__` (itself) and `.__tablename__` (its name): the
+    spelling of the SQLModel classes these tables were before, kept for code not yet
+    moved to the plain `Table` (bench/jobs.py, which also drives older revisions)."""
     for item in items:
         if isinstance(item, Column):
             item.name = item.key = str(item.name)
     created = Table(name, metadata, *items, **options)
     created.__table__ = created  # type: ignore[attr-defined]
+    created.__tablename__ = name  # type: ignore[attr-defined]
     return created
