@@ -89,9 +89,9 @@ _unowned = set(DETECTION_RULES) - APPROACH_RULES - PROGRAMME_RULES
 if _unowned:  # a new alert scope needs its partition here before it can be checked so
     raise ImportError(f"no partition owns the rules {sorted(_unowned)}")
 
-partition_table: Table = DetectionPartition.__table__  # type: ignore[attr-defined]
-alerts_table: Table = Alert.__table__  # type: ignore[attr-defined]
-history: Table = RecordVersion.__table__  # type: ignore[attr-defined]
+partition_table: Table = DetectionPartition
+alerts_table: Table = Alert
+history: Table = RecordVersion
 log = get_logger("metareg.detection")
 
 APPROACHES = "approaches"
@@ -181,7 +181,7 @@ def _share_index(connection: Connection) -> None:
 def _approaches(connection: Connection, partition: Partition) -> list[str]:
     """The partition's approaches: those that ever held a block (`block_span`: every
     action and holding is of one) or that an authorization names."""
-    authorizations = Authorization.__table__  # type: ignore[attr-defined]
+    authorizations = Authorization
     found = {ca for ca, _registry in pairs(connection)}
     found.update(distinct_values(connection, authorizations.c.cooperative_approach_id))
     return sorted(ca for ca in found if partition.owns(ca))
@@ -190,8 +190,8 @@ def _approaches(connection: Connection, partition: Partition) -> list[str]:
 def _programmes(connection: Connection, partition: Partition) -> set[str]:
     """The partition's underlying programmes: those an issuance rests on or a programme
     reports statuses of (one query)."""
-    actions = Action.__table__  # type: ignore[attr-defined]
-    statuses = UnitStatus.__table__  # type: ignore[attr-defined]
+    actions = Action
+    statuses = UnitStatus
     found = connection.execute(
         union(
             select(actions.c.underlying_registry_id)

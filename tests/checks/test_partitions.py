@@ -40,7 +40,7 @@ AS_OF = date(2025, 6, 30)
 NOW = datetime(2025, 6, 30, 12, tzinfo=UTC)
 TTL = timedelta(minutes=5)
 SIZE = 2_000
-partition_table = DetectionPartition.__table__  # type: ignore[attr-defined]
+partition_table = DetectionPartition
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def load(engine: Engine, world: Manifest) -> None:
 
 
 def open_alerts(engine: Engine) -> dict[str, str]:
-    alerts = Alert.__table__  # type: ignore[attr-defined]
+    alerts = Alert
     with engine.connect() as connection:
         rows = connection.execute(
             select(alerts.c.fingerprint, alerts.c.rule).where(alerts.c.status != "resolved")
