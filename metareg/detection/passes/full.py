@@ -40,16 +40,22 @@ def find_all(
 def _findings(connection: Connection, context: CheckContext, exhaustive: bool) -> list[Finding]:
     if exhaustive:
         return _exhaustive(connection, context)
+    try:
+        records = screen.read(connection)
+    except screen.ScreenUnavailable as why:
+        log.warning("screen unavailable, sweeping every block", reason=str(why))
+        return _exhaustive(connection, context)
+    if not screen.parallel(connection):
+        return [
+            *_screened_blocks(connection, context, records),
+            *_authorizations_and_units(connection),
+        ]
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # The units and authorization rules are mostly database time: on a reader
-        # connection of their own they run while this thread screens and sweeps.
+        # The screen's read keeps the cores busy with its own readers; the units and
+        # authorization rules (mostly database time, on a reader connection of their
+        # own) run after it, while this thread screens and sweeps.
         others = pool.submit(_authorizations_and_units, connection)
-        try:
-            findings = _screened_blocks(connection, context)
-        except screen.ScreenUnavailable as why:
-            log.warning("screen unavailable, sweeping every block", reason=str(why))
-            others.cancel()
-            return _exhaustive(connection, context)
+        findings = _screened_blocks(connection, context, records)
         findings += others.result()
     return findings
 
@@ -82,12 +88,11 @@ def _exhaustive(connection: Connection, context: CheckContext) -> list[Finding]:
 
 
 def _screened_blocks(
-    connection: Connection, context: CheckContext, approaches: Collection[str] | None = None
+    connection: Connection, context: CheckContext, screened: screen.Records
 ) -> list[Finding]:
-    """The block rules over the clusters the screen keeps, pair by pair (of every
-    cooperative approach, or of these)."""
+    """The block rules over the clusters the screen keeps (`screen.read`), pair by
+    pair."""
     findings: list[Finding] = []
-    screened = screen.read(connection, approaches)
     for _pair, action_ids, holding_ids in screen.suspects(screened, context):
         records = read.blocks_by_id(connection, action_ids, holding_ids)
         records.sort(key=lambda r: (r.first_id, r.record_type, r.registry_id, r.uid))
@@ -104,7 +109,7 @@ def find_in_approaches(
     approaches are exactly the full finding's there (a partitioned check,
     `metareg.checks.partitions`)."""
     try:
-        findings = _screened_blocks(connection, context, approaches)
+        findings = _screened_blocks(connection, context, screen.read(connection, approaches))
     except screen.ScreenUnavailable as why:
         log.warning("screen unavailable, sweeping every block", reason=str(why))
         findings = []

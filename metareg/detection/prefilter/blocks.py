@@ -514,7 +514,40 @@ _SPANS = select(spans.c.cooperative_approach_id, spans.c.party_registry_id)
 class _Context:
     cutoff_day: int
     synced: Any  # sorted Party codes
-    synced_registries: Any = None  # sorted registry keys (`registry_key`)
+    synced_registries: frozenset[int] | None = None  # registry keys (`registry_key`)
+
+
+def _kinds_table(kinds: Any) -> Any:
+    """A lookup table: `table[kind]` is whether a screen kind is one of `kinds`."""
+    table = np.zeros(8, dtype=bool)
+    table[list(kinds)] = True
+    return table
+
+
+# Screen kinds as lookup tables (one gather per record, where np.isin would sort).
+_MOVED_OR_ACTIVE = _kinds_table([*MOVED, HOLDING_ACTIVE])
+_UNTRACED = _kinds_table(UNTRACED)
+# The packed column without its DC12 bit, kind and mitigation type: vintage and metric.
+_VINTAGE_AND_METRIC = ~((1 << 5) - 1) & ~(7 << 7)
+
+
+def _member(values: Any, members: Any) -> Any:
+    """`np.isin(values, members)` for a small sorted `members`, by binary search."""
+    if members.shape[0] == 0:
+        return np.zeros(values.shape[0], dtype=bool)
+    at = np.minimum(np.searchsorted(members, values), members.shape[0] - 1)
+    return members[at] == values
+
+
+def _flag_differing(flags: Any, cluster: Any, values: Any, rows: Any = None) -> None:
+    """Flag the clusters where two of `rows` (all records when None; in first_id order)
+    have different values: then two consecutive ones of the cluster differ."""
+    if rows is not None:
+        values, cluster = values[rows], cluster[rows]
+    if values.shape[0] < 2:
+        return
+    differ = (values[1:] != values[:-1]) & (cluster[1:] == cluster[:-1])
+    flags[cluster[1:][differ]] = True
 
 
 def _flag_overlaps(flags: Any, cluster: Any, first: Any, last: Any, rows: Any) -> None:
@@ -538,7 +571,7 @@ def _flag_activity_after_use(
     keep the cluster outright when the block reaches a second use.
     """
     uses = np.flatnonzero(kind == USE)
-    others = np.flatnonzero(np.isin(kind, MOVED) | (kind == HOLDING_ACTIVE))
+    others = np.flatnonzero(_MOVED_OR_ACTIVE[kind])
     if uses.shape[0] == 0 or others.shape[0] == 0:
         return
     use_first, use_last, use_day = first[uses], last[uses], day[uses]
@@ -595,7 +628,7 @@ def _flag_untraced(
     """DC17: flag the clusters where a judged record is not wholly covered by the runs
     of serials of the issuances `traced_by` (the originating registry's own, in
     first_id order; touching ones joined into one run)."""
-    judged = np.flatnonzero(np.isin(kind, UNTRACED))
+    judged = np.flatnonzero(_UNTRACED[kind])
     if judged.shape[0] == 0:
         return
     issued = np.flatnonzero(traced_by)
@@ -631,14 +664,12 @@ def _screen_pair(
     starts = np.ones(n, dtype=bool)
     starts[1:] = first[1:] > reach[:-1]
     cluster = np.cumsum(starts) - 1
-    heads = np.flatnonzero(starts)
-    flags = np.zeros(heads.shape[0], dtype=bool)
+    flags = np.zeros(int(cluster[-1]) + 1 if n else 0, dtype=bool)
 
     kind = (packed >> 2) & 7
     metric = (packed >> 5) & 3
     mitigation = (packed >> 7) & 7
-    vintage = packed >> 10
-    ftp, reporting, acquiring, transferring = (parties[:, i].astype(np.int64) for i in range(4))
+    ftp = parties[:, 0]
 
     # DC12, or something the screen cannot read.
     unreadable = (kind == OTHER_ACTION) | (metric == 0) | (mitigation == UNKNOWN_MITIGATION)
@@ -650,13 +681,11 @@ def _screen_pair(
     ):
         _flag_overlaps(flags, cluster, first, last, rows)
 
-    def differs(values: Any) -> Any:
-        return np.minimum.reduceat(values, heads) != np.maximum.reduceat(values, heads)
-
-    flags |= differs(vintage) | differs(ftp) | differs(metric)  # DC02
-    given_low = np.minimum.reduceat(np.where(mitigation > 0, mitigation, 99), heads)
-    given_high = np.maximum.reduceat(mitigation, heads)
-    flags |= (given_high > 0) & (given_low < given_high)
+    # DC02: not all of one vintage, metric and first transferring Party, or two
+    # different mitigation types given.
+    _flag_differing(flags, cluster, packed & _VINTAGE_AND_METRIC)
+    _flag_differing(flags, cluster, ftp)
+    _flag_differing(flags, cluster, mitigation, np.flatnonzero(mitigation > 0))
 
     _flag_activity_after_use(flags, cluster, first, last, day, kind)
 
@@ -665,20 +694,22 @@ def _screen_pair(
     # transferring).
     transfers = kind == TRANSFER
     acquisitions = kind == ACQUISITION_KIND
-    code = np.where(transfers, (acquiring << 24) | reporting, (reporting << 24) | transferring)
     old = day < context.cutoff_day
-    synced_to = np.isin(acquiring, context.synced)
-    synced_from = np.isin(transferring, context.synced)
-    for candidates, partners in (
-        (np.flatnonzero(transfers & old & synced_to), np.flatnonzero(acquisitions)),
-        (np.flatnonzero(acquisitions & old & synced_from), np.flatnonzero(transfers)),
-    ):
-        flags[cluster[_unmatched(first, last, code, candidates, partners)]] = True
+    sent = np.flatnonzero(transfers & old)
+    received = np.flatnonzero(acquisitions & old)
+    if sent.shape[0] or received.shape[0]:
+        reporting, acquiring, transferring = (parties[:, i].astype(np.int64) for i in (1, 2, 3))
+        code = np.where(transfers, (acquiring << 24) | reporting, (reporting << 24) | transferring)
+        for candidates, partners in (
+            (sent[_member(acquiring[sent], context.synced)], np.flatnonzero(acquisitions)),
+            (received[_member(transferring[received], context.synced)], np.flatnonzero(transfers)),
+        ):
+            flags[cluster[_unmatched(first, last, code, candidates, partners)]] = True
 
     if (
         originating is not None
         and context.synced_registries is not None
-        and np.isin(originating, context.synced_registries)
+        and originating in context.synced_registries
     ):
         own_issuances = (kind == ISSUANCE) & (reporting_registry == originating)
         _flag_untraced(flags, cluster, first, last, kind, own_issuances)
@@ -690,7 +721,8 @@ def _pair_then_first(records: Records) -> Any:
     below 2**40, the common case), else a two-key sort."""
     first, pair = records.first, records.pair
     if len(records) and first.min() >= 0 and first.max() < (1 << 40) and pair.max() < (1 << 22):
-        return np.argsort((pair.astype(np.int64) << 40) | first)
+        # Stable: the records come mostly in runs of ascending keys, which it merges.
+        return np.argsort((pair.astype(np.int64) << 40) | first, kind="stable")
     return np.lexsort((records.first, records.pair))
 
 
@@ -701,13 +733,11 @@ def suspects(records: Records, context: CheckContext) -> Iterator[tuple[int, lis
         for code in (party_code(p) for p in context.synced_parties)
         if code is not None and code != NO_PARTY_CODE
     )
-    synced_registries = sorted(
+    synced_registries = frozenset(
         key for key in (registry_key(r) for r in context.synced_registries) if key is not None
     )
     screen_context = _Context(
-        date_key(context.cutoff),
-        np.array(synced, dtype=np.int32),
-        np.array(synced_registries, dtype=np.int64),
+        date_key(context.cutoff), np.array(synced, dtype=np.int64), synced_registries
     )
     if not len(records):
         return
