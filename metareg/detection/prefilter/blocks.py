@@ -216,8 +216,27 @@ def _fixed_texts(table: Any, day: Any, acquiring: Any, transferring: Any) -> lis
     return [func.aggregate_strings(column, "") for column in columns]
 
 
+class _AsText(FunctionElement[str]):
+    """An integer as text for a string aggregate: SQLite's `group_concat` writes an
+    integer as CAST would, without the extra step per row; PostgreSQL's
+    `string_agg` takes text only."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(_AsText, "sqlite")
+def _as_text_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(_AsText)
+def _as_text_default(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.clauses, **kw)} AS VARCHAR)"
+
+
 def _aggregate(value: Any) -> Any:
-    return func.aggregate_strings(cast(value, String), ",")
+    return func.aggregate_strings(_AsText(value), ",")
 
 
 def _checksum(table: Any) -> Any:
@@ -305,13 +324,25 @@ def _numbers(text: str | None, count: int) -> Any:
 
 def _date_keys(text: Any) -> Any:
     """YYYY-MM-DD (as bytes, one row each) to YYYYMMDD integers."""
-    digits = text.astype(np.int32) - ord("0")
+    digits = text[:, _DATE_DIGITS] - np.uint8(ord("0"))  # a non-digit wraps above 9
     dashes = (text[:, 4] == ord("-")) & (text[:, 7] == ord("-"))
-    numbers = np.delete(digits, (4, 7), axis=1)
-    if not (dashes.all() and ((numbers >= 0) & (numbers <= 9)).all()):
+    if not (dashes.all() and (digits <= 9).all()):
         raise ScreenUnavailable("a date is not YYYY-MM-DD")
-    weights = 10 ** np.arange(7, -1, -1, dtype=np.int32)
-    return numbers @ weights
+    return _weighted(digits, 10).astype(np.int32)
+
+
+_DATE_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9]
+
+
+def _weighted(numbers: Any, base: int) -> Any:
+    """Columns of small numbers (count, width) as one integer per row, in `base`, the
+    first column the most significant (column by column: numpy has no fast integer
+    matrix product)."""
+    total = np.zeros(numbers.shape[0], dtype=np.int64)
+    for column in range(numbers.shape[1]):
+        total *= base
+        total += numbers[:, column]
+    return total
 
 
 def _fixed(text: str | None, count: int, width: int) -> Any:
@@ -333,18 +364,18 @@ def _codes(letters: Any) -> Any:
 
 def _digits(text: Any) -> Any:
     """Columns of ASCII digits as one integer per row (unavailable if not digits)."""
-    numbers = text.astype(np.int64) - ord("0")
-    if not ((numbers >= 0) & (numbers <= 9)).all():
+    numbers = text - np.uint8(ord("0"))  # anything else wraps above 9
+    if not (numbers <= 9).all():
         raise ScreenUnavailable("an identifier is not of the schema's form")
-    return numbers @ (10 ** np.arange(text.shape[1] - 1, -1, -1, dtype=np.int64))
+    return _weighted(numbers, 10)
 
 
 def _letters(text: Any) -> Any:
     """Columns of capital letters as one base-26 integer per row."""
-    numbers = text.astype(np.int64) - ord("A")
-    if not ((numbers >= 0) & (numbers <= 25)).all():
+    numbers = text - np.uint8(ord("A"))  # anything else wraps above 25
+    if not (numbers <= 25).all():
         raise ScreenUnavailable("an identifier is not of the schema's form")
-    return numbers @ (26 ** np.arange(text.shape[1] - 1, -1, -1, dtype=np.int64))
+    return _weighted(numbers, 26)
 
 
 REGISTRY_KEYS = 26**3 * 100
