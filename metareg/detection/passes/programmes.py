@@ -24,6 +24,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection
 
+from metareg.db.engine import file_mapped
 from metareg.detection.prefilter import programmes as prefilter
 from metareg.detection.read import programmes as read
 from metareg.detection.rules import of_kind
@@ -77,7 +78,10 @@ def find(connection: Connection, underlying: set[str] | None = None) -> list[Fin
     if underlying is not None and not underlying:
         return []
     findings: list[Finding] = []
-    pairs = _pairs(connection, underlying)
+    # The kept statuses and their issuances are index seeks spread over the whole file:
+    # through a memory map on SQLite, as the blocks' screen reads.
+    with file_mapped(connection):
+        pairs = _pairs(connection, underlying)
     for identity in sorted(pairs):
         block, statuses = pairs[identity]
         if not any(rule.judged(block) for rule in RULES):

@@ -65,6 +65,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from metareg.db.engine import file_mapped
 from metareg.db.tables.index import Action, BlockSpan, Holding
 from metareg.detection.rules import BLOCK_RULES
 from metareg.detection.rules import dc01_double_issuance as dc01
@@ -85,8 +86,6 @@ spans = BlockSpan.__table__  # type: ignore[attr-defined]
 
 CHUNK_ROWS = 200_000  # rows per aggregate query: bounds the text held, balances readers
 READERS = 2  # parallel reader connections (the aggregates run in the database)
-# SQLite readers map the file while they scan it (no copy into the page cache: ~10%).
-MMAP_BYTES = 1 << 34
 
 COVERED = (
     dc01.RULE,
@@ -501,11 +500,8 @@ def read(connection: Connection, approaches: Collection[str] | None = None) -> R
                 if conn.dialect.name == "postgresql":
                     conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
                     return run_on(conn, job)
-                conn.exec_driver_sql(f"PRAGMA mmap_size={MMAP_BYTES}")
-                try:
+                with file_mapped(conn):
                     return run_on(conn, job)
-                finally:
-                    conn.exec_driver_sql("PRAGMA mmap_size=0")
 
         with ThreadPoolExecutor(max_workers=READERS) as pool:
             parts = list(pool.map(run, jobs))
