@@ -36,7 +36,7 @@ from datetime import date
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, or_, select, true
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, or_, select, true
 
 from metareg.detection.read.columns import action_columns, actions
 from metareg.detection.rules import UNNAMED_ACTIONS, of_kind
@@ -123,7 +123,7 @@ def _filter(shape: Shape) -> Any:
     BETWEEN where both bounds are given (measured: a third faster than the same
     clauses in rule order); the entity clause last (its column is not in the index)."""
     needs, revoked, purposes, start, end, parties, entities = shape
-    clauses = []
+    clauses: list[ColumnElement[bool]] = []
     # DC09: a vintage outside the timeframe. A null vintage is never outside (nor is
     # it in SQL); with start > end every vintage is outside, as in Python.
     if start and end:

@@ -80,9 +80,9 @@ from metareg.detection.rules import dc17_untraced_block as dc17
 from metareg.detection.rules.kinds import CheckContext
 from metareg.detection.rules.terms import ACQUISITION, TRANSFERS
 
-actions = Action.__table__  # type: ignore[attr-defined]
-holdings = Holding.__table__  # type: ignore[attr-defined]
-spans = BlockSpan.__table__  # type: ignore[attr-defined]
+actions = Action
+holdings = Holding
+spans = BlockSpan
 
 CHUNK_ROWS = 200_000  # rows per aggregate query: bounds the text held, balances readers
 READERS = 2  # parallel reader connections (the aggregates run in the database)

@@ -36,7 +36,7 @@ from metareg.findings import Identity
 
 LOOKUP_CHUNK = 2_000
 
-history = RecordVersion.__table__  # type: ignore[attr-defined]
+history = RecordVersion
 
 
 # What the rules that wait for a counterpart wait for (DC10, DC11).

@@ -15,11 +15,11 @@ from metareg.detection.rules.terms import BlockRecord
 
 STREAM_BATCH = 20_000
 
-actions = Action.__table__  # type: ignore[attr-defined]
-holdings = Holding.__table__  # type: ignore[attr-defined]
-authorizations = Authorization.__table__  # type: ignore[attr-defined]
-spans = BlockSpan.__table__  # type: ignore[attr-defined]
-registries = Registry.__table__  # type: ignore[attr-defined]
+actions = Action
+holdings = Holding
+authorizations = Authorization
+spans = BlockSpan
+registries = Registry
 
 
 def _block_columns(record_type: str, t: Table) -> list[Any]:

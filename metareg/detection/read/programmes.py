@@ -20,7 +20,7 @@ from metareg.detection.read.columns import action_columns, actions
 from metareg.detection.rules.programmes import ProgrammeUnits, UnitStatusRecord
 from metareg.detection.rules.terms import BlockRecord
 
-statuses_table = UnitStatus.__table__  # type: ignore[attr-defined]
+statuses_table = UnitStatus
 STREAM_BATCH = 20_000
 
 
