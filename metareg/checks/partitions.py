@@ -32,7 +32,9 @@ One partition's check is two transactions:
 
 1. detection, holding the sequence lock *shared* (`db.locks`): index writers wait, other
    workers' detections run alongside, and every reader connection sees the same index;
-2. reconciliation, holding it exclusively (the alert event log stays in id order): the
+2. reconciliation, as the only writer of the alert event log (it stays in id order)
+   without waiting for other partitions' detections: the sequence lock shared and the
+   partition writers' lock exclusively (`db.locks.serialize_partition_writers`); the
    lease is renewed (a worker whose lease expired and was taken over commits nothing:
    `LeaseLost`), the partition's alerts are reconciled with its findings
    (`alerts.store.reconcile`) and its watermark and digest saved.
@@ -52,13 +54,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, func, select, text, union, update
+from sqlalchemy import Connection, Engine, Table, func, select, union, update
 
 from metareg.alerts import store
-from metareg.alerts.events import serialize_writers
 from metareg.checks.operational import judge_operational
 from metareg.checks.runner import DEFAULT_GRACE_DAYS, _synced_registries
-from metareg.db.locks import SEQUENCE_LOCK_KEY
+from metareg.db.locks import (
+    release_partition_writers,
+    serialize_partition_writers,
+    share_sequence,
+)
 from metareg.db.tables.alerts import Alert
 from metareg.db.tables.index import Action, Authorization, RecordVersion, UnitStatus
 from metareg.db.tables.partitions import DetectionPartition
@@ -169,10 +174,7 @@ def _target(connection: Connection, as_of: date, grace_days: int) -> Target:
 def _share_index(connection: Connection) -> None:
     """Hold the sequence lock shared until this transaction ends: no index writer
     commits meanwhile, other partitions' detections run alongside (PostgreSQL)."""
-    if connection.dialect.name == "postgresql":
-        connection.execute(
-            text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": SEQUENCE_LOCK_KEY}
-        )
+    share_sequence(connection)
 
 
 # -- one partition ---------------------------------------------------------------------------
@@ -322,18 +324,24 @@ def check_partition(
         target = _target(connection, as_of, grace_days)
         findings = detect(connection, partition, target)
     with engine.begin() as connection:
-        serialize_writers(connection)
-        leases.renew(connection, partition.name, now=clock)
-        if partition.kind == OPERATIONAL:
-            judge_operational(connection, at)
-            result = store.Reconciled({}, {}, {})
-        else:
-            result = store.reconcile(connection, findings, _alerts_of(connection, partition), at)
-        connection.execute(
-            update(partition_table)
-            .where(partition_table.c.name == partition.name)
-            .values(watermark=target.upto, digest=target.digest, checked_at=at)
-        )
+        # The only writer of the event log, without waiting for other partitions'
+        # detections (`db.locks.serialize_partition_writers`).
+        serialize_partition_writers(connection)
+        try:
+            leases.renew(connection, partition.name, now=clock)
+            if partition.kind == OPERATIONAL:
+                judge_operational(connection, at)
+                result = store.Reconciled({}, {}, {})
+            else:
+                alerts = _alerts_of(connection, partition)
+                result = store.reconcile(connection, findings, alerts, at)
+            connection.execute(
+                update(partition_table)
+                .where(partition_table.c.name == partition.name)
+                .values(watermark=target.upto, digest=target.digest, checked_at=at)
+            )
+        finally:
+            release_partition_writers(connection)
     return result
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
 
 from bench.generator import Manifest, generate, increment
 from metareg.checks.partitions import (
@@ -29,6 +30,7 @@ from metareg.checks.partitions import (
 )
 from metareg.checks.runner import run_checks
 from metareg.db.engine import make_engine
+from metareg.db.locks import serialize_partition_writers, serialize_writers, share_sequence
 from metareg.db.tables.alerts import Alert
 from metareg.db.tables.partitions import DetectionPartition
 from metareg.sync.engine import LeaseLost
@@ -181,6 +183,51 @@ def test_a_worker_whose_lease_was_taken_over_commits_nothing(
             select(partition_table).where(partition_table.c.name == part.name)
         ).one()
     assert (row.holder, row.watermark) == ("taker", None)
+
+
+def _impatient(url: str) -> Engine:
+    """An engine whose lock waits fail after a few seconds instead of hanging."""
+    return make_engine(url, connect_args={"options": "-c lock_timeout=5000"})
+
+
+def test_a_partition_commits_its_alerts_while_another_partition_is_detecting(
+    pg_engine: Engine, postgres_url: str, world: Manifest
+) -> None:
+    load(pg_engine, world)
+    impatient = _impatient(postgres_url)
+    leases = Leases(impatient, "w2", TTL, table=partition_table, key="name")
+    part = Partition(PROGRAMMES, 0, partitions()[-2].of)
+    assert leases.try_acquire(part.name, now=NOW)
+    try:
+        with pg_engine.begin() as detecting:  # another worker, mid-detection
+            share_sequence(detecting)
+            result = check_partition(
+                impatient, part, leases, as_of=AS_OF, grace_days=30, at=NOW, clock=NOW
+            )
+    finally:
+        impatient.dispose()
+    assert sum(result.opened.values()) > 0
+    assert set(open_alerts(pg_engine).values()) <= {"DC03", "DC15", "DC16"}
+
+
+def test_a_partition_writing_its_alerts_still_writes_the_event_log_alone(
+    pg_engine: Engine, postgres_url: str
+) -> None:
+    impatient = _impatient(postgres_url)
+    try:
+        with pg_engine.begin() as reconciling:
+            serialize_partition_writers(reconciling)
+            serialize_writers(reconciling)  # within it: nothing more to take
+            for writer in (serialize_writers, serialize_partition_writers):
+                with (
+                    pytest.raises(OperationalError, match="lock timeout"),
+                    impatient.begin() as other,
+                ):
+                    writer(other)
+        with impatient.begin() as other:  # and once it has committed, the next one may
+            serialize_writers(other)
+    finally:
+        impatient.dispose()
 
 
 def test_metareg_run_refuses_partitioned_checks_on_sqlite(tmp_path: Path) -> None:
