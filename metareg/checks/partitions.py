@@ -398,7 +398,9 @@ def run_partitions(
 
 
 def _order(every: list[Partition], holder: str) -> Iterator[Partition]:
-    """Every partition, starting at one that depends on the worker: two workers
-    starting together mostly take different partitions instead of skipping."""
-    start = bucket(holder, len(every))
-    yield from every[start:] + every[:start]
+    """Every partition in the same order for every worker, the largest first: a worker
+    skips those another holds and takes the next, so the small ones fill in at the end
+    and the workers finish together (largest-first list scheduling). Starting each
+    worker elsewhere in the list could leave one worker alone with a large partition
+    at the end while the other has nothing left (`holder` is not used)."""
+    yield from every
