@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Column, MetaData, Table
+from sqlalchemy import Column, Index, MetaData, Table, text
 
 metadata = MetaData()
 
@@ -26,3 +26,9 @@ def table(name: str, *items: Any, **options: Any) -> Table:
     created.__table__ = created  # type: ignore[attr-defined]
     created.__tablename__ = name  # type: ignore[attr-defined]
     return created
+
+
+def partial_index(name: str, *columns: str, where: str) -> Index:
+    """An index of only the rows meeting `where` (SQL both databases read alike), on
+    SQLite and PostgreSQL. A query uses it only when its WHERE spells this condition."""
+    return Index(name, *columns, sqlite_where=text(where), postgresql_where=text(where))

@@ -28,11 +28,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    text,
 )
 
 from metareg.db.tables.approaches import APPROACH_ID_LENGTH
-from metareg.db.tables.base import table
+from metareg.db.tables.base import partial_index, table
 from metareg.db.types import BigId, Json, Serial, UtcDateTime
 
 Registry = table(
@@ -134,22 +133,20 @@ Action = table(
     # DC03's screened pass reads the parsed underlying units of every issuance in
     # (underlying registry, batch, first unit) order from this index alone; only
     # rows with a parsed range are in it.
-    Index(
+    partial_index(
         "ix_action_unit_range",
         "underlying_registry_id",
         "underlying_prefix",
         "underlying_first",
         "underlying_last",
-        sqlite_where=text(UNIT_RANGE_WHERE),
-        postgresql_where=text(UNIT_RANGE_WHERE),
+        where=UNIT_RANGE_WHERE,
     ),
     # ... and the few rows with units but no parsed range (unparsable serials, or
     # not an issuance) from this one, which go to the exact check.
-    Index(
+    partial_index(
         "ix_action_unit_unparsed",
         "underlying_registry_id",
-        sqlite_where=text(UNIT_UNPARSED_WHERE),
-        postgresql_where=text(UNIT_UNPARSED_WHERE),
+        where=UNIT_UNPARSED_WHERE,
     ),
 )
 
@@ -220,26 +217,24 @@ UnitStatus = table(
     UniqueConstraint("registry_id", "uid", name="uq_unit_status_identity"),
     # Range search per programme: the statuses of one programme's batch whose
     # parsed block meets a range, in (programme, batch, first unit) order.
-    Index(
+    partial_index(
         "ix_unit_status_range",
         "underlying_registry_id",
         "unit_prefix",
         "unit_first",
         "unit_last",
-        sqlite_where=text(STATUS_RANGE_WHERE),
-        postgresql_where=text(STATUS_RANGE_WHERE),
+        where=STATUS_RANGE_WHERE,
     ),
     # The statuses a programme rule can speak on (prefilter.programmes): retired or
     # cancelled for a purpose, and labelled, read without the whole table.
     Index("ix_unit_status_claim", "status", "purpose"),
     Index("ix_unit_status_label", "article6_label"),
     # Batch ids and serials no parser reads: matched by the exact text.
-    Index(
+    partial_index(
         "ix_unit_status_text",
         "underlying_registry_id",
         "first_unit_id",
-        sqlite_where=text(STATUS_UNPARSED_WHERE),
-        postgresql_where=text(STATUS_UNPARSED_WHERE),
+        where=STATUS_UNPARSED_WHERE,
     ),
 )
 
