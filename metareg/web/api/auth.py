@@ -15,7 +15,7 @@ from fastapi.security import APIKeyHeader
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
-from metareg.web.api.deps import engine_of, gate_of, inline_reads, read_connection, reading
+from metareg.web.api.deps import engine_of, read_connection, reading, reading_inline
 from metareg.web.api.ratelimit import RateLimiter
 from metareg.web.auth import (
     KEY_HEADER,
@@ -112,15 +112,11 @@ async def authorized_read(
     connect and check the key. Same checks in the same order (capacity, then key), all
     before the request body is validated. The route runs its reads on the loop when
     `inline_reads(request)`, in a worker thread otherwise."""
-    gate = gate_of(request)
-    if inline_reads(request) and gate.try_enter():
-        try:
-            with engine_of(request).connect() as connection:
-                authorize_on(request, token, connection)
-                yield connection
-        finally:
-            gate.leave()
-        return
+    with reading_inline(request) as connection:
+        if connection is not None:
+            authorize_on(request, token, connection)
+            yield connection
+            return
     held = reading(request)
 
     def enter() -> Connection:

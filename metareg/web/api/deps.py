@@ -98,6 +98,22 @@ def inline_reads(request: Request) -> bool:
     return bool(request.app.state.inline_reads)
 
 
+@contextmanager
+def reading_inline(request: Request) -> Iterator[Connection | None]:
+    """A read connection for the event loop itself, when the hottest reads may run there
+    (`inline_reads`) and a read slot is free right now (never waits); else None, and
+    the caller reads in a worker thread (`reading`)."""
+    gate = gate_of(request)
+    if not (inline_reads(request) and gate.try_enter()):
+        yield None
+        return
+    try:
+        with engine_of(request).connect() as connection:
+            yield connection
+    finally:
+        gate.leave()
+
+
 def read_connection(request: Request) -> Iterator[Connection]:
     """A connection for the request; reads only, so nothing to commit."""
     with reading(request) as connection:

@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from metareg.oversight.itmos import NotInIndex, describe_itmo
 from metareg.records.identifiers import is_provisional
 from metareg.web.api.auth import authorize_on, key_header
-from metareg.web.api.deps import engine_of, gate_of, inline_reads, reading
+from metareg.web.api.deps import reading, reading_inline
 from metareg.web.problems import ApiProblem
 
 router = APIRouter(prefix="/v1", tags=["itmos"])
@@ -110,14 +110,9 @@ async def get_itmo(
     # a read slot is free and reads are short (`ApiSettings.inline_reads`); otherwise
     # one trip to a worker thread for the whole request, where sync dependencies took
     # four (the connection's entry and exit, the key, the handler).
-    if inline_reads(request):
-        gate = gate_of(request)
-        if gate.try_enter():
-            try:
-                with engine_of(request).connect() as connection:
-                    return answer_on(connection, request, token, identifier)
-            finally:
-                gate.leave()
+    with reading_inline(request) as connection:
+        if connection is not None:
+            return answer_on(connection, request, token, identifier)
     return await run_in_threadpool(answer_itmo, request, token, identifier)
 
 
