@@ -181,19 +181,30 @@ _SELECT = {
 
 
 def _integers(values: tuple[Any, ...], bad: Any) -> Any:
-    try:
-        return np.array(values, dtype=np.int64)
-    except (TypeError, ValueError, OverflowError):
-        out = np.zeros(len(values), dtype=np.int64)
-        for n, value in enumerate(values):
-            if type(value) is int and -(2**63) <= value < 2**63:
-                out[n] = value
-            else:
-                bad[n] = True
-        return out
+    if set(map(type, values)) == {int}:
+        try:
+            return np.array(values, dtype=np.int64)
+        except OverflowError:
+            pass
+    out = np.zeros(len(values), dtype=np.int64)
+    for n, value in enumerate(values):
+        if type(value) is int and -(2**63) <= value < 2**63:
+            out[n] = value
+        else:
+            bad[n] = True
+    return out
+
+
+_NUMBERS = {int, float, type(None)}
 
 
 def _quantities(values: tuple[Any, ...], bad: Any) -> Any:
+    """Quantities as floats (NaN: not given); a non-number is `bad`."""
+    if set(map(type, values)) <= _NUMBERS:
+        try:
+            return np.array(values, dtype=np.float64)  # None: NaN
+        except OverflowError:
+            pass
     out = np.full(len(values), np.nan)
     for n, value in enumerate(values):
         if value is None:
@@ -205,8 +216,20 @@ def _quantities(values: tuple[Any, ...], bad: Any) -> Any:
     return out
 
 
+def _coded(cache: _Cache, values: Iterable[Any]) -> Any:
+    return np.fromiter(map(cache.__getitem__, values), dtype=np.int64)
+
+
+def _of_list(codes: dict[str, int], other: int, null: int) -> _Cache:
+    """A code of a list's text (`other`: a text not in it, `null`: NULL, -1: no text)."""
+    return _Cache(
+        lambda t: null if t is None else codes.get(t, other) if isinstance(t, str) else None
+    )
+
+
 def encode(kind: int, rows: Sequence[Any]) -> Any:
-    """Rows of `_SELECT[kind]` as records of `RECORD`."""
+    """Rows of `_SELECT[kind]` as records of `RECORD` (a code per distinct text, looked
+    up once per row at C speed)."""
     out = np.zeros(len(rows), dtype=RECORD)
     if not rows:
         return out
@@ -217,31 +240,25 @@ def encode(kind: int, rows: Sequence[Any]) -> Any:
     out["first"] = _integers(first, bad)
     out["last"] = _integers(last, bad)
     out["vintage"] = _integers(vintage, bad)
-    pairs = _Cache(lambda key: pair_key(*key))
-    out["pair"] = [pairs[key] for key in zip(approaches, originating, strict=True)]
-    days = _Cache(_day)
-    out["day"] = [days[d] for d in day]
-    parties = _parties()
-    out["ftp"] = [parties[p] if p is not None else -1 for p in ftp]
-    out["acquiring"] = [parties[p] for p in acquiring]
-    out["transferring"] = [parties[p] for p in transferring]
-    registries = _Cache(registry_key)
-    out["reporting"] = [registries[r] for r in registry]
-    out["reporting_party"] = [
-        parties[r[:3]] if isinstance(r, str) else -1 for r in registry
-    ]  # valid only with a valid `reporting`
-    codes = TYPE_CODES[kind]
-    out["type"] = [codes.get(t, 0) if isinstance(t, str) else 0 for t in type_]
-    out["metric"] = [METRICS.get(m, 0) if isinstance(m, str) else 0 for m in metric]
-    out["mitigation"] = [
-        NO_MITIGATION
-        if m is None
-        else (MITIGATION_TYPES.get(m, UNKNOWN_MITIGATION) if isinstance(m, str) else 99)
-        for m in mitigation
-    ]
-    bad |= out["mitigation"] == 99
+    pairs = zip(approaches, originating, strict=True)
+    out["pair"] = _coded(_Cache(lambda key: pair_key(*key)), pairs)
+    out["day"] = _coded(_Cache(_day), day)
+    parties = _parties()  # NULL: no Party
+    out["ftp"] = _coded(_Cache(lambda t: None if t is None else parties[t]), ftp)
+    out["acquiring"] = _coded(parties, acquiring)
+    out["transferring"] = _coded(parties, transferring)
+    out["reporting"] = _coded(_Cache(registry_key), registry)
+    # The reporting registry's Party (valid whenever `reporting` is).
+    out["reporting_party"] = _coded(_Cache(lambda r: parties[r[:3]]), registry)
+    out["type"] = _coded(_of_list(TYPE_CODES[kind], 0, 0), type_)
+    out["metric"] = _coded(_of_list(METRICS, 0, 0), metric)
+    out["mitigation"] = _coded(
+        _of_list(MITIGATION_TYPES, UNKNOWN_MITIGATION, NO_MITIGATION), mitigation
+    )
     for name in ("pair", "day", "ftp", "acquiring", "transferring", "reporting"):
         bad |= out[name] < 0
+    for name in ("type", "metric", "mitigation"):
+        bad |= out[name] == 255  # -1 (not text) wrapped
     q = _quantities(quantity, bad)
     size = (out["last"] - out["first"] + 1).astype(np.float64)
     with np.errstate(invalid="ignore"):

@@ -128,6 +128,8 @@ _ACCOUNT_KINDS = {account: HOLDING_ACTIVE for account in dc06.ACTIVE_ACCOUNTS} |
 }
 _METRICS = columns.METRICS
 _MITIGATION_TYPES = columns.MITIGATION_TYPES
+
+
 # The columnar copy's type codes (SQLite, `metareg.index.columns`) as screen kinds.
 def _kind_of_code(names: tuple[str, ...], kinds: dict[str, int]) -> Any:
     table = np.full(256, OTHER_ACTION, dtype=np.int64)  # code 0 and unused codes: other
