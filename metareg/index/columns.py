@@ -22,7 +22,7 @@ and rewrites the segments (`SEGMENT` ids each, one BLOB per segment) that hold t
 then empties the table: the index writer folds at the end of each batch, in its
 transaction; `load` folds whatever is left first. The copy therefore commits or rolls
 back with the rows it copies, and is never read stale. `load` also checks that the
-triggers exist and that the copy has as many rows as the tables (else it rebuilds).
+triggers exist (else it creates them and rebuilds the copy).
 
 PostgreSQL keeps no copy: there the screen aggregates in the server, in parallel.
 """
@@ -406,34 +406,33 @@ class Columns:
         return int(self.records.shape[0])
 
 
-def _sound(connection: Connection, counts: dict[int, int]) -> bool:
-    triggers = connection.exec_driver_sql(
+def _triggered(connection: Connection) -> bool:
+    """Whether every trigger of the copy is in place."""
+    found = connection.exec_driver_sql(
         f"SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE '{STORE}_%'"
     ).scalar()
-    if triggers != TRIGGERS:
-        return False
-    for kind, name in TABLES.items():
-        if connection.exec_driver_sql(f"SELECT count(*) FROM {name}").scalar() != counts[kind]:
-            return False
-    return True
+    return found == TRIGGERS
 
 
 def load(connection: Connection, approaches: Collection[str] | None = None) -> Columns:
     """Every current action and holding (or those of these cooperative approaches),
     folded up to date first. Raises `Unencodable` when a record could not be encoded."""
-    fold(connection)
-    parts = _read(connection)
-    counts = {kind: sum(len(b) for b in blobs) // RECORD.itemsize for kind, blobs in parts.items()}
-    if not _sound(connection, counts):
+    if not _triggered(connection):  # e.g. dropped with their table by a batch migration
+        # The rebuild's first write opens the transaction the triggers are then made in
+        # (SQLite's driver would commit DDL outside one at once): both or neither stay.
+        rebuild(connection)
         for statement in trigger_statements():
             connection.exec_driver_sql(statement)
-        rebuild(connection)
-        parts = _read(connection)
-    tables = [np.frombuffer(b"".join(parts[kind]), dtype=RECORD) for kind in TABLES]
-    holding = np.concatenate(
-        [np.full(t.shape[0], kind == HOLDING) for kind, t in zip(TABLES, tables, strict=True)]
-    )
-    records = np.concatenate(tables)
+    fold(connection)
+    blobs, holding_bytes = [], 0
+    for kind, data in connection.exec_driver_sql(
+        f"SELECT kind, data FROM {STORE} ORDER BY kind, segment"
+    ):
+        blobs.append(data)
+        holding_bytes += len(data) if kind == HOLDING else 0
+    records = np.frombuffer(b"".join(blobs), dtype=RECORD)
+    holding = np.zeros(records.shape[0], dtype=bool)  # the actions, then the holdings
+    holding[records.shape[0] - holding_bytes // RECORD.itemsize :] = True
     if (records["flags"] & BAD).any():
         raise Unencodable("a record's identifiers, codes or date are not of the schema's form")
     if approaches is not None:
@@ -443,12 +442,3 @@ def load(connection: Connection, approaches: Collection[str] | None = None) -> C
         keep = np.isin(records["pair"] // REGISTRY_KEYS, numbers)
         holding, records = holding[keep], records[keep]
     return Columns(holding, records)
-
-
-def _read(connection: Connection) -> dict[int, list[bytes]]:
-    parts: dict[int, list[bytes]] = {kind: [] for kind in TABLES}
-    for kind, data in connection.exec_driver_sql(
-        f"SELECT kind, data FROM {STORE} ORDER BY kind, segment"
-    ):
-        parts[int(kind)].append(data)
-    return parts

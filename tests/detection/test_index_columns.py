@@ -128,9 +128,11 @@ def test_a_rolled_back_write_leaves_the_copy_as_it_was(engine: Engine, tmp_path:
     assert len(records) == 1
 
 
-def test_lost_triggers_are_restored_and_the_copy_rebuilt(sqlite_engine: Engine) -> None:
+def test_lost_triggers_are_restored_and_the_copy_rebuilt(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
     """A migration that rebuilds `actions` (SQLite's batch mode) drops its triggers: the
-    check notices, restores them and rebuilds the copy."""
+    check notices, restores them and rebuilds the copy (kept when the check commits)."""
     engine = sqlite_engine
     with engine.begin() as connection:
         writer = IndexWriter(connection, "IDN01", "test")
@@ -139,13 +141,13 @@ def test_lost_triggers_are_restored_and_the_copy_rebuilt(sqlite_engine: Engine) 
             connection.exec_driver_sql(f"DROP TRIGGER {name}")
         _insert_copy(connection, "SQL-1", 50, 60)  # not noted
     assert "DC01" in _screened_rules(engine)
+    Index(engine, tmp_path).check(full=True, as_of=AS_OF)
     with engine.connect() as connection:
-        assert (
-            connection.exec_driver_sql(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
-            ).scalar()
-            >= columns.TRIGGERS
-        )
+        triggers = connection.exec_driver_sql(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
+        ).scalar()
+    assert triggers == columns.TRIGGERS
+    assert "DC01" in _screened_rules(engine)
 
 
 def test_a_partition_reads_only_its_approaches(engine: Engine, tmp_path: Path) -> None:
