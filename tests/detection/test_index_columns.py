@@ -12,8 +12,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from alembic import command
 from sqlalchemy import Engine, text
 
+from metareg.db import migrate
 from metareg.db.tables.index import Action
 from metareg.detection.prefilter import blocks as screen
 from metareg.index import columns
@@ -164,3 +166,20 @@ def test_a_partition_reads_only_its_approaches(engine: Engine, tmp_path: Path) -
         first = screen.read(connection, ["CA0001", "not an approach"])
     assert (len(every), len(second), len(first)) == (3, 2, 1)
     assert sorted([*second.ids.tolist(), *first.ids.tolist()]) == sorted(every.ids.tolist())
+
+
+def test_the_migration_builds_the_copy_from_the_rows_already_stored(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    engine = sqlite_engine
+    index = Index(engine, tmp_path)
+    index.put("IDN01", action("ISS-1", 1, 100), action("ISS-2", 50, 150))
+    index.put("JPN01", holding("J", 1, 50))
+    command.downgrade(migrate.alembic_config(engine), "0015_detection_partition")
+    with engine.connect() as connection:
+        tables = connection.exec_driver_sql("SELECT name FROM sqlite_master").scalars().all()
+    assert columns.STORE not in tables
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        assert len(columns.load(connection)) == 3
+    assert "DC01" in _screened_rules(engine)
