@@ -338,7 +338,8 @@ def fold(connection: Connection) -> int:
     noted = connection.exec_driver_sql(f"SELECT kind, row_id FROM {DIRTY}").fetchall()
     if not noted:
         return 0
-    marks = np.array(noted, dtype=np.int64).reshape(-1, 2)
+    # Plain tuples: numpy would probe each SQLAlchemy Row as a mapping first.
+    marks = np.array([tuple(row) for row in noted], dtype=np.int64).reshape(-1, 2)
     for kind in TABLES:
         ids = np.unique(marks[marks[:, 0] == kind, 1])
         if not ids.shape[0]:
