@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Table, func, insert, literal, select
 from metareg.db.locks import serialize_writers
 from metareg.db.tables.index import CURRENT_TABLES, BlockSpan, Holding, RecordVersion
 from metareg.db.upsert import batched, upsert, write_rows
+from metareg.index import columns
 from metareg.index.counts import Counts
 from metareg.index.unitrange import NO_UNITS, status_columns, unit_columns
 from metareg.records.canonical import dumps
@@ -126,6 +127,7 @@ class IndexWriter:
             if record_type == "holding":
                 typed = self._prepare_snapshot(typed, counts)
             self._apply_typed(record_type, typed, counts)
+        columns.fold(self.connection)  # the columnar copy, in this transaction (SQLite)
         return counts
 
     # -- the generic path -------------------------------------------------------------

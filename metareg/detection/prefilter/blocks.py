@@ -79,6 +79,7 @@ from metareg.detection.rules import dc12_quantity_mismatch as dc12
 from metareg.detection.rules import dc17_untraced_block as dc17
 from metareg.detection.rules.kinds import CheckContext
 from metareg.detection.rules.terms import ACQUISITION, TRANSFERS
+from metareg.index import columns
 
 actions = Action
 holdings = Holding
@@ -125,13 +126,25 @@ _OTHER_ACCOUNTS = ("cancellation", "retirement")  # the schema's other account t
 _ACCOUNT_KINDS = {account: HOLDING_ACTIVE for account in dc06.ACTIVE_ACCOUNTS} | {
     account: HOLDING_OTHER for account in _OTHER_ACCOUNTS
 }
-_METRICS = {"GHG": 1, "non-GHG": 2}
-_MITIGATION_TYPES = {"Emission reductions": 1, "Removals": 2, "Emission reductions and removals": 3}
+_METRICS = columns.METRICS
+_MITIGATION_TYPES = columns.MITIGATION_TYPES
+
+
+# The columnar copy's type codes (SQLite, `metareg.index.columns`) as screen kinds.
+def _kind_of_code(names: tuple[str, ...], kinds: dict[str, int]) -> Any:
+    table = np.full(256, OTHER_ACTION, dtype=np.int64)  # code 0 and unused codes: other
+    table[1 : len(names) + 1] = [kinds.get(name, OTHER_ACTION) for name in names]
+    return table
+
+
+_KIND_OF_ACTION_CODE = _kind_of_code(columns.ACTION_TYPES, _ACTION_KINDS)
+_KIND_OF_ACCOUNT_CODE = _kind_of_code(columns.ACCOUNT_TYPES, _ACCOUNT_KINDS)
+_DC12_METRIC = columns.METRICS.get(dc12.METRIC, -1)
 
 # The packed column: bit 0 DC12 mismatch, bits 2-4 kind, 5-6 metric (0: not in the
 # schema's list), 7-9 mitigation type (0: not given, 4: not in the list), 10 and up the
 # vintage (signed).
-UNKNOWN_MITIGATION = 4
+UNKNOWN_MITIGATION = columns.UNKNOWN_MITIGATION
 # Fixed-width text columns, each aggregated without separators: the date
 # (action_date / as_of, YYYY-MM-DD), the first transferring Party, the reporting
 # registry (^[A-Z]{3}[0-9]{2}$, its Party the first three characters), the acquiring
@@ -478,6 +491,14 @@ def read(connection: Connection, approaches: Collection[str] | None = None) -> R
         raise ScreenUnavailable(f"no screen for {', '.join(UNSCREENED)}")
     if AMBIGUOUS:
         raise ScreenUnavailable("an action type is of two screen kinds")
+    if columns.kept(connection):
+        try:
+            stored = columns.load(connection, approaches)
+        except columns.Unencodable as why:
+            raise ScreenUnavailable(str(why)) from why
+        records = _from_columns(stored)
+        records.pair = _dense_pairs(connection, records.pair)
+        return records
     action_screen, holding_screen = _ACTION_SCREEN, _HOLDING_SCREEN
     if approaches is not None:
         action_screen = action_screen.where(actions.c.cooperative_approach_id.in_(approaches))
@@ -510,6 +531,38 @@ def read(connection: Connection, approaches: Collection[str] | None = None) -> R
     records = Records.concat([part for part in parts if part is not None])
     records.pair = _dense_pairs(connection, records.pair)
     return records
+
+
+def _from_columns(stored: columns.Columns) -> Records:
+    """The columnar copy's rule-neutral records as the screen's (kinds, packed column)."""
+    r, holding = stored.records, stored.holding
+    codes = r["type"].astype(np.intp)
+    kind = np.where(holding, _KIND_OF_ACCOUNT_CODE[codes], _KIND_OF_ACTION_CODE[codes])
+    metric = r["metric"].astype(np.int64)
+    mismatch = ((r["flags"] & columns.MISMATCH) != 0) & (metric == _DC12_METRIC)
+    packed = (
+        mismatch.astype(np.int64)
+        | (kind.astype(np.int64) << 2)
+        | (metric << 5)
+        | (r["mitigation"].astype(np.int64) << 7)
+        | (r["vintage"] << 10)
+    )
+    parties = np.stack(
+        [r["ftp"], r["reporting_party"], r["acquiring"], r["transferring"]], axis=1
+    ).astype(np.int32)
+    pair = r["pair"].copy()
+    return Records(
+        ids=r["id"].copy(),
+        holding=holding,
+        pair=pair,
+        first=r["first"].copy(),
+        last=r["last"].copy(),
+        day=r["day"].copy(),
+        packed=packed,
+        parties=parties,
+        reporting=r["reporting"].astype(np.int64),
+        originating=pair % REGISTRY_KEYS,
+    )
 
 
 def _dense_pairs(connection: Connection, keys: Any) -> Any:

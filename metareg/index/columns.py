@@ -1,0 +1,445 @@
+"""A columnar copy of the current block records (actions and holdings), kept on SQLite.
+
+Why: the full check screens every current block (`detection.prefilter.blocks`); read
+out of SQLite's row store, even as SQL string aggregates parsed by numpy, that read is
+most of the check at a million blocks. This copy holds the screened columns as packed
+integers, so the check reads it with one `np.frombuffer`.
+
+What it holds, per record, rule-neutral (the screen maps these codes to its rule kinds):
+row id, (cooperative approach, originating registry) as one key (`pair_key`),
+`first_id`, `last_id`, the date as YYYYMMDD, the action type or account type as a code
+of the schema's lists (0: another), metric and mitigation type codes, vintage, whether
+`quantity_tco2e` differs from the block size (conservatively: also any size where a
+float could round), the Party codes (first transferring, reporting, acquiring,
+transferring; `party_code`) and the reporting registry (`registry_key`). A record
+whose text the encoding cannot hold is stored flagged `BAD`, and `load` then refuses
+(`Unencodable`): the check sweeps every block, as before this copy existed.
+
+How it stays right: SQLite triggers on `actions` and `holdings` note every inserted,
+updated or deleted row id in `index_columns_dirty`, whichever code wrote (the index
+writer, a snapshot's supersession, a plain SQL statement). `fold` re-reads those rows
+and rewrites the segments (`SEGMENT` ids each, one BLOB per segment) that hold them,
+then empties the table: the index writer folds at the end of each batch, in its
+transaction; `load` folds whatever is left first. The copy therefore commits or rolls
+back with the rows it copies, and is never read stale. `load` also checks that the
+triggers exist (else it creates them and rebuilds the copy).
+
+PostgreSQL keeps no copy: there the screen aggregates in the server, in parallel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection
+
+SEGMENT = 8192  # row ids per stored segment
+ACTION, HOLDING = 0, 1
+TABLES = {ACTION: "actions", HOLDING: "holdings"}
+STORE, DIRTY = "index_columns", "index_columns_dirty"
+
+# The schema's lists (records/schemas), as codes from 1; 0 is "not in the list".
+ACTION_TYPES = (
+    "Issuance",
+    "Authorization",
+    "First transfer",
+    "Transfer",
+    "Acquisition",
+    "Use",
+    "Cancellation",
+    "Voluntary cancellation",
+)
+ACCOUNT_TYPES = ("holding", "government-holding", "cancellation", "retirement")
+METRICS = {"GHG": 1, "non-GHG": 2}
+MITIGATION_TYPES = {"Emission reductions": 1, "Removals": 2, "Emission reductions and removals": 3}
+NO_MITIGATION, UNKNOWN_MITIGATION = 0, 4
+TYPE_CODES = {
+    ACTION: {name: n + 1 for n, name in enumerate(ACTION_TYPES)},
+    HOLDING: {name: n + 1 for n, name in enumerate(ACCOUNT_TYPES)},
+}
+
+# flags
+MISMATCH, BAD = 1, 2
+
+RECORD = np.dtype(
+    [
+        ("id", "<i8"),
+        ("pair", "<i8"),
+        ("first", "<i8"),
+        ("last", "<i8"),
+        ("vintage", "<i8"),
+        ("day", "<i4"),
+        ("ftp", "<i4"),  # first transferring Party
+        ("reporting_party", "<i4"),
+        ("acquiring", "<i4"),
+        ("transferring", "<i4"),
+        ("reporting", "<i4"),  # the reporting registry (`registry_key`)
+        ("type", "u1"),
+        ("metric", "u1"),
+        ("mitigation", "u1"),
+        ("flags", "u1"),
+    ]
+)
+
+REGISTRY_KEYS = 26**3 * 100
+NO_PARTY = "---"  # never a Party code (^[A-Z]{3}$): an absent acquiring/transferring Party
+
+
+class Unencodable(Exception):
+    """The copy holds a record it could not encode: screen nothing, sweep everything."""
+
+
+def party_code(text: str) -> int | None:
+    """The integer of a three-character ASCII Party code."""
+    raw = text.encode("ascii", "replace")
+    if len(raw) != 3:
+        return None
+    return (raw[0] << 16) | (raw[1] << 8) | raw[2]
+
+
+NO_PARTY_CODE = party_code(NO_PARTY)
+
+
+def registry_key(registry_id: str) -> int | None:
+    """A registry id ^[A-Z]{3}[0-9]{2}$ as an integer below REGISTRY_KEYS."""
+    if (
+        len(registry_id) != 5
+        or not registry_id.isascii()
+        or not registry_id[:3].isupper()
+        or not registry_id[:3].isalpha()
+        or not registry_id[3:].isdigit()
+    ):
+        return None
+    a, b, c = (ord(ch) - ord("A") for ch in registry_id[:3])
+    return ((a * 26 + b) * 26 + c) * 100 + int(registry_id[3:])
+
+
+def pair_key(approach: str, registry_id: str) -> int | None:
+    """(cooperative approach ^CA[0-9]{4}$, registry) as one integer."""
+    registry = registry_key(registry_id)
+    if (
+        registry is None
+        or len(approach) != 6
+        or not approach.isascii()
+        or approach[:2] != "CA"
+        or not approach[2:].isdigit()
+    ):
+        return None
+    return int(approach[2:]) * REGISTRY_KEYS + registry
+
+
+def approach_number(approach: str) -> int | None:
+    """The number of a cooperative approach id (`pair_key // REGISTRY_KEYS`)."""
+    key = pair_key(approach, "AAA00")
+    return None if key is None else key // REGISTRY_KEYS
+
+
+def _day(text: str) -> int | None:
+    if len(text) != 10 or text[4] != "-" or text[7] != "-" or not text.isascii():
+        return None
+    digits = text[:4] + text[5:7] + text[8:]
+    return int(digits) if digits.isdigit() else None
+
+
+class _Cache(dict[Any, int]):
+    """Text -> code, computed once per distinct text (-1: not encodable)."""
+
+    def __init__(self, encode: Any) -> None:
+        super().__init__()
+        self.encode = encode
+
+    def __missing__(self, key: Any) -> int:
+        try:
+            value = self.encode(key)
+        except (TypeError, ValueError, AttributeError, UnicodeError):
+            value = None
+        code = -1 if value is None else int(value)
+        self[key] = code
+        return code
+
+
+def _parties() -> _Cache:
+    return _Cache(lambda t: NO_PARTY_CODE if t is None else party_code(t) if t.isascii() else None)
+
+
+_SELECT = {
+    ACTION: (
+        "SELECT id, cooperative_approach_id, party_registry_id, first_id, last_id, vintage, "
+        "quantity_tco2e, action_date, action_type, metric, mitigation_type, "
+        "first_transferring_party_id, registry_id, acquiring_party_id, transferring_party_id "
+        "FROM actions"
+    ),
+    HOLDING: (
+        "SELECT id, cooperative_approach_id, party_registry_id, first_id, last_id, vintage, "
+        "quantity_tco2e, as_of, account_type, metric, mitigation_type, "
+        "first_transferring_party_id, registry_id, NULL, NULL FROM holdings"
+    ),
+}
+
+
+def _integers(values: tuple[Any, ...], bad: Any) -> Any:
+    if set(map(type, values)) == {int}:
+        try:
+            return np.array(values, dtype=np.int64)
+        except OverflowError:
+            pass
+    out = np.zeros(len(values), dtype=np.int64)
+    for n, value in enumerate(values):
+        if type(value) is int and -(2**63) <= value < 2**63:
+            out[n] = value
+        else:
+            bad[n] = True
+    return out
+
+
+_NUMBERS = {int, float, type(None)}
+
+
+def _quantities(values: tuple[Any, ...], bad: Any) -> Any:
+    """Quantities as floats (NaN: not given); a non-number is `bad`."""
+    if set(map(type, values)) <= _NUMBERS:
+        try:
+            return np.array(values, dtype=np.float64)  # None: NaN
+        except OverflowError:
+            pass
+    out = np.full(len(values), np.nan)
+    for n, value in enumerate(values):
+        if value is None:
+            continue
+        if type(value) in (int, float):
+            out[n] = float(value) if abs(value) < 1e300 else np.inf
+        else:
+            bad[n] = True
+    return out
+
+
+def _coded(cache: _Cache, values: Iterable[Any]) -> Any:
+    return np.fromiter(map(cache.__getitem__, values), dtype=np.int64)
+
+
+def _of_list(codes: dict[str, int], other: int, null: int) -> _Cache:
+    """A code of a list's text (`other`: a text not in it, `null`: NULL, -1: no text)."""
+    return _Cache(
+        lambda t: null if t is None else codes.get(t, other) if isinstance(t, str) else None
+    )
+
+
+def encode(kind: int, rows: Sequence[Any]) -> Any:
+    """Rows of `_SELECT[kind]` as records of `RECORD` (a code per distinct text, looked
+    up once per row at C speed)."""
+    out = np.zeros(len(rows), dtype=RECORD)
+    if not rows:
+        return out
+    (ids, approaches, originating, first, last, vintage, quantity, day, type_, metric,
+     mitigation, ftp, registry, acquiring, transferring) = zip(*rows, strict=True)  # fmt: skip
+    bad = np.zeros(len(rows), dtype=bool)
+    out["id"] = _integers(ids, bad)
+    out["first"] = _integers(first, bad)
+    out["last"] = _integers(last, bad)
+    out["vintage"] = _integers(vintage, bad)
+    pairs = zip(approaches, originating, strict=True)
+    out["pair"] = _coded(_Cache(lambda key: pair_key(*key)), pairs)
+    out["day"] = _coded(_Cache(_day), day)
+    parties = _parties()  # NULL: no Party
+    out["ftp"] = _coded(_Cache(lambda t: None if t is None else parties[t]), ftp)
+    out["acquiring"] = _coded(parties, acquiring)
+    out["transferring"] = _coded(parties, transferring)
+    out["reporting"] = _coded(_Cache(registry_key), registry)
+    # The reporting registry's Party (valid whenever `reporting` is).
+    out["reporting_party"] = _coded(_Cache(lambda r: parties[r[:3]]), registry)
+    out["type"] = _coded(_of_list(TYPE_CODES[kind], 0, 0), type_)
+    out["metric"] = _coded(_of_list(METRICS, 0, 0), metric)
+    out["mitigation"] = _coded(
+        _of_list(MITIGATION_TYPES, UNKNOWN_MITIGATION, NO_MITIGATION), mitigation
+    )
+    for name in ("pair", "day", "ftp", "acquiring", "transferring", "reporting"):
+        bad |= out[name] < 0
+    for name in ("type", "metric", "mitigation"):
+        bad |= out[name] == 255  # -1 (not text) wrapped
+    q = _quantities(quantity, bad)
+    size = (out["last"] - out["first"] + 1).astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        mismatch = ~np.isnan(q) & ((q != size) | (q >= 1e15))
+    out["flags"] = mismatch * MISMATCH + bad * BAD
+    return out
+
+
+# -- the store -------------------------------------------------------------------------
+
+TRIGGERED_COLUMNS = {
+    ACTION: (
+        "id, cooperative_approach_id, party_registry_id, first_id, last_id, vintage, "
+        "quantity_tco2e, action_date, action_type, metric, mitigation_type, "
+        "first_transferring_party_id, registry_id, acquiring_party_id, transferring_party_id"
+    ),
+    HOLDING: (
+        "id, cooperative_approach_id, party_registry_id, first_id, last_id, vintage, "
+        "quantity_tco2e, as_of, account_type, metric, mitigation_type, "
+        "first_transferring_party_id, registry_id"
+    ),
+}
+
+
+def trigger_names() -> list[str]:
+    return [f"{STORE}_{name}_{event}" for name in TABLES.values() for event in EVENTS]
+
+
+EVENTS = ("insert", "update", "delete")
+
+
+def trigger_statements() -> list[str]:
+    """The SQLite triggers that note every changed row id of `actions` and `holdings`."""
+    statements = []
+    for kind, name in TABLES.items():
+        note = f"INSERT INTO {DIRTY} (kind, row_id) VALUES ({kind}, %s.id);"
+        statements += [
+            f"CREATE TRIGGER IF NOT EXISTS {STORE}_{name}_insert AFTER INSERT ON {name} "
+            f"BEGIN {note % 'NEW'} END",
+            f"CREATE TRIGGER IF NOT EXISTS {STORE}_{name}_update "
+            f"AFTER UPDATE OF {TRIGGERED_COLUMNS[kind]} ON {name} "
+            f"BEGIN {note % 'OLD'} {note % 'NEW'} END",
+            f"CREATE TRIGGER IF NOT EXISTS {STORE}_{name}_delete AFTER DELETE ON {name} "
+            f"BEGIN {note % 'OLD'} END",
+        ]
+    return statements
+
+
+TRIGGERS = len(TABLES) * len(EVENTS)
+
+
+def kept(connection: Connection) -> bool:
+    """Whether this database keeps the copy (SQLite)."""
+    return connection.dialect.name == "sqlite"
+
+
+def _segments(connection: Connection, kind: int, segments: Iterable[int]) -> dict[int, bytes]:
+    found: dict[int, bytes] = {}
+    wanted = [int(s) for s in segments]
+    for start in range(0, len(wanted), 500):
+        part = wanted[start : start + 500]
+        marks = ",".join("?" * len(part))
+        found.update(
+            connection.exec_driver_sql(
+                f"SELECT segment, data FROM {STORE} WHERE kind = ? AND segment IN ({marks})",
+                (kind, *part),
+            ).fetchall()
+        )
+    return found
+
+
+def fold(connection: Connection) -> int:
+    """Bring the copy up to date with the rows the triggers noted; the number of row ids
+    folded. Runs in the caller's transaction."""
+    if not kept(connection):
+        return 0
+    noted = connection.exec_driver_sql(f"SELECT kind, row_id FROM {DIRTY}").fetchall()
+    if not noted:
+        return 0
+    # Plain tuples: numpy would probe each SQLAlchemy Row as a mapping first.
+    marks = np.array([tuple(row) for row in noted], dtype=np.int64).reshape(-1, 2)
+    for kind in TABLES:
+        ids = np.unique(marks[marks[:, 0] == kind, 1])
+        if not ids.shape[0]:
+            continue
+        rows = connection.exec_driver_sql(
+            f"{_SELECT[kind]} WHERE id IN (SELECT row_id FROM {DIRTY} WHERE kind = {kind})"
+        ).fetchall()
+        _rewrite(connection, kind, ids, encode(kind, rows))
+    connection.exec_driver_sql(f"DELETE FROM {DIRTY}")
+    return int(marks.shape[0])
+
+
+def _rewrite(connection: Connection, kind: int, ids: Any, fresh: Any) -> None:
+    """Replace the records of `ids` in their segments by `fresh` (those still present)."""
+    fresh = fresh[np.argsort(fresh["id"], kind="stable")]
+    touched = np.unique(ids // SEGMENT)
+    stored = _segments(connection, kind, touched.tolist())
+    fresh_segment = fresh["id"] // SEGMENT
+    writes, deletes = [], []
+    for segment in touched.tolist():
+        old = np.frombuffer(stored.get(segment, b""), dtype=RECORD)
+        old = old[~np.isin(old["id"], ids)]
+        lo, hi = np.searchsorted(fresh_segment, [segment, segment + 1])
+        merged = np.concatenate([old, fresh[lo:hi]])
+        merged = merged[np.argsort(merged["id"], kind="stable")]
+        if merged.shape[0]:
+            writes.append((kind, segment, merged.tobytes()))
+        elif segment in stored:
+            deletes.append((kind, segment))
+    if writes:
+        connection.exec_driver_sql(
+            f"INSERT INTO {STORE} (kind, segment, data) VALUES (?, ?, ?) "
+            "ON CONFLICT (kind, segment) DO UPDATE SET data = excluded.data",
+            writes,
+        )
+    if deletes:
+        connection.exec_driver_sql(f"DELETE FROM {STORE} WHERE kind = ? AND segment = ?", deletes)
+
+
+def rebuild(connection: Connection) -> None:
+    """Build the copy from every current row (the migration; a copy found wrong)."""
+    connection.exec_driver_sql(f"DELETE FROM {STORE}")
+    connection.exec_driver_sql(f"DELETE FROM {DIRTY}")
+    for kind in TABLES:
+        after = -1
+        while True:
+            rows = connection.exec_driver_sql(
+                f"{_SELECT[kind]} WHERE id > ? ORDER BY id LIMIT ?", (after, SEGMENT * 32)
+            ).fetchall()
+            if not rows:
+                break
+            records = encode(kind, rows)
+            after = int(records["id"][-1])
+            _rewrite(connection, kind, records["id"], records)
+
+
+@dataclass
+class Columns:
+    """The copy as arrays (row i of each is one record; `holding` tells the table)."""
+
+    holding: Any
+    records: Any  # of RECORD
+
+    def __len__(self) -> int:
+        return int(self.records.shape[0])
+
+
+def _triggered(connection: Connection) -> bool:
+    """Whether every trigger of the copy is in place."""
+    found = connection.exec_driver_sql(
+        f"SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE '{STORE}_%'"
+    ).scalar()
+    return found == TRIGGERS
+
+
+def load(connection: Connection, approaches: Collection[str] | None = None) -> Columns:
+    """Every current action and holding (or those of these cooperative approaches),
+    folded up to date first. Raises `Unencodable` when a record could not be encoded."""
+    if not _triggered(connection):  # e.g. dropped with their table by a batch migration
+        # The rebuild's first write opens the transaction the triggers are then made in
+        # (SQLite's driver would commit DDL outside one at once): both or neither stay.
+        rebuild(connection)
+        for statement in trigger_statements():
+            connection.exec_driver_sql(statement)
+    fold(connection)
+    blobs, holding_bytes = [], 0
+    for kind, data in connection.exec_driver_sql(
+        f"SELECT kind, data FROM {STORE} ORDER BY kind, segment"
+    ):
+        blobs.append(data)
+        holding_bytes += len(data) if kind == HOLDING else 0
+    records = np.frombuffer(b"".join(blobs), dtype=RECORD)
+    holding = np.zeros(records.shape[0], dtype=bool)  # the actions, then the holdings
+    holding[records.shape[0] - holding_bytes // RECORD.itemsize :] = True
+    if (records["flags"] & BAD).any():
+        raise Unencodable("a record's identifiers, codes or date are not of the schema's form")
+    if approaches is not None:
+        numbers = np.array(
+            sorted({n for n in map(approach_number, approaches) if n is not None}), dtype=np.int64
+        )
+        keep = np.isin(records["pair"] // REGISTRY_KEYS, numbers)
+        holding, records = holding[keep], records[keep]
+    return Columns(holding, records)

@@ -1,0 +1,185 @@
+"""The columnar copy the full check screens (`metareg.index.columns`, SQLite) follows
+every write: after an ingest, a correction, a withdrawal, a holdings snapshot that
+supersedes another, a write that bypasses the index writer and a transaction that
+rolls back, the screened full check finds exactly what the exhaustive sweep finds, and
+the copy equals one built afresh from the rows."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from alembic import command
+from sqlalchemy import Engine, text
+
+from metareg.db import migrate
+from metareg.db.tables.index import Action
+from metareg.detection.prefilter import blocks as screen
+from metareg.index import columns
+from metareg.index.writer import IndexWriter
+from metareg.records.operations import Incoming
+from tests.detection.conftest import Index
+from tests.detection.test_prefilter_blocks import _both
+from tests.helpers import action, holding, withdrawal
+
+AS_OF = date(2025, 6, 30)
+
+
+def _rules(lines: list[str]) -> set[str]:
+    return {line.split("rule='")[1][:4] for line in lines}
+
+
+def _screened_rules(engine: Engine) -> set[str]:
+    """The rules the screened full check finds (asserting the exhaustive sweep agrees),
+    and, where the copy is kept, that it equals a copy built afresh."""
+    screened, exhaustive = _both(engine, AS_OF, 30)
+    assert screened == exhaustive
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            kept = columns.load(connection)
+            columns.rebuild(connection)
+            fresh = columns.load(connection)
+            connection.rollback()
+        assert np.array_equal(np.sort(kept.records), np.sort(fresh.records))
+    return _rules(screened)
+
+
+def _noted(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(text(f"SELECT count(*) FROM {columns.DIRTY}")).scalar())
+
+
+def test_the_screen_follows_corrections_withdrawals_and_snapshots(
+    engine: Engine, tmp_path: Path
+) -> None:
+    index = Index(engine, tmp_path)
+    index.put("IDN01", action("ISS-1", 1, 100), action("ISS-2", 101, 200))
+    index.put("JPN01", holding("J", 1, 50, as_of="2024-06-30"))
+    assert "DC01" not in _screened_rules(engine)
+    if engine.dialect.name == "sqlite":
+        assert _noted(engine) == 0  # the writer folded its own writes
+
+    index.put("IDN01", action("ISS-2", 90, 200))  # a correction: now it overlaps ISS-1
+    assert "DC01" in _screened_rules(engine)
+
+    index.put("IDN01", withdrawal({"record_type": "action", "action_id": "ISS-2"}))
+    assert "DC01" not in _screened_rules(engine)
+
+    # Two holdings of one range: DC04; a newer snapshot of JPN01 supersedes its holding.
+    index.put("KOR01", holding("K", 1, 50, as_of="2024-06-30"))
+    assert "DC04" in _screened_rules(engine)
+    index.put("JPN01", holding("J2", 300, 320, as_of="2024-12-31"))
+    assert "DC04" not in _screened_rules(engine)
+
+
+def _insert_copy(connection: Any, uid: str, first: int, last: int) -> None:
+    """An issuance written with plain SQL (not through the writer): a copy of ISS-1
+    under another identity and range."""
+    names = [c.name for c in Action.columns if c.name not in ("id", "uid", "action_id")]
+    names = [n for n in names if n not in ("first_id", "last_id")]
+    listed = ", ".join(names)
+    connection.execute(
+        text(
+            f"INSERT INTO actions ({listed}, uid, action_id, first_id, last_id) "
+            f"SELECT {listed}, :uid, :uid, :first, :last FROM actions WHERE action_id = 'ISS-1'"
+        ),
+        {"uid": uid, "first": first, "last": last},
+    )
+
+
+def test_the_screen_follows_writes_that_bypass_the_writer(engine: Engine, tmp_path: Path) -> None:
+    index = Index(engine, tmp_path)
+    index.put("IDN01", action("ISS-1", 1, 100), action("ISS-2", 201, 300))
+    assert "DC01" not in _screened_rules(engine)
+
+    with engine.begin() as connection:
+        _insert_copy(connection, "SQL-1", 50, 60)
+    assert "DC01" in _screened_rules(engine)  # the check folded what the triggers noted
+
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM actions WHERE action_id = 'SQL-1'"))
+        connection.execute(text("UPDATE actions SET first_id = 150 WHERE action_id = 'ISS-2'"))
+    assert "DC01" not in _screened_rules(engine)
+
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE actions SET first_id = 100 WHERE action_id = 'ISS-2'"))
+    assert "DC01" in _screened_rules(engine)
+
+
+def test_a_rolled_back_write_leaves_the_copy_as_it_was(engine: Engine, tmp_path: Path) -> None:
+    index = Index(engine, tmp_path)
+    index.put("IDN01", action("ISS-1", 1, 100))
+    before = _screened_rules(engine)
+
+    class Crash(Exception):
+        pass
+
+    with pytest.raises(Crash), engine.begin() as connection:
+        writer = IndexWriter(connection, "IDN01", "test")
+        writer.apply([Incoming.from_record(action("ISS-2", 50, 150), "")])  # folded
+        _insert_copy(connection, "SQL-1", 20, 30)  # noted, not folded
+        raise Crash
+    assert _screened_rules(engine) == before
+    if engine.dialect.name == "sqlite":
+        assert _noted(engine) == 0
+    with engine.connect() as connection:
+        records = screen.read(connection)
+    assert len(records) == 1
+
+
+def test_lost_triggers_are_restored_and_the_copy_rebuilt(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    """A migration that rebuilds `actions` (SQLite's batch mode) drops its triggers: the
+    check notices, restores them and rebuilds the copy (kept when the check commits)."""
+    engine = sqlite_engine
+    with engine.begin() as connection:
+        writer = IndexWriter(connection, "IDN01", "test")
+        writer.apply([Incoming.from_record(action("ISS-1", 1, 100), "")])
+        for name in columns.trigger_names():
+            connection.exec_driver_sql(f"DROP TRIGGER {name}")
+        _insert_copy(connection, "SQL-1", 50, 60)  # not noted
+    assert "DC01" in _screened_rules(engine)
+    Index(engine, tmp_path).check(full=True, as_of=AS_OF)
+    with engine.connect() as connection:
+        triggers = connection.exec_driver_sql(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
+        ).scalar()
+    assert triggers == columns.TRIGGERS
+    assert "DC01" in _screened_rules(engine)
+
+
+def test_a_partition_reads_only_its_approaches(engine: Engine, tmp_path: Path) -> None:
+    index = Index(engine, tmp_path)
+    index.put(
+        "IDN01",
+        action("ISS-1", 1, 100),
+        action("ISS-2", 1, 100, cooperative_approach_id="CA0002"),
+        action("ISS-3", 1, 100, cooperative_approach_id="CA0002"),
+    )
+    with engine.connect() as connection:
+        every = screen.read(connection)
+        second = screen.read(connection, ["CA0002"])
+        first = screen.read(connection, ["CA0001", "not an approach"])
+    assert (len(every), len(second), len(first)) == (3, 2, 1)
+    assert sorted([*second.ids.tolist(), *first.ids.tolist()]) == sorted(every.ids.tolist())
+
+
+def test_the_migration_builds_the_copy_from_the_rows_already_stored(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    engine = sqlite_engine
+    index = Index(engine, tmp_path)
+    index.put("IDN01", action("ISS-1", 1, 100), action("ISS-2", 50, 150))
+    index.put("JPN01", holding("J", 1, 50))
+    command.downgrade(migrate.alembic_config(engine), "0015_detection_partition")
+    with engine.connect() as connection:
+        tables = connection.exec_driver_sql("SELECT name FROM sqlite_master").scalars().all()
+    assert columns.STORE not in tables
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        assert len(columns.load(connection)) == 3
+    assert "DC01" in _screened_rules(engine)
