@@ -66,11 +66,25 @@ JSON_COLUMNS = frozenset(
 )
 
 
+def _drop_triggers(engine: Any) -> None:
+    """Drop every trigger of a SQLite index (metareg's columnar copy notes each written
+    row with one): the baseline is the driver's executemany and nothing else."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.begin() as connection:
+        names = connection.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+        ).scalars()
+        for name in list(names):
+            connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
+
+
 def plain(url: str, manifest: str) -> dict[str, Any]:
     """The baseline of ingest and sync: the same rows parsed and inserted with the
     driver's executemany into the current tables of the same kind of database,
     committed every ingest batch; no validation, identity, history or upsert."""
     engine = _engine(url, migrate=True)
+    _drop_triggers(engine)  # plain inserts: none of metareg's bookkeeping on write
     tables = locate("current_tables")
     defaults = locate("record_defaults")
     record_uid = locate("record_uid")
