@@ -30,14 +30,15 @@ watermark or the digest changed; the operational partition is due at every round
 
 One partition's check is two transactions:
 
-1. detection, holding the sequence lock *shared* (`db.locks`): index writers wait, other
-   workers' detections run alongside, and every reader connection sees the same index;
-2. reconciliation, as the only writer of the alert event log (it stays in id order)
-   without waiting for other partitions' detections: the sequence lock shared and the
-   partition writers' lock exclusively (`db.locks.serialize_partition_writers`); the
-   lease is renewed (a worker whose lease expired and was taken over commits nothing:
-   `LeaseLost`), the partition's alerts are reconciled with its findings
-   (`alerts.store.reconcile`) and its watermark and digest saved.
+1. detection, on a snapshot of the index taken when no index writer was in flight
+   (`db.locks.index_snapshot`): every reader connection sees the same index, every
+   `record_version` id up to its watermark is final, and index writers and other
+   workers' detections go on meanwhile;
+2. reconciliation, as the only writer of the alert event log (`db.locks.
+   serialize_writers`: it stays in id order); the lease is renewed (a worker whose
+   lease expired and was taken over commits nothing: `LeaseLost`), the partition's
+   alerts are reconciled with its findings (`alerts.store.reconcile`) and its
+   watermark and digest saved.
 
 Each partition is judged whole (a full check of that part of the index); the result
 equals one full check's alerts (tests/checks/test_partitions.py). SQLite has one writer
@@ -59,11 +60,7 @@ from sqlalchemy import Connection, Engine, Table, func, select, union, update
 from metareg.alerts import store
 from metareg.checks.operational import judge_operational
 from metareg.checks.runner import DEFAULT_GRACE_DAYS, _synced_registries
-from metareg.db.locks import (
-    release_partition_writers,
-    serialize_partition_writers,
-    share_sequence,
-)
+from metareg.db.locks import index_snapshot, serialize_writers
 from metareg.db.tables.alerts import Alert
 from metareg.db.tables.index import Action, Authorization, RecordVersion, UnitStatus
 from metareg.db.tables.partitions import DetectionPartition
@@ -169,12 +166,6 @@ def _target(connection: Connection, as_of: date, grace_days: int) -> Target:
         _synced_registries(connection, None),
         registries_acts_for(connection),
     )
-
-
-def _share_index(connection: Connection) -> None:
-    """Hold the sequence lock shared until this transaction ends: no index writer
-    commits meanwhile, other partitions' detections run alongside (PostgreSQL)."""
-    share_sequence(connection)
 
 
 # -- one partition ---------------------------------------------------------------------------
@@ -315,33 +306,29 @@ def check_partition(
     at: datetime,
     clock: datetime | None = None,
 ) -> store.Reconciled:
-    """Check one partition whose lease `leases` holds: detection under the shared lock,
-        then reconciliation under the exclusive one, which commits only while the lease is
-        still ours (else `LeaseLost`, and nothing of this check is kept). `clock` stands for
-    the time the lease is renewed at (default: the real time)."""
-    with engine.begin() as connection:
-        _share_index(connection)
+    """Check one partition whose lease `leases` holds: detection on a snapshot of the
+    index, then reconciliation as the event log's only writer, which commits only while
+    the lease is still ours (else `LeaseLost`, and nothing of this check is kept).
+    `clock` stands for the time the lease is renewed at (default: the real time)."""
+    with engine.connect() as base, index_snapshot(base) as connection:
         target = _target(connection, as_of, grace_days)
         findings = detect(connection, partition, target)
     with engine.begin() as connection:
-        # The only writer of the event log, without waiting for other partitions'
-        # detections (`db.locks.serialize_partition_writers`).
-        serialize_partition_writers(connection)
-        try:
-            leases.renew(connection, partition.name, now=clock)
-            if partition.kind == OPERATIONAL:
-                judge_operational(connection, at)
-                result = store.Reconciled({}, {}, {})
-            else:
-                alerts = _alerts_of(connection, partition)
-                result = store.reconcile(connection, findings, alerts, at)
-            connection.execute(
-                update(partition_table)
-                .where(partition_table.c.name == partition.name)
-                .values(watermark=target.upto, digest=target.digest, checked_at=at)
-            )
-        finally:
-            release_partition_writers(connection)
+        # The only writer of the event log meanwhile (`db.locks`): index writers and
+        # other partitions' detections go on.
+        serialize_writers(connection)
+        leases.renew(connection, partition.name, now=clock)
+        if partition.kind == OPERATIONAL:
+            judge_operational(connection, at)
+            result = store.Reconciled({}, {}, {})
+        else:
+            alerts = _alerts_of(connection, partition)
+            result = store.reconcile(connection, findings, alerts, at)
+        connection.execute(
+            update(partition_table)
+            .where(partition_table.c.name == partition.name)
+            .values(watermark=target.upto, digest=target.digest, checked_at=at)
+        )
     return result
 
 

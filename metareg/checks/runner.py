@@ -1,7 +1,10 @@
 """The check runner: the watermark, detection over what changed, and the alerts.
 
 A check takes the database write lock first (it updates its own state row before
-reading), so two checks never interleave and SQLite never has to upgrade a reader.
+reading), so two checks never interleave and SQLite never has to upgrade a reader; on
+PostgreSQL it is the alert event log's only writer until it commits, and it reads the
+index through a snapshot taken when no index writer was in flight
+(`db.locks.index_snapshot`): writers go on meanwhile, and its watermark misses nothing.
 Then it asks detection for its findings and the part of the index it judged: all of
 it (a full check, `detection.passes.full`), or, by default, only what changed since
 the last check's watermark (`record_version` id) can affect
@@ -19,14 +22,15 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select, union, update
 
 from metareg.alerts import store
-from metareg.alerts.events import serialize_writers
 from metareg.checks.in_scope import alerts_in
 from metareg.checks.operational import judge_operational
+from metareg.db.locks import index_snapshot, serialize_writers
 from metareg.db.tables.alerts import DetectionState
 from metareg.db.tables.index import Action, Holding, RecordVersion, Registry, SyncState
 from metareg.db.upsert import upsert
 from metareg.detection.passes.full import find_all
 from metareg.detection.passes.incremental import Since, find_changed
+from metareg.detection.passes.scope import Detected
 from metareg.detection.read.blocks import distinct_values
 from metareg.detection.rules.kinds import CheckContext
 from metareg.detection.rules.terms import party_of
@@ -142,6 +146,49 @@ def _synced_registries(connection: Connection, candidates: set[str] | None) -> l
 # -- the check ----------------------------------------------------------------------------
 
 
+def _detect(
+    index: Connection, state: Any, *, full: bool, cutoff: date, grace_days: int
+) -> tuple[Detected, int, list[str], dict[str, list[str]], bool]:
+    """Detection over `index` (the check's view of the index): findings and their scope,
+    the watermark they reach, the synced registries and their `acts_for`, and whether
+    the check was incremental."""
+    upto = int(index.execute(select(func.max(history.c.id))).scalar() or 0)
+    watermark = int(state.watermark) if state else 0
+    incremental = not full and state is not None and state.cutoff is not None
+    if incremental:
+        changed = {
+            row[0]
+            for row in index.execute(
+                select(history.c.registry_id)
+                .where(history.c.id > watermark, history.c.id <= upto)
+                .distinct()
+            )
+        }
+        registries = _synced_registries(index, changed | set(state.synced_registries or []))
+    else:
+        registries = _synced_registries(index, None)
+    parties = frozenset(party_of(r) for r in registries)
+    acting = registries_acts_for(index)
+    context = CheckContext(cutoff, grace_days, parties, frozenset(registries))
+    if incremental:
+        assert state is not None
+        synced_before = frozenset(state.synced_registries or [])
+        before = frozenset(party_of(r) for r in synced_before)
+        acted = state.acts_for or {}
+        since = Since(
+            watermark,
+            upto,
+            state.cutoff,
+            before.symmetric_difference(parties),
+            frozenset(r for r in {*acted, *acting} if acted.get(r) != acting.get(r)),
+            synced_before.symmetric_difference(registries),
+        )
+        detected = find_changed(index, since, context)
+    else:
+        detected = find_all(index, context)
+    return detected, upto, registries, acting, incremental
+
+
 def run_checks(
     engine: Engine,
     *,
@@ -182,44 +229,15 @@ def run_checks(
             )
         serialize_writers(connection)
         judge_operational(connection, at)
-        upto = int(connection.execute(select(func.max(history.c.id))).scalar() or 0)
-        watermark = int(state.watermark) if state else 0
-        incremental = not full and state is not None and state.cutoff is not None
-        if incremental:
-            changed = {
-                row[0]
-                for row in connection.execute(
-                    select(history.c.registry_id)
-                    .where(history.c.id > watermark, history.c.id <= upto)
-                    .distinct()
-                )
-            }
-            registries = _synced_registries(
-                connection, changed | set(state.synced_registries or [])
+        # The index as it stood at one instant: on PostgreSQL a snapshot taken when no
+        # index writer was in flight (writers go on while the check reads it).
+        with index_snapshot(connection) as index:
+            detected, upto, registries, acting, incremental = _detect(
+                index, state, full=full, cutoff=cutoff, grace_days=grace_days
             )
-        else:
-            registries = _synced_registries(connection, None)
-        parties = frozenset(party_of(r) for r in registries)
-        acting = registries_acts_for(connection)
-        context = CheckContext(cutoff, grace_days, parties, frozenset(registries))
-        summary = CheckSummary(full=True, as_of=as_of, grace_days=grace_days, watermark=upto)
-        if incremental:
-            assert state is not None
-            synced_before = frozenset(state.synced_registries or [])
-            before = frozenset(party_of(r) for r in synced_before)
-            acted = state.acts_for or {}
-            since = Since(
-                watermark,
-                upto,
-                state.cutoff,
-                before.symmetric_difference(parties),
-                frozenset(r for r in {*acted, *acting} if acted.get(r) != acting.get(r)),
-                synced_before.symmetric_difference(registries),
-            )
-            detected = find_changed(connection, since, context)
-            summary.full = False
-        else:
-            detected = find_all(connection, context)
+        summary = CheckSummary(
+            full=not incremental, as_of=as_of, grace_days=grace_days, watermark=upto
+        )
         existing = alerts_in(connection, detected.scope)
         result = store.reconcile(connection, detected.findings, existing, at)
         summary.opened, summary.reopened, summary.resolved = (

@@ -1,62 +1,119 @@
-"""The one lock that orders writers of sequenced data on PostgreSQL.
+"""The locks that keep the two sequenced logs readable by "everything after the last id
+I saw", on PostgreSQL, without one global lock.
 
-Two logs are read by "everything after the last id I saw": the index's
-`record_version` (incremental checks) and the alert event log (feeds, webhooks).
-On PostgreSQL a transaction that took a lower id may commit after one that took a
-higher id; a reader in between would move past the late row for good. So every
-transaction that appends to either log takes this transaction-scoped advisory lock
-first, and writers and checks take turns. SQLite has one writer at a time and needs
-nothing.
+Two logs are read that way: the index's `record_version` (incremental and partitioned
+checks) and the alert event log (feeds, webhooks). On PostgreSQL a transaction that
+took a lower id may commit after one that took a higher id; a reader in between would
+move past the late row for good. Each log is guarded differently, by what writes it:
 
-Partitioned checks (`metareg.checks.partitions`) read the index under the lock held
-*shared* (index writers wait, other partitions' detections run alongside) and write
-their alerts under `serialize_partition_writers`: the lock shared (no other writer of
-either log meanwhile) and a second lock exclusive among partitions (one partition's
-events at a time), so a partition's reconciliation does not wait for the other
-partitions' detections. Every writer of the event log still writes alone.
+- **The index log** is written by every sync worker at once. Index writers hold the
+  index lock *shared* (`share_index_log`): writers of different registries never wait
+  for each other. A check that needs a point up to which the log is final takes the
+  lock *exclusively for an instant* (`index_snapshot`): that waits for the writers
+  in flight, then opens a REPEATABLE READ transaction whose snapshot holds every id
+  written so far, and lets the writers go on. Every id at or below the largest the
+  snapshot sees belongs to a finished transaction, so a watermark taken there misses
+  nothing; the check reads the index through that snapshot (and its reader connections
+  import it: `snapshot_reader`) while writers keep committing.
+- **The event log** is written by checks, acknowledgements and the operational rules,
+  one at a time (`serialize_writers`: the event lock exclusive until commit). Index
+  writers never take it.
+
+SQLite has one writer at a time and needs none of this: every function here is a no-op
+there, and `index_snapshot` gives back the connection it is handed.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import Connection, text
 
-SEQUENCE_LOCK_KEY = 0x6D657461  # "meta"
-PARTITION_WRITERS_KEY = 0x6D657472  # "metr": partitioned checks' alert writers, one at a time
-_HELD = "metareg.partition_writers"  # connection.info: the transaction holding both
+INDEX_LOG_KEY = 0x6D657461  # "meta": writers of record_version, shared among themselves
+EVENT_LOG_KEY = 0x6D657476  # "metv": writers of the alert event log, one at a time
+SNAPSHOT_KEY = "metareg.snapshot"  # connection.info: the snapshot id its readers import
+_SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
 
 
-def share_sequence(connection: Connection) -> None:
-    """Hold the sequence lock shared until this transaction ends: no writer of either
-    log commits meanwhile; other shared holders run alongside (no-op on SQLite)."""
-    if connection.dialect.name == "postgresql":
+def _postgres(connection: Connection) -> bool:
+    return connection.dialect.name == "postgresql"
+
+
+def share_index_log(connection: Connection) -> None:
+    """Hold the index lock shared until this transaction ends: other index writers go
+    on alongside; a check taking its snapshot waits for this transaction to end (no-op
+    on SQLite). Take it before the transaction's first `record_version` id."""
+    if _postgres(connection):
         connection.execute(
-            text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": SEQUENCE_LOCK_KEY}
+            text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": INDEX_LOG_KEY}
         )
-
-
-def serialize_partition_writers(connection: Connection) -> None:
-    """Hold, until this transaction ends, the sequence lock shared and the partition
-    writers' lock exclusively: this transaction is the only writer of the event log,
-    while other partitions' detections (shared holders) go on. `serialize_writers`
-    within it then takes nothing more (no-op on SQLite)."""
-    if connection.dialect.name == "postgresql":
-        share_sequence(connection)
-        connection.execute(
-            text("SELECT pg_advisory_xact_lock(:key)"), {"key": PARTITION_WRITERS_KEY}
-        )
-        connection.info[_HELD] = connection.get_transaction()
-
-
-def release_partition_writers(connection: Connection) -> None:
-    """Forget `serialize_partition_writers`'s mark (call when its transaction ends)."""
-    connection.info.pop(_HELD, None)
 
 
 def serialize_writers(connection: Connection) -> None:
-    """Hold the sequence lock until this transaction ends (no-op on SQLite), unless
-    this transaction already writes alone (`serialize_partition_writers`)."""
-    if connection.dialect.name == "postgresql":
-        held = connection.info.get(_HELD)
-        if held is not None and held is connection.get_transaction():
-            return
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEQUENCE_LOCK_KEY})
+    """Hold the event lock until this transaction ends: the only writer of the alert
+    event log meanwhile, so its events become visible in `seq` order (no-op on
+    SQLite). Index writers do not wait for it."""
+    if _postgres(connection):
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENT_LOG_KEY})
+
+
+@contextmanager
+def index_snapshot(connection: Connection) -> Iterator[Connection]:
+    """A connection that sees the index as it stood at one instant when no index writer
+    was in flight: every `record_version` id up to the largest it sees is final, so a
+    watermark taken there misses nothing. Its reader connections see the same
+    (`snapshot_reader`). Index writers wait only while the snapshot is taken, not while
+    it is read; the snapshot's transaction writes nothing and is rolled back.
+
+    On SQLite, `connection` itself: the caller holds the write lock (one writer at a
+    time), so it and every reader see the same index."""
+    if not _postgres(connection):
+        yield connection
+        return
+    engine = connection.engine
+    with engine.connect() as gate:
+        gate = gate.execution_options(isolation_level="AUTOCOMMIT")
+        gate.execute(text("SELECT pg_advisory_lock(:key)"), {"key": INDEX_LOG_KEY})
+        try:
+            reader = engine.connect().execution_options(isolation_level="REPEATABLE READ")
+            try:
+                reader.begin()
+                # The transaction's first statement fixes its snapshot: no writer is in
+                # flight now, and none can start until the gate opens.
+                snapshot = reader.execute(text("SELECT pg_export_snapshot()")).scalar_one()
+            except BaseException:
+                reader.close()
+                raise
+        finally:
+            gate.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": INDEX_LOG_KEY})
+    try:
+        reader.info[SNAPSHOT_KEY] = snapshot
+        yield reader
+    finally:
+        reader.info.pop(SNAPSHOT_KEY, None)
+        reader.rollback()
+        reader.close()
+
+
+@contextmanager
+def snapshot_reader(connection: Connection) -> Iterator[Connection]:
+    """Another connection that sees what `connection` sees: on PostgreSQL, when
+    `connection` is a `index_snapshot`, one importing its snapshot; otherwise a
+    plain connection of the same engine (the caller keeps writers out, e.g. SQLite's
+    write lock held by `connection`)."""
+    engine = connection.engine
+    snapshot = connection.info.get(SNAPSHOT_KEY) if _postgres(connection) else None
+    if snapshot is None:
+        with engine.connect() as plain:
+            yield plain
+        return
+    with engine.connect() as other:
+        other = other.execution_options(isolation_level="REPEATABLE READ")
+        with other.begin():
+            # A utility statement takes no bound parameter: the id is checked, then quoted.
+            if not _SNAPSHOT_ID.fullmatch(snapshot):
+                raise ValueError(f"not a PostgreSQL snapshot id: {snapshot!r}")
+            other.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+            yield other

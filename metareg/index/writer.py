@@ -22,9 +22,9 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, insert, literal, select
+from sqlalchemy import Connection, Table, func, insert, literal, select, tuple_
 
-from metareg.db.locks import serialize_writers
+from metareg.db.locks import share_index_log
 from metareg.db.tables.index import CURRENT_TABLES, BlockSpan, Holding, RecordVersion
 from metareg.db.upsert import batched, upsert, write_rows
 from metareg.index import columns
@@ -113,8 +113,9 @@ class IndexWriter:
     def apply(self, ops: Sequence[Operation]) -> Counts:
         counts = Counts()
         if not self._serialized:
-            # History ids must become visible in order for incremental checks.
-            serialize_writers(self.connection)
+            # A check's snapshot waits for this transaction (its history ids must not
+            # appear behind a watermark); other index writers do not (`db.locks`).
+            share_index_log(self.connection)
             self._serialized = True
         by_type: dict[str, list[Operation]] = {}
         for op in ops:
@@ -301,12 +302,29 @@ class IndexWriter:
             span = row[last] - row[first]
             if span > spans.get(key, -1):
                 spans[key] = span
+        # Spans only grow: a pair whose stored span is already as long is left alone, so
+        # that writers of different registries reporting blocks of one pair do not wait
+        # for each other's lock on its row. The rest in one order (no deadlock).
+        known = self.connection.execute(
+            select(
+                _spans.c.cooperative_approach_id, _spans.c.party_registry_id, _spans.c.max_span
+            ).where(
+                tuple_(_spans.c.cooperative_approach_id, _spans.c.party_registry_id).in_(
+                    list(spans)
+                )
+            )
+        )
+        for ca_id, registry_id, stored in known:
+            if stored >= spans[(ca_id, registry_id)]:
+                del spans[(ca_id, registry_id)]
+        if not spans:
+            return
         upsert(
             self.connection,
             _spans,
             [
                 {"cooperative_approach_id": ca, "party_registry_id": reg, "max_span": span}
-                for (ca, reg), span in spans.items()
+                for (ca, reg), span in sorted(spans.items())
             ],
             key=("cooperative_approach_id", "party_registry_id"),
             update=(),

@@ -30,7 +30,7 @@ from metareg.checks.partitions import (
 )
 from metareg.checks.runner import run_checks
 from metareg.db.engine import make_engine
-from metareg.db.locks import serialize_partition_writers, serialize_writers, share_sequence
+from metareg.db.locks import index_snapshot, serialize_writers, share_index_log
 from metareg.db.tables.alerts import Alert
 from metareg.db.tables.partitions import DetectionPartition
 from metareg.sync.engine import LeaseLost
@@ -199,8 +199,8 @@ def test_a_partition_commits_its_alerts_while_another_partition_is_detecting(
     part = Partition(PROGRAMMES, 0, partitions()[-2].of)
     assert leases.try_acquire(part.name, now=NOW)
     try:
-        with pg_engine.begin() as detecting:  # another worker, mid-detection
-            share_sequence(detecting)
+        # another worker, mid-detection on its snapshot of the index
+        with pg_engine.connect() as base, index_snapshot(base):
             result = check_partition(
                 impatient, part, leases, as_of=AS_OF, grace_days=30, at=NOW, clock=NOW
             )
@@ -216,14 +216,14 @@ def test_a_partition_writing_its_alerts_still_writes_the_event_log_alone(
     impatient = _impatient(postgres_url)
     try:
         with pg_engine.begin() as reconciling:
-            serialize_partition_writers(reconciling)
-            serialize_writers(reconciling)  # within it: nothing more to take
-            for writer in (serialize_writers, serialize_partition_writers):
-                with (
-                    pytest.raises(OperationalError, match="lock timeout"),
-                    impatient.begin() as other,
-                ):
-                    writer(other)
+            serialize_writers(reconciling)
+            with (
+                pytest.raises(OperationalError, match="lock timeout"),
+                impatient.begin() as other,
+            ):
+                serialize_writers(other)
+            with impatient.begin() as writer:  # an index writer does not wait for it
+                share_index_log(writer)
         with impatient.begin() as other:  # and once it has committed, the next one may
             serialize_writers(other)
     finally:

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Connection
 
+from metareg.db.locks import snapshot_reader
 from metareg.detection.passes import authorization, programmes, units
 from metareg.detection.passes.scope import Detected, JudgedScope
 from metareg.detection.passes.sweep import sweep_group
@@ -70,7 +71,7 @@ def _authorizations_and_units(connection: Connection) -> list[Finding]:
             *units.find(connection),
             *programmes.find(connection),
         ]
-    with connection.engine.connect() as reader:
+    with snapshot_reader(connection) as reader:
         return [*authorization.full_pass(reader), *units.find(reader), *programmes.find(reader)]
 
 

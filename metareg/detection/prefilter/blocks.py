@@ -66,6 +66,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from metareg.db.engine import file_mapped
+from metareg.db.locks import snapshot_reader
 from metareg.db.tables.index import Action, BlockSpan, Holding
 from metareg.detection.rules import BLOCK_RULES
 from metareg.detection.rules import dc01_double_issuance as dc01
@@ -514,10 +515,9 @@ def read(connection: Connection, approaches: Collection[str] | None = None) -> R
         return _parse(conn.execute(statement, params).one(), holding)
 
     if parallel(connection) and len(jobs) > 1:
-        engine = connection.engine
 
         def run(job: tuple[Any, dict[str, int], bool]) -> Records | None:
-            with engine.connect() as conn:
+            with snapshot_reader(connection) as conn:
                 if conn.dialect.name == "postgresql":
                     conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
                     return run_on(conn, job)
