@@ -317,15 +317,11 @@ class Records:
         return int(self.ids.shape[0])
 
 
-def party_code(text: str) -> int | None:
-    """The integer of a three-character ASCII Party code (the screen's encoding)."""
-    raw = text.encode("ascii", "replace")
-    if len(raw) != PARTY_WIDTH:
-        return None
-    return (raw[0] << 16) | (raw[1] << 8) | raw[2]
-
-
-NO_PARTY_CODE = party_code(NO_PARTY)
+# One encoding of Parties, registries and pairs for both reads: the columnar copy's.
+party_code = columns.party_code
+registry_key = columns.registry_key
+_pair_key = columns.pair_key
+NO_PARTY_CODE = columns.NO_PARTY_CODE
 
 
 def _numbers(text: str | None, count: int) -> Any:
@@ -399,17 +395,6 @@ def registry_keys(registries: Any) -> Any:
     return _letters(registries[:, :3]) * 100 + _digits(registries[:, 3:])
 
 
-def registry_key(registry_id: str) -> int | None:
-    """The screen's integer for one registry id (None: not of the schema's form)."""
-    raw = registry_id.encode("ascii", "replace")
-    if len(raw) != REGISTRY_WIDTH:
-        return None
-    try:
-        return int(registry_keys(np.frombuffer(raw, dtype=np.uint8).reshape(1, -1))[0])
-    except ScreenUnavailable:
-        return None
-
-
 def pair_keys(approaches: Any, registries: Any) -> Any:
     """(cooperative approach ^CA[0-9]{4}$, registry ^[A-Z]{3}[0-9]{2}$) as one integer."""
     if (
@@ -418,17 +403,6 @@ def pair_keys(approaches: Any, registries: Any) -> Any:
     ):
         raise ScreenUnavailable("a cooperative approach id is not of the schema's form")
     return _digits(approaches[:, 2:]) * REGISTRY_KEYS + registry_keys(registries)
-
-
-def _pair_key(ca: str, registry: str) -> int | None:
-    raw = (ca + registry).encode("ascii", "replace")
-    if len(raw) != APPROACH_WIDTH + REGISTRY_WIDTH:
-        return None
-    row = np.frombuffer(raw, dtype=np.uint8).reshape(1, -1)
-    try:
-        return int(pair_keys(row[:, :APPROACH_WIDTH], row[:, APPROACH_WIDTH:])[0])
-    except ScreenUnavailable:
-        return None
 
 
 def _parse(row: Any, holding: bool) -> Records | None:
