@@ -26,7 +26,7 @@ from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
 from metareg.alerts.events import EventItem, record_events, serialize_writers
 from metareg.db.tables.alerts import Alert
-from metareg.db.upsert import batched, json_text, upsert, write_rows
+from metareg.db.upsert import batched, collector_paused, json_text, upsert, write_rows
 from metareg.findings import CATALOGUE, Finding
 
 ALERT_FIELDS = (
@@ -418,6 +418,7 @@ class Reconciled:
     resolved: dict[str, int]
 
 
+@collector_paused()
 def reconcile(
     connection: Connection,
     findings: Iterable[Finding],
