@@ -12,7 +12,10 @@ it made over some part of the index together with the alerts that part already h
   `resolved` (a registry corrected or withdrew a record).
 
 Every status change is an event (`metareg.alerts.events`). Writes are bulk (the one
-upsert helper); no per-alert query. The caller owns the transaction.
+upsert helper); no per-alert query. New alerts (a first check writes thousands) go
+straight to its fast path as tuples, their JSON serialized once by orjson, and their
+`opened` events carry the alert objects built alongside (no read back). The caller
+owns the transaction.
 """
 
 from __future__ import annotations
