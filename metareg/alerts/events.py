@@ -21,12 +21,13 @@ from sqlalchemy import Connection, func, select
 
 from metareg.alerts.event_rows import event_dict, events_table
 from metareg.db.locks import serialize_writers
-from metareg.db.upsert import insert_many
+from metareg.db.upsert import json_text, write_rows
 
 __all__ = ["event_dict", "events_table", "record_events", "serialize_writers"]
 
 EVENT_KINDS = ("opened", "resolved", "reopened", "acknowledged")
 MAX_PAGE = 1_000
+EVENT_COLUMNS = ("alert_id", "kind", "at", "payload")
 
 
 # (kind, alert object, extra fields such as an acknowledgement's note, or None)
@@ -43,15 +44,10 @@ def record_events(connection: Connection, items: Sequence[EventItem], at: dateti
     for kind, alert, extra in items:
         if kind not in EVENT_KINDS:
             raise ValueError(f"unknown alert event {kind!r}")
-        rows.append(
-            {
-                "alert_id": alert["id"],
-                "kind": kind,
-                "at": at,
-                "payload": {"alert": alert, **(extra or {})},
-            }
-        )
-    insert_many(connection, events_table, rows)
+        payload = {"alert": alert, **extra} if extra else {"alert": alert}
+        rows.append((alert["id"], kind, at, json_text(payload)))
+    # The payloads serialized once each (orjson), written in one bulk insert.
+    write_rows(connection, events_table, EVENT_COLUMNS, rows, json_columns=("payload",))
     # The outbox reads events, not the other way round.
     from metareg.alerts.webhooks.outbox import enqueue
     from metareg.alerts.webhooks.subscriptions import active_subscriptions

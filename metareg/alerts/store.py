@@ -12,7 +12,10 @@ it made over some part of the index together with the alerts that part already h
   `resolved` (a registry corrected or withdrew a record).
 
 Every status change is an event (`metareg.alerts.events`). Writes are bulk (the one
-upsert helper); no per-alert query. The caller owns the transaction.
+upsert helper); no per-alert query. New alerts (a first check writes thousands) go
+straight to its fast path as tuples, their JSON serialized once by orjson, and their
+`opened` events carry the alert objects built alongside (no read back). The caller
+owns the transaction.
 """
 
 from __future__ import annotations
@@ -24,9 +27,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
-from metareg.alerts.events import record_events, serialize_writers
+from metareg.alerts.events import EventItem, record_events, serialize_writers
 from metareg.db.tables.alerts import Alert
-from metareg.db.upsert import batched, upsert
+from metareg.db.upsert import batched, collector_paused, json_text, upsert, write_rows
 from metareg.findings import CATALOGUE, Finding
 
 ALERT_FIELDS = (
@@ -95,7 +98,7 @@ def identifier(alert: dict[str, Any]) -> str | None:
         alert.get("last_id"),
         alert.get("vintage"),
     )
-    if any(part is None for part in parts):
+    if None in parts:
         return None
     ca, registry, party, first, last, vintage = parts
     # A provisional approach (CAP-...) has no ITMO id grammar yet: same layout.
@@ -313,17 +316,21 @@ def _content(values: dict[str, Any] | Any) -> tuple[Any, ...]:
     return tuple(values[name] for name in CONTENT)
 
 
+_EXISTING = select(
+    alerts_table.c.fingerprint,
+    alerts_table.c.id,
+    alerts_table.c.status,
+    alerts_table.c.rule,
+    *(alerts_table.c[name] for name in CONTENT),
+)
+
+
 def existing_in(connection: Connection, *conditions: Any) -> dict[str, Existing]:
     """fingerprint -> (id, status, rule, content) of the alerts matching the conditions."""
-    rows = connection.execute(
-        select(
-            alerts_table.c.fingerprint,
-            alerts_table.c.id,
-            alerts_table.c.status,
-            alerts_table.c.rule,
-            *(alerts_table.c[name] for name in CONTENT),
-        ).where(*conditions)
-    )
+    return _existing(connection.execute(_EXISTING.where(*conditions)))
+
+
+def _existing(rows: Iterable[Any]) -> dict[str, Existing]:
     return {row[0]: Existing(row[1], row[2], row[3], tuple(row[4:])) for row in rows}
 
 
@@ -344,10 +351,18 @@ def block_scope_conditions(
     ]
 
 
+# One statement for every chunk, compiled once: LOOKUP_CHUNK bound fingerprints (a
+# short chunk repeats its last one), not an IN list SQLAlchemy renders value by value.
+_LOOKUP_KEYS = tuple(f"fp{n}" for n in range(LOOKUP_CHUNK))
+_LOOKUP = _EXISTING.where(alerts_table.c.fingerprint.in_([bindparam(key) for key in _LOOKUP_KEYS]))
+
+
 def _lookup(connection: Connection, fingerprints: list[str]) -> dict[str, Existing]:
     found: dict[str, Existing] = {}
     for chunk in batched(fingerprints, LOOKUP_CHUNK):
-        found.update(existing_in(connection, alerts_table.c.fingerprint.in_(chunk)))
+        chunk += chunk[-1:] * (LOOKUP_CHUNK - len(chunk))
+        rows = connection.execute(_LOOKUP, dict(zip(_LOOKUP_KEYS, chunk, strict=True)))
+        found.update(_existing(rows))
     return found
 
 
@@ -406,6 +421,7 @@ class Reconciled:
     resolved: dict[str, int]
 
 
+@collector_paused()
 def reconcile(
     connection: Connection,
     findings: Iterable[Finding],
@@ -425,14 +441,16 @@ def reconcile(
     known = {**in_scope, **_lookup(connection, unknown)} if unknown else in_scope
 
     result = Reconciled({}, {}, {})
-    new_rows, refreshed, reopened, seen = [], [], [], []
+    new: list[tuple[str, Finding]] = []
+    refreshed, reopened, seen = [], [], []
     for fp, finding in by_fp.items():
-        row = _row(finding, fp, at)
         current = known.get(fp)
         if current is None:
-            new_rows.append(row)
+            new.append((fp, finding))
             result.opened[finding.rule] = result.opened.get(finding.rule, 0) + 1
-        elif current.status == "resolved":
+            continue
+        row = _row(finding, fp, at)
+        if current.status == "resolved":
             reopened.append(row)
             result.reopened[finding.rule] = result.reopened.get(finding.rule, 0) + 1
         elif current.content is not None and current.content == _content(row):
@@ -445,7 +463,7 @@ def reconcile(
             gone.append(existing.id)
             result.resolved[existing.rule] = result.resolved.get(existing.rule, 0) + 1
 
-    upsert(connection, alerts_table, new_rows, key=("fingerprint",))
+    opened = _open(connection, new, at)
     upsert(connection, alerts_table, refreshed, key=("fingerprint",), update=REFRESHED)
     upsert(connection, alerts_table, reopened, key=("fingerprint",), update=REOPENED)
     for chunk in batched(seen, LOOKUP_CHUNK):
@@ -458,15 +476,106 @@ def reconcile(
             .where(alerts_table.c.id.in_(chunk), alerts_table.c.status.in_(UNRESOLVED))
             .values(status="resolved", resolved_at=at)
         )
-    # A new alert's snapshot is the row just written (no read back); a reopened or
+    # A new alert's snapshot is the alert just written (no read back); a reopened or
     # resolved one keeps stored fields this check did not write, so it is read.
-    snapshots = {row["id"]: to_dict(row) for row in new_rows}
-    changed = [("opened", r["id"]) for r in new_rows] + [("reopened", r["id"]) for r in reopened]
-    changed += [("resolved", aid) for aid in gone]
-    snapshots.update(_snapshots(connection, [aid for kind, aid in changed if kind != "opened"]))
-    if changed:
-        record_events(connection, [(kind, snapshots[aid], None) for kind, aid in changed], at)
+    changed = [("reopened", r["id"]) for r in reopened] + [("resolved", aid) for aid in gone]
+    snapshots = _snapshots(connection, [aid for _, aid in changed])
+    events: list[EventItem] = [("opened", alert, None) for alert in opened]
+    events += [(kind, snapshots[aid], None) for kind, aid in changed]
+    if events:
+        record_events(connection, events, at)
     return result
+
+
+# The columns a new alert's row is written with (what `_row` gives, in this order).
+OPENED_COLUMNS = (
+    *ALERT_FIELDS,
+    "fingerprint",
+    "scope",
+    "registry_keys",
+    "details",
+    "acknowledged_at",
+    "acknowledged_by",
+    "note",
+)
+JSON_COLUMNS = ("registries", "evidence", "details")
+
+
+def _open(
+    connection: Connection, new: list[tuple[str, Finding]], at: datetime
+) -> list[dict[str, Any]]:
+    """Write the new alerts (fingerprint, finding) in one bulk insert, their JSON
+    serialized once; returns their alert objects (`to_dict` of the rows written)."""
+    stamp = _iso(at)
+    no_details = json_text(None)
+    alerts: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
+    for fp, finding in new:
+        aid = alert_id(fp)
+        registries = finding.registries
+        evidence = finding.evidence_dicts()
+        ca, registry = finding.cooperative_approach_id, finding.party_registry_id
+        first, last, vintage = finding.first_id, finding.last_id, finding.vintage
+        party = finding.first_transferring_party_id
+        alert = {
+            "id": aid,
+            "rule": finding.rule,
+            "name": finding.name,
+            "severity": finding.severity,
+            "status": "open",
+            "cooperative_approach_id": ca,
+            "party_registry_id": registry,
+            "first_id": first,
+            "last_id": last,
+            "vintage": vintage,
+            "first_transferring_party_id": party,
+            "registries": registries,
+            "evidence": evidence,
+            "message": finding.message,
+            "first_seen": stamp,
+            "last_seen": stamp,
+            "resolved_at": None,
+        }
+        alert["identifier"] = identifier(alert)
+        alerts.append(alert)
+        details = finding.details
+        rows.append(
+            (
+                aid,
+                finding.rule,
+                finding.name,
+                finding.severity,
+                "open",
+                ca,
+                registry,
+                first,
+                last,
+                vintage,
+                party,
+                json_text(registries),
+                json_text(evidence),
+                finding.message,
+                at,
+                at,
+                None,
+                fp,
+                finding.scope,
+                registry_keys(registries, registry),
+                no_details if details is None else json_text(details),
+                None,
+                None,
+                None,
+            )
+        )
+    write_rows(
+        connection,
+        alerts_table,
+        OPENED_COLUMNS,
+        rows,
+        key=("fingerprint",),
+        json_columns=JSON_COLUMNS,
+    )
+    return alerts
 
 
 def _snapshots(connection: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
