@@ -169,6 +169,10 @@ def _reason(reason: dict[str, Any]) -> dict[str, Any]:
 
 
 def _provisional(identifier: str) -> bool:
+    """`CheckAnswer.provisional`: only an identifier holding "CAP-" can name one (the
+    approach is a part of the text), so the others are not parsed again."""
+    if "CAP-" not in identifier:
+        return False
     try:
         return is_provisional(parse_itmo(identifier).cooperative_approach_id)
     except IdentifierError:
