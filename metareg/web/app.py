@@ -24,6 +24,7 @@ import metareg
 from metareg.web import problems
 from metareg.web.api import auth
 from metareg.web.api.deps import ConnectionGate
+from metareg.web.api.hot import HotRoutes
 from metareg.web.api.ratelimit import RateLimiter
 from metareg.web.api.routers import (
     aef,
@@ -149,6 +150,7 @@ def create_app(
         settings.public_requests_per_minute, settings.public_burst
     )
     problems.install(app)
+    app.add_middleware(HotRoutes)  # the two hottest requests, when they succeed
     for router in API_ROUTERS:
         app.include_router(router, responses=ERROR_RESPONSES)
     app.include_router(dashboard_router())  # the pages for people, under /dashboard
