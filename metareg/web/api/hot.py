@@ -56,7 +56,11 @@ class HotRoutes:
         self._routes: dict[tuple[str, str], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not scope.get("root_path"):
+        if (
+            scope["type"] == "http"
+            and not scope.get("root_path")
+            and scope["app"].state.inline_reads  # else the routes read in worker threads
+        ):
             method, path = scope["method"], scope["path"]
             if method == "GET" and path.startswith(ITMO_PREFIX):
                 if await self._itmo(scope, receive, send, path[len(ITMO_PREFIX) :]):
