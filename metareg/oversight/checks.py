@@ -42,14 +42,16 @@ from metareg.detection.passes.proposed import (
     evaluate,
     judged_rules,
 )
+from metareg.detection.read.programmes import status_record, status_rows_meeting
 from metareg.detection.rules import of_kind
 from metareg.detection.rules.kinds import ProgrammeRule
 from metareg.detection.rules.programmes import programme_units, units_of
 from metareg.detection.rules.terms import BlockRecord, block_record
+from metareg.findings import Finding
 from metareg.index import query
 from metareg.index.state import derive_segments
 from metareg.oversight.alerts import unresolved_touching
-from metareg.oversight.programmes import infer_programme, statuses_on
+from metareg.oversight.programmes import infer_programme, statuses_of_rows, statuses_on
 from metareg.records.canonical import block_text
 from metareg.records.identifiers import IdentifierError, ITMOBlock, parse_itmo
 from metareg.records.validate import Problem, RecordValidator
@@ -296,21 +298,29 @@ def _check_units(connection: Connection, request: ProposedAction, programme: str
     return answer
 
 
-def _programme_side(connection: Connection, issuances: list[BlockRecord]) -> dict[str, Any] | None:
-    """What the programme reports about the units the block's issuances rest on."""
+def _programme(
+    connection: Connection, issuances: list[BlockRecord]
+) -> tuple[list[Finding], dict[str, Any] | None]:
+    """The programme rules' findings on the block's issuances (DC15, DC16), and what the
+    programme reports about the units they rest on (None: they rest on none): the
+    statuses on each issuance's units read once for both."""
     resting = [b for b in issuances if b.underlying_registry_id and b.first_unit_id]
     if not resting:
-        return None
-    first = resting[0]
-    units = units_of(first)
+        return [], None
+    findings: list[Finding] = []
     statuses: list[dict[str, Any]] = []
     for block in resting:
-        statuses += statuses_on(connection, units_of(block))
-    return {
-        "programme": units.programme,
+        units = units_of(block)
+        rows = status_rows_meeting(connection, units)
+        findings += programme_rules.on_statuses(block, [status_record(row) for row in rows])
+        statuses += statuses_of_rows(units, rows)
+    first = resting[0]
+    side = {
+        "programme": units_of(first).programme,
         "units": f"{first.first_unit_id} .. {first.last_unit_id or first.first_unit_id}",
         "statuses": statuses,
     }
+    return findings, side
 
 
 def _proposed(request: ProposedAction, when: dt.date) -> dict[str, Any]:
@@ -356,7 +366,7 @@ def _check_block(
         for item in found
         if item["record_type"] == "action" and item["record"].get("action_type") == "Issuance"
     ]
-    programme_findings = programme_rules.on_issuances(connection, issuances)
+    programme_findings, programme_side = _programme(connection, issuances)
     answer: dict[str, Any] = {
         "identifier": block.text(),
         **_proposed(request, when),
@@ -366,7 +376,7 @@ def _check_block(
         "quantity_available": None,
         "alerts": alerts,
         "itmo_blocks": [block.text()],
-        "programme": _programme_side(connection, issuances),
+        "programme": programme_side,
     }
     blocking = _unresolved_discrepancies(alerts)
     # What the programme says about the underlying units decides beside the rules on

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
-from metareg.db.tables.index import RecordVersion
+from metareg.db.tables.index import Authorization, RecordVersion
 from metareg.index import query
 from metareg.index.state import derive_segments, overall_state, quantity_by_state
 from metareg.oversight.alerts import unresolved_touching
@@ -44,6 +44,23 @@ _HISTORIES = (
     )
     .order_by(_history.c.id)
 )
+# The same for the usual handful of records, with a fixed number of parameters (the
+# lists padded by repeating a value): an expanding IN is rendered anew on every
+# execution, which cost more than running the statement.
+_REGISTRIES, _TYPES, _UIDS = 4, 2, 16
+_HISTORIES_FEW = (
+    select(_history)
+    .where(
+        _history.c.registry_id.in_([bindparam(f"r{n}") for n in range(_REGISTRIES)]),
+        _history.c.record_type.in_([bindparam(f"t{n}") for n in range(_TYPES)]),
+        _history.c.uid.in_([bindparam(f"u{n}") for n in range(_UIDS)]),
+    )
+    .order_by(_history.c.id)
+)
+
+
+def _padded(prefix: str, values: list[str], size: int) -> dict[str, str]:
+    return {f"{prefix}{n}": values[min(n, len(values) - 1)] for n in range(size)}
 
 
 def histories(
@@ -54,20 +71,58 @@ def histories(
     wanted: dict[tuple[str, str, str], list[dict[str, Any]]] = {i: [] for i in identities}
     if not wanted:
         return wanted
-    rows = connection.execute(
-        _HISTORIES,
-        {
-            "registries": sorted({i[0] for i in wanted}),
-            "record_types": sorted({i[1] for i in wanted}),
-            "uids": sorted({i[2] for i in wanted}),
-        },
-    )
+    registries = sorted({i[0] for i in wanted})
+    record_types = sorted({i[1] for i in wanted})
+    uids = sorted({i[2] for i in wanted})
+    if len(registries) <= _REGISTRIES and len(record_types) <= _TYPES and len(uids) <= _UIDS:
+        params = {
+            **_padded("r", registries, _REGISTRIES),
+            **_padded("t", record_types, _TYPES),
+            **_padded("u", uids, _UIDS),
+        }
+        rows = connection.execute(_HISTORIES_FEW, params)
+    else:
+        rows = connection.execute(
+            _HISTORIES, {"registries": registries, "record_types": record_types, "uids": uids}
+        )
     for row in rows:
         versions = wanted.get((row.registry_id, row.record_type, row.uid))
         if versions is None:
             continue  # another combination of the listed registries, types and ids
         versions.append(query.version_dict(row))
     return wanted
+
+
+_AUTHORIZATION_IDS = 4
+_AUTHORIZATIONS_FEW = (
+    select(Authorization)
+    .where(
+        Authorization.c.cooperative_approach_id == bindparam("ca"),
+        Authorization.c.authorization_id.in_(
+            [bindparam(f"a{n}") for n in range(_AUTHORIZATION_IDS)]
+        ),
+    )
+    .order_by(
+        Authorization.c.authorization_id, Authorization.c.version, Authorization.c.registry_id
+    )
+)
+
+
+def authorizations(connection: Connection, ca: str, ids: set[str]) -> list[dict[str, Any]]:
+    """`metareg.index.query.authorizations`, for a few ids with a fixed number of
+    parameters (as `histories`)."""
+    if not ids or len(ids) > _AUTHORIZATION_IDS:
+        return query.authorizations(connection, ca, ids)
+    params = {"ca": ca, **_padded("a", sorted(ids), _AUTHORIZATION_IDS)}
+    return [
+        {
+            "registry": row.registry_id,
+            "record_type": "authorization",
+            "record_id": row.uid,
+            "record": query.canonical("authorization", row),
+        }
+        for row in connection.execute(_AUTHORIZATIONS_FEW, params)
+    ]
 
 
 def describe_itmo(connection: Connection, identifier: str) -> dict[str, Any]:
@@ -102,7 +157,7 @@ def describe_itmo(connection: Connection, identifier: str) -> dict[str, Any]:
             "segments": [segment.as_dict() for segment in segments],
         },
         "records": found,
-        "authorizations": query.authorizations(connection, ca, named),
+        "authorizations": authorizations(connection, ca, named),
         "alerts": unresolved_touching(connection, ca, registry, block.first_id, block.last_id),
     }
     if not found:

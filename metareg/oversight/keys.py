@@ -85,6 +85,25 @@ def find_key(connection: Connection, token: str) -> dict[str, Any] | None:
     return _public(row)
 
 
+# What a request's access check needs of its key, without the dates `find_key` formats.
+_CALLER_BY_HASH = select(_keys.c.id, _keys.c.name, _keys.c.role, _keys.c.key_hash).where(
+    _keys.c.key_hash == bindparam("digest"), _keys.c.revoked_at.is_(None)
+)
+
+
+def find_caller(connection: Connection, token: str) -> tuple[int, str, str] | None:
+    """(id, name, role) of the active key with this token, or None (unknown or
+    revoked): `find_key` for the access check of every request, read afresh each time
+    so that a revocation takes effect at once."""
+    if not token.startswith(PREFIX) or len(token) > 200:
+        return None
+    digest = hash_key(token)
+    row = connection.execute(_CALLER_BY_HASH, {"digest": digest}).first()
+    if row is None or not hmac.compare_digest(row.key_hash, digest):
+        return None
+    return row.id, row.name, row.role
+
+
 _ROLE_IF_ACTIVE = select(_keys.c.role).where(
     _keys.c.id == bindparam("key_id"), _keys.c.revoked_at.is_(None)
 )

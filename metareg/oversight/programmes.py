@@ -10,16 +10,16 @@ with the other's batch: metareg.detection.rules.programmes.ranges_meet says so o
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 
 from metareg.db.tables.index import UnitStatus
 from metareg.detection.passes import programmes as programme_rules
-from metareg.detection.read.programmes import meeting
+from metareg.detection.read.programmes import status_record, status_rows_meeting
 from metareg.detection.rules.programmes import (
     ProgrammeUnits,
-    UnitStatusRecord,
     programme_units,
     ranges_meet,
     status_units,
@@ -66,30 +66,20 @@ def totals(connection: Connection, programme: str | None = None) -> list[dict[st
 def statuses_on(connection: Connection, units: ProgrammeUnits) -> list[dict[str, Any]]:
     """The current statuses of the programme that meet these units, oldest first, each
     as its canonical record with its reporting source (`registry`)."""
-    t = _statuses
-    rows = connection.execute(
-        select(t)
-        .where(
-            t.c.underlying_registry_id == units.programme,
-            meeting(units, t.c.unit_prefix, t.c.unit_first, t.c.unit_last, t.c.first_unit_id),
-        )
-        .order_by(t.c.status_date, t.c.registry_id, t.c.uid)
-    )
+    return statuses_of_rows(units, status_rows_meeting(connection, units))
+
+
+def statuses_of_rows(units: ProgrammeUnits, rows: Iterable[Any]) -> list[dict[str, Any]]:
+    """`statuses_on` of the rows `status_rows_meeting` read for these units: those
+    that meet them, as canonical records with their `registry`."""
     out = []
     for row in rows:
-        if not ranges_meet(units, status_units(UnitStatusRecord._make(_status_values(row)))):
+        if not ranges_meet(units, status_units(status_record(row))):
             continue
         record = canonical("unit_status", row)
         record["registry"] = row.registry_id
         out.append(record)
     return out
-
-
-def _status_values(row: Any) -> tuple[Any, ...]:
-    m = row._mapping
-    return tuple(
-        str(m[name]) if name == "status_date" else m[name] for name in UnitStatusRecord._fields
-    )
 
 
 def statuses_for(

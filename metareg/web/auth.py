@@ -102,13 +102,14 @@ PUBLIC_PRINCIPAL = Principal(PUBLIC)
 
 def principal_for(connection: Connection, token: str) -> Principal | None:
     """The caller holding `token`, or None when no active key has it (unknown or revoked)."""
-    found = keys.find_key(connection, token)
+    found = keys.find_caller(connection, token)
     if found is None:
         return None
     # Only real keys: registering whatever a caller sends would let anyone grow the
     # secret list (and the cost of every log line) without bound.
     log.register_secret(token)
-    return Principal(Role[found["role"]], found["id"], found["name"])
+    key_id, name, role = found
+    return Principal(Role[role], key_id, name)
 
 
 def unchanged_key(key_id: int | None, role: Role) -> Callable[[Connection], bool]:

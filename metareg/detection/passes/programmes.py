@@ -118,13 +118,20 @@ def on_issuances(connection: Connection, issuances: Iterable[BlockRecord]) -> li
     what the programmes say about the units a block rests on), judged now."""
     findings: list[Finding] = []
     for block in issuances:
-        if not resting(block):
-            continue
-        for status in read.statuses_meeting(connection, units_of(block)):
-            for rule in RULES:
-                finding = rule.check(block, status)
-                if finding is not None:
-                    findings.append(finding)
+        if resting(block):
+            findings += on_statuses(block, read.statuses_meeting(connection, units_of(block)))
+    return findings
+
+
+def on_statuses(block: BlockRecord, statuses: Iterable[UnitStatusRecord]) -> list[Finding]:
+    """The programme rules' findings on one ITMO issuance resting on programme units,
+    given the statuses that may meet them (`read.statuses_meeting`), in their order."""
+    findings: list[Finding] = []
+    for status in statuses:
+        for rule in RULES:
+            finding = rule.check(block, status)
+            if finding is not None:
+                findings.append(finding)
     return findings
 
 

@@ -239,11 +239,10 @@ def authorization_status(
     its registry states it, and the units first transferred under the authorization so
     far."""
     ca, authorization_id = authorization.cooperative_approach_id, authorization.authorization_id
-    record = next(
-        item["record"]
-        for item in query.authorizations(connection, ca, [authorization_id])
-        if (item["registry"], item["record_id"]) == (authorization.registry_id, authorization.uid)
-    )
+    row = read_authorizations.version_row(connection, authorization)
+    if row is None:
+        raise LookupError(f"no current version {authorization.uid} of {authorization_id}")
+    record = query.canonical("authorization", row)
     # Remembered while the index is unchanged: the sum is most of the check's time.
     first_transferred = cached_totals.first_transferred(connection, ca, authorization_id)
     authorized = authorization.authorized_quantity

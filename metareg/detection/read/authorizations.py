@@ -45,6 +45,12 @@ _VERSIONS_OF_KEY = (
     )
     .order_by(authorizations.c.id)
 )
+_VERSION_ROW = select(authorizations).where(
+    authorizations.c.registry_id == bindparam("registry"),
+    authorizations.c.uid == bindparam("uid"),
+    authorizations.c.cooperative_approach_id == bindparam("ca"),
+    authorizations.c.authorization_id == bindparam("authorization_id"),
+)
 _ACTIONS_WITH = select(*action_columns()).where(
     actions.c.registry_id == bindparam("registry"),
     actions.c.uid.in_(bindparam("uids", expanding=True)),
@@ -59,6 +65,17 @@ def versions_of_key(
     another order: the rules' choices never depend on it)."""
     rows = connection.execute(_VERSIONS_OF_KEY, {"ca": ca, "authorization_id": authorization_id})
     return [AuthorizationVersion._make(row) for row in rows]
+
+
+def version_row(connection: Connection, version: AuthorizationVersion) -> Any:
+    """The current `authorization` row (every column) of one version, or None."""
+    params = {
+        "registry": version.registry_id,
+        "uid": version.uid,
+        "ca": version.cooperative_approach_id,
+        "authorization_id": version.authorization_id,
+    }
+    return connection.execute(_VERSION_ROW, params).first()
 
 
 def authorization_versions(

@@ -7,7 +7,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, String, and_, cast, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    String,
+    and_,
+    bindparam,
+    cast,
+    or_,
+    select,
+    text,
+)
 
 from metareg.db.tables.index import (
     STATUS_RANGE_WHERE,
@@ -108,14 +119,76 @@ def meeting(
     return or_(*conditions)
 
 
+def _meeting_bound(parsed: bool) -> ColumnElement[bool]:
+    """`meeting` on the statuses' columns with bound parameters (`meeting_params`), for
+    units that parse (`parsed`) or not: built once, not per lookup."""
+    t = statuses_table
+    # `units.texts` holds one or two texts: two parameters (the same text twice for one).
+    texts = t.c.first_unit_id.in_([bindparam("text0"), bindparam("text1")])
+    conditions = [and_(t.c.unit_prefix.is_(None), texts)]
+    if parsed:
+        conditions.append(
+            and_(
+                t.c.unit_prefix == bindparam("prefix"),
+                t.c.unit_first <= bindparam("last"),
+                t.c.unit_last >= bindparam("first"),
+            )
+        )
+    else:
+        conditions.append(t.c.unit_prefix == bindparam("first_text"))
+    return and_(t.c.underlying_registry_id == bindparam("programme"), or_(*conditions))
+
+
+def meeting_params(units: ProgrammeUnits) -> dict[str, Any]:
+    """The parameters of the statements built on `_meeting_bound` for `units`."""
+    texts = sorted(units.texts)
+    return {
+        "programme": units.programme,
+        "text0": texts[0],
+        "text1": texts[-1],
+        "prefix": units.prefix,
+        "first": units.first,
+        "last": units.last,
+        "first_text": units.first_text,
+    }
+
+
+# Built once per shape: the authorization check looks up the statuses on each of its
+# block's issuances, and building the select per lookup cost more than running it.
+_STATUSES_MEETING = {
+    parsed: select(*status_columns()).where(_meeting_bound(parsed)) for parsed in (True, False)
+}
+_STATUS_ROWS_MEETING = {
+    parsed: select(statuses_table)
+    .where(_meeting_bound(parsed))
+    .order_by(statuses_table.c.status_date, statuses_table.c.registry_id, statuses_table.c.uid)
+    for parsed in (True, False)
+}
+
+
 def statuses_meeting(connection: Connection, units: ProgrammeUnits) -> list[UnitStatusRecord]:
     """The current statuses of the units' programme that may share a unit with them."""
-    t = statuses_table
-    statement = select(*status_columns()).where(
-        t.c.underlying_registry_id == units.programme,
-        meeting(units, t.c.unit_prefix, t.c.unit_first, t.c.unit_last, t.c.first_unit_id),
+    statement = _STATUSES_MEETING[units.prefix is not None]
+    rows = connection.execute(statement, meeting_params(units))
+    return [UnitStatusRecord._make(row) for row in rows]
+
+
+def status_rows_meeting(connection: Connection, units: ProgrammeUnits) -> list[Row[Any]]:
+    """`statuses_meeting` as whole `unit_status` rows (every column), oldest first (by
+    status date, reporting registry, uid): what both the programme rules
+    (`status_record`) and a display of the statuses read."""
+    statement = _STATUS_ROWS_MEETING[units.prefix is not None]
+    return list(connection.execute(statement, meeting_params(units)))
+
+
+def status_record(row: Row[Any]) -> UnitStatusRecord:
+    """A whole `unit_status` row (`status_rows_meeting`) as the rules' record: the
+    columns of `status_columns`, the status date as ISO text."""
+    m = row._mapping
+    return UnitStatusRecord._make(
+        (None if m[name] is None else str(m[name])) if name == "status_date" else m[name]
+        for name in UnitStatusRecord._fields
     )
-    return [UnitStatusRecord._make(row) for row in connection.execute(statement)]
 
 
 def issuances_meeting(connection: Connection, units: ProgrammeUnits) -> list[BlockRecord]:
