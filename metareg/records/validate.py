@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,6 +156,8 @@ class RecordValidator:
     def __init__(self, horizon: int | None = None, today: dt.date | None = None) -> None:
         self.horizon_days = horizon_days() if horizon is None else horizon
         self._today = today
+        self._day_start = self._day_end = 0.0  # the local day `_latest` holds for
+        self._latest = ""
         self._dates = date_fields()
         names = (*RECORD_TYPES, "block", WITHDRAWAL)
         checked = (*RECORD_TYPES, WITHDRAWAL)
@@ -204,18 +207,35 @@ class RecordValidator:
         today = self._today or dt.date.today()
         return today + dt.timedelta(days=self.horizon_days)
 
+    def _latest_iso(self) -> str:
+        """`latest_date()` in ISO form, worked out again only when the local day
+        changes (every record is checked against it)."""
+        if self._today is not None:
+            return self.latest_date().isoformat()
+        now = time.time()
+        if not self._day_start <= now < self._day_end:
+            today = dt.date.today()
+            midnight = dt.datetime.combine(today, dt.time())
+            self._day_start = midnight.timestamp()
+            self._day_end = (midnight + dt.timedelta(days=1)).timestamp()
+            self._latest = (today + dt.timedelta(days=self.horizon_days)).isoformat()
+        return self._latest
+
     def _future_dates(self, record_type: str, record: dict[str, Any]) -> list[Problem]:
         problems: list[Problem] = []
-        latest: dt.date | None = None
+        latest_iso = ""
         for field in self._dates.get(record_type, ()):
             value = record.get(field)
             if not isinstance(value, str):
                 continue
+            latest_iso = latest_iso or self._latest_iso()
+            if len(value) == 10 and value[4] == value[7] == "-" and value <= latest_iso:
+                continue  # YYYY-MM-DD, in order as text: not after the latest date
             try:
                 when = dt.date.fromisoformat(value)
             except ValueError:
                 continue  # the schema's format check names it
-            latest = latest or self.latest_date()
+            latest = dt.date.fromisoformat(latest_iso)
             if when > latest:
                 problems.append(
                     Problem(
