@@ -14,6 +14,10 @@ not the file in memory); the second pass holds an operation back until its ident
 last line and hands them over together. An identity the file names once (the usual
 case) is written at once, as before; a withdrawn record is never current between
 batches.
+
+The next batch is read and validated on a thread while the one before is written (as
+a sync prefetches its pages): writing stays in the calling thread, batch after batch
+in order, so a crash leaves exactly the batches committed before it.
 """
 
 from __future__ import annotations
