@@ -156,8 +156,8 @@ class RecordValidator:
     def __init__(self, horizon: int | None = None, today: dt.date | None = None) -> None:
         self.horizon_days = horizon_days() if horizon is None else horizon
         self._today = today
-        self._day_start = self._day_end = 0.0  # the local day `_latest` holds for
-        self._latest = ""
+        # (start, end) of the local day in epoch seconds, and today + horizon in ISO form
+        self._latest_day: tuple[float, float, str] = (0.0, 0.0, "")
         self._dates = date_fields()
         names = (*RECORD_TYPES, "block", WITHDRAWAL)
         checked = (*RECORD_TYPES, WITHDRAWAL)
@@ -209,17 +209,23 @@ class RecordValidator:
 
     def _latest_iso(self) -> str:
         """`latest_date()` in ISO form, worked out again only when the local day
-        changes (every record is checked against it)."""
+        changes (every record is checked against it). The day and its answer are
+        kept as one tuple, replaced whole, so threads sharing the validator never
+        see one without the other."""
         if self._today is not None:
             return self.latest_date().isoformat()
         now = time.time()
-        if not self._day_start <= now < self._day_end:
+        start, end, latest = self._latest_day
+        if not start <= now < end:
             today = dt.date.today()
             midnight = dt.datetime.combine(today, dt.time())
-            self._day_start = midnight.timestamp()
-            self._day_end = (midnight + dt.timedelta(days=1)).timestamp()
-            self._latest = (today + dt.timedelta(days=self.horizon_days)).isoformat()
-        return self._latest
+            latest = (today + dt.timedelta(days=self.horizon_days)).isoformat()
+            self._latest_day = (
+                midnight.timestamp(),
+                (midnight + dt.timedelta(days=1)).timestamp(),
+                latest,
+            )
+        return latest
 
     def _future_dates(self, record_type: str, record: dict[str, Any]) -> list[Problem]:
         problems: list[Problem] = []
