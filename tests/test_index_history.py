@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from metareg.db.tables.index import Action, Holding, Quarantine, RecordVersion
-from metareg.index import query
+from metareg.index import query, writer
 from metareg.sync.ingest import ingest_files
 from tests.helpers import action, authorization, holding, withdrawal, write_jsonl
 
@@ -120,6 +120,27 @@ def test_ingesting_a_file_twice_changes_nothing(engine: Engine, tmp_path: Path) 
     assert second.counts.changed == 0
     assert snapshot(engine) == before
     assert count(engine, Quarantine) == quarantined == 2
+
+
+def test_lookups_in_several_chunks_find_every_current_record(
+    engine: Engine, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """The writer looks current records up in chunks (padded to a few sizes): with
+    chunks of 7 padded to multiples of 4, a batch of 40 records spans several, and
+    every record found again is unchanged, every changed one a correction."""
+    monkeypatch.setattr(writer, "LOOKUP_CHUNK", 7)
+    monkeypatch.setattr(writer, "LOOKUP_STEP", 4)
+    records = [action(f"ISS-{n}", 100 * n + 1, 100 * n + 50) for n in range(40)]
+    path = write_jsonl(tmp_path / "chunks.jsonl", records)
+    assert ingest_files(engine, [path], "IDN01").counts.accepted == len(records)
+    again = ingest_files(engine, [path], "IDN01")
+    assert again.counts.unchanged == len(records) and again.counts.changed == 0
+    changed = [
+        *records[:-3],
+        *(action(r["action_id"], r["first_id"], r["last_id"] - 1) for r in records[-3:]),
+    ]
+    third = ingest_files(engine, [write_jsonl(tmp_path / "c2.jsonl", changed)], "IDN01")
+    assert third.counts.corrected == 3 and third.counts.unchanged == len(records) - 3
 
 
 def test_newer_holdings_snapshot_replaces_the_older_wholesale(

@@ -55,33 +55,74 @@ def _text_problem(value: str) -> str | None:
     return None
 
 
+@cache
+def _bounds(record_type: str) -> tuple[Mapping[str, int], Mapping[str, tuple[int, int]]]:
+    """The columns' limits as the hot path reads them: the longest text per column
+    (where one is set), and the integer range per column (where narrower than 64 bits)."""
+    text: dict[str, int] = {}
+    ints: dict[str, tuple[int, int]] = {}
+    for name, limit in limits(record_type).items():
+        if limit[0] == "text" and limit[1]:
+            text[name] = limit[1]
+        elif limit[0] == "int" and tuple(limit[1:]) != _INT64:
+            ints[name] = (limit[1], limit[2])
+    return text, ints
+
+
+_NO_LIMIT = 1 << 62
+
+
 def unstorable(record_type: str, normal: Mapping[str, Any]) -> list[Problem]:
-    """A Problem for each value of a normal form that its column cannot hold."""
+    """A Problem for each value of a normal form that its column cannot hold.
+
+    Every record of an ingest passes here, so the values that fit (all of them, nearly
+    always) are recognised by their exact type with one comparison each; any value
+    that does not, or of another type, gets the full judgement of `_value_problems`."""
     problems: list[Problem] = []
-    columns = limits(record_type)
+    text, ints = _bounds(record_type)
     for name, value in normal.items():
-        path = f"$.{name}"
-        limit = columns.get(name)
-        if isinstance(value, bool) or value is None:
+        kind = type(value)
+        if kind is str:
+            if "\x00" not in value and len(value) <= text.get(name, _NO_LIMIT):
+                continue
+        elif kind is int:
+            low, high = ints.get(name, _INT64)
+            if low <= value <= high:
+                continue
+        elif kind is float:
+            if value - value == 0.0:  # finite (inf - inf and nan - nan are nan)
+                continue
+        elif value is None or kind is bool:
             continue
-        if isinstance(value, int):
-            low, high = _INT64 if limit is None or limit[0] != "int" else limit[1:]
-            if not low <= value <= high:
-                problems.append(
-                    Problem(path, f"{value} cannot be stored: the column holds {low}..{high}")
-                )
-        elif isinstance(value, float):
-            if value != value or value in (float("inf"), float("-inf")):
-                problems.append(Problem(path, f"{value} cannot be stored: not a finite number"))
-        elif isinstance(value, str):
-            why = _text_problem(value)
-            too_long = limit is not None and limit[0] == "text" and limit[1]
-            if why is None and too_long and len(value) > limit[1]:  # type: ignore[index]
-                why = f"is longer than the {limit[1]} characters the column holds"  # type: ignore[index]
-            if why:
-                problems.append(Problem(path, why))
-        elif isinstance(value, list):
-            for n, item in enumerate(value):
-                if isinstance(item, str) and (why := _text_problem(item)):
-                    problems.append(Problem(f"{path}[{n}]", why))
+        problems.extend(_value_problems(record_type, name, value))
+    return problems
+
+
+def _value_problems(record_type: str, name: str, value: Any) -> list[Problem]:
+    """Why one value cannot be stored in its column (empty when it can)."""
+    problems: list[Problem] = []
+    path = f"$.{name}"
+    limit = limits(record_type).get(name)
+    if isinstance(value, bool) or value is None:
+        return problems
+    if isinstance(value, int):
+        low, high = _INT64 if limit is None or limit[0] != "int" else limit[1:]
+        if not low <= value <= high:
+            problems.append(
+                Problem(path, f"{value} cannot be stored: the column holds {low}..{high}")
+            )
+    elif isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            problems.append(Problem(path, f"{value} cannot be stored: not a finite number"))
+    elif isinstance(value, str):
+        why = _text_problem(value)
+        too_long = limit is not None and limit[0] == "text" and limit[1]
+        if why is None and too_long and len(value) > limit[1]:  # type: ignore[index]
+            why = f"is longer than the {limit[1]} characters the column holds"  # type: ignore[index]
+        if why:
+            problems.append(Problem(path, why))
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            if isinstance(item, str) and (why := _text_problem(item)):
+                problems.append(Problem(f"{path}[{n}]", why))
     return problems

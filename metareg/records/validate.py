@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,6 +156,8 @@ class RecordValidator:
     def __init__(self, horizon: int | None = None, today: dt.date | None = None) -> None:
         self.horizon_days = horizon_days() if horizon is None else horizon
         self._today = today
+        # (start, end) of the local day in epoch seconds, and today + horizon in ISO form
+        self._latest_day: tuple[float, float, str] = (0.0, 0.0, "")
         self._dates = date_fields()
         names = (*RECORD_TYPES, "block", WITHDRAWAL)
         checked = (*RECORD_TYPES, WITHDRAWAL)
@@ -204,18 +207,41 @@ class RecordValidator:
         today = self._today or dt.date.today()
         return today + dt.timedelta(days=self.horizon_days)
 
+    def _latest_iso(self) -> str:
+        """`latest_date()` in ISO form, worked out again only when the local day
+        changes (every record is checked against it). The day and its answer are
+        kept as one tuple, replaced whole, so threads sharing the validator never
+        see one without the other."""
+        if self._today is not None:
+            return self.latest_date().isoformat()
+        now = time.time()
+        start, end, latest = self._latest_day
+        if not start <= now < end:
+            today = dt.date.today()
+            midnight = dt.datetime.combine(today, dt.time())
+            latest = (today + dt.timedelta(days=self.horizon_days)).isoformat()
+            self._latest_day = (
+                midnight.timestamp(),
+                (midnight + dt.timedelta(days=1)).timestamp(),
+                latest,
+            )
+        return latest
+
     def _future_dates(self, record_type: str, record: dict[str, Any]) -> list[Problem]:
         problems: list[Problem] = []
-        latest: dt.date | None = None
+        latest_iso = ""
         for field in self._dates.get(record_type, ()):
             value = record.get(field)
             if not isinstance(value, str):
                 continue
+            latest_iso = latest_iso or self._latest_iso()
+            if len(value) == 10 and value[4] == value[7] == "-" and value <= latest_iso:
+                continue  # YYYY-MM-DD, in order as text: not after the latest date
             try:
                 when = dt.date.fromisoformat(value)
             except ValueError:
                 continue  # the schema's format check names it
-            latest = latest or self.latest_date()
+            latest = dt.date.fromisoformat(latest_iso)
             if when > latest:
                 problems.append(
                     Problem(

@@ -14,6 +14,10 @@ not the file in memory); the second pass holds an operation back until its ident
 last line and hands them over together. An identity the file names once (the usual
 case) is written at once, as before; a withdrawn record is never current between
 batches.
+
+The next batch is read and validated on a thread while the one before is written (as
+a sync prefetches its pages): writing stays in the calling thread, batch after batch
+in order, so a crash leaves exactly the batches committed before it.
 """
 
 from __future__ import annotations
@@ -39,8 +43,11 @@ from metareg.records.operations import Operation, Rejected
 from metareg.records.schemas import WITHDRAWAL
 from metareg.records.validate import Problem, RecordValidator
 from metareg.registries import ensure_registry
+from metareg.sync.prefetch import PagePrefetcher
 
 DEFAULT_BATCH = 5_000
+# Batches prepared ahead of the one being written (memory: this many batches more).
+PREFETCH_BATCHES = 2
 
 
 class IngestUsageError(ValueError):
@@ -125,23 +132,46 @@ def ingest_files(
         report.files += 1
         source = str(path)
         start = report.start_file()
-        ops: list[Operation] = []
-        rejected: list[Rejected] = []
         last_lines = identity_index(path)
-
-        with path.open("rb") as stream:
-            for item in net_operations(path, stream, validator, last_lines, progress):
-                report.lines += 1
-                if isinstance(item, Rejected):
-                    rejected.append(item)
-                else:
-                    ops.extend(item)
-                if len(ops) + len(rejected) >= batch_size:
-                    write_batch(engine, registry_id, source, ops, rejected, report)
-                    ops, rejected = [], []
-        write_batch(engine, registry_id, source, ops, rejected, report)
+        batches = file_batches(path, validator, last_lines, batch_size, progress)
+        # Each batch is read and validated on a thread while the one before is written.
+        with PagePrefetcher(batches, depth=PREFETCH_BATCHES) as prepared:
+            for ops, rejected, lines in prepared:
+                report.lines += lines
+                write_batch(engine, registry_id, source, ops, rejected, report)
         report.end_file(source, start)
     return report
+
+
+def file_batches(
+    path: Path,
+    validator: RecordValidator,
+    last_lines: dict[int, int],
+    batch_size: int,
+    progress: Progress | None,
+) -> Iterator[tuple[list[Operation], list[Rejected], int]]:
+    """The file's batches to write, each with the number of input lines it holds: a
+    batch of about `batch_size` operations and rejects, then the rest (the last batch,
+    perhaps empty)."""
+    ops: list[Operation] = []
+    rejected: list[Rejected] = []
+    lines = 0
+    with path.open("rb") as stream:
+        for item in net_operations(path, stream, validator, last_lines, progress):
+            lines += 1
+            if isinstance(item, Rejected):
+                rejected.append(item)
+            else:
+                ops.extend(item)
+            if len(ops) + len(rejected) >= batch_size:
+                yield ops, rejected, lines
+                ops, rejected, lines = [], [], 0
+    yield ops, rejected, lines
+
+
+# The record types whose identity is a field taken as it is (no default, no number
+# that normalization could turn from 2.0 into 2): their uid needs no normal form.
+_UID_AS_GIVEN = frozenset({"action", "unit_status"})
 
 
 def identity_of(value: Any) -> tuple[str, str] | None:
@@ -150,6 +180,8 @@ def identity_of(value: Any) -> tuple[str, str] | None:
     try:
         if value.get("record_type") == WITHDRAWAL:
             value = value["of"]
+        if value.get("record_type") in _UID_AS_GIVEN:
+            return (value["record_type"], record_uid(value))
         target = normalize(value)
         return (str(target["record_type"]), record_uid(target))
     except Exception:  # unreadable: the second pass quarantines it with its reasons

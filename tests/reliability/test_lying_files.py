@@ -6,6 +6,7 @@ records beside it, and a re-ingest changes nothing (issue 16, items 3-6)."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy import Engine, select
 
 from metareg.db.tables.index import Action, Authorization, Holding, Quarantine
 from metareg.records.cells import cell_integer
+from metareg.records.validate import RecordValidator
 from metareg.sync.ingest import ingest_files
 from tests.connectors.test_aef import ACTION, HOLDING
 from tests.sync.index_state import current, history
@@ -70,15 +72,19 @@ def test_unstorable_values_quarantine_their_record_only(engine: Engine, tmp_path
         {**AUTHORIZATION, "authorization_id": "IDN-X", "version": 2**40},  # INTEGER column
         action(92, action_subtype="a\x00b"),  # PostgreSQL refuses NUL in text
     ]
-    file = jsonl(tmp_path / "poison.jsonl", [*good[:2], *poison, *good[2:], AUTHORIZATION])
+    edge = [  # the largest values the columns hold are stored
+        {**AUTHORIZATION, "authorization_id": "IDN-MAX", "version": 2**31 - 1},
+        action(93, quantity_tco2e=2**63 - 1),
+    ]
+    file = jsonl(tmp_path / "poison.jsonl", [*good[:2], *poison, *good[2:], AUTHORIZATION, *edge])
     report = ingest_files(engine, [file], "IDN01", batch_size=3)
-    assert rows(engine, Action, "action_id") == sorted(r["action_id"] for r in good)
-    assert rows(engine, Authorization, "authorization_id") == ["IDN-2023-0001"]
+    assert rows(engine, Action, "action_id") == sorted([*(r["action_id"] for r in good), "A-93"])
+    assert rows(engine, Authorization, "authorization_id") == ["IDN-2023-0001", "IDN-MAX"]
     reasons = quarantined(engine)
     assert sorted(reasons) == ["line 3", "line 4", "line 5", "line 6"]
     assert "quantity_tco2e" in reasons["line 3"] and "quantity_tco2e" in reasons["line 4"]
     assert "version" in reasons["line 5"] and "action_subtype" in reasons["line 6"]
-    assert report.counts.quarantined == 4 and report.counts.accepted == 6
+    assert report.counts.quarantined == 4 and report.counts.accepted == 8
 
 
 # -- 5: CSV integers are read exactly -------------------------------------------------
@@ -143,6 +149,28 @@ def test_dates_beyond_the_horizon_are_quarantined(
     monkeypatch.setenv("METAREG_DATE_HORIZON_DAYS", "100000")
     ingest_files(engine, [jsonl(tmp_path / "later.jsonl", [action(2, action_date=far)])], "IDN01")
     assert "A-2" in rows(engine, Action, "action_id")
+
+
+def test_the_horizon_is_inclusive_to_the_day(engine: Engine, tmp_path: Path) -> None:
+    """A date on the last day the horizon allows is accepted, the day after is not,
+    whichever date field carries it."""
+    last = RecordValidator().latest_date()
+    after = last + timedelta(days=1)
+    file = jsonl(
+        tmp_path / "edge.jsonl",
+        [
+            action(1, action_date=last.isoformat()),
+            action(2, action_date=after.isoformat()),
+            {**HOLDING, "as_of": after.isoformat()},
+            {**AUTHORIZATION, "authorization_date": last.isoformat()},
+        ],
+    )
+    ingest_files(engine, [file], "IDN01")
+    reasons = quarantined(engine)
+    assert sorted(reasons) == ["line 2", "line 3"]
+    assert after.isoformat() in reasons["line 2"] and "as_of" in reasons["line 3"]
+    assert rows(engine, Action, "action_id") == ["A-1"]
+    assert rows(engine, Authorization, "authorization_id") == ["IDN-2023-0001"]
 
 
 # -- 3: re-ingesting a file is idempotent across batches -------------------------------
