@@ -19,8 +19,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import openpyxl
-
 from metareg.connectors.aef.columns import (
     ACTIONS,
     AUTHORIZATIONS,
@@ -153,6 +151,8 @@ def read_xlsx(content: bytes, context: AefContext | None = None) -> list[AefRow]
     check_workbook_size(content)
     context = context or AefContext()
     try:
+        import openpyxl  # here, not at import: every connector lookup would pay ~0.5 s
+
         workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds on a broken workbook
         raise AefReadError(f"cannot open workbook: {type(error).__name__}: {error}") from error
