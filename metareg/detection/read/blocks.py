@@ -249,7 +249,10 @@ def _pair_hull_statement(table: Table, lateral: bool) -> Any:
     )
 
 
-def _pair_meeting_statement(table: Table, columns: list[Any], lateral: bool) -> Any:
+def pair_meeting_statement(table: Table, columns: list[Any], lateral: bool) -> Any:
+    """The rows of `table` (with the block columns `cooperative_approach_id`,
+    `party_registry_id`, `first_id`, `last_id`) meeting a chunk of pairs' intervals
+    (`rows_meeting_pairs`); lateral for PostgreSQL."""
     touched = _pair_touched()
     if lateral:
         inner = select(*columns).where(_meeting_pair_interval(table, touched)).offset(0)
@@ -264,7 +267,7 @@ _PAIR_HULL_SQL = {
     for lateral in (False, True)
 }
 _PAIR_MEETING_SQL = {
-    (table.name, lateral): _pair_meeting_statement(table, columns, lateral)
+    (table.name, lateral): pair_meeting_statement(table, columns, lateral)
     for table, columns in ((actions, action_columns()), (holdings, holding_columns()))
     for lateral in (False, True)
 }
@@ -312,6 +315,21 @@ def hulls_of_pairs(
                     first, last = reach[key]
                     reach[key] = (min(first, low), max(last, high))
     return reach
+
+
+def rows_meeting_pairs(
+    connection: Connection,
+    name: str,
+    statements: dict[bool, Any],
+    wanted: list[PairInterval],
+    found_spans: dict[tuple[str, str], int],
+) -> Iterator[Any]:
+    """The rows of `statements` (a `pair_meeting_statement` without and with LATERAL)
+    meeting the intervals of the pairs in `found_spans`, a chunk of intervals per
+    query; a row meeting several intervals comes once per interval."""
+    statement = statements[_lateral(connection)]
+    for params in _pair_chunks(wanted, found_spans):
+        yield from _execute_chunk(connection, name, statement, params)
 
 
 def blocks_meeting_pairs(
