@@ -16,6 +16,7 @@ from metareg.db.tables.alerts import Alert
 from metareg.db.upsert import batched
 from metareg.detection.passes.incremental import meets
 from metareg.detection.passes.scope import Interval, JudgedScope
+from metareg.detection.read import blocks as read_blocks
 from metareg.detection.rules import AUTHORIZATION_RULES, BLOCK_RULES, UNIT_RULES
 from metareg.findings import DETECTION_RULES, Identity
 
@@ -30,8 +31,8 @@ def alerts_in(connection: Connection, scope: JudgedScope) -> Existing:
     if scope.everything:
         return store.existing_in(connection, alerts_table.c.rule.in_(DETECTION_RULES))
     existing: Existing = {}
-    for (ca, registry), intervals in scope.block_ranges.items():
-        existing.update(_block_alerts_meeting(connection, ca, registry, intervals))
+    if scope.block_ranges:
+        existing.update(_block_alerts_meeting_pairs(connection, scope.block_ranges))
     for chunk in batched(sorted(scope.unit_scopes), SCOPE_CHUNK):
         existing.update(
             store.existing_in(
@@ -79,6 +80,49 @@ def _block_alerts_meeting(
     for fp, aid, status, rule, first, last in connection.execute(_BLOCK_ALERTS, params):
         if meets(intervals, first, last):
             found[fp] = store.Existing(aid, status, rule)
+    return found
+
+
+# A block rule's alert lies within a block of its pair (the block, or the intersection
+# of two), and `block_span` holds the longest block a pair ever had: an alert meeting
+# [first, last] starts within [first - max span, last], like a block (`read.blocks`).
+_ALERTS_MEETING = {
+    lateral: read_blocks.pair_meeting_statement(
+        alerts_table,
+        [
+            *(alerts_table.c[n] for n in ("fingerprint", "id", "status", "rule", "first_id")),
+            alerts_table.c.last_id,
+            alerts_table.c.cooperative_approach_id,
+            alerts_table.c.party_registry_id,
+        ],
+        lateral,
+    )
+    for lateral in (False, True)
+}
+
+
+def _block_alerts_meeting_pairs(
+    connection: Connection, block_ranges: dict[tuple[str, str], list[Interval]]
+) -> Existing:
+    """The block-scope alerts whose range meets one of the intervals of their pair,
+    every pair's intervals read together (a pair that never held a block: its hull)."""
+    found_spans = read_blocks.max_spans(connection)
+    found: Existing = {}
+    wanted = [
+        (ca, registry, first, last)
+        for (ca, registry), intervals in sorted(block_ranges.items())
+        if (ca, registry) in found_spans
+        for first, last in intervals
+    ]
+    rows = read_blocks.rows_meeting_pairs(
+        connection, "alerts meeting", _ALERTS_MEETING, wanted, found_spans
+    )
+    for fp, aid, status, rule, _first, _last, _ca, _registry in rows:
+        if rule in BLOCK_RULES:
+            found[fp] = store.Existing(aid, status, rule)
+    for (ca, registry), intervals in sorted(block_ranges.items()):
+        if (ca, registry) not in found_spans:
+            found.update(_block_alerts_meeting(connection, ca, registry, intervals))
     return found
 
 

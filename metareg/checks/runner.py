@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select, union, update
 
 from metareg.alerts import store
+from metareg.checks.first_transfer_totals import keep as keep_totals
 from metareg.checks.in_scope import alerts_in
 from metareg.checks.operational import judge_operational
 from metareg.db.locks import index_snapshot, serialize_writers
@@ -238,6 +239,8 @@ def run_checks(
         summary = CheckSummary(
             full=not incremental, as_of=as_of, grace_days=grace_days, watermark=upto
         )
+        since = int(state.watermark) if incremental and state is not None else None
+        keep_totals(connection, detected, since, upto)
         existing = alerts_in(connection, detected.scope)
         result = store.reconcile(connection, detected.findings, existing, at)
         summary.opened, summary.reopened, summary.resolved = (

@@ -328,19 +328,19 @@ def test_incremental_checks_equal_a_full_check_under_dated_versions(
     assert_incremental_equals_full(template, history, 30)
 
 
-def test_incremental_check_reads_only_what_changed(sqlite_engine: Engine) -> None:
+def test_incremental_check_reads_only_what_changed(engine: Engine) -> None:
     """After the first (full) check, a check with no new records changes nothing and a
-    check after one new record is incremental."""
+    check after one new record is incremental (on both databases)."""
     _apply(
-        sqlite_engine,
+        engine,
         "IDN01",
         [Incoming.from_record({**_issuance("I1", 1, 10)}, "")],
     )
-    assert run_checks(sqlite_engine, as_of=CHECK_DATES[0]).full
-    _apply(sqlite_engine, "JPN01", [Incoming.from_record(_issuance("I2", 5, 20), "")])
-    summary = run_checks(sqlite_engine, as_of=CHECK_DATES[0])
+    assert run_checks(engine, as_of=CHECK_DATES[0]).full
+    _apply(engine, "JPN01", [Incoming.from_record(_issuance("I2", 5, 20), "")])
+    summary = run_checks(engine, as_of=CHECK_DATES[0])
     assert not summary.full and summary.opened == {"DC01": 1}
-    again = run_checks(sqlite_engine, as_of=CHECK_DATES[0])
+    again = run_checks(engine, as_of=CHECK_DATES[0])
     assert (again.opened, again.resolved, again.open) == ({}, {}, {"DC01": 1})
 
 
@@ -365,14 +365,15 @@ def _action(action_id: str, first: int, last: int, action_type: str, **extra: An
     return Incoming.from_record(record, "")
 
 
-def test_incremental_check_sees_partners_beyond_the_changed_range(sqlite_engine: Engine) -> None:
+def test_incremental_check_sees_partners_beyond_the_changed_range(engine: Engine) -> None:
     """A change at 8-9 re-judges the transfer 1-10; its acquisition 1-3 lies outside
     the changed range but must still count as its match (DC10 stays silent), and
     the transfers explaining a stale holding still explain it (DC04 stays silent); the
-    issuances filling the two gaps trace every block that meets them (DC17 resolves)."""
+    issuances filling the two gaps trace every block that meets them (DC17 resolves,
+    its alerts read by range: on both databases)."""
     as_of = date(2025, 1, 1)
     _apply(
-        sqlite_engine,
+        engine,
         "IDN01",
         [
             _action("ISS-1", 1, 7, "Issuance"),
@@ -394,7 +395,7 @@ def test_incremental_check_sees_partners_beyond_the_changed_range(sqlite_engine:
         ],
     )
     _apply(
-        sqlite_engine,
+        engine,
         "JPN01",
         [
             _action("ACQ-1", 1, 3, "Acquisition", transferring_party_id="IDN"),
@@ -411,11 +412,11 @@ def test_incremental_check_sees_partners_beyond_the_changed_range(sqlite_engine:
             ),
         ],
     )
-    first = run_checks(sqlite_engine, as_of=as_of)
+    first = run_checks(engine, as_of=as_of)
     # Untraced: TR-1 (8-9), TR-3, ACQ-2 and both holdings (35-36).
     assert first.open == {"DC17": 5}
-    _apply(sqlite_engine, "IDN01", [_action("ISS-9", 8, 9, "Issuance")])
-    _apply(sqlite_engine, "IDN01", [_action("ISS-8", 35, 36, "Issuance")])
-    summary = run_checks(sqlite_engine, as_of=as_of)
+    _apply(engine, "IDN01", [_action("ISS-9", 8, 9, "Issuance")])
+    _apply(engine, "IDN01", [_action("ISS-8", 35, 36, "Issuance")])
+    summary = run_checks(engine, as_of=as_of)
     assert not summary.full and summary.opened == {} and summary.open == {}
     assert summary.resolved == {"DC17": 5}

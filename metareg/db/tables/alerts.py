@@ -7,7 +7,8 @@
   in order; its `seq` is the cursor of the JSON feed, the Atom feed and the SSE stream.
 - `detection_state`: the watermark of the last check (a `record_version` id), the
   grace cutoff it used and the Parties it counted as synced, so the next check knows
-  what changed since.
+  what changed since; `detection_first_transfer_total`: DC09's total per authorization
+  key as of that watermark.
 - `webhook_subscription`, `webhook_delivery` (the outbox: one row per event and
   subscription, written in the same transaction as the event) and `webhook_attempt`
   (the delivery log: one row per POST tried).
@@ -91,6 +92,19 @@ DetectionState = table(
     # re-judges the authorizations of a registry whose list changed since.
     Column("acts_for", Json),
     Column("checked_at", UtcDateTime),
+)
+
+# Per authorization key, the units first transferred under it (DC09's all-time total)
+# as of a `record_version` id: what the last check knew, so the next incremental check
+# continues it from the changed actions instead of summing the key's first transfers
+# again (`metareg.checks.first_transfer_totals`). A row counts only while its `upto` is
+# the watermark the check starts from.
+FirstTransferTotal = table(
+    "detection_first_transfer_total",
+    Column("cooperative_approach_id", String(APPROACH_ID_LENGTH), primary_key=True),
+    Column("authorization_id", String(256), primary_key=True),
+    Column("units", Serial, nullable=False),
+    Column("upto", Serial, nullable=False),
 )
 
 WebhookSubscription = table(

@@ -141,32 +141,51 @@ def judged_whole(versions: Versions, changes: KeyChanges) -> bool:
 
 
 def changed_pass(
-    connection: Connection, key: AuthKey, changes: KeyChanges, versions: Versions
-) -> tuple[list[Finding], set[Identity]]:
+    connection: Connection,
+    key: AuthKey,
+    changes: KeyChanges,
+    versions: Versions,
+    current: dict[Identity, BlockRecord] | None = None,
+    total: int | None = None,
+) -> tuple[list[Finding], set[Identity], int | None]:
     """The findings of one key that its changes can affect, and the actions judged
     (the alerts of the key whose evidence names one of them, or a changed action, are
     the ones to reconcile), for a key not `judged_whole`. Equal, on those actions, to
     `check_key` over the whole key: a rule reads only the action and its facts (the
     version judging a use depends on first transfers, none of which changed), and
     DC09's running total is the SQL sum of the first transfers dated before
-    `changes.since` (unchanged), continued over those from `since` on."""
+    `changes.since` (unchanged), continued over those from `since` on. `current`: the
+    current actions among (at least) the changed ones, when the caller read them for
+    several keys at once; `total`: the key's all-time total of first transfers, when
+    the caller knows it (`read.kept_totals`): the sum before `since` is then that total
+    less the first transfers from `since` on. Also returns that all-time total where
+    the pass needed it (None where DC09's quantity clause needs no total)."""
     ca, authorization_id = key
+    if current is None:
+        current = {r.identity: r for r in read.actions_with(connection, changes.actions)}
     judged: dict[Identity, BlockRecord] = {
-        r.identity: r
-        for r in read.actions_with(connection, changes.actions)
-        if _in_key(r, ca, authorization_id)
+        identity: record
+        for identity in changes.actions
+        if (record := current.get(identity)) is not None and _in_key(record, ca, authorization_id)
     }
     totals: dict[Identity, float] = {}
     if authorization_id and changes.since is not None and _quantity_given(versions):
-        later = read.first_transfers_from(connection, ca, authorization_id, changes.since)
+        later = read.first_transfers_since(connection, ca, authorization_id, changes.since)
         judged.update((r.identity, r) for r in later)
-        before = read.first_transferred(connection, ca, authorization_id, changes.since)
+        from_since = sum(r.quantity for r in later)
+        if total is None:
+            before = read.first_transferred_before(connection, ca, authorization_id, changes.since)
+            total = before + from_since  # action_date is never null: nothing else counts
+        else:
+            before = total - from_since
         totals = running_totals(versions, later, start=before)
+    else:
+        total = None
     findings: list[Finding] = []
     for record in judged.values():
         day = _day(versions, record, _first_transfers_near(connection, versions, record))
         findings += judge_action(record, versions.facts(day, totals.get(record.identity)))
-    return findings, {*judged, *changes.actions}
+    return findings, {*judged, *changes.actions}, total
 
 
 def _first_transfers_near(
@@ -243,11 +262,25 @@ def _judged(
         yield from judge_action(make(row), facts)
 
 
-def full_pass(connection: Connection, approaches: Collection[str] | None = None) -> list[Finding]:
+def _summed(
+    connection: Connection, ca: str, authorization_id: str, totals: dict[NamedKey, int] | None
+) -> int:
+    total = read.first_transferred(connection, ca, authorization_id)
+    if totals is not None:
+        totals[(ca, authorization_id)] = total
+    return total
+
+
+def full_pass(
+    connection: Connection,
+    approaches: Collection[str] | None = None,
+    totals: dict[NamedKey, int] | None = None,
+) -> list[Finding]:
     """Every authorization-kind finding of the index (or of these cooperative
     approaches: a partition of a partitioned check), without reading every action:
     the same as `InlineAuthorizations` given every current action, then its `finish`
-    (tests/detection/test_prefilter_authorizations.py)."""
+    (tests/detection/test_prefilter_authorizations.py). `totals`, when given, receives
+    the all-time total of first transfers of each key the pass summed."""
     reported, versions_by_key = _versions_by_key(connection)
     if approaches is not None:
         reported = {key: found for key, found in reported.items() if key[0] in approaches}
@@ -264,7 +297,7 @@ def full_pass(connection: Connection, approaches: Collection[str] | None = None)
                 missing.append(aid)  # judged below, many keys per query
             elif versions.dated or (
                 _quantity_given(versions)  # summed only where there is a quantity to exceed
-                and may_exceed(versions, read.first_transferred(connection, ca, aid))
+                and may_exceed(versions, _summed(connection, ca, aid, totals))
             ):
                 whole.append((ca, aid))
             else:

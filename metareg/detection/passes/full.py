@@ -35,10 +35,18 @@ def find_all(
 ) -> Detected:
     """Every finding of the index, screened or, when `exhaustive` or when the screen
     cannot read the index, by judging everything."""
-    return Detected(_findings(connection, context, exhaustive), JudgedScope(everything=True))
+    totals: dict[tuple[str, str], int] = {}
+    findings = _findings(connection, context, exhaustive, totals)
+    return Detected(findings, JudgedScope(everything=True), first_transferred=totals)
 
 
-def _findings(connection: Connection, context: CheckContext, exhaustive: bool) -> list[Finding]:
+def _findings(
+    connection: Connection,
+    context: CheckContext,
+    exhaustive: bool,
+    totals: dict[tuple[str, str], int],
+) -> list[Finding]:
+    """The findings; `totals` receives DC09's totals the authorization pass summed."""
     if exhaustive:
         return _exhaustive(connection, context)
     try:
@@ -49,30 +57,36 @@ def _findings(connection: Connection, context: CheckContext, exhaustive: bool) -
     if not screen.parallel(connection):
         return [
             *_screened_blocks(connection, context, records),
-            *_authorizations_and_units(connection),
+            *_authorizations_and_units(connection, totals),
         ]
     with ThreadPoolExecutor(max_workers=1) as pool:
         # The screen's read keeps the cores busy with its own readers; the units and
         # authorization rules (mostly database time, on a reader connection of their
         # own) run after it, while this thread screens and sweeps.
-        others = pool.submit(_authorizations_and_units, connection)
+        others = pool.submit(_authorizations_and_units, connection, totals)
         findings = _screened_blocks(connection, context, records)
         findings += others.result()
     return findings
 
 
-def _authorizations_and_units(connection: Connection) -> list[Finding]:
+def _authorizations_and_units(
+    connection: Connection, totals: dict[tuple[str, str], int]
+) -> list[Finding]:
     """The authorization and units rules, screened, on another connection when the
     database allows (the check holds the write lock, so every connection sees the
     same index)."""
     if not screen.parallel(connection):
         return [
-            *authorization.full_pass(connection),
+            *authorization.full_pass(connection, totals=totals),
             *units.find(connection),
             *programmes.find(connection),
         ]
     with snapshot_reader(connection) as reader:
-        return [*authorization.full_pass(reader), *units.find(reader), *programmes.find(reader)]
+        return [
+            *authorization.full_pass(reader, totals=totals),
+            *units.find(reader),
+            *programmes.find(reader),
+        ]
 
 
 def _exhaustive(connection: Connection, context: CheckContext) -> list[Finding]:

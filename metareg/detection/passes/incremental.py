@@ -24,7 +24,9 @@ from metareg.detection.passes.scope import Detected, Interval, JudgedScope
 from metareg.detection.passes.sweep import sweep_group
 from metareg.detection.read import authorizations as read_authorizations
 from metareg.detection.read import blocks as read_blocks
+from metareg.detection.read import kept_totals
 from metareg.detection.read.changes import (
+    AuthKey,
     Touched,
     acting_changed,
     changed_since,
@@ -34,8 +36,11 @@ from metareg.detection.read.changes import (
     parties_changed,
 )
 from metareg.detection.rules.kinds import CheckContext, authorization_scope, unit_scope
+from metareg.detection.rules.terms import BlockRecord
 from metareg.detection.rules.versions import Versions
-from metareg.findings import Finding
+from metareg.findings import Finding, Identity
+
+NamedKey = tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -74,21 +79,33 @@ def find_changed(connection: Connection, since: Since, context: CheckContext) ->
         findings += units.find(connection, touched.unit_registries)
         findings += programmes.find(connection, touched.unit_registries)
         scope.unit_scopes = {unit_scope(u) for u in touched.unit_registries}
+    detected = Detected(findings, scope)
     if touched.auth_keys:
-        findings += _authorizations(connection, touched, scope)
-    return Detected(findings, scope)
+        detected.findings += _authorizations(connection, touched, since.watermark, detected)
+    return detected
 
 
 def _blocks(
     connection: Connection, touched: Touched, context: CheckContext, scope: JudgedScope
 ) -> list[Finding]:
+    """Every block meeting a touched interval, and every block meeting those (their
+    partners): enough to judge any alert whose range meets the interval. All pairs'
+    intervals are read together (`read.blocks.hulls_of_pairs`, `blocks_meeting_pairs`)."""
+    merged = sorted(touched.merged().items())
+    if not merged:
+        return []
+    found_spans = read_blocks.max_spans(connection)
+    wanted = [(ca, registry, *interval) for (ca, registry), found in merged for interval in found]
+    reach = read_blocks.hulls_of_pairs(connection, wanted, found_spans)
+    hulls = [
+        (ca, registry, *hull)
+        for (ca, registry), found in merged
+        for hull in merge_intervals(reach[(ca, registry, *interval)] for interval in found)
+    ]
+    regions = read_blocks.blocks_meeting_pairs(connection, hulls, found_spans)
     findings: list[Finding] = []
-    for (ca, registry), intervals in sorted(touched.merged().items()):
-        # Every block meeting a touched interval, and every block meeting those (their
-        # partners): enough to judge any alert whose range meets the interval.
-        span = read_blocks.max_span(connection, ca, registry)
-        hulls = merge_intervals(read_blocks.hulls(connection, ca, registry, intervals, span))
-        region = read_blocks.blocks_meeting_any(connection, ca, registry, hulls, span)
+    for (ca, registry), intervals in merged:
+        region = regions.get((ca, registry), [])
         ordered = sorted(region, key=lambda r: (r.first_id, r.record_type, r.registry_id, r.uid))
         for finding in sweep_group(ordered, context):
             if meets(intervals, finding.first_id, finding.last_id):
@@ -97,11 +114,16 @@ def _blocks(
     return findings
 
 
-def _authorizations(connection: Connection, touched: Touched, scope: JudgedScope) -> list[Finding]:
+def _authorizations(
+    connection: Connection, touched: Touched, watermark: int, detected: Detected
+) -> list[Finding]:
     """The authorization rules over the touched keys: a key `judged_whole` is judged
     whole; for the others only what their changed actions can affect
     (`authorization.changed_pass`), and only the alerts naming a judged action are in
-    scope."""
+    scope. DC09's totals: a key's total kept as of the watermark is continued over its
+    changed actions (`read.kept_totals`); the new totals, and the keys whose total may
+    have changed, go to `detected`."""
+    scope = detected.scope
     wanted = sorted(touched.auth_keys, key=lambda k: (k[0], k[1] or ""))
     reported = read_authorizations.authorization_versions(
         connection, _named(k for k in wanted if not touched.auth_changes[k].whole)
@@ -118,16 +140,70 @@ def _authorizations(connection: Connection, touched: Touched, scope: JudgedScope
     for ca, authorization_id in whole:
         scope.authorization_scopes.setdefault(ca, set()).add(authorization_scope(authorization_id))
     judged_whole = set(whole)
+    # The current actions among every changed one of the keys judged in part, read once.
+    changed = {
+        identity
+        for key in wanted
+        if key not in judged_whole
+        for identity in touched.auth_changes[key].actions
+    }
+    current = {r.identity: r for r in read_authorizations.actions_with(connection, changed)}
+    totals = _continued_totals(connection, touched, judged_whole, current, watermark)
     for key in wanted:
         if key in judged_whole:
             continue
         ca, authorization_id = key
-        found, judged = authorization.changed_pass(
-            connection, key, touched.auth_changes[key], versions[key]
+        found, judged, total = authorization.changed_pass(
+            connection,
+            key,
+            touched.auth_changes[key],
+            versions[key],
+            current,
+            totals.get((ca, authorization_id)) if authorization_id else None,
         )
         findings.extend(found)
         scope.authorization_actions[(ca, authorization_scope(authorization_id))] = judged
+        if total is not None and authorization_id:
+            detected.first_transferred[(ca, authorization_id)] = total
+    # A first transfer of these keys changed: a total kept for one of them and not
+    # continued above no longer holds.
+    detected.totals_changed = {
+        (ca, aid)
+        for (ca, aid), changes in touched.auth_changes.items()
+        if aid and changes.since is not None
+    }
     return findings
+
+
+def _continued_totals(
+    connection: Connection,
+    touched: Touched,
+    judged_whole: set[AuthKey],
+    current: dict[Identity, BlockRecord],
+    watermark: int,
+) -> dict[NamedKey, int]:
+    """The all-time totals of first transfers, now, of the keys judged in part whose
+    first transfers changed and whose total was kept as of the watermark: the kept
+    total, less what their changed actions counted then, plus what they count now."""
+    wanted = {
+        key: touched.auth_changes[key]
+        for key in touched.auth_keys
+        if key not in judged_whole and key[1] and touched.auth_changes[key].since is not None
+    }
+    found = kept_totals.kept(connection, _named(wanted), watermark)
+    if not found:
+        return {}
+    identities = {i for key in found for i in wanted[key].actions}
+    then = kept_totals.counted_at(connection, identities, watermark)
+    totals: dict[NamedKey, int] = {}
+    for key, total in found.items():
+        for identity in wanted[key].actions:
+            before = then.get(identity)
+            if before is not None and before[0] == key:
+                total -= before[1]
+            total += kept_totals.counted(current.get(identity), key)
+        totals[key] = total
+    return totals
 
 
 def _named(keys: Iterable[tuple[str, str | None]]) -> list[tuple[str, str]]:

@@ -38,5 +38,12 @@ class JudgedScope:
 
 @dataclass
 class Detected:
+    """A run's findings and where it judged; and, for the checks to keep
+    (`checks.first_transfer_totals`), DC09's all-time total of first transfers per
+    named authorization key that the run knows as of the index it read, and the keys
+    whose kept total may have changed without the run knowing the new one."""
+
     findings: list[Finding]
     scope: JudgedScope
+    first_transferred: dict[tuple[str, str], int] = field(default_factory=dict)
+    totals_changed: set[tuple[str, str]] = field(default_factory=set)

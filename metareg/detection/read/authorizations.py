@@ -192,3 +192,36 @@ def first_transferred(
     if before is not None:
         conditions.append(actions.c.action_date < date.fromisoformat(before))
     return int(connection.execute(select(_UNITS).where(*conditions)).scalar() or 0)
+
+
+# The incremental check's reads of a key's first transfers around the date its changes
+# start from, built once (one pair of statements per changed key and check).
+_DAY = bindparam("day", type_=actions.c.action_date.type)
+_OF_KEY = (
+    actions.c.cooperative_approach_id == bindparam("ca"),
+    actions.c.authorization_id == bindparam("aid"),
+    actions.c.action_type == COUNTED,
+)
+_FIRST_TRANSFERS_SINCE = select(*action_columns()).where(*_OF_KEY, actions.c.action_date >= _DAY)
+_FIRST_TRANSFERRED_BEFORE = select(_UNITS).where(*_OF_KEY, actions.c.action_date < _DAY)
+
+
+def first_transfers_since(
+    connection: Connection, ca: str, authorization_id: str, since: str
+) -> list[BlockRecord]:
+    """`first_transfers_from(connection, ca, authorization_id, since)`."""
+    if not since:
+        return first_transfers_from(connection, ca, authorization_id, since)
+    params = {"ca": ca, "aid": authorization_id, "day": date.fromisoformat(since)}
+    make = BlockRecord._make
+    return [make(row) for row in connection.execute(_FIRST_TRANSFERS_SINCE, params)]
+
+
+def first_transferred_before(
+    connection: Connection, ca: str, authorization_id: str, before: str
+) -> int:
+    """`first_transferred(connection, ca, authorization_id, before)`."""
+    if not before:
+        return 0
+    params = {"ca": ca, "aid": authorization_id, "day": date.fromisoformat(before)}
+    return int(connection.execute(_FIRST_TRANSFERRED_BEFORE, params).scalar() or 0)

@@ -15,15 +15,15 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Connection,
+    String,
     Table,
     and_,
     bindparam,
-    cast,
     column,
     func,
     select,
+    text,
     true,
-    values,
 )
 
 from metareg.db.upsert import batched
@@ -161,74 +161,6 @@ def blocks_meeting(
 
 
 INTERVAL_CHUNK = 100  # intervals per batched range query (compiled once per dialect)
-_NO_INTERVAL = (1, 0)  # pads a chunk: no block lies in it (serials start at 1)
-
-
-def _touched() -> Any:
-    """A chunk of intervals as a CTE of bound parameters: the same statement for every
-    chunk (padded to its size), so it is compiled once."""
-    rows = [
-        (cast(bindparam(f"lo{n}"), BigInteger), cast(bindparam(f"hi{n}"), BigInteger))
-        for n in range(INTERVAL_CHUNK)
-    ]
-    return (
-        values(column("lo", BigInteger), column("hi", BigInteger), name="touched")
-        .data(rows)
-        .cte("touched")
-    )
-
-
-def _meeting_interval(table: Table, touched: Any) -> Any:
-    """Blocks of (ca, registry) intersecting the interval of each `touched` row."""
-    return and_(
-        *_in_pair(table),
-        table.c.first_id >= touched.c.lo - bindparam("span"),
-        table.c.first_id <= touched.c.hi,
-        table.c.last_id >= touched.c.lo,
-    )
-
-
-def _hull_statement(table: Table, lateral: bool) -> Any:
-    touched = _touched()
-    if lateral:
-        reach = (
-            select(func.min(table.c.first_id).label("low"), func.max(table.c.last_id).label("high"))
-            .where(_meeting_interval(table, touched))
-            .lateral("reach")
-        )
-        return select(touched.c.lo, touched.c.hi, reach.c.low, reach.c.high).select_from(
-            touched.join(reach, true())
-        )
-    return (
-        select(touched.c.lo, touched.c.hi, func.min(table.c.first_id), func.max(table.c.last_id))
-        .select_from(touched.join(table, _meeting_interval(table, touched)))
-        .group_by(touched.c.lo, touched.c.hi)
-    )
-
-
-def _meeting_statement(table: Table, columns: list[Any], lateral: bool) -> Any:
-    touched = _touched()
-    if lateral:
-        # OFFSET 0 keeps PostgreSQL from flattening the subquery back into a join.
-        inner = select(*columns).where(_meeting_interval(table, touched)).offset(0)
-        found = inner.lateral("found")
-        return select(found).select_from(touched.join(found, true()))
-    return select(*columns).select_from(touched.join(table, _meeting_interval(table, touched)))
-
-
-# SQLite loops over the intervals and searches the index for each. PostgreSQL would
-# rather scan the pair's whole index range once per chunk and filter (measured: 43 s
-# for an incremental check at 1M): a LATERAL subquery makes it search per interval.
-_HULL_SQL = {
-    (table.name, lateral): _hull_statement(table, lateral)
-    for table in (actions, holdings)
-    for lateral in (False, True)
-}
-_MEETING_SQL = {
-    (table.name, lateral): _meeting_statement(table, columns, lateral)
-    for table, columns in ((actions, action_columns()), (holdings, holding_columns()))
-    for lateral in (False, True)
-}
 
 
 def _lateral(connection: Connection) -> bool:
@@ -256,58 +188,166 @@ def _execute_chunk(
     return connection.exec_driver_sql(compiled.string, bound)
 
 
-def _chunk_params(chunk: list[tuple[int, int]], **fixed: Any) -> dict[str, Any]:
-    padded = chunk + [_NO_INTERVAL] * (INTERVAL_CHUNK - len(chunk))
-    params = dict(fixed)
-    for n, (lo, hi) in enumerate(padded):
-        params[f"lo{n}"], params[f"hi{n}"] = lo, hi
-    return params
+# The same reads over many (ca, registry) pairs at once (the incremental check): each
+# row of the chunk names its pair and its interval, and its lower bound on `first_id`
+# (the interval's start less the pair's max span), so every pair's intervals share the
+# few statements of a chunk instead of five statements per pair.
+PairInterval = tuple[str, str, int, int]  # (ca, registry, first, last)
+_NO_PAIR_INTERVAL = ("", "", 1, 1, 0)  # pads a chunk: no pair is named ""
 
 
-def hulls(
-    connection: Connection,
-    ca: str,
-    registry: str,
-    intervals: list[tuple[int, int]],
-    span: int | None,
-) -> list[tuple[int, int]]:
-    """`hull` of each interval, a chunk of intervals per query."""
-    if span is None:
-        return list(intervals)
-    reach = {interval: interval for interval in intervals}
-    for chunk in batched(list(intervals), INTERVAL_CHUNK):
-        params = _chunk_params(list(chunk), ca=ca, registry=registry, span=span)
+def _pair_touched() -> Any:
+    """A chunk of (ca, registry, low, first, last) rows as a CTE of bound parameters:
+    the same statement for every chunk (padded to its size). Written as text: SQLAlchemy
+    takes longer to compile a VALUES construct of 500 parameters than to run it, and
+    the statement is compiled on a check's first use."""
+    rows = ", ".join(
+        f"(CAST(:ca{n} AS VARCHAR), CAST(:rg{n} AS VARCHAR), CAST(:low{n} AS BIGINT), "
+        f"CAST(:lo{n} AS BIGINT), CAST(:hi{n} AS BIGINT))"
+        for n in range(INTERVAL_CHUNK)
+    )
+    return (
+        text(
+            "SELECT column1 AS ca, column2 AS rg, column3 AS low, column4 AS lo, "
+            f"column5 AS hi FROM (VALUES {rows}) AS pair_rows"
+        )
+        .columns(
+            column("ca", String),
+            column("rg", String),
+            column("low", BigInteger),
+            column("lo", BigInteger),
+            column("hi", BigInteger),
+        )
+        .cte("pair_touched")
+    )
+
+
+def _meeting_pair_interval(table: Table, touched: Any) -> Any:
+    return and_(
+        table.c.cooperative_approach_id == touched.c.ca,
+        table.c.party_registry_id == touched.c.rg,
+        table.c.first_id >= touched.c.low,
+        table.c.first_id <= touched.c.hi,
+        table.c.last_id >= touched.c.lo,
+    )
+
+
+def _pair_hull_statement(table: Table, lateral: bool) -> Any:
+    touched = _pair_touched()
+    keys = (touched.c.ca, touched.c.rg, touched.c.lo, touched.c.hi)
+    if lateral:
+        reach = (
+            select(func.min(table.c.first_id).label("low"), func.max(table.c.last_id).label("high"))
+            .where(_meeting_pair_interval(table, touched))
+            .lateral("reach")
+        )
+        return select(*keys, reach.c.low, reach.c.high).select_from(touched.join(reach, true()))
+    return (
+        select(*keys, func.min(table.c.first_id), func.max(table.c.last_id))
+        .select_from(touched.join(table, _meeting_pair_interval(table, touched)))
+        .group_by(*keys)
+    )
+
+
+def pair_meeting_statement(table: Table, columns: list[Any], lateral: bool) -> Any:
+    """The rows of `table` (with the block columns `cooperative_approach_id`,
+    `party_registry_id`, `first_id`, `last_id`) meeting a chunk of pairs' intervals
+    (`rows_meeting_pairs`); lateral for PostgreSQL."""
+    touched = _pair_touched()
+    if lateral:
+        inner = select(*columns).where(_meeting_pair_interval(table, touched)).offset(0)
+        found = inner.lateral("found")
+        return select(found).select_from(touched.join(found, true()))
+    return select(*columns).select_from(touched.join(table, _meeting_pair_interval(table, touched)))
+
+
+_PAIR_HULL_SQL = {
+    (table.name, lateral): _pair_hull_statement(table, lateral)
+    for table in (actions, holdings)
+    for lateral in (False, True)
+}
+_PAIR_MEETING_SQL = {
+    (table.name, lateral): pair_meeting_statement(table, columns, lateral)
+    for table, columns in ((actions, action_columns()), (holdings, holding_columns()))
+    for lateral in (False, True)
+}
+_SPANS = select(spans.c.cooperative_approach_id, spans.c.party_registry_id, spans.c.max_span)
+
+
+def max_spans(connection: Connection) -> dict[tuple[str, str], int]:
+    """Every pair's max span (one row per pair that has ever held a block)."""
+    return {(ca, registry): span for ca, registry, span in connection.execute(_SPANS)}
+
+
+def _pair_chunks(
+    wanted: list[PairInterval], found_spans: dict[tuple[str, str], int]
+) -> Iterator[dict[str, Any]]:
+    """The parameters of each chunk of the intervals of pairs that hold blocks."""
+    rows = [
+        (ca, registry, first - found_spans[(ca, registry)], first, last)
+        for ca, registry, first, last in wanted
+        if (ca, registry) in found_spans
+    ]
+    for chunk in batched(rows, INTERVAL_CHUNK):
+        padded = chunk + [_NO_PAIR_INTERVAL] * (INTERVAL_CHUNK - len(chunk))
+        params: dict[str, Any] = {}
+        for n, (ca, registry, low, first, last) in enumerate(padded):
+            params[f"ca{n}"], params[f"rg{n}"] = ca, registry
+            params[f"low{n}"], params[f"lo{n}"], params[f"hi{n}"] = low, first, last
+        yield params
+
+
+def hulls_of_pairs(
+    connection: Connection, wanted: list[PairInterval], found_spans: dict[tuple[str, str], int]
+) -> dict[PairInterval, tuple[int, int]]:
+    """`hulls` of the intervals of many pairs: each interval extended over the blocks
+    meeting it (a pair without blocks keeps its intervals)."""
+    reach = {interval: (interval[2], interval[3]) for interval in wanted}
+    for params in _pair_chunks(wanted, found_spans):
         for table in (actions, holdings):
-            statement = _HULL_SQL[(table.name, _lateral(connection))]
-            rows = _execute_chunk(connection, f"hull {table.name}", statement, params)
-            for lo, hi, low, high in rows:
-                if (lo, hi) in reach and low is not None:
-                    first, last = reach[(lo, hi)]
-                    reach[(lo, hi)] = (min(first, low), max(last, high))
-    return [reach[interval] for interval in intervals]
+            statement = _PAIR_HULL_SQL[(table.name, _lateral(connection))]
+            name = f"pair hull {table.name}"
+            for ca, registry, lo, hi, low, high in _execute_chunk(
+                connection, name, statement, params
+            ):
+                key = (ca, registry, lo, hi)
+                if key in reach and low is not None:
+                    first, last = reach[key]
+                    reach[key] = (min(first, low), max(last, high))
+    return reach
 
 
-def blocks_meeting_any(
+def rows_meeting_pairs(
     connection: Connection,
-    ca: str,
-    registry: str,
-    intervals: list[tuple[int, int]],
-    span: int | None,
-) -> list[BlockRecord]:
-    """Current actions and holdings of (ca, registry) intersecting any of the
-    intervals (each once), a chunk of intervals per query."""
-    if span is None:
-        return []
-    found: dict[tuple[str, str, str], BlockRecord] = {}
+    name: str,
+    statements: dict[bool, Any],
+    wanted: list[PairInterval],
+    found_spans: dict[tuple[str, str], int],
+) -> Iterator[Any]:
+    """The rows of `statements` (a `pair_meeting_statement` without and with LATERAL)
+    meeting the intervals of the pairs in `found_spans`, a chunk of intervals per
+    query; a row meeting several intervals comes once per interval."""
+    statement = statements[_lateral(connection)]
+    for params in _pair_chunks(wanted, found_spans):
+        yield from _execute_chunk(connection, name, statement, params)
+
+
+def blocks_meeting_pairs(
+    connection: Connection, wanted: list[PairInterval], found_spans: dict[tuple[str, str], int]
+) -> dict[tuple[str, str], list[BlockRecord]]:
+    """`blocks_meeting_any` of many pairs: per pair, its current actions and holdings
+    intersecting any of its intervals (each once)."""
+    found: dict[tuple[str, str], dict[tuple[str, str, str], BlockRecord]] = {}
     make = BlockRecord._make
-    for chunk in batched(list(intervals), INTERVAL_CHUNK):
-        params = _chunk_params(list(chunk), ca=ca, registry=registry, span=span)
+    for params in _pair_chunks(wanted, found_spans):
         for table in (actions, holdings):
-            statement = _MEETING_SQL[(table.name, _lateral(connection))]
-            for row in _execute_chunk(connection, f"meeting {table.name}", statement, params):
+            statement = _PAIR_MEETING_SQL[(table.name, _lateral(connection))]
+            name = f"pair meeting {table.name}"
+            for row in _execute_chunk(connection, name, statement, params):
                 record = make(row)
-                found[record.identity] = record
-    return list(found.values())
+                pair = (record.cooperative_approach_id, record.party_registry_id)
+                found.setdefault(pair, {})[record.identity] = record
+    return {pair: list(records.values()) for pair, records in found.items()}
 
 
 def issuances(
