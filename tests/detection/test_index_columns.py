@@ -183,3 +183,18 @@ def test_the_migration_builds_the_copy_from_the_rows_already_stored(
     with engine.connect() as connection:
         assert len(columns.load(connection)) == 3
     assert "DC01" in _screened_rules(engine)
+
+
+def test_the_stored_codes_cover_exactly_the_schemas_lists() -> None:
+    """The copy stores action and account types as codes of its own fixed tables (their
+    order is on disk): a type the schema gains or loses must be added to them on
+    purpose, never fall silently to "another"."""
+    from metareg.records.schemas import load_schema
+
+    action_types = load_schema("action")["properties"]["action_type"]["enum"]
+    account_types = load_schema("holding")["properties"]["account_type"]["enum"]
+    assert set(columns.ACTION_TYPES) == set(action_types)
+    assert set(columns.ACCOUNT_TYPES) == set(account_types)
+    shared = load_schema("block")["$defs"]
+    assert set(columns.METRICS) == set(shared["metric"]["enum"])
+    assert set(columns.MITIGATION_TYPES) == set(shared["mitigation_type"]["enum"])
