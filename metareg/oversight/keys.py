@@ -74,15 +74,22 @@ _ACTIVE_BY_HASH = select(_keys).where(
 )
 
 
-def find_key(connection: Connection, token: str) -> dict[str, Any] | None:
-    """The active key with this token, or None (unknown or revoked)."""
+def _active_row(connection: Connection, statement: Any, token: str) -> Any:
+    """The row `statement` finds for the active key with this token, or None (not a
+    token of ours, unknown or revoked); the hash compared in constant time."""
     if not token.startswith(PREFIX) or len(token) > 200:
         return None
     digest = hash_key(token)
-    row = connection.execute(_ACTIVE_BY_HASH, {"digest": digest}).first()
+    row = connection.execute(statement, {"digest": digest}).first()
     if row is None or not hmac.compare_digest(row.key_hash, digest):
         return None
-    return _public(row)
+    return row
+
+
+def find_key(connection: Connection, token: str) -> dict[str, Any] | None:
+    """The active key with this token, or None (unknown or revoked)."""
+    row = _active_row(connection, _ACTIVE_BY_HASH, token)
+    return None if row is None else _public(row)
 
 
 # What a request's access check needs of its key, without the dates `find_key` formats.
@@ -95,13 +102,8 @@ def find_caller(connection: Connection, token: str) -> tuple[int, str, str] | No
     """(id, name, role) of the active key with this token, or None (unknown or
     revoked): `find_key` for the access check of every request, read afresh each time
     so that a revocation takes effect at once."""
-    if not token.startswith(PREFIX) or len(token) > 200:
-        return None
-    digest = hash_key(token)
-    row = connection.execute(_CALLER_BY_HASH, {"digest": digest}).first()
-    if row is None or not hmac.compare_digest(row.key_hash, digest):
-        return None
-    return row.id, row.name, row.role
+    row = _active_row(connection, _CALLER_BY_HASH, token)
+    return None if row is None else (row.id, row.name, row.role)
 
 
 _ROLE_IF_ACTIVE = select(_keys.c.role).where(

@@ -53,7 +53,7 @@ from metareg.records.schemas import RECORD_TYPES, load_schema
 from metareg.records.validate import Problem, RecordValidator
 from metareg.registries import RegistryConfig, ensure_registry
 from metareg.sync import holds, passes, state
-from metareg.sync.prefetch import PREFETCH_DEPTH, PagePrefetcher  # noqa: F401 (re-exported)
+from metareg.sync.prefetch import PagePrefetcher
 from metareg.sync.settings import DEFAULT_QUARANTINE_ALERT_SHARE, SyncSettings
 
 _log = log.get_logger("metareg.sync")

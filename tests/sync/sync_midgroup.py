@@ -16,6 +16,7 @@ from metareg import log
 from metareg.db.engine import make_engine
 from metareg.sync import engine as sync_engine
 from metareg.sync.engine import SyncEngine
+from metareg.sync.prefetch import PagePrefetcher
 from tests.sync.feeds import exchange_registry
 
 PAGE_SIZE = 5
@@ -27,7 +28,7 @@ def main() -> int:
     db_url, base_url, registry_id, stop_after = sys.argv[1:5]
     sync_engine.GROUP_ITEMS = GROUP_ITEMS
     # Always take the next page into the open group (as if it had already arrived).
-    sync_engine.PagePrefetcher.ready = lambda self: True  # type: ignore[method-assign]
+    PagePrefetcher.ready = lambda self: True  # type: ignore[method-assign]
     applied = 0
     apply_page = SyncEngine._apply_page
 

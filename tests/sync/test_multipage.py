@@ -25,6 +25,7 @@ from metareg.records.canonical import normalize, record_uid
 from metareg.sync import engine as sync_engine
 from metareg.sync import state
 from metareg.sync.engine import SyncEngine, _groups, sync_registry
+from metareg.sync.prefetch import PagePrefetcher
 from tests.sync.feeds import exchange_registry, populated
 from tests.sync.index_state import current, history
 from tests.sync.loopback import serve
@@ -122,7 +123,7 @@ def test_failure_between_pages_of_a_transaction_commits_none_of_them(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing_page: int
 ) -> None:
     monkeypatch.setattr(sync_engine, "GROUP_ITEMS", GROUP_ITEMS)
-    monkeypatch.setattr(sync_engine.PagePrefetcher, "ready", lambda self: True)
+    monkeypatch.setattr(PagePrefetcher, "ready", lambda self: True)
     source = populated("IDN01", records=40, seed=3)
     assert len(source._log) >= 3 * GROUP_ITEMS  # every group here is of full pages
     calls = 0

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from metareg.connectors.errors import ConnectorError, ErrorClass
-from metareg.sync.engine import PREFETCH_DEPTH, PagePrefetcher
+from metareg.sync.prefetch import PREFETCH_DEPTH, PagePrefetcher
 
 
 class Source:
