@@ -23,10 +23,11 @@ from importing (it would be silently skipped otherwise).
 
 Each partition has a row in `detection_partition`: its lease (taken with
 `metareg.sync.leases.Leases`, `FOR UPDATE SKIP LOCKED`, as registries are) and what its
-last check judged: the `record_version` id it read up to (its watermark) and a digest
-of the rest its findings depend on (the DC10/DC11 cutoff, the grace period, the synced
-registries and their `acts_for`). A partition is due when the index has moved past its
-watermark or the digest changed; the operational partition is due at every round.
+last check judged: the `record_version` id it read up to (its watermark), the rest its
+findings depend on (the DC10/DC11 cutoff, the synced registries and their `acts_for`:
+`judged`) and a digest of those and the grace period. A partition is due when the
+index has moved past its watermark or the digest changed; the operational partition
+is due every 30 s.
 
 One partition's check is two transactions:
 
@@ -38,11 +39,17 @@ One partition's check is two transactions:
    serialize_writers`: it stays in id order); the lease is renewed (a worker whose
    lease expired and was taken over commits nothing: `LeaseLost`), the partition's
    alerts are reconciled with its findings (`alerts.store.reconcile`) and its
-   watermark and digest saved.
+   watermark, context and digest saved.
 
-Each partition is judged whole (a full check of that part of the index); the result
-equals one full check's alerts (tests/checks/test_partitions.py). SQLite has one writer
-at a time: `metareg run` keeps its single-process checks there.
+A partition's first check judges it whole (a full check of that part of the index);
+each later one continues from the last, as the single-process check does
+(`detection.passes.incremental`, kept to the partition's keys): it judges only what
+the records changed since its watermark, the moving cutoff and the changed synced
+registries and `acts_for` can affect there, and reconciles only the partition's alerts
+lying there (`checks.in_scope`). `full=True` judges every partition whole. Either way
+the result equals one full check's alerts (tests/checks/test_partitions.py, with the
+incremental check's hypothesis histories). SQLite has one writer at a time: `metareg
+run` keeps its single-process checks there.
 """
 
 from __future__ import annotations
@@ -58,6 +65,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, func, select, union, update
 
 from metareg.alerts import store
+from metareg.checks.in_scope import alerts_in
 from metareg.checks.operational import judge_operational
 from metareg.checks.runner import DEFAULT_GRACE_DAYS, _synced_registries
 from metareg.db.locks import index_snapshot, serialize_writers
@@ -65,11 +73,13 @@ from metareg.db.tables.alerts import Alert
 from metareg.db.tables.index import Action, Authorization, RecordVersion, UnitStatus
 from metareg.db.tables.partitions import DetectionPartition
 from metareg.detection.passes.full import find_in_approaches, find_in_programmes
+from metareg.detection.passes.incremental import Judged, Since, Within, find_changed
+from metareg.detection.passes.scope import Detected, JudgedScope
 from metareg.detection.read.blocks import distinct_values, pairs
 from metareg.detection.rules import AUTHORIZATION_RULES, BLOCK_RULES, UNIT_RULES
 from metareg.detection.rules.kinds import CheckContext
 from metareg.detection.rules.terms import party_of
-from metareg.findings import DETECTION_RULES, Finding
+from metareg.findings import DETECTION_RULES
 from metareg.log import get_logger
 from metareg.registries import acts_for as registries_acts_for
 from metareg.sync.engine import LeaseLost
@@ -156,6 +166,14 @@ class Target:
         parties = frozenset(party_of(r) for r in self.registries)
         return CheckContext(self.cutoff, self.grace_days, parties, frozenset(self.registries))
 
+    def judged(self) -> dict[str, Any]:
+        """What a check of this target judged, as stored with its partition."""
+        return {
+            "cutoff": self.cutoff.isoformat(),
+            "registries": self.registries,
+            "acting": self.acting,
+        }
+
 
 def _target(connection: Connection, as_of: date, grace_days: int) -> Target:
     upto = int(connection.execute(select(func.max(history.c.id))).scalar() or 0)
@@ -211,17 +229,50 @@ def _owns(partition: Partition, rule: str, ca: str | None, scope: str) -> bool:
     return key is not None and partition.owns(key)
 
 
-def detect(connection: Connection, partition: Partition, target: Target) -> list[Finding]:
-    """The findings of one partition over the index as `connection` sees it."""
+def _last_judged(connection: Connection, partition: Partition) -> Judged | None:
+    """What the partition's last check judged, when it can be continued from."""
+    row = connection.execute(
+        select(partition_table.c.watermark, partition_table.c.judged).where(
+            partition_table.c.name == partition.name
+        )
+    ).first()
+    if row is None or row.watermark is None or not row.judged:
+        return None  # never checked, or checked before `judged` was kept
+    judged = row.judged
+    return Judged(
+        int(row.watermark),
+        date.fromisoformat(judged["cutoff"]),
+        tuple(judged["registries"]),
+        judged["acting"],
+    )
+
+
+def _within(partition: Partition) -> Within:
     if partition.kind == APPROACHES:
-        approaches = _approaches(connection, partition)
-        if not approaches:
-            return []
-        findings = find_in_approaches(connection, target.context(), approaches)
-    elif partition.kind == PROGRAMMES:
-        findings = find_in_programmes(connection, _programmes(connection, partition))
+        return Within(partition.owns, lambda _programme: False)
+    return Within(lambda _approach: False, partition.owns)
+
+
+def detect(
+    connection: Connection, partition: Partition, target: Target, since: Judged | None = None
+) -> Detected:
+    """The findings of one partition over the index as `connection` sees it, and where
+    it judged: the whole partition, or, continuing from what its last check judged
+    (`since`), only what changed since can affect there (`passes.incremental`)."""
+    if partition.kind == OPERATIONAL:
+        return Detected([], JudgedScope())
+    if since is not None:
+        changes = Since.between(since, target.upto, target.registries, target.acting)
+        detected = find_changed(connection, changes, target.context(), _within(partition))
     else:
-        return []
+        detected = Detected([], JudgedScope(everything=True))
+        if partition.kind == APPROACHES:
+            approaches = _approaches(connection, partition)
+            if approaches:
+                detected.findings = find_in_approaches(connection, target.context(), approaches)
+        else:
+            detected.findings = find_in_programmes(connection, _programmes(connection, partition))
+    findings = detected.findings
     strays = [
         f
         for f in findings
@@ -232,7 +283,7 @@ def detect(connection: Connection, partition: Partition, target: Target) -> list
             f"partition {partition.name} found {len(strays)} findings outside it "
             f"(first: {strays[0].rule} {strays[0].cooperative_approach_id} {strays[0].scope})"
         )
-    return findings
+    return detected
 
 
 def _alerts_of(connection: Connection, partition: Partition) -> dict[str, store.Existing]:
@@ -259,6 +310,7 @@ class PartitionsRun:
 
     holder: str
     checked: list[str] = field(default_factory=list)
+    incremental: list[str] = field(default_factory=list)  # of `checked`: continued
     skipped: list[str] = field(default_factory=list)  # held by another worker
     lost: list[str] = field(default_factory=list)  # lease taken over mid-check
     opened: int = 0
@@ -269,6 +321,7 @@ class PartitionsRun:
         return {
             "holder": self.holder,
             "checked": self.checked,
+            "incremental": self.incremental,
             "skipped": self.skipped,
             "lost": self.lost,
             "opened": self.opened,
@@ -296,6 +349,18 @@ def _due(engine: Engine, partition: Partition, target: Target, at: datetime) -> 
     return bool(row.watermark < target.upto or row.digest != target.digest)
 
 
+@dataclass
+class PartitionCheck:
+    """What one partition's check did: the alerts it opened, reopened and resolved
+    (per rule), and whether it continued from its last check (else it judged the
+    whole partition)."""
+
+    opened: dict[str, int]
+    reopened: dict[str, int]
+    resolved: dict[str, int]
+    incremental: bool
+
+
 def check_partition(
     engine: Engine,
     partition: Partition,
@@ -305,14 +370,19 @@ def check_partition(
     grace_days: int,
     at: datetime,
     clock: datetime | None = None,
-) -> store.Reconciled:
+    full: bool = False,
+) -> PartitionCheck:
     """Check one partition whose lease `leases` holds: detection on a snapshot of the
     index, then reconciliation as the event log's only writer, which commits only while
     the lease is still ours (else `LeaseLost`, and nothing of this check is kept).
+    Incremental when its last check's watermark and context are known and `full` is
+    not asked: only what changed since can affect is judged, and only the partition's
+    alerts lying there are reconciled (its others stand, as for `run_checks`).
     `clock` stands for the time the lease is renewed at (default: the real time)."""
     with engine.connect() as base, index_snapshot(base) as connection:
         target = _target(connection, as_of, grace_days)
-        findings = detect(connection, partition, target)
+        since = None if full else _last_judged(connection, partition)
+        detected = detect(connection, partition, target, since)
     with engine.begin() as connection:
         # The only writer of the event log meanwhile (`db.locks`): index writers and
         # other partitions' detections go on.
@@ -322,14 +392,23 @@ def check_partition(
             judge_operational(connection, at)
             result = store.Reconciled({}, {}, {})
         else:
-            alerts = _alerts_of(connection, partition)
-            result = store.reconcile(connection, findings, alerts, at)
+            if detected.scope.everything:
+                alerts = _alerts_of(connection, partition)
+            else:
+                alerts = alerts_in(connection, detected.scope)
+            result = store.reconcile(connection, detected.findings, alerts, at)
         connection.execute(
             update(partition_table)
             .where(partition_table.c.name == partition.name)
-            .values(watermark=target.upto, digest=target.digest, checked_at=at)
+            .values(
+                watermark=target.upto,
+                digest=target.digest,
+                judged=target.judged(),
+                checked_at=at,
+            )
         )
-    return result
+    incremental = since is not None and partition.kind != OPERATIONAL
+    return PartitionCheck(result.opened, result.reopened, result.resolved, incremental)
 
 
 def run_partitions(
@@ -342,10 +421,12 @@ def run_partitions(
     ttl: timedelta = DEFAULT_TTL,
     approach_buckets: int = APPROACH_BUCKETS,
     programme_buckets: int = PROGRAMME_BUCKETS,
+    full: bool = False,
 ) -> PartitionsRun:
     """Check every due partition this worker can lease, until none is left: several
     workers calling this at once share one check (each partition checked by one of them
-    at a time). `now` stands for the clock (leases, DC10/DC11's "now"); `as_of` defaults
+    at a time). Each partition continues from its last check (incremental) unless
+    `full`. `now` stands for the clock (leases, DC10/DC11's "now"); `as_of` defaults
     to its date."""
     if grace_days < 0:
         raise ValueError("grace_days must be 0 or more")
@@ -368,7 +449,14 @@ def run_partitions(
             if not _due(engine, partition, target, at):
                 continue
             result = check_partition(
-                engine, partition, leases, as_of=as_of, grace_days=grace_days, at=at, clock=now
+                engine,
+                partition,
+                leases,
+                as_of=as_of,
+                grace_days=grace_days,
+                at=at,
+                clock=now,
+                full=full,
             )
         except LeaseLost:
             run.lost.append(partition.name)
@@ -377,6 +465,8 @@ def run_partitions(
         finally:
             leases.release(partition.name)
         run.checked.append(partition.name)
+        if result.incremental:
+            run.incremental.append(partition.name)
         run.opened += sum(result.opened.values()) + sum(result.reopened.values())
         run.resolved += sum(result.resolved.values())
     run.seconds = (datetime.now(UTC) - started).total_seconds()

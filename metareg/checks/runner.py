@@ -30,7 +30,7 @@ from metareg.db.tables.alerts import DetectionState
 from metareg.db.tables.index import Action, Holding, RecordVersion, Registry, SyncState
 from metareg.db.upsert import upsert
 from metareg.detection.passes.full import find_all
-from metareg.detection.passes.incremental import Since, find_changed
+from metareg.detection.passes.incremental import Judged, Since, find_changed
 from metareg.detection.passes.scope import Detected
 from metareg.detection.read.blocks import distinct_values
 from metareg.detection.rules.kinds import CheckContext
@@ -173,18 +173,10 @@ def _detect(
     context = CheckContext(cutoff, grace_days, parties, frozenset(registries))
     if incremental:
         assert state is not None
-        synced_before = frozenset(state.synced_registries or [])
-        before = frozenset(party_of(r) for r in synced_before)
-        acted = state.acts_for or {}
-        since = Since(
-            watermark,
-            upto,
-            state.cutoff,
-            before.symmetric_difference(parties),
-            frozenset(r for r in {*acted, *acting} if acted.get(r) != acting.get(r)),
-            synced_before.symmetric_difference(registries),
+        judged = Judged(
+            watermark, state.cutoff, tuple(state.synced_registries or ()), state.acts_for or {}
         )
-        detected = find_changed(index, since, context)
+        detected = find_changed(index, Since.between(judged, upto, registries, acting), context)
     else:
         detected = find_all(index, context)
     return detected, upto, registries, acting, incremental

@@ -9,13 +9,16 @@ The clock is passed in (`now`), so lease expiry never depends on timing.
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError
 
@@ -29,6 +32,7 @@ from metareg.checks.partitions import (
     run_partitions,
 )
 from metareg.checks.runner import run_checks
+from metareg.db import migrate
 from metareg.db.engine import make_engine
 from metareg.db.locks import index_snapshot, serialize_writers, share_index_log
 from metareg.db.tables.alerts import Alert
@@ -37,6 +41,10 @@ from metareg.sync.engine import LeaseLost
 from metareg.sync.ingest import ingest_files
 from metareg.sync.leases import Leases
 from tests.conftest import _empty_postgres
+from tests.detection.test_incremental import History
+from tests.detection.test_incremental import _alerts as every_alert
+from tests.detection.test_incremental import _apply as apply_step
+from tests.detection.test_incremental import steps as incremental_steps
 
 AS_OF = date(2025, 6, 30)
 NOW = datetime(2025, 6, 30, 12, tzinfo=UTC)
@@ -48,6 +56,16 @@ partition_table = DetectionPartition
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
     return generate(tmp_path_factory.mktemp("world"), SIZE)
+
+
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite index at the current heads, copied for each hypothesis example."""
+    path = tmp_path_factory.mktemp("migrated") / "index.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    engine.dispose()
+    return path
 
 
 @pytest.fixture
@@ -111,12 +129,67 @@ def test_new_records_make_their_partitions_due_again(
     engine: Engine, world: Manifest, tmp_path: Path
 ) -> None:
     load(engine, world)
-    run(engine, "solo")
+    first = run(engine, "solo")
+    assert first.incremental == []  # never checked: each partition is judged whole
     more = increment(tmp_path / "more", SIZE, 200, "partitions")
     load(engine, more)
     again = run(engine, "solo")
     assert again.checked
+    # Each continues from its last check: only what the new records can affect.
+    assert again.incremental == [p for p in again.checked if p != "operational"]
     assert_a_full_check_changes_nothing(engine)
+
+
+def test_a_full_partitioned_check_judges_every_partition_whole(
+    engine: Engine, world: Manifest, tmp_path: Path
+) -> None:
+    load(engine, world)
+    run(engine, "solo")
+    load(engine, increment(tmp_path / "more", SIZE, 200, "partitions"))
+    again = run(engine, "solo", full=True)
+    assert again.checked and again.incremental == []
+    assert_a_full_check_changes_nothing(engine)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(history=incremental_steps, grace=st.sampled_from((0, 30)))
+def test_partitions_continued_step_by_step_equal_a_full_check(
+    tmp_path_factory: pytest.TempPathFactory, migrated: Path, history: History, grace: int
+) -> None:
+    """Hypothesis histories of the incremental check's own test (records, corrections,
+    withdrawals, authorization versions, `acts_for` and synced-status changes, checks
+    at moving dates), checked after every step by partitions that continue from their
+    last check: at the end a full check opens, reopens, resolves and rewrites nothing."""
+    folder = tmp_path_factory.mktemp("partitions")
+    shutil.copy(migrated, folder / "index.db")
+    engine = make_engine(f"sqlite:///{folder / 'index.db'}")
+    try:
+        as_of = AS_OF
+        for step, (registry, ops, as_of) in enumerate(history):
+            apply_step(engine, registry, ops)
+            now = datetime.combine(as_of, time(12), UTC)
+            result = run_partitions(
+                engine,
+                as_of=as_of,
+                grace_days=grace,
+                now=now,
+                holder="solo",
+                ttl=TTL,
+                approach_buckets=3,  # CA0001 and CA0002 in two partitions
+                programme_buckets=1,
+            )
+            judged = [p for p in result.checked if p != "operational"]
+            assert result.incremental == (judged if step else [])
+        before = every_alert(engine)
+        summary = run_checks(engine, full=True, as_of=as_of, grace_days=grace)
+        assert (summary.opened, summary.reopened, summary.resolved) == ({}, {}, {})
+        assert every_alert(engine) == before
+    finally:
+        engine.dispose()
 
 
 def test_two_workers_share_one_check_on_postgres(pg_engine: Engine, world: Manifest) -> None:

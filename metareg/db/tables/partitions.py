@@ -5,7 +5,8 @@ approaches, a bucket of underlying programmes, the operational rules): which wor
 holds its lease until when (taken with `SELECT ... FOR UPDATE SKIP LOCKED`, as
 `sync_lease`), and what the last check of it judged: the `record_version` id it read up
 to (`watermark`) and a digest of everything else its findings depend on (the cutoff,
-the grace period, the synced registries and their `acts_for`).
+the grace period, the synced registries and their `acts_for`), and those themselves
+(`judged`), so that the next check of the partition can continue from it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from sqlalchemy import Column, String
 
 from metareg.db.tables.base import table
-from metareg.db.types import Serial, UtcDateTime
+from metareg.db.types import Json, Serial, UtcDateTime
 
 DetectionPartition = table(
     "detection_partition",
@@ -23,5 +24,6 @@ DetectionPartition = table(
     Column("acquired_at", UtcDateTime),
     Column("watermark", Serial),
     Column("digest", String(64)),
+    Column("judged", Json),
     Column("checked_at", UtcDateTime),
 )

@@ -13,7 +13,7 @@ hypothesis: tests/detection/test_incremental.py).
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -36,7 +36,7 @@ from metareg.detection.read.changes import (
     parties_changed,
 )
 from metareg.detection.rules.kinds import CheckContext, authorization_scope, unit_scope
-from metareg.detection.rules.terms import BlockRecord
+from metareg.detection.rules.terms import BlockRecord, party_of
 from metareg.detection.rules.versions import Versions
 from metareg.findings import Finding, Identity
 
@@ -57,6 +57,48 @@ class Since:
     acting: frozenset[str] = frozenset()
     registries: frozenset[str] = frozenset()  # whose synced status changed
 
+    @classmethod
+    def between(
+        cls,
+        judged: Judged,
+        upto: int,
+        registries: Iterable[str],
+        acting: dict[str, list[str]],
+    ) -> Since:
+        """What changed from what the last check judged to the index now (its last
+        `record_version` id `upto`, its synced registries and their `acts_for`)."""
+        before = frozenset(judged.registries)
+        now = frozenset(registries)
+        acted = judged.acting
+        return cls(
+            judged.watermark,
+            upto,
+            judged.cutoff,
+            frozenset(party_of(r) for r in before).symmetric_difference(party_of(r) for r in now),
+            frozenset(r for r in {*acted, *acting} if acted.get(r) != acting.get(r)),
+            before.symmetric_difference(now),
+        )
+
+
+@dataclass(frozen=True)
+class Judged:
+    """What a check judged: the index up to `record_version` id `watermark`, with the
+    grace period's `cutoff`, the synced registries and their `acts_for`."""
+
+    watermark: int
+    cutoff: date
+    registries: tuple[str, ...]
+    acting: dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class Within:
+    """Part of the index (a partition of the checks): the cooperative approaches and
+    the underlying registries (programmes) whose findings it owns."""
+
+    approach: Callable[[str], bool]
+    programme: Callable[[str], bool]
+
 
 def meets(intervals: list[Interval], first: int | None, last: int | None) -> bool:
     """Whether [first, last] intersects one of the sorted, disjoint intervals."""
@@ -66,13 +108,18 @@ def meets(intervals: list[Interval], first: int | None, last: int | None) -> boo
     return index >= 0 and intervals[index][1] >= first
 
 
-def find_changed(connection: Connection, since: Since, context: CheckContext) -> Detected:
-    """The findings the changes since the last check can affect, and where they lie."""
+def find_changed(
+    connection: Connection, since: Since, context: CheckContext, within: Within | None = None
+) -> Detected:
+    """The findings the changes since the last check can affect, and where they lie;
+    `within`: only those of that part of the index (its scope lies there too)."""
     touched = changed_since(connection, since.watermark, since.upto)
     crossed_grace(connection, touched, since.cutoff, context.cutoff)
     parties_changed(connection, touched, since.parties)
     originating_changed(connection, touched, since.registries)
     acting_changed(connection, touched, since.acting)
+    if within is not None:
+        touched.keep_only(within.approach, within.programme)
     scope = JudgedScope()
     findings = _blocks(connection, touched, context, scope)
     if touched.unit_registries:

@@ -18,7 +18,7 @@ re-checked. From those we derive:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -108,6 +108,17 @@ class Touched:
 
     def merged(self) -> dict[tuple[str, str], list[tuple[int, int]]]:
         return {key: merge_intervals(found) for key, found in self.ranges.items() if found}
+
+    def keep_only(self, approach: Callable[[str], bool], programme: Callable[[str], bool]) -> None:
+        """Forget what lies outside part of the index: the block intervals and
+        authorization keys of the cooperative approaches `approach` rejects, the
+        underlying registries `programme` rejects (a partition of the checks)."""
+        self.ranges = defaultdict(list, {k: v for k, v in self.ranges.items() if approach(k[0])})
+        self.auth_keys = {key for key in self.auth_keys if approach(key[0])}
+        self.auth_changes = defaultdict(
+            KeyChanges, {k: v for k, v in self.auth_changes.items() if approach(k[0])}
+        )
+        self.unit_registries = {u for u in self.unit_registries if programme(u)}
 
     def __bool__(self) -> bool:
         return bool(self.ranges or self.auth_keys or self.unit_registries)
