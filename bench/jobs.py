@@ -277,6 +277,16 @@ def detection_worker(url: str, as_of: str) -> dict[str, Any]:
     return {"start": start, "end": time.time()}
 
 
+def checks_full(url: str, as_of: str) -> dict[str, Any]:
+    """One full single-process check (not timed): the reference for a partitioned one."""
+    from datetime import date
+
+    engine = _engine(url)
+    locate("run_checks")(engine, full=True, as_of=date.fromisoformat(as_of))
+    engine.dispose()
+    return {}
+
+
 def open_alerts(url: str) -> dict[str, Any]:
     from sqlalchemy import text
 
@@ -595,6 +605,7 @@ JOBS: dict[str, Any] = {
     "sync": sync,
     "sync_worker": sync_worker,
     "detection_worker": detection_worker,
+    "checks_full": checks_full,
     "open_alerts": open_alerts,
     "api_prepare": api_prepare,
     "raw_lookups": raw_lookups,
