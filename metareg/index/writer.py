@@ -231,7 +231,7 @@ class IndexWriter:
         if upserts:
             names = self._columns[record_type]
             kind = COPIED.get(record_type)
-            before = None if kind is None else columns.mark(self.connection)
+            marked = None if kind is None else columns.mark(self.connection)
             write_rows(
                 self.connection,
                 table,
@@ -240,10 +240,10 @@ class IndexWriter:
                 key=("registry_id", "uid"),
                 batch_size=WRITE_BATCH,
             )
-            if kind is not None and before is not None:
+            if kind is not None and marked is not None:
                 until = columns.mark(self.connection)
                 assert until is not None
-                self._written.append(columns.Written(kind, names, upserts, before, until))
+                self._written.append(columns.Written(kind, names, upserts, marked, until))
             if kind is not None:
                 self._widen_spans(names, upserts)
         for chunk in batched(deletes, LOOKUP_CHUNK):
