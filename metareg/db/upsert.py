@@ -130,10 +130,10 @@ class _Prepared:
             values = list(map(itemgetter(index), chunk))
             if process is None:
                 extra.append(values)
-            elif values.count(None) == count:
-                extra.append(repeat(process(None), count))
-            else:
-                extra.append(map(process, values))
+            elif len(set(map(id, values))) == 1:  # one object in every row (None, a time)
+                extra.append(repeat(process(values[0]), count))
+            else:  # the processor itself: remembering the last object rarely pays here
+                extra.append(map(getattr(process, "__wrapped__", process), values))
         if not extra and order == list(range(width)):
             return list(chunk)
         pick = itemgetter(*order) if len(order) > 1 else lambda row: (row[order[0]],)
@@ -160,6 +160,7 @@ def _remember_last(process: Callable[[Any], Any] | None) -> Callable[[Any], Any]
             last[0], last[1] = value, result
         return result
 
+    remembered.__wrapped__ = process  # type: ignore[attr-defined]
     return remembered
 
 
