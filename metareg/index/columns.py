@@ -17,10 +17,13 @@ whose text the encoding cannot hold is stored flagged `BAD`, and `load` then ref
 
 How it stays right: SQLite triggers on `actions` and `holdings` note every inserted,
 updated or deleted row id in `index_columns_dirty`, whichever code wrote (the index
-writer, a snapshot's supersession, a plain SQL statement). `fold` re-reads those rows
+writer, a snapshot's supersession, a plain SQL statement). `fold` encodes those rows
 and rewrites the segments (`SEGMENT` ids each, one BLOB per segment) that hold them,
 then empties the table: the index writer folds at the end of each batch, in its
-transaction; `load` folds whatever is left first. The copy therefore commits or rolls
+transaction; `load` folds whatever is left first. The rows the index writer upserted
+it hands to its fold (`Written`), matched to their ids through the notes its write
+left, in order; every other noted row (and any of those a later statement changed)
+is read back. The copy therefore commits or rolls
 back with the rows it copies, and is never read stale. `load` also checks that the
 triggers exist (else it creates them and rebuilds the copy).
 
