@@ -17,10 +17,13 @@ whose text the encoding cannot hold is stored flagged `BAD`, and `load` then ref
 
 How it stays right: SQLite triggers on `actions` and `holdings` note every inserted,
 updated or deleted row id in `index_columns_dirty`, whichever code wrote (the index
-writer, a snapshot's supersession, a plain SQL statement). `fold` re-reads those rows
+writer, a snapshot's supersession, a plain SQL statement). `fold` encodes those rows
 and rewrites the segments (`SEGMENT` ids each, one BLOB per segment) that hold them,
 then empties the table: the index writer folds at the end of each batch, in its
-transaction; `load` folds whatever is left first. The copy therefore commits or rolls
+transaction; `load` folds whatever is left first. The rows the index writer upserted
+it hands to its fold (`Written`), matched to their ids through the notes its write
+left, in order; every other noted row (and any of those a later statement changed)
+is read back. The copy therefore commits or rolls
 back with the rows it copies, and is never read stale. `load` also checks that the
 triggers exist (else it creates them and rebuilds the copy).
 
@@ -31,6 +34,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -137,7 +142,9 @@ def approach_number(approach: str) -> int | None:
     return None if key is None else key // REGISTRY_KEYS
 
 
-def _day(text: str) -> int | None:
+def _day(text: Any) -> int | None:
+    if type(text) is date:  # as the index writer has it: the same as its ISO text
+        return text.year * 10_000 + text.month * 100 + text.day
     if len(text) != 10 or text[4] != "-" or text[7] != "-" or not text.isascii():
         return None
     digits = text[:4] + text[5:7] + text[8:]
@@ -165,18 +172,26 @@ def _parties() -> _Cache:
     return _Cache(lambda t: NO_PARTY_CODE if t is None else party_code(t) if t.isascii() else None)
 
 
-_SELECT = {
+# The columns each record is encoded from, in `encode`'s order (after the row id);
+# holdings have no acquiring and transferring Party.
+FIELDS = {
     ACTION: (
-        "SELECT id, cooperative_approach_id, party_registry_id, first_id, last_id, vintage, "
-        "quantity_tco2e, action_date, action_type, metric, mitigation_type, "
-        "first_transferring_party_id, registry_id, acquiring_party_id, transferring_party_id "
-        "FROM actions"
+        "cooperative_approach_id", "party_registry_id", "first_id", "last_id", "vintage",
+        "quantity_tco2e", "action_date", "action_type", "metric", "mitigation_type",
+        "first_transferring_party_id", "registry_id", "acquiring_party_id",
+        "transferring_party_id",
     ),
     HOLDING: (
-        "SELECT id, cooperative_approach_id, party_registry_id, first_id, last_id, vintage, "
-        "quantity_tco2e, as_of, account_type, metric, mitigation_type, "
-        "first_transferring_party_id, registry_id, NULL, NULL FROM holdings"
+        "cooperative_approach_id", "party_registry_id", "first_id", "last_id", "vintage",
+        "quantity_tco2e", "as_of", "account_type", "metric", "mitigation_type",
+        "first_transferring_party_id", "registry_id",
     ),
+}  # fmt: skip
+_ABSENT = {ACTION: 0, HOLDING: 2}  # trailing fields a kind does not have (NULL)
+
+_SELECT = {
+    kind: f"SELECT id, {', '.join(fields)}{', NULL' * _ABSENT[kind]} FROM {TABLES[kind]}"
+    for kind, fields in FIELDS.items()
 }
 
 
@@ -230,31 +245,91 @@ def _of_list(codes: dict[str, int], other: int, null: int) -> _Cache:
 def encode(kind: int, rows: Sequence[Any]) -> Any:
     """Rows of `_SELECT[kind]` as records of `RECORD` (a code per distinct text, looked
     up once per row at C speed)."""
-    out = np.zeros(len(rows), dtype=RECORD)
     if not rows:
-        return out
-    (ids, approaches, originating, first, last, vintage, quantity, day, type_, metric,
-     mitigation, ftp, registry, acquiring, transferring) = zip(*rows, strict=True)  # fmt: skip
-    bad = np.zeros(len(rows), dtype=bool)
+        return np.zeros(0, dtype=RECORD)
+    ids, *values = zip(*rows, strict=True)
+    return _encode(kind, ids, values)
+
+
+# What the index writer hands over must be exactly what the row reads back as (the
+# types SQLite stores unchanged): anything else is read back from the row instead.
+_TEXT = frozenset({str, type(None)})
+_FIELD_TYPES = {
+    "first_id": frozenset({int}),
+    "last_id": frozenset({int}),
+    "vintage": frozenset({int}),
+    "quantity_tco2e": frozenset({int, float, type(None)}),  # REAL: an int reads back as float
+    "action_date": frozenset({date}),  # stored as its ISO text
+    "as_of": frozenset({date}),
+}
+
+
+def encode_written(
+    kind: int, ids: Any, names: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> Any | None:
+    """Rows as the index writer wrote them (tuples in the order of `names`, `ids` their
+    row ids) as records of `RECORD`, the same as `encode` of the rows read back; None
+    when a value is not of a type the row stores unchanged."""
+    if not rows:
+        return np.zeros(0, dtype=RECORD)
+    position = {name: n for n, name in enumerate(names)}
+    # Column by column: a transposition of every column of the rows cost five times more.
+    values = [tuple(map(itemgetter(position[field]), rows)) for field in FIELDS[kind]]
+    for field, column in zip(FIELDS[kind], values, strict=True):
+        if not set(map(type, column)) <= _FIELD_TYPES.get(field, _TEXT):
+            return None
+    values += [(None,) * len(rows)] * _ABSENT[kind]
+    return _encode(kind, tuple(ids.tolist()), values)
+
+
+def _codings() -> dict[str, _Cache]:
+    parties = _parties()  # NULL: no Party
+    return {
+        "pair": _Cache(lambda key: pair_key(*key)),
+        "day": _Cache(_day),
+        "party": parties,
+        "ftp": _Cache(lambda t: None if t is None else parties[t]),
+        "registry": _Cache(registry_key),
+        "reporting_party": _Cache(lambda r: parties[r[:3]]),
+        TABLES[ACTION]: _of_list(TYPE_CODES[ACTION], 0, 0),
+        TABLES[HOLDING]: _of_list(TYPE_CODES[HOLDING], 0, 0),
+        "metric": _of_list(METRICS, 0, 0),
+        "mitigation": _of_list(MITIGATION_TYPES, UNKNOWN_MITIGATION, NO_MITIGATION),
+    }
+
+
+# The codes of the texts seen, kept from one batch to the next (a value's code depends
+# on nothing else; every value a text column can read back as is `str` or None, and
+# the only keys equal across types, numbers, all code -1), each emptied past a bound.
+_CODES = _codings()
+CODES_KEPT = 1 << 16
+
+
+def _encode(kind: int, ids: tuple[Any, ...], values: Sequence[tuple[Any, ...]]) -> Any:
+    """Records of `RECORD` from columns of values (those of FIELDS[kind], then NULLs)."""
+    out = np.zeros(len(ids), dtype=RECORD)
+    (approaches, originating, first, last, vintage, quantity, day, type_, metric,
+     mitigation, ftp, registry, acquiring, transferring) = values  # fmt: skip
+    bad = np.zeros(len(ids), dtype=bool)
     out["id"] = _integers(ids, bad)
     out["first"] = _integers(first, bad)
     out["last"] = _integers(last, bad)
     out["vintage"] = _integers(vintage, bad)
-    pairs = zip(approaches, originating, strict=True)
-    out["pair"] = _coded(_Cache(lambda key: pair_key(*key)), pairs)
-    out["day"] = _coded(_Cache(_day), day)
-    parties = _parties()  # NULL: no Party
-    out["ftp"] = _coded(_Cache(lambda t: None if t is None else parties[t]), ftp)
-    out["acquiring"] = _coded(parties, acquiring)
-    out["transferring"] = _coded(parties, transferring)
-    out["reporting"] = _coded(_Cache(registry_key), registry)
+    for cache in _CODES.values():
+        if len(cache) > CODES_KEPT:
+            cache.clear()
+    codes = _CODES
+    out["pair"] = _coded(codes["pair"], zip(approaches, originating, strict=True))
+    out["day"] = _coded(codes["day"], day)
+    out["ftp"] = _coded(codes["ftp"], ftp)
+    out["acquiring"] = _coded(codes["party"], acquiring)
+    out["transferring"] = _coded(codes["party"], transferring)
+    out["reporting"] = _coded(codes["registry"], registry)
     # The reporting registry's Party (valid whenever `reporting` is).
-    out["reporting_party"] = _coded(_Cache(lambda r: parties[r[:3]]), registry)
-    out["type"] = _coded(_of_list(TYPE_CODES[kind], 0, 0), type_)
-    out["metric"] = _coded(_of_list(METRICS, 0, 0), metric)
-    out["mitigation"] = _coded(
-        _of_list(MITIGATION_TYPES, UNKNOWN_MITIGATION, NO_MITIGATION), mitigation
-    )
+    out["reporting_party"] = _coded(codes["reporting_party"], registry)
+    out["type"] = _coded(codes[TABLES[kind]], type_)
+    out["metric"] = _coded(codes["metric"], metric)
+    out["mitigation"] = _coded(codes["mitigation"], mitigation)
     for name in ("pair", "day", "ftp", "acquiring", "transferring", "reporting"):
         bad |= out[name] < 0
     for name in ("type", "metric", "mitigation"):
@@ -269,18 +344,7 @@ def encode(kind: int, rows: Sequence[Any]) -> Any:
 
 # -- the store -------------------------------------------------------------------------
 
-TRIGGERED_COLUMNS = {
-    ACTION: (
-        "id, cooperative_approach_id, party_registry_id, first_id, last_id, vintage, "
-        "quantity_tco2e, action_date, action_type, metric, mitigation_type, "
-        "first_transferring_party_id, registry_id, acquiring_party_id, transferring_party_id"
-    ),
-    HOLDING: (
-        "id, cooperative_approach_id, party_registry_id, first_id, last_id, vintage, "
-        "quantity_tco2e, as_of, account_type, metric, mitigation_type, "
-        "first_transferring_party_id, registry_id"
-    ),
-}
+TRIGGERED_COLUMNS = {kind: ", ".join(("id", *fields)) for kind, fields in FIELDS.items()}
 
 
 def trigger_names() -> list[str]:
@@ -330,43 +394,150 @@ def _segments(connection: Connection, kind: int, segments: Iterable[int]) -> dic
     return found
 
 
-def fold(connection: Connection) -> int:
+@dataclass(frozen=True)
+class Written:
+    """Rows the index writer wrote to `TABLES[kind]` with one bulk upsert: tuples in the
+    order of `names`, in the order written. `after` and `until` bound the `DIRTY` rowids
+    its triggers noted them under (`mark` before and after the write)."""
+
+    kind: int
+    names: Sequence[str]
+    rows: Sequence[Sequence[Any]]
+    after: int
+    until: int
+
+
+def _driver_rows(connection: Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    """A read's rows as the driver's own tuples (no SQLAlchemy row per row)."""
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        return list(cursor.execute(sql, params).fetchall())
+    finally:
+        cursor.close()
+
+
+def mark(connection: Connection) -> int | None:
+    """The last rowid of `DIRTY` (0: none), for `Written`; None where no copy is kept."""
+    if not kept(connection):
+        return None
+    return int(_driver_rows(connection, f"SELECT max(rowid) FROM {DIRTY}")[0][0] or 0)
+
+
+def _known(kind: int, noted: Any, written: Written) -> Any | None:
+    """The records of a writer's rows that are still as it wrote them, or None where
+    its rows cannot be matched to their row ids (then they are read back).
+
+    `noted` holds (rowid, row id) of every `DIRTY` entry of the kind, in rowid order.
+    Each upserted row noted its id once (inserted) or twice in a row (updated), so the
+    entries of the write, with repeats collapsed, are the rows' ids in the order
+    written: unless their number is the number of rows, nothing is assumed. A row
+    noted again after the write (a later statement changed it) is left to be read."""
+    rowids, ids = noted[:, 0], noted[:, 1]
+    during = ids[(rowids > written.after) & (rowids <= written.until)]
+    if during.shape[0]:
+        during = during[np.concatenate(([True], during[1:] != during[:-1]))]
+    if during.shape[0] != len(written.rows):
+        return None
+    records = encode_written(kind, during, written.names, written.rows)
+    if records is None:
+        return None
+    later = ids[rowids > written.until]
+    return records[~np.isin(records["id"], later)] if later.shape[0] else records
+
+
+def _read(connection: Connection, kind: int, ids: Any, every: bool) -> Any:
+    """The current rows of `ids` (`every`: all the kind's noted ids), encoded."""
+    if every:
+        return encode(
+            kind,
+            _driver_rows(
+                connection,
+                f"{_SELECT[kind]} WHERE id IN (SELECT row_id FROM {DIRTY} WHERE kind = {kind})",
+            ),
+        )
+    rows: list[Any] = []
+    wanted = ids.tolist()
+    for start in range(0, len(wanted), 500):
+        part = wanted[start : start + 500]
+        marks = ",".join("?" * len(part))
+        rows += _driver_rows(connection, f"{_SELECT[kind]} WHERE id IN ({marks})", part)
+    return encode(kind, rows)
+
+
+def _noted(connection: Connection) -> Any:
+    """(rowid, kind, row id) of every `DIRTY` entry, in rowid order. Read as one text
+    per column (a tuple per entry cost several times more): the aggregates take the
+    rows in one order, whichever it is, so the columns stay aligned."""
+    texts = _driver_rows(
+        connection,
+        f"SELECT group_concat(rowid), group_concat(kind), group_concat(row_id) FROM {DIRTY}",
+    )[0]
+    if texts[0] is None:
+        return np.zeros((0, 3), dtype=np.int64)
+    marks = np.stack([np.fromstring(text, dtype=np.int64, sep=",") for text in texts], axis=1)
+    return marks[np.argsort(marks[:, 0], kind="stable")]
+
+
+def fold(connection: Connection, written: Sequence[Written] = ()) -> int:
     """Bring the copy up to date with the rows the triggers noted; the number of row ids
-    folded. Runs in the caller's transaction."""
+    folded. Runs in the caller's transaction. `written`: rows the index writer wrote
+    in it, which it has in hand and need not be read back (only those still as
+    written; every other noted row is read)."""
     if not kept(connection):
         return 0
-    noted = connection.exec_driver_sql(f"SELECT kind, row_id FROM {DIRTY}").fetchall()
-    if not noted:
+    marks = _noted(connection)
+    if not marks.shape[0]:
         return 0
-    # Plain tuples: numpy would probe each SQLAlchemy Row as a mapping first.
-    marks = np.array([tuple(row) for row in noted], dtype=np.int64).reshape(-1, 2)
     for kind in TABLES:
-        ids = np.unique(marks[marks[:, 0] == kind, 1])
+        of_kind = marks[marks[:, 1] == kind][:, [0, 2]]
+        ids = np.unique(of_kind[:, 1])
         if not ids.shape[0]:
             continue
-        rows = connection.exec_driver_sql(
-            f"{_SELECT[kind]} WHERE id IN (SELECT row_id FROM {DIRTY} WHERE kind = {kind})"
-        ).fetchall()
-        _rewrite(connection, kind, ids, encode(kind, rows))
+        parts = [
+            records
+            for write in written
+            if write.kind == kind and (records := _known(kind, of_kind, write)) is not None
+        ]
+        known = np.unique(np.concatenate([p["id"] for p in parts])) if parts else ids[:0]
+        rest = np.setdiff1d(ids, known, assume_unique=True)
+        if rest.shape[0]:
+            parts.append(_read(connection, kind, rest, every=rest.shape[0] == ids.shape[0]))
+        _rewrite(connection, kind, ids, np.concatenate(parts))
     connection.exec_driver_sql(f"DELETE FROM {DIRTY}")
     return int(marks.shape[0])
+
+
+def _last_id(data: bytes) -> int:
+    """The row id of a stored segment's last record (the largest: a segment is sorted)."""
+    return int(
+        np.frombuffer(data, dtype=RECORD, count=1, offset=len(data) - RECORD.itemsize)["id"][0]
+    )
 
 
 def _rewrite(connection: Connection, kind: int, ids: Any, fresh: Any) -> None:
     """Replace the records of `ids` in their segments by `fresh` (those still present)."""
     fresh = fresh[np.argsort(fresh["id"], kind="stable")]
-    touched = np.unique(ids // SEGMENT)
+    ids = np.unique(ids)
+    ids_segment = ids // SEGMENT
+    touched = np.unique(ids_segment)
     stored = _segments(connection, kind, touched.tolist())
     fresh_segment = fresh["id"] // SEGMENT
     writes, deletes = [], []
     for segment in touched.tolist():
-        old = np.frombuffer(stored.get(segment, b""), dtype=RECORD)
-        old = old[~np.isin(old["id"], ids)]
+        data = stored.get(segment, b"")
         lo, hi = np.searchsorted(fresh_segment, [segment, segment + 1])
-        merged = np.concatenate([old, fresh[lo:hi]])
-        merged = merged[np.argsort(merged["id"], kind="stable")]
-        if merged.shape[0]:
-            writes.append((kind, segment, merged.tobytes()))
+        first = ids[np.searchsorted(ids_segment, segment)]  # the segment's first id changed
+        if not data or _last_id(data) < first:
+            # Every changed id is past the stored ones (rows appended): the stored bytes
+            # stay as they are, the fresh records (sorted) follow them.
+            merged = data + fresh[lo:hi].tobytes()
+        else:
+            old = np.frombuffer(data, dtype=RECORD)
+            old = old[~np.isin(old["id"], ids)]
+            records = np.concatenate([old, fresh[lo:hi]])
+            merged = records[np.argsort(records["id"], kind="stable")].tobytes()
+        if merged:
+            writes.append((kind, segment, merged))
         elif segment in stored:
             deletes.append((kind, segment))
     if writes:

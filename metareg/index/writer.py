@@ -37,6 +37,9 @@ LOOKUP_CHUNK = 4_096
 LOOKUP_STEP = 256
 DATE_COLUMNS = frozenset({"action_date", "as_of", "authorization_date", "status_date"})
 
+# The record types the columnar copy holds (`columns.TABLES`).
+COPIED = {"action": columns.ACTION, "holding": columns.HOLDING}
+
 # A state of one identity: ("absent", None), ("current", hash) or ("gone", hash).
 State = tuple[str, str | None]
 ABSENT: State = ("absent", None)
@@ -103,6 +106,7 @@ class IndexWriter:
         self._latest_as_of: str | None = None
         self._latest_known = False
         self._serialized = False
+        self._written: list[columns.Written] = []  # this batch's rows for the copy
         self._columns = {
             name: [c.name for c in model.columns if c.name != "id"]
             for name, model in CURRENT_TABLES.items()
@@ -132,6 +136,7 @@ class IndexWriter:
 
     def apply(self, ops: Sequence[Operation]) -> Counts:
         counts = Counts()
+        self._written = []
         if not self._serialized:
             # A check's snapshot waits for this transaction (its history ids must not
             # appear behind a watermark); other index writers do not (`db.locks`).
@@ -148,7 +153,9 @@ class IndexWriter:
             if record_type == "holding":
                 typed = self._prepare_snapshot(typed, counts)
             self._apply_typed(record_type, typed, counts)
-        columns.fold(self.connection)  # the columnar copy, in this transaction (SQLite)
+        # The columnar copy, in this transaction (SQLite), given the rows written here.
+        written, self._written = self._written, []
+        columns.fold(self.connection, written)
         return counts
 
     # -- the generic path -------------------------------------------------------------
@@ -222,17 +229,23 @@ class IndexWriter:
 
         write_rows(self.connection, _history, HISTORY_COLUMNS, history, batch_size=WRITE_BATCH)
         if upserts:
-            columns = self._columns[record_type]
+            names = self._columns[record_type]
+            kind = COPIED.get(record_type)
+            marked = None if kind is None else columns.mark(self.connection)
             write_rows(
                 self.connection,
                 table,
-                columns,
+                names,
                 upserts,
                 key=("registry_id", "uid"),
                 batch_size=WRITE_BATCH,
             )
-            if record_type in ("action", "holding"):
-                self._widen_spans(columns, upserts)
+            if kind is not None and marked is not None:
+                until = columns.mark(self.connection)
+                assert until is not None
+                self._written.append(columns.Written(kind, names, upserts, marked, until))
+            if kind is not None:
+                self._widen_spans(names, upserts)
         for chunk in batched(deletes, LOOKUP_CHUNK):
             self.connection.execute(
                 table.delete().where(

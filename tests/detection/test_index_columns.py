@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import sqlalchemy
 from alembic import command
 from sqlalchemy import Engine, text
 
@@ -198,3 +199,127 @@ def test_the_stored_codes_cover_exactly_the_schemas_lists() -> None:
     shared = load_schema("block")["$defs"]
     assert set(columns.METRICS) == set(shared["metric"]["enum"])
     assert set(columns.MITIGATION_TYPES) == set(shared["mitigation_type"]["enum"])
+
+
+def _reading(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The row ids the fold reads back from the tables (the writer's own rows it has)."""
+    read: list[int] = []
+    original = columns._read
+
+    def spy(connection: Any, kind: int, ids: Any, every: bool) -> Any:
+        read.extend(ids.tolist())
+        return original(connection, kind, ids, every)
+
+    monkeypatch.setattr(columns, "_read", spy)
+    return read
+
+
+def _ids(engine: Engine, *uids: str) -> list[int]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT id FROM actions WHERE action_id IN :uids ORDER BY id").bindparams(
+                sqlalchemy.bindparam("uids", expanding=True)
+            ),
+            {"uids": list(uids)},
+        )
+        return [row[0] for row in rows]
+
+
+def test_the_writers_rows_and_plain_sql_in_one_transaction_both_land(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer folds its own rows from what it holds and reads back only what other
+    statements of its transaction changed: an issuance inserted with plain SQL before
+    the batch, and one of the batch's rows a statement changes after the writer wrote
+    it (before the fold)."""
+    index = Index(engine, tmp_path)
+    index.put("IDN01", action("ISS-1", 1, 100), action("ISS-2", 201, 300))
+    read = _reading(monkeypatch)
+    index.put("IDN01", action("ISS-3", 401, 500), holding("H", 601, 700))
+    assert read == []  # an ingest reads nothing back
+    assert "DC01" not in _screened_rules(engine)
+
+    fold = columns.fold
+
+    def changed_after_the_write(connection: Any, written: Any = ()) -> int:
+        # A statement of the writer's transaction between its write and its fold.
+        connection.execute(text("UPDATE actions SET first_id = 250 WHERE action_id = 'ISS-4'"))
+        return fold(connection, written)
+
+    with engine.begin() as connection:
+        _insert_copy(connection, "SQL-1", 50, 60)  # overlaps ISS-1
+        writer = IndexWriter(connection, "IDN01", "test")
+        monkeypatch.setattr(columns, "fold", changed_after_the_write)
+        writer.apply(
+            [
+                Incoming.from_record(action("ISS-2", 201, 310), ""),  # a correction
+                Incoming.from_record(action("ISS-4", 801, 900), ""),  # then moved to 250
+                Incoming.from_record(action("ISS-5", 901, 1000), ""),
+            ]
+        )
+        monkeypatch.setattr(columns, "fold", fold)
+    if engine.dialect.name == "sqlite":
+        assert _noted(engine) == 0  # all folded by the writer
+        assert sorted(read) == _ids(engine, "SQL-1", "ISS-4")
+    # SQL-1 overlaps ISS-1, the moved ISS-4 (250-900) overlaps the corrected ISS-2.
+    with engine.connect() as connection:
+        moved = connection.execute(
+            text("SELECT first_id FROM actions WHERE action_id = 'ISS-4'")
+        ).scalar()
+    assert moved == 250
+    assert "DC01" in _screened_rules(engine)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM actions WHERE action_id IN ('SQL-1', 'ISS-4')"))
+    assert "DC01" not in _screened_rules(engine)
+
+
+def test_rows_the_writer_cannot_vouch_for_are_read_back(sqlite_engine: Engine) -> None:
+    """Rows handed to the fold that do not match what the triggers noted (another
+    number of rows), or whose values the database stores otherwise (a vintage given as
+    text is stored as a number), are read back from the table instead."""
+    engine = sqlite_engine
+    names = [c.name for c in Action.columns if c.name != "id"]
+
+    def row(uid: str, first: int, last: int, vintage: Any) -> tuple[Any, ...]:
+        record = {
+            **{name: None for name in names},
+            "cooperative_approach_id": "CA0001",
+            "party_registry_id": "IDN01",
+            "first_transferring_party_id": "IDN",
+            "first_id": first,
+            "last_id": last,
+            "vintage": vintage,
+            "metric": "GHG",
+            "registry_id": "IDN01",
+            "uid": uid,
+            "content_hash": uid,
+            "action_id": uid,
+            "action_date": date(2024, 2, 1),
+            "action_type": "Issuance",
+        }
+        return tuple(record[name] for name in names)
+
+    insert = f"INSERT INTO actions ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    cases = {
+        "counted wrong": ([row("A", 1, 10, 2021), row("B", 5, 20, 2021)], 1),
+        "stored otherwise": ([row("C", 30, 40, "2021"), row("D", 35, 50, "2021")], 0),
+    }
+    for rows, dropped in cases.values():
+        with engine.begin() as connection:
+            before = columns.mark(connection)
+            as_text = [tuple(v.isoformat() if isinstance(v, date) else v for v in r) for r in rows]
+            connection.exec_driver_sql(insert, as_text)
+            after = columns.mark(connection)
+            assert before is not None and after is not None
+            handed = rows[: len(rows) - dropped]
+            columns.fold(
+                connection, [columns.Written(columns.ACTION, names, handed, before, after)]
+            )
+    assert _noted(engine) == 0
+    with engine.connect() as connection:
+        kept = columns.load(connection)
+        columns.rebuild(connection)
+        fresh = columns.load(connection)
+        connection.rollback()
+    assert len(kept) == 4
+    assert np.array_equal(np.sort(kept.records), np.sort(fresh.records))
