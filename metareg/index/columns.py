@@ -586,6 +586,31 @@ def _triggered(connection: Connection) -> bool:
     return found == TRIGGERS
 
 
+def _stored_records(connection: Connection) -> tuple[Any, int]:
+    """Every stored segment in (kind, segment) order as one array of `RECORD`, and how
+    many of its bytes are holdings'.
+
+    The array is allocated once at its final size (its length asked first: SQLite
+    answers `length()` of a blob from the record header) and each segment copied in
+    as it arrives, then dropped: the next segment's bytes reuse its memory. Joining
+    the segments instead held them all and copied them again, touching twice the copy's
+    size of fresh memory, page by page; one large numpy allocation is backed by huge
+    pages where the kernel allows it."""
+    total = connection.exec_driver_sql(f"SELECT sum(length(data)) FROM {STORE}").scalar()
+    out = np.empty(int(total or 0), dtype=np.uint8)
+    at = holding_bytes = 0
+    for kind, data in connection.exec_driver_sql(
+        f"SELECT kind, data FROM {STORE} ORDER BY kind, segment"
+    ):
+        end = at + len(data)
+        if end > out.shape[0]:  # never within one transaction; grown if it were
+            out = np.concatenate([out[:at], np.empty(end - at, dtype=np.uint8)])
+        out[at:end] = np.frombuffer(data, dtype=np.uint8)
+        at = end
+        holding_bytes += len(data) if kind == HOLDING else 0
+    return out[:at].view(RECORD), holding_bytes
+
+
 def load(connection: Connection, approaches: Collection[str] | None = None) -> Columns:
     """Every current action and holding (or those of these cooperative approaches),
     folded up to date first. Raises `Unencodable` when a record could not be encoded."""
@@ -596,13 +621,7 @@ def load(connection: Connection, approaches: Collection[str] | None = None) -> C
         for statement in trigger_statements():
             connection.exec_driver_sql(statement)
     fold(connection)
-    blobs, holding_bytes = [], 0
-    for kind, data in connection.exec_driver_sql(
-        f"SELECT kind, data FROM {STORE} ORDER BY kind, segment"
-    ):
-        blobs.append(data)
-        holding_bytes += len(data) if kind == HOLDING else 0
-    records = np.frombuffer(b"".join(blobs), dtype=RECORD)
+    records, holding_bytes = _stored_records(connection)
     holding = np.zeros(records.shape[0], dtype=bool)  # the actions, then the holdings
     holding[records.shape[0] - holding_bytes // RECORD.itemsize :] = True
     if (records["flags"] & BAD).any():

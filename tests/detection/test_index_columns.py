@@ -169,6 +169,32 @@ def test_a_partition_reads_only_its_approaches(engine: Engine, tmp_path: Path) -
     assert sorted([*second.ids.tolist(), *first.ids.tolist()]) == sorted(every.ids.tolist())
 
 
+def test_a_copy_of_many_segments_loads_every_record_once_holdings_last(
+    sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Segments of three records: the records of both tables, spread over many segments
+    of each, come back each once, in id order per table, the holdings flagged."""
+    monkeypatch.setattr(columns, "SEGMENT", 3)
+    engine = sqlite_engine
+    index = Index(engine, tmp_path)
+    index.put("IDN01", *(action(f"ISS-{n}", 100 * n + 1, 100 * n + 50) for n in range(10)))
+    index.put("JPN01", *(holding(f"J{n}", 100 * n + 1, 100 * n + 50) for n in range(7)))
+    with engine.connect() as connection:
+        columns.rebuild(connection)
+        segments = connection.exec_driver_sql(
+            f"SELECT kind, count(*) FROM {columns.STORE} GROUP BY kind"
+        ).all()
+        stored = columns.load(connection)
+        action_ids = connection.exec_driver_sql("SELECT id FROM actions ORDER BY id").scalars()
+        holding_ids = connection.exec_driver_sql("SELECT id FROM holdings ORDER BY id").scalars()
+        expected = [*action_ids.all(), *holding_ids.all()]
+        connection.rollback()
+    assert all(count >= 3 for _, count in segments)
+    assert stored.records["id"].tolist() == expected
+    assert stored.holding.tolist() == [False] * 10 + [True] * 7
+    assert (stored.records["last"] - stored.records["first"] == 49).all()
+
+
 def test_the_migration_builds_the_copy_from_the_rows_already_stored(
     sqlite_engine: Engine, tmp_path: Path
 ) -> None:

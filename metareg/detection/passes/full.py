@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import Connection
 
 from metareg.db.locks import snapshot_reader
+from metareg.detection.pages import ordinary_pages
 from metareg.detection.passes import authorization, programmes, units
 from metareg.detection.passes.scope import Detected, JudgedScope
 from metareg.detection.passes.sweep import sweep_group
@@ -30,6 +31,7 @@ from metareg.log import get_logger
 log = get_logger("metareg.detection")
 
 
+@ordinary_pages()
 def find_all(
     connection: Connection, context: CheckContext, *, exhaustive: bool = False
 ) -> Detected:
@@ -115,6 +117,7 @@ def _screened_blocks(
     return findings
 
 
+@ordinary_pages()
 def find_in_approaches(
     connection: Connection, context: CheckContext, approaches: Collection[str]
 ) -> list[Finding]:

@@ -522,8 +522,8 @@ def _from_columns(stored: columns.Columns) -> Records:
         | (r["vintage"] << 10)
     )
     parties = np.stack(
-        [r["ftp"], r["reporting_party"], r["acquiring"], r["transferring"]], axis=1
-    ).astype(np.int32)
+        [r["ftp"], r["reporting_party"], r["acquiring"], r["transferring"]], axis=1, dtype=np.int32
+    )
     pair = r["pair"].copy()
     return Records(
         ids=r["id"].copy(),
