@@ -26,7 +26,7 @@ from sqlalchemy import (
     true,
 )
 
-from metareg.db.upsert import batched
+from metareg.db.upsert import batched, json_text
 from metareg.detection.read.columns import (
     action_columns,
     actions,
@@ -160,7 +160,7 @@ def blocks_meeting(
     return found
 
 
-INTERVAL_CHUNK = 100  # intervals per batched range query (compiled once per dialect)
+INTERVAL_CHUNK = 2_000  # intervals per batched range query
 
 
 def _lateral(connection: Connection) -> bool:
@@ -173,9 +173,8 @@ _COMPILED: dict[tuple[str, str], Any] = {}
 def _execute_chunk(
     connection: Connection, name: str, statement: Any, params: dict[str, Any]
 ) -> Any:
-    """Run a chunk statement compiled once per dialect (SQLAlchemy does not cache
-    statements holding a VALUES clause; compiling one of a few hundred rows costs more
-    than running it)."""
+    """Run a chunk statement compiled once per dialect, through the driver (no
+    SQLAlchemy statement cache look-up per chunk)."""
     key = (connection.dialect.name, name)
     compiled = _COMPILED.get(key)
     if compiled is None:
@@ -190,27 +189,32 @@ def _execute_chunk(
 
 # The same reads over many (ca, registry) pairs at once (the incremental check): each
 # row of the chunk names its pair and its interval, and its lower bound on `first_id`
-# (the interval's start less the pair's max span), so every pair's intervals share the
-# few statements of a chunk instead of five statements per pair.
+# (the interval's start less the pair's max span), so every pair's intervals share one
+# statement instead of five statements per pair.
 PairInterval = tuple[str, str, int, int]  # (ca, registry, first, last)
-_NO_PAIR_INTERVAL = ("", "", 1, 1, 0)  # pads a chunk: no pair is named ""
+
+# The chunk's rows (ca, registry, low, first, last) arrive as one JSON array of arrays,
+# a single bound parameter, unpacked by the database: the statement is small (it
+# compiles in no time and has no padding) and the same for any number of rows.
+_PAIR_ROWS = {
+    False: "SELECT CAST(json_extract(value, '$[0]') AS VARCHAR) AS ca, "
+    "CAST(json_extract(value, '$[1]') AS VARCHAR) AS rg, "
+    "CAST(json_extract(value, '$[2]') AS BIGINT) AS low, "
+    "CAST(json_extract(value, '$[3]') AS BIGINT) AS lo, "
+    "CAST(json_extract(value, '$[4]') AS BIGINT) AS hi "
+    "FROM json_each(:pair_rows)",
+    True: "SELECT CAST(pair_row ->> 0 AS VARCHAR) AS ca, CAST(pair_row ->> 1 AS VARCHAR) AS rg, "
+    "CAST(pair_row ->> 2 AS BIGINT) AS low, CAST(pair_row ->> 3 AS BIGINT) AS lo, "
+    "CAST(pair_row ->> 4 AS BIGINT) AS hi "
+    "FROM jsonb_array_elements(CAST(:pair_rows AS JSONB)) AS pair_rows(pair_row)",
+}
 
 
-def _pair_touched() -> Any:
-    """A chunk of (ca, registry, low, first, last) rows as a CTE of bound parameters:
-    the same statement for every chunk (padded to its size). Written as text: SQLAlchemy
-    takes longer to compile a VALUES construct of 500 parameters than to run it, and
-    the statement is compiled on a check's first use."""
-    rows = ", ".join(
-        f"(CAST(:ca{n} AS VARCHAR), CAST(:rg{n} AS VARCHAR), CAST(:low{n} AS BIGINT), "
-        f"CAST(:lo{n} AS BIGINT), CAST(:hi{n} AS BIGINT))"
-        for n in range(INTERVAL_CHUNK)
-    )
+def _pair_touched(lateral: bool) -> Any:
+    """A chunk of (ca, registry, low, first, last) rows as a CTE (`_PAIR_ROWS`: SQLite's
+    `json_each`, or PostgreSQL's `jsonb_array_elements` where `lateral`)."""
     return (
-        text(
-            "SELECT column1 AS ca, column2 AS rg, column3 AS low, column4 AS lo, "
-            f"column5 AS hi FROM (VALUES {rows}) AS pair_rows"
-        )
+        text(_PAIR_ROWS[lateral])
         .columns(
             column("ca", String),
             column("rg", String),
@@ -233,7 +237,7 @@ def _meeting_pair_interval(table: Table, touched: Any) -> Any:
 
 
 def _pair_hull_statement(table: Table, lateral: bool) -> Any:
-    touched = _pair_touched()
+    touched = _pair_touched(lateral)
     keys = (touched.c.ca, touched.c.rg, touched.c.lo, touched.c.hi)
     if lateral:
         reach = (
@@ -253,7 +257,7 @@ def pair_meeting_statement(table: Table, columns: list[Any], lateral: bool) -> A
     """The rows of `table` (with the block columns `cooperative_approach_id`,
     `party_registry_id`, `first_id`, `last_id`) meeting a chunk of pairs' intervals
     (`rows_meeting_pairs`); lateral for PostgreSQL."""
-    touched = _pair_touched()
+    touched = _pair_touched(lateral)
     if lateral:
         inner = select(*columns).where(_meeting_pair_interval(table, touched)).offset(0)
         found = inner.lateral("found")
@@ -289,12 +293,7 @@ def _pair_chunks(
         if (ca, registry) in found_spans
     ]
     for chunk in batched(rows, INTERVAL_CHUNK):
-        padded = chunk + [_NO_PAIR_INTERVAL] * (INTERVAL_CHUNK - len(chunk))
-        params: dict[str, Any] = {}
-        for n, (ca, registry, low, first, last) in enumerate(padded):
-            params[f"ca{n}"], params[f"rg{n}"] = ca, registry
-            params[f"low{n}"], params[f"lo{n}"], params[f"hi{n}"] = low, first, last
-        yield params
+        yield {"pair_rows": json_text(chunk)}
 
 
 def hulls_of_pairs(
