@@ -9,7 +9,7 @@ text, so SQLite and PostgreSQL give the same result.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -193,36 +193,43 @@ def _execute_chunk(
 # statement instead of five statements per pair.
 PairInterval = tuple[str, str, int, int]  # (ca, registry, first, last)
 
-# The chunk's rows (ca, registry, low, first, last) arrive as one JSON array of arrays,
-# a single bound parameter, unpacked by the database: the statement is small (it
-# compiles in no time and has no padding) and the same for any number of rows.
-_PAIR_ROWS = {
-    False: "SELECT CAST(json_extract(value, '$[0]') AS VARCHAR) AS ca, "
-    "CAST(json_extract(value, '$[1]') AS VARCHAR) AS rg, "
-    "CAST(json_extract(value, '$[2]') AS BIGINT) AS low, "
-    "CAST(json_extract(value, '$[3]') AS BIGINT) AS lo, "
-    "CAST(json_extract(value, '$[4]') AS BIGINT) AS hi "
-    "FROM json_each(:pair_rows)",
-    True: "SELECT CAST(pair_row ->> 0 AS VARCHAR) AS ca, CAST(pair_row ->> 1 AS VARCHAR) AS rg, "
-    "CAST(pair_row ->> 2 AS BIGINT) AS low, CAST(pair_row ->> 3 AS BIGINT) AS lo, "
-    "CAST(pair_row ->> 4 AS BIGINT) AS hi "
-    "FROM jsonb_array_elements(CAST(:pair_rows AS JSONB)) AS pair_rows(pair_row)",
-}
+_SQL_TYPES = {String: "VARCHAR", BigInteger: "BIGINT"}
+
+
+def json_rows(name: str, columns: Sequence[tuple[str, Any]], postgres: bool) -> Any:
+    """Rows given as one JSON array of arrays, the bound parameter `name`, as a CTE of
+    these (column name, type) columns: unpacked by SQLite's `json_each` or PostgreSQL's
+    `jsonb_array_elements`. One small statement for any number of rows (no padded
+    VALUES list of bound parameters to compile and fill)."""
+    if postgres:
+        fields = [f"{name}_row ->> {n}" for n in range(len(columns))]
+        source = f"jsonb_array_elements(CAST(:{name} AS JSONB)) AS {name}_rows({name}_row)"
+    else:
+        fields = [f"json_extract(value, '$[{n}]')" for n in range(len(columns))]
+        source = f"json_each(:{name})"
+    selected = ", ".join(
+        f"CAST({field} AS {_SQL_TYPES[kind]}) AS {column_name}"
+        for field, (column_name, kind) in zip(fields, columns, strict=True)
+    )
+    return (
+        text(f"SELECT {selected} FROM {source}")
+        .columns(*(column(column_name, kind) for column_name, kind in columns))
+        .cte(name)
+    )
 
 
 def _pair_touched(lateral: bool) -> Any:
-    """A chunk of (ca, registry, low, first, last) rows as a CTE (`_PAIR_ROWS`: SQLite's
-    `json_each`, or PostgreSQL's `jsonb_array_elements` where `lateral`)."""
-    return (
-        text(_PAIR_ROWS[lateral])
-        .columns(
-            column("ca", String),
-            column("rg", String),
-            column("low", BigInteger),
-            column("lo", BigInteger),
-            column("hi", BigInteger),
-        )
-        .cte("pair_touched")
+    """A chunk of (ca, registry, low, first, last) rows (`_pair_chunks`) as a CTE."""
+    return json_rows(
+        "pair_touched",
+        [
+            ("ca", String),
+            ("rg", String),
+            ("low", BigInteger),
+            ("lo", BigInteger),
+            ("hi", BigInteger),
+        ],
+        lateral,
     )
 
 
@@ -293,7 +300,7 @@ def _pair_chunks(
         if (ca, registry) in found_spans
     ]
     for chunk in batched(rows, INTERVAL_CHUNK):
-        yield {"pair_rows": json_text(chunk)}
+        yield {"pair_touched": json_text(chunk)}
 
 
 def hulls_of_pairs(
