@@ -174,17 +174,24 @@ def _execute_chunk(
     connection: Connection, name: str, statement: Any, params: dict[str, Any]
 ) -> Any:
     """Run a chunk statement compiled once per dialect, through the driver (no
-    SQLAlchemy statement cache look-up per chunk)."""
+    SQLAlchemy statement cache look-up per chunk). On SQLite its rows come straight
+    from the driver's cursor, in the connection's transaction: plain tuples, not
+    SQLAlchemy rows built one by one (the columns need no result processing)."""
     key = (connection.dialect.name, name)
     compiled = _COMPILED.get(key)
     if compiled is None:
         compiled = _COMPILED[key] = statement.compile(dialect=connection.dialect)
     bound = compiled.construct_params(params)
-    if compiled.positional:
-        return connection.exec_driver_sql(
-            compiled.string, tuple(bound[name] for name in compiled.positiontup)
-        )
-    return connection.exec_driver_sql(compiled.string, bound)
+    if not compiled.positional:
+        return connection.exec_driver_sql(compiled.string, bound)
+    values = tuple(bound[name] for name in compiled.positiontup)
+    if connection.dialect.name == "sqlite":
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            return cursor.execute(compiled.string, values).fetchall()
+        finally:
+            cursor.close()
+    return connection.exec_driver_sql(compiled.string, values)
 
 
 # The same reads over many (ca, registry) pairs at once (the incremental check): each
