@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+import orjson
+from sqlalchemy import Connection, String, Text, and_, bindparam, cast, select
 
 from metareg.alerts import store
 from metareg.db.tables.alerts import Alert
-from metareg.db.upsert import batched
+from metareg.db.upsert import batched, json_text
 from metareg.detection.passes.incremental import meets
 from metareg.detection.passes.scope import Interval, JudgedScope
 from metareg.detection.read import blocks as read_blocks
@@ -49,8 +50,8 @@ def alerts_in(connection: Connection, scope: JudgedScope) -> Existing:
                     alerts_table.c.scope.in_(chunk),
                 )
             )
-    for (ca, alert_scope), judged in scope.authorization_actions.items():
-        existing.update(_alerts_naming(connection, ca, alert_scope, judged))
+    if scope.authorization_actions:
+        existing.update(_alerts_naming(connection, scope.authorization_actions))
     return existing
 
 
@@ -126,24 +127,49 @@ def _block_alerts_meeting_pairs(
     return found
 
 
-_AUTHORIZATION_ALERTS = _alerts(alerts_table.c.evidence).where(
-    alerts_table.c.rule.in_(AUTHORIZATION_RULES),
-    alerts_table.c.cooperative_approach_id == bindparam("ca"),
-    alerts_table.c.scope == bindparam("scope"),
-)
+KEY_CHUNK = 2_000  # authorization keys per query
+
+
+def _naming_statement(postgres: bool) -> Any:
+    """The alerts of a chunk of (rule, ca, alert scope) rows given as JSON (`alert_keys`),
+    with their evidence as JSON text: each row one look-up in the (rule, ca, scope)
+    index."""
+    keys = read_blocks.json_rows(
+        "alert_keys", [("rule", String), ("ca", String), ("scope", String)], postgres
+    )
+    t = alerts_table.c
+    return (
+        _alerts(t.cooperative_approach_id, t.scope, cast(t.evidence, Text))
+        .select_from(keys)
+        .join(
+            alerts_table,
+            and_(
+                t.rule == keys.c.rule,
+                t.cooperative_approach_id == keys.c.ca,
+                t.scope == keys.c.scope,
+            ),
+        )
+    )
+
+
+_NAMING = {postgres: _naming_statement(postgres) for postgres in (False, True)}
 
 
 def _alerts_naming(
-    connection: Connection, ca: str, alert_scope: str, judged: set[Identity]
+    connection: Connection, judged_by_key: dict[tuple[str, str], set[Identity]]
 ) -> Existing:
-    """The authorization-rule alerts of one key whose evidence names a judged action."""
+    """The authorization-rule alerts of the keys (ca, alert scope) whose evidence names
+    one of the key's judged actions: every key's alerts read together."""
+    statement = _NAMING[connection.dialect.name == "postgresql"]
     found: Existing = {}
-    for fp, aid, status, rule, evidence in connection.execute(
-        _AUTHORIZATION_ALERTS, {"ca": ca, "scope": alert_scope}
-    ):
-        if any(
-            (item["registry"], item["record_type"], item["record_id"]) in judged
-            for item in evidence or ()
-        ):
-            found[fp] = store.Existing(aid, status, rule)
+    wanted = [(rule, *key) for key in sorted(judged_by_key) for rule in AUTHORIZATION_RULES]
+    for chunk in batched(wanted, KEY_CHUNK):
+        rows = connection.execute(statement, {"alert_keys": json_text(chunk)})
+        for fp, aid, status, rule, ca, alert_scope, evidence in rows:
+            judged = judged_by_key[(ca, alert_scope)]
+            if any(
+                (item["registry"], item["record_type"], item["record_id"]) in judged
+                for item in (orjson.loads(evidence) if evidence else None) or ()
+            ):
+                found[fp] = store.Existing(aid, status, rule)
     return found

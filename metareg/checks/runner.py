@@ -15,6 +15,7 @@ Its result equals a full check's (tested with hypothesis).
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -28,7 +29,7 @@ from metareg.checks.operational import judge_operational
 from metareg.db.locks import index_snapshot, serialize_writers
 from metareg.db.tables.alerts import DetectionState
 from metareg.db.tables.index import Action, Holding, RecordVersion, Registry, SyncState
-from metareg.db.upsert import upsert
+from metareg.db.upsert import collector_paused, upsert
 from metareg.detection.passes.full import find_all
 from metareg.detection.passes.incremental import Judged, Since, find_changed
 from metareg.detection.passes.scope import Detected
@@ -147,6 +148,11 @@ def _synced_registries(connection: Connection, candidates: set[str] | None) -> l
 # -- the check ----------------------------------------------------------------------------
 
 
+def _incremental(state: Any, full: bool) -> bool:
+    """Whether the check judges only what changed since the last one."""
+    return not full and state is not None and state.cutoff is not None
+
+
 def _detect(
     index: Connection, state: Any, *, full: bool, cutoff: date, grace_days: int
 ) -> tuple[Detected, int, list[str], dict[str, list[str]], bool]:
@@ -155,7 +161,7 @@ def _detect(
     the check was incremental."""
     upto = int(index.execute(select(func.max(history.c.id))).scalar() or 0)
     watermark = int(state.watermark) if state else 0
-    incremental = not full and state is not None and state.cutoff is not None
+    incremental = _incremental(state, full)
     if incremental:
         changed = {
             row[0]
@@ -203,8 +209,14 @@ def run_checks(
     at = now or started
     as_of = as_of or at.date()
     cutoff = as_of - timedelta(days=grace_days)
-    with engine.begin() as connection:
+    with engine.begin() as connection, ExitStack() as paused:
         state = _load_state(connection)
+        if _incremental(state, full):
+            # What an incremental check allocates is short-lived and acyclic; a cyclic
+            # collection it triggered would walk the whole process's heap (after a
+            # large ingest or a full check, most of the check's time). Its work is
+            # bounded by the changes, so the collector waits until it ends.
+            paused.enter_context(collector_paused())
         # Take the write lock before reading anything (see the module docstring).
         if state is None:
             _save_state(
@@ -240,7 +252,7 @@ def run_checks(
             result.reopened,
             result.resolved,
         )
-        counts = store.count_alerts(connection)["by_rule"]
+        counts = store.count_by_rule(connection)
         summary.open = {rule: c["open"] for rule, c in counts.items() if c["open"]}
         summary.acknowledged = {
             rule: c["acknowledged"] for rule, c in counts.items() if c["acknowledged"]

@@ -217,3 +217,26 @@ def test_an_opened_event_carries_the_alert_as_stored(index: Index) -> None:
     with index.engine.connect() as connection:
         [event] = events_page(connection, None, 10)["events"]
     assert event["event"] == "opened" and event["alert"] == alert
+
+
+def test_a_checks_summary_counts_the_alerts_by_rule_and_status(index: Index) -> None:
+    _conflict(index)  # DC01: ISS-1 and ISS-9
+    index.put("IDN01", action("ISS-2", 300, 310, quantity_tco2e=3))  # DC12
+    index.put("JPN01", action("ISS-8", 400, 420))
+    index.put("IDN01", action("ISS-3", 410, 430))  # DC01: ISS-3 and ISS-8
+    index.check()
+    [kept] = [
+        a
+        for a in index.alerts(rule="DC01")
+        if {e["record_id"] for e in a["evidence"]} == {"ISS-1", "ISS-9"}
+    ]
+    with index.engine.begin() as connection:
+        store.acknowledge(connection, kept["id"], "asked the registry")
+    index.put("IDN01", action("ISS-3", 500, 520))  # moved away: its DC01 alert resolves
+    summary = index.check()
+    with index.engine.connect() as connection:
+        by_rule = store.count_alerts(connection)["by_rule"]
+    assert by_rule["DC01"] == {"open": 0, "acknowledged": 1, "resolved": 1}
+    assert summary.open == {"DC12": 1}
+    assert summary.acknowledged == {"DC01": 1}
+    assert summary.resolved == {"DC01": 1}

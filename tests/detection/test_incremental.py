@@ -23,9 +23,11 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from metareg.alerts import store
+from metareg.checks import in_scope
 from metareg.checks.runner import run_checks
 from metareg.db import migrate
 from metareg.db.engine import make_engine
+from metareg.detection.read import blocks as read_blocks
 from metareg.index.writer import IndexWriter
 from metareg.records.operations import Incoming, Operation, Withdrawal
 from metareg.registries import RegistryConfig, ensure_registry, store_configured
@@ -420,3 +422,49 @@ def test_incremental_check_sees_partners_beyond_the_changed_range(engine: Engine
     summary = run_checks(engine, as_of=as_of)
     assert not summary.full and summary.opened == {} and summary.open == {}
     assert summary.resolved == {"DC17": 5}
+
+
+def test_incremental_reads_in_chunks_end_where_a_full_check_does(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The changed intervals of every pair, and the authorization keys whose alerts are
+    in scope, are read a chunk of rows per statement: with chunks of one row, the
+    incremental check still opens and resolves what it must, and a full check after it
+    changes nothing (on both databases)."""
+    monkeypatch.setattr(read_blocks, "INTERVAL_CHUNK", 1)
+    monkeypatch.setattr(in_scope, "KEY_CHUNK", 1)
+    as_of = date(2025, 1, 1)
+    first_transfer = {"acquiring_party_id": "JPN"}
+    _apply(
+        engine,
+        "IDN01",
+        [
+            _action("ISS-1", 1, 10, "Issuance"),
+            _action("ISS-2", 20, 30, "Issuance"),
+            _action("FT-1", 1, 5, "First transfer", authorization_id="A-1", **first_transfer),
+            _action("FT-2", 20, 25, "First transfer", authorization_id="A-2", **first_transfer),
+        ],
+    )
+    _apply(engine, "JPN01", [_action("ISS-9", 5, 8, "Issuance")])
+    first = run_checks(engine, as_of=as_of)
+    assert first.full and first.open["DC01"] == 1 and first.open["DC07"] == 2
+    _apply(engine, "JPN01", [_action("ISS-9", 22, 24, "Issuance")])
+    _apply(
+        engine,
+        "IDN01",
+        [
+            _action("FT-1", 1, 6, "First transfer", authorization_id="A-3", **first_transfer),
+            _action("FT-3", 26, 28, "First transfer", authorization_id="A-2", **first_transfer),
+            Withdrawal("action", "FT-2"),
+        ],
+    )
+    summary = run_checks(engine, as_of=as_of)
+    assert not summary.full
+    # ISS-9 moved from ISS-1 to ISS-2; FT-3 names no authorization anyone reported,
+    # and nothing acquires it; FT-2 is withdrawn; FT-1's alert now names A-3.
+    assert summary.opened == {"DC01": 1, "DC07": 1, "DC10": 1}
+    assert summary.resolved == {"DC01": 1, "DC07": 1, "DC10": 1}
+    incremental = _alerts(engine)
+    full = run_checks(engine, full=True, as_of=as_of)
+    assert (full.opened, full.reopened, full.resolved) == ({}, {}, {})
+    assert _alerts(engine) == incremental

@@ -9,7 +9,7 @@ text, so SQLite and PostgreSQL give the same result.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -26,7 +26,7 @@ from sqlalchemy import (
     true,
 )
 
-from metareg.db.upsert import batched
+from metareg.db.upsert import batched, json_text
 from metareg.detection.read.columns import (
     action_columns,
     actions,
@@ -160,7 +160,7 @@ def blocks_meeting(
     return found
 
 
-INTERVAL_CHUNK = 100  # intervals per batched range query (compiled once per dialect)
+INTERVAL_CHUNK = 2_000  # intervals per batched range query
 
 
 def _lateral(connection: Connection) -> bool:
@@ -173,52 +173,70 @@ _COMPILED: dict[tuple[str, str], Any] = {}
 def _execute_chunk(
     connection: Connection, name: str, statement: Any, params: dict[str, Any]
 ) -> Any:
-    """Run a chunk statement compiled once per dialect (SQLAlchemy does not cache
-    statements holding a VALUES clause; compiling one of a few hundred rows costs more
-    than running it)."""
+    """Run a chunk statement compiled once per dialect, through the driver (no
+    SQLAlchemy statement cache look-up per chunk). On SQLite its rows come straight
+    from the driver's cursor, in the connection's transaction: plain tuples, not
+    SQLAlchemy rows built one by one (the columns need no result processing)."""
     key = (connection.dialect.name, name)
     compiled = _COMPILED.get(key)
     if compiled is None:
         compiled = _COMPILED[key] = statement.compile(dialect=connection.dialect)
     bound = compiled.construct_params(params)
-    if compiled.positional:
-        return connection.exec_driver_sql(
-            compiled.string, tuple(bound[name] for name in compiled.positiontup)
-        )
-    return connection.exec_driver_sql(compiled.string, bound)
+    if not compiled.positional:
+        return connection.exec_driver_sql(compiled.string, bound)
+    values = tuple(bound[name] for name in compiled.positiontup)
+    if connection.dialect.name == "sqlite":
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            return cursor.execute(compiled.string, values).fetchall()
+        finally:
+            cursor.close()
+    return connection.exec_driver_sql(compiled.string, values)
 
 
 # The same reads over many (ca, registry) pairs at once (the incremental check): each
 # row of the chunk names its pair and its interval, and its lower bound on `first_id`
-# (the interval's start less the pair's max span), so every pair's intervals share the
-# few statements of a chunk instead of five statements per pair.
+# (the interval's start less the pair's max span), so every pair's intervals share one
+# statement instead of five statements per pair.
 PairInterval = tuple[str, str, int, int]  # (ca, registry, first, last)
-_NO_PAIR_INTERVAL = ("", "", 1, 1, 0)  # pads a chunk: no pair is named ""
+
+_SQL_TYPES = {String: "VARCHAR", BigInteger: "BIGINT"}
 
 
-def _pair_touched() -> Any:
-    """A chunk of (ca, registry, low, first, last) rows as a CTE of bound parameters:
-    the same statement for every chunk (padded to its size). Written as text: SQLAlchemy
-    takes longer to compile a VALUES construct of 500 parameters than to run it, and
-    the statement is compiled on a check's first use."""
-    rows = ", ".join(
-        f"(CAST(:ca{n} AS VARCHAR), CAST(:rg{n} AS VARCHAR), CAST(:low{n} AS BIGINT), "
-        f"CAST(:lo{n} AS BIGINT), CAST(:hi{n} AS BIGINT))"
-        for n in range(INTERVAL_CHUNK)
+def json_rows(name: str, columns: Sequence[tuple[str, Any]], postgres: bool) -> Any:
+    """Rows given as one JSON array of arrays, the bound parameter `name`, as a CTE of
+    these (column name, type) columns: unpacked by SQLite's `json_each` or PostgreSQL's
+    `jsonb_array_elements`. One small statement for any number of rows (no padded
+    VALUES list of bound parameters to compile and fill)."""
+    if postgres:
+        fields = [f"{name}_row ->> {n}" for n in range(len(columns))]
+        source = f"jsonb_array_elements(CAST(:{name} AS JSONB)) AS {name}_rows({name}_row)"
+    else:
+        fields = [f"json_extract(value, '$[{n}]')" for n in range(len(columns))]
+        source = f"json_each(:{name})"
+    selected = ", ".join(
+        f"CAST({field} AS {_SQL_TYPES[kind]}) AS {column_name}"
+        for field, (column_name, kind) in zip(fields, columns, strict=True)
     )
     return (
-        text(
-            "SELECT column1 AS ca, column2 AS rg, column3 AS low, column4 AS lo, "
-            f"column5 AS hi FROM (VALUES {rows}) AS pair_rows"
-        )
-        .columns(
-            column("ca", String),
-            column("rg", String),
-            column("low", BigInteger),
-            column("lo", BigInteger),
-            column("hi", BigInteger),
-        )
-        .cte("pair_touched")
+        text(f"SELECT {selected} FROM {source}")
+        .columns(*(column(column_name, kind) for column_name, kind in columns))
+        .cte(name)
+    )
+
+
+def _pair_touched(lateral: bool) -> Any:
+    """A chunk of (ca, registry, low, first, last) rows (`_pair_chunks`) as a CTE."""
+    return json_rows(
+        "pair_touched",
+        [
+            ("ca", String),
+            ("rg", String),
+            ("low", BigInteger),
+            ("lo", BigInteger),
+            ("hi", BigInteger),
+        ],
+        lateral,
     )
 
 
@@ -233,7 +251,7 @@ def _meeting_pair_interval(table: Table, touched: Any) -> Any:
 
 
 def _pair_hull_statement(table: Table, lateral: bool) -> Any:
-    touched = _pair_touched()
+    touched = _pair_touched(lateral)
     keys = (touched.c.ca, touched.c.rg, touched.c.lo, touched.c.hi)
     if lateral:
         reach = (
@@ -253,7 +271,7 @@ def pair_meeting_statement(table: Table, columns: list[Any], lateral: bool) -> A
     """The rows of `table` (with the block columns `cooperative_approach_id`,
     `party_registry_id`, `first_id`, `last_id`) meeting a chunk of pairs' intervals
     (`rows_meeting_pairs`); lateral for PostgreSQL."""
-    touched = _pair_touched()
+    touched = _pair_touched(lateral)
     if lateral:
         inner = select(*columns).where(_meeting_pair_interval(table, touched)).offset(0)
         found = inner.lateral("found")
@@ -289,12 +307,7 @@ def _pair_chunks(
         if (ca, registry) in found_spans
     ]
     for chunk in batched(rows, INTERVAL_CHUNK):
-        padded = chunk + [_NO_PAIR_INTERVAL] * (INTERVAL_CHUNK - len(chunk))
-        params: dict[str, Any] = {}
-        for n, (ca, registry, low, first, last) in enumerate(padded):
-            params[f"ca{n}"], params[f"rg{n}"] = ca, registry
-            params[f"low{n}"], params[f"lo{n}"], params[f"hi{n}"] = low, first, last
-        yield params
+        yield {"pair_touched": json_text(chunk)}
 
 
 def hulls_of_pairs(
