@@ -4,8 +4,11 @@ its state derived from the action chain, every record's history with provenance
 authorizations its actions name, and the unresolved alerts that touch it.
 
 `GET /v1/itmos/{identifier}` is the API's hottest read, so this keeps its statements
-few and prebuilt: the histories of all covering records come from one statement (not
-one per record).
+few and prebuilt, run on the SQLite driver (`metareg.db.driver.DriverSelect`): the
+covering records and every one's history come from one statement per record type,
+bounded by the pair's longest block in the same statement
+(`metareg.index.query.intersecting_with_history`); `histories` reads many records'
+histories at once for the alert pages.
 """
 
 from __future__ import annotations
