@@ -15,8 +15,7 @@ from metareg.index import query
 from metareg.oversight import keys
 from metareg.oversight.itmos import histories
 from metareg.web.api.routers.itmos import ItmoOut
-from tests.api.conftest import AUTH_ID, Api, plant_double_use
-from tests.helpers import action
+from tests.api.conftest import Api, correct_a_use, plant_double_use
 
 BLOCK = "/v1/itmos/CA0001-IDN01-IDN-39001-60000-2023"
 
@@ -34,22 +33,7 @@ def test_answer_is_exactly_the_documented_model(world: Api) -> None:
 
 
 def test_histories_in_one_statement_equal_each_record_alone(world: Api) -> None:
-    world.ingest(  # a correction, so one record has two versions
-        "JPN01",
-        [
-            action(
-                "USE-1",
-                40001,
-                50000,
-                "Use",
-                action_date="2024-06-02",
-                authorization_id=AUTH_ID,
-                purpose="NDC",
-                using_party_id="JPN",
-                ndc_use_year=2024,
-            )
-        ],
-    )
+    correct_a_use(world)  # so one record has two versions
     with world.engine.connect() as connection:
         found = query.intersecting(connection, "CA0001", "IDN01", 1, 122000)
         identities = [(f["registry"], f["record_type"], f["record_id"]) for f in found]
@@ -111,22 +95,7 @@ def test_range_reads_on_the_driver_equal_sqlalchemys(world: Api) -> None:
     """The range query and its form with histories (the GET's read), run on the driver
     on SQLite, give exactly what SQLAlchemy's rows give: same records, same values and
     types (dates, JSON lists), same order, and each record's own history."""
-    world.ingest(  # a correction, so one record has two versions
-        "JPN01",
-        [
-            action(
-                "USE-1",
-                40001,
-                50000,
-                "Use",
-                action_date="2024-06-02",
-                authorization_id=AUTH_ID,
-                purpose="NDC",
-                using_party_id="JPN",
-                ndc_use_year=2024,
-            )
-        ],
-    )
+    correct_a_use(world)  # so one record has two versions
     with world.engine.connect() as connection:
         for ca, registry, first, last in RANGES:
             expected = _reference_intersecting(connection, ca, registry, first, last)
