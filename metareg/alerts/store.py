@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
 from metareg.alerts.events import EventItem, record_events, serialize_writers
+from metareg.db.driver import DriverSelect
 from metareg.db.tables.alerts import Alert
 from metareg.db.upsert import batched, collector_paused, json_text, upsert, write_rows
 from metareg.findings import CATALOGUE, Finding
@@ -239,8 +240,11 @@ def _touching_statement(status: str | None) -> Any:
 
 # Built once: the API's hottest reads (`GET /v1/itmos/{id}`, the authorization check)
 # ask for the unresolved alerts on their units on every request.
-_TOUCHING = {"open": _touching_statement("open"), None: _touching_statement(None)}
-_TOUCHING_STATUS = _touching_statement("resolved")
+_TOUCHING = {
+    "open": DriverSelect(_touching_statement("open")),
+    None: DriverSelect(_touching_statement(None)),
+}
+_TOUCHING_STATUS = DriverSelect(_touching_statement("resolved"))
 
 
 def alerts_touching(
@@ -264,8 +268,10 @@ def alerts_touching(
         statement, params["status"] = _TOUCHING_STATUS, status
     elif status == "open":
         params.update((s, s) for s in UNRESOLVED)
-    rows = connection.execute(statement, params)
-    return [to_dict(row) for row in rows]
+    columns = statement.columns
+    return [
+        to_dict(dict(zip(columns, row, strict=True))) for row in statement.rows(connection, params)
+    ]
 
 
 # -- acknowledging ---------------------------------------------------------------------

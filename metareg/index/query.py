@@ -15,8 +15,9 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Table, bindparam, select
+from sqlalchemy import Connection, Table, and_, bindparam, literal, select
 
+from metareg.db.driver import DriverSelect
 from metareg.db.tables.index import (
     CURRENT_TABLES,
     STATUS_RANGE_COLUMNS,
@@ -52,6 +53,43 @@ def canonical(record_type: str, row: Any) -> dict[str, Any]:
     return record
 
 
+class CurrentRows:
+    """A select of a current table's whole rows run on the driver (`DriverSelect`), and
+    each row as `canonical` writes it: the hottest reads' form of the two."""
+
+    def __init__(self, record_type: str, statement: Any) -> None:
+        self.record_type = record_type
+        self.select = DriverSelect(statement)
+        # The table's own columns come first (a select may add others after them).
+        columns = self.select.columns[: len(_table(record_type).columns)]
+        self.registry, self.uid = columns.index("registry_id"), columns.index("uid")
+        self._fields = tuple(
+            (index, name) for index, name in enumerate(columns) if name not in INTERNAL_COLUMNS
+        )
+
+    def canonical(self, row: tuple[Any, ...]) -> dict[str, Any]:
+        record: dict[str, Any] = {"record_type": self.record_type}
+        for index, name in self._fields:
+            value = row[index]
+            if value is None:
+                continue
+            record[name] = value.isoformat() if isinstance(value, date | datetime) else value
+        return record
+
+    def found(self, connection: Connection, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Each row as {"registry", "record_type", "record_id", "record"}."""
+        registry, uid, record_type = self.registry, self.uid, self.record_type
+        return [
+            {
+                "registry": row[registry],
+                "record_type": record_type,
+                "record_id": row[uid],
+                "record": self.canonical(row),
+            }
+            for row in self.select.rows(connection, params)
+        ]
+
+
 # Built once, executed with parameters: the API's hottest reads (`GET /v1/itmos/{id}`,
 # the authorization check) start here, and constructing a select per request cost more
 # than running it.
@@ -61,14 +99,16 @@ _SPAN = select(_spans.c.max_span).where(
 )
 
 
-def _intersecting_statement(record_type: str) -> Any:
+def _intersecting_statement(record_type: str, low: Any = None) -> Any:
+    """The current rows of `record_type` meeting [first, last], starting at or after
+    `low` (default: the parameter `low`, first - the pair's longest block)."""
     table = _table(record_type)
     return (
         select(table)
         .where(
             table.c.cooperative_approach_id == bindparam("ca"),
             table.c.party_registry_id == bindparam("registry"),
-            table.c.first_id >= bindparam("low"),
+            table.c.first_id >= (bindparam("low") if low is None else low),
             table.c.first_id <= bindparam("last"),
             table.c.last_id >= bindparam("first"),
         )
@@ -76,7 +116,32 @@ def _intersecting_statement(record_type: str) -> Any:
     )
 
 
-_INTERSECTING = {record_type: _intersecting_statement(record_type) for record_type in BLOCK_TYPES}
+_INTERSECTING = {
+    record_type: CurrentRows(record_type, _intersecting_statement(record_type))
+    for record_type in BLOCK_TYPES
+}
+_SPAN_ROW = DriverSelect(_SPAN)
+
+
+def _with_history_statement(record_type: str) -> Any:
+    """`_intersecting_statement` with each row's versions (`VERSION_COLUMNS`, oldest
+    first; one row per version, the record's columns repeated), bounded by the pair's
+    longest block read in the same statement: no rows when the pair has none."""
+    table = _table(record_type)
+    meeting = _intersecting_statement(record_type, low=bindparam("first") - _SPAN.scalar_subquery())
+    versions = _history.c
+    return (
+        meeting.add_columns(*VERSION_COLUMNS)
+        .outerjoin(
+            _history,
+            and_(
+                versions.registry_id == table.c.registry_id,
+                versions.record_type == literal(record_type),
+                versions.uid == table.c.uid,
+            ),
+        )
+        .order_by(versions.id)
+    )
 
 
 def _authorizations_statement() -> Any:
@@ -95,7 +160,8 @@ _AUTHORIZATIONS = _authorizations_statement()
 
 
 def max_span(connection: Connection, ca: str, registry: str) -> int | None:
-    return connection.execute(_SPAN, {"ca": ca, "registry": registry}).scalar()
+    row = _SPAN_ROW.first(connection, {"ca": ca, "registry": registry})
+    return None if row is None else row[0]
 
 
 def intersecting(
@@ -117,19 +183,45 @@ def intersecting(
     found: list[dict[str, Any]] = []
     params = {"ca": ca, "registry": registry, "low": first - span, "last": last, "first": first}
     for record_type in record_types:
-        statement = _INTERSECTING.get(record_type)
-        if statement is None:  # not a block type: built on demand, as before
-            statement = _intersecting_statement(record_type)
-        rows = connection.execute(statement, params)
-        for row in rows:
-            found.append(
-                {
-                    "registry": row.registry_id,
+        rows = _INTERSECTING.get(record_type)
+        if rows is None:  # not a block type: built on demand, as before
+            rows = CurrentRows(record_type, _intersecting_statement(record_type))
+        found += rows.found(connection, params)
+    return found
+
+
+_WITH_HISTORY: dict[str, CurrentRows] = {}
+
+
+def intersecting_with_history(
+    connection: Connection, ca: str, registry: str, first: int, last: int
+) -> list[dict[str, Any]]:
+    """`intersecting`, each result with its "history" (`history`'s entries): one
+    statement per record type, the API's `GET /v1/itmos/{id}`'s read."""
+    if not _WITH_HISTORY:
+        _WITH_HISTORY.update((t, CurrentRows(t, _with_history_statement(t))) for t in BLOCK_TYPES)
+    params = {"ca": ca, "registry": registry, "last": last, "first": first}
+    found: list[dict[str, Any]] = []
+    for rows in _WITH_HISTORY.values():
+        width = len(rows.select.columns) - len(VERSION_COLUMNS)
+        registry_at, uid_at, record_type = rows.registry, rows.uid, rows.record_type
+        item: dict[str, Any] | None = None
+        for row in rows.select.rows(connection, params):
+            if (
+                item is None
+                or item["registry"] != row[registry_at]
+                or item["record_id"] != row[uid_at]
+            ):
+                item = {
+                    "registry": row[registry_at],
                     "record_type": record_type,
-                    "record_id": row.uid,
-                    "record": canonical(record_type, row),
+                    "record_id": row[uid_at],
+                    "record": rows.canonical(row),
+                    "history": [],
                 }
-            )
+                found.append(item)
+            if row[width] is not None:
+                item["history"].append(version_of(row[width:]))
     return found
 
 
@@ -172,12 +264,35 @@ def history(
 
 def version_dict(row: Any) -> dict[str, Any]:
     """One `record_version` row as a version of a record's history (with provenance)."""
+    return version_of(
+        (row.id, row.change, row.content_hash, row.payload, row.raw, row.source, row.received_at)
+    )
+
+
+# A version's columns in the order `version_of` takes them (then the record's identity).
+VERSION_COLUMNS = (
+    _history.c.id,
+    _history.c.change,
+    _history.c.content_hash,
+    _history.c.payload,
+    _history.c.raw,
+    _history.c.source,
+    _history.c.received_at,
+    _history.c.registry_id,
+    _history.c.record_type,
+    _history.c.uid,
+)
+
+
+def version_of(row: tuple[Any, ...]) -> dict[str, Any]:
+    """`version_dict` of a row of `VERSION_COLUMNS`."""
+    sequence, change, content_hash, payload, raw, source, received_at = row[:7]
     return {
-        "sequence": row.id,
-        "change": row.change,
-        "content_hash": row.content_hash,
-        "record": orjson.loads(row.payload) if row.payload else None,
-        "raw": row.raw,
-        "source": row.source,
-        "received_at": row.received_at.isoformat() if row.received_at else None,
+        "sequence": sequence,
+        "change": change,
+        "content_hash": content_hash,
+        "record": orjson.loads(payload) if payload else None,
+        "raw": raw,
+        "source": source,
+        "received_at": received_at.isoformat() if received_at else None,
     }

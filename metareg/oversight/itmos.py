@@ -4,8 +4,11 @@ its state derived from the action chain, every record's history with provenance
 authorizations its actions name, and the unresolved alerts that touch it.
 
 `GET /v1/itmos/{identifier}` is the API's hottest read, so this keeps its statements
-few and prebuilt: the histories of all covering records come from one statement (not
-one per record).
+few and prebuilt, run on the SQLite driver (`metareg.db.driver.DriverSelect`): the
+covering records and every one's history come from one statement per record type,
+bounded by the pair's longest block in the same statement
+(`metareg.index.query.intersecting_with_history`); `histories` reads many records'
+histories at once for the alert pages.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
+from metareg.db.driver import DriverSelect
 from metareg.db.tables.index import Authorization, RecordVersion
 from metareg.index import query
 from metareg.index.state import derive_segments, overall_state, quantity_by_state
@@ -36,7 +40,7 @@ class NotInIndex(LookupError):
 # Built once: every covering record's versions in one round trip. The IN lists narrow by
 # the identity index (registry_id, record_type, uid); exact identities are picked after.
 _HISTORIES = (
-    select(_history)
+    select(*query.VERSION_COLUMNS)
     .where(
         _history.c.registry_id.in_(bindparam("registries", expanding=True)),
         _history.c.record_type.in_(bindparam("record_types", expanding=True)),
@@ -48,8 +52,8 @@ _HISTORIES = (
 # lists padded by repeating a value): an expanding IN is rendered anew on every
 # execution, which cost more than running the statement.
 _REGISTRIES, _TYPES, _UIDS = 4, 2, 16
-_HISTORIES_FEW = (
-    select(_history)
+_HISTORIES_FEW = DriverSelect(
+    select(*query.VERSION_COLUMNS)
     .where(
         _history.c.registry_id.in_([bindparam(f"r{n}") for n in range(_REGISTRIES)]),
         _history.c.record_type.in_([bindparam(f"t{n}") for n in range(_TYPES)]),
@@ -80,21 +84,26 @@ def histories(
             **_padded("t", record_types, _TYPES),
             **_padded("u", uids, _UIDS),
         }
-        rows = connection.execute(_HISTORIES_FEW, params)
+        rows = _HISTORIES_FEW.rows(connection, params)
     else:
-        rows = connection.execute(
-            _HISTORIES, {"registries": registries, "record_types": record_types, "uids": uids}
-        )
+        rows = [
+            tuple(row)
+            for row in connection.execute(
+                _HISTORIES,
+                {"registries": registries, "record_types": record_types, "uids": uids},
+            )
+        ]
     for row in rows:
-        versions = wanted.get((row.registry_id, row.record_type, row.uid))
+        versions = wanted.get(row[7:10])
         if versions is None:
             continue  # another combination of the listed registries, types and ids
-        versions.append(query.version_dict(row))
+        versions.append(query.version_of(row))
     return wanted
 
 
 _AUTHORIZATION_IDS = 4
-_AUTHORIZATIONS_FEW = (
+_AUTHORIZATIONS_FEW = query.CurrentRows(
+    "authorization",
     select(Authorization)
     .where(
         Authorization.c.cooperative_approach_id == bindparam("ca"),
@@ -104,7 +113,7 @@ _AUTHORIZATIONS_FEW = (
     )
     .order_by(
         Authorization.c.authorization_id, Authorization.c.version, Authorization.c.registry_id
-    )
+    ),
 )
 
 
@@ -114,15 +123,7 @@ def authorizations(connection: Connection, ca: str, ids: set[str]) -> list[dict[
     if not ids or len(ids) > _AUTHORIZATION_IDS:
         return query.authorizations(connection, ca, ids)
     params = {"ca": ca, **_padded("a", sorted(ids), _AUTHORIZATION_IDS)}
-    return [
-        {
-            "registry": row.registry_id,
-            "record_type": "authorization",
-            "record_id": row.uid,
-            "record": query.canonical("authorization", row),
-        }
-        for row in connection.execute(_AUTHORIZATIONS_FEW, params)
-    ]
+    return _AUTHORIZATIONS_FEW.found(connection, params)
 
 
 def describe_itmo(connection: Connection, identifier: str) -> dict[str, Any]:
@@ -130,12 +131,7 @@ def describe_itmo(connection: Connection, identifier: str) -> dict[str, Any]:
     `IdentifierError` for a malformed identifier, `NotInIndex` when nothing covers it."""
     block = parse_itmo(identifier)
     ca, registry = block.cooperative_approach_id, block.party_registry_id
-    found = query.intersecting(connection, ca, registry, block.first_id, block.last_id)
-    versions = histories(
-        connection, ((i["registry"], i["record_type"], i["record_id"]) for i in found)
-    )
-    for item in found:
-        item["history"] = versions[(item["registry"], item["record_type"], item["record_id"])]
+    found = query.intersecting_with_history(connection, ca, registry, block.first_id, block.last_id)
     named = {i["record"]["authorization_id"] for i in found if i["record"].get("authorization_id")}
     segments = derive_segments(block.first_id, block.last_id, found)
     described = {

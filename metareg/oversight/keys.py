@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from metareg import log
+from metareg.db.driver import DriverSelect
 from metareg.db.tables.keys import ApiKey
 
 PREFIX = "mrk_"
@@ -34,13 +35,14 @@ def hash_key(token: str) -> str:
 
 
 def _public(row: Any) -> dict[str, Any]:
+    """A key's row (by column name) as it is shown."""
     return {
-        "id": row.id,
-        "name": row.name,
-        "role": row.role,
-        "hint": row.hint,
-        "created_at": row.created_at.isoformat(),
-        "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
+        "id": row["id"],
+        "name": row["name"],
+        "role": row["role"],
+        "hint": row["hint"],
+        "created_at": row["created_at"].isoformat(),
+        "revoked_at": row["revoked_at"].isoformat() if row["revoked_at"] else None,
     }
 
 
@@ -64,26 +66,29 @@ def create_key(connection: Connection, name: str, role: str) -> tuple[dict[str, 
     )
     key_id = result.inserted_primary_key[0] if result.inserted_primary_key else None
     row = connection.execute(select(_keys).where(_keys.c.id == key_id)).one()
-    return _public(row), token
+    return _public(row._mapping), token
 
 
 # Built once: every keyed request looks its key up, and building the select per request
 # cost more than running it.
-_ACTIVE_BY_HASH = select(_keys).where(
-    _keys.c.key_hash == bindparam("digest"), _keys.c.revoked_at.is_(None)
+_ACTIVE_BY_HASH = DriverSelect(
+    select(_keys).where(_keys.c.key_hash == bindparam("digest"), _keys.c.revoked_at.is_(None))
 )
 
 
-def _active_row(connection: Connection, statement: Any, token: str) -> Any:
-    """The row `statement` finds for the active key with this token, or None (not a
-    token of ours, unknown or revoked); the hash compared in constant time."""
+def _active_row(connection: Connection, statement: DriverSelect, token: str) -> Any:
+    """The row `statement` finds for the active key with this token, by column name, or
+    None (not a token of ours, unknown or revoked); the hash compared in constant time."""
     if not token.startswith(PREFIX) or len(token) > 200:
         return None
     digest = hash_key(token)
-    row = connection.execute(statement, {"digest": digest}).first()
-    if row is None or not hmac.compare_digest(row.key_hash, digest):
+    row = statement.first(connection, {"digest": digest})
+    if row is None:
         return None
-    return row
+    found = dict(zip(statement.columns, row, strict=True))
+    if not hmac.compare_digest(found["key_hash"], digest):
+        return None
+    return found
 
 
 def find_key(connection: Connection, token: str) -> dict[str, Any] | None:
@@ -92,9 +97,12 @@ def find_key(connection: Connection, token: str) -> dict[str, Any] | None:
     return None if row is None else _public(row)
 
 
-# What a request's access check needs of its key, without the dates `find_key` formats.
-_CALLER_BY_HASH = select(_keys.c.id, _keys.c.name, _keys.c.role, _keys.c.key_hash).where(
-    _keys.c.key_hash == bindparam("digest"), _keys.c.revoked_at.is_(None)
+# What a request's access check needs of its key, without the dates `find_key` formats;
+# run on the driver (`DriverSelect`): every keyed request runs it.
+_CALLER_BY_HASH = DriverSelect(
+    select(_keys.c.id, _keys.c.name, _keys.c.role, _keys.c.key_hash).where(
+        _keys.c.key_hash == bindparam("digest"), _keys.c.revoked_at.is_(None)
+    )
 )
 
 
@@ -103,7 +111,7 @@ def find_caller(connection: Connection, token: str) -> tuple[int, str, str] | No
     revoked): `find_key` for the access check of every request, read afresh each time
     so that a revocation takes effect at once."""
     row = _active_row(connection, _CALLER_BY_HASH, token)
-    return None if row is None else (row.id, row.name, row.role)
+    return None if row is None else (row["id"], row["name"], row["role"])
 
 
 _ROLE_IF_ACTIVE = select(_keys.c.role).where(
@@ -122,7 +130,7 @@ def list_keys(connection: Connection, include_revoked: bool = False) -> list[dic
     query = select(_keys).order_by(_keys.c.id)
     if not include_revoked:
         query = query.where(_keys.c.revoked_at.is_(None))
-    return [_public(row) for row in connection.execute(query)]
+    return [_public(row._mapping) for row in connection.execute(query)]
 
 
 def revoke_key(connection: Connection, key_id: int) -> bool:

@@ -151,6 +151,23 @@ def sqlite_api(sqlite_engine: Engine, tmp_path: Path) -> Iterator[Api]:
     yield from make_api(sqlite_engine, tmp_path)
 
 
+def correct_a_use(api: Api) -> None:
+    """JPN01 corrects its use of 40001-50000 (the world's use): one record with two
+    versions."""
+    use = action(
+        "USE-1",
+        40001,
+        50000,
+        "Use",
+        action_date="2024-06-02",
+        authorization_id=AUTH_ID,
+        purpose="NDC",
+        using_party_id="JPN",
+        ndc_use_year=2024,
+    )
+    api.ingest("JPN01", [use])
+
+
 def plant_double_use(api: Api) -> None:
     """A second use of IDN's 45000-45010 (DC05 against the world's use), then a full
     check as of 2025-01-01."""

@@ -4,30 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.conftest import AUTH_ID, Api
+from tests.api.conftest import AUTH_ID, Api, correct_a_use
 from tests.helpers import action
 
 PROBLEM = "application/problem+json"
 
 
 def test_itmo_shows_records_state_and_history_with_corrections(world: Api) -> None:
-    # JPN01 corrects its use: the old content must stay in the history.
-    world.ingest(
-        "JPN01",
-        [
-            action(
-                "USE-1",
-                40001,
-                50000,
-                "Use",
-                action_date="2024-06-02",
-                authorization_id=AUTH_ID,
-                purpose="NDC",
-                using_party_id="JPN",
-                ndc_use_year=2024,
-            )
-        ],
-    )
+    correct_a_use(world)  # the old content must stay in the history
     response = world.client.get("/v1/itmos/CA0001-IDN01-IDN-45000-2023", headers=world.oversight)
     assert response.status_code == 200, response.text
     body = response.json()

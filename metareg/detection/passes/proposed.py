@@ -54,7 +54,6 @@ from metareg.detection.rules.terms import (
 )
 from metareg.detection.rules.versions import Versions, judged_on
 from metareg.findings import Finding
-from metareg.index import query
 
 REQUIRED = ("action_type", "cooperative_approach_id", "party_registry_id", "first_id", "last_id")
 RECORD_RULES = of_kind(RecordRule)
@@ -239,10 +238,9 @@ def authorization_status(
     its registry states it, and the units first transferred under the authorization so
     far."""
     ca, authorization_id = authorization.cooperative_approach_id, authorization.authorization_id
-    row = read_authorizations.version_row(connection, authorization)
-    if row is None:
+    record = read_authorizations.version_record(connection, authorization)
+    if record is None:
         raise LookupError(f"no current version {authorization.uid} of {authorization_id}")
-    record = query.canonical("authorization", row)
     # Remembered while the index is unchanged: the sum is most of the check's time.
     first_transferred = cached_totals.first_transferred(connection, ca, authorization_id)
     authorized = authorization.authorized_quantity

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select
 
+from metareg.db.driver import DriverSelect
 from metareg.db.upsert import batched
 from metareg.detection.read.columns import (
     action_columns,
@@ -26,6 +27,7 @@ from metareg.detection.read.columns import (
 from metareg.detection.rules import UNNAMED_ACTIONS
 from metareg.detection.rules.dc09_authorization_exceeded import COUNTED
 from metareg.detection.rules.terms import AuthorizationVersion, BlockRecord
+from metareg.index import query
 
 IDENTITY_CHUNK = 500  # uids per lookup by identity
 
@@ -45,11 +47,15 @@ _VERSIONS_OF_KEY = (
     )
     .order_by(authorizations.c.id)
 )
-_VERSION_ROW = select(authorizations).where(
-    authorizations.c.registry_id == bindparam("registry"),
-    authorizations.c.uid == bindparam("uid"),
-    authorizations.c.cooperative_approach_id == bindparam("ca"),
-    authorizations.c.authorization_id == bindparam("authorization_id"),
+_VERSIONS_OF_KEY_ROWS = DriverSelect(_VERSIONS_OF_KEY)
+_VERSION_ROW = query.CurrentRows(
+    "authorization",
+    select(authorizations).where(
+        authorizations.c.registry_id == bindparam("registry"),
+        authorizations.c.uid == bindparam("uid"),
+        authorizations.c.cooperative_approach_id == bindparam("ca"),
+        authorizations.c.authorization_id == bindparam("authorization_id"),
+    ),
 )
 _ACTIONS_WITH = select(*action_columns()).where(
     actions.c.registry_id == bindparam("registry"),
@@ -63,19 +69,23 @@ def versions_of_key(
     """Every registry's current version of (ca, authorization_id), in `id` order: what
     `authorization_versions(connection, [(ca, authorization_id)])` holds for it (in
     another order: the rules' choices never depend on it)."""
-    rows = connection.execute(_VERSIONS_OF_KEY, {"ca": ca, "authorization_id": authorization_id})
-    return [AuthorizationVersion._make(row) for row in rows]
+    params = {"ca": ca, "authorization_id": authorization_id}
+    return [
+        AuthorizationVersion._make(row) for row in _VERSIONS_OF_KEY_ROWS.rows(connection, params)
+    ]
 
 
-def version_row(connection: Connection, version: AuthorizationVersion) -> Any:
-    """The current `authorization` row (every column) of one version, or None."""
+def version_record(connection: Connection, version: AuthorizationVersion) -> dict[str, Any] | None:
+    """The current `authorization` record of one version (as `metareg.index.query.canonical`
+    writes it), or None."""
     params = {
         "registry": version.registry_id,
         "uid": version.uid,
         "ca": version.cooperative_approach_id,
         "authorization_id": version.authorization_id,
     }
-    return connection.execute(_VERSION_ROW, params).first()
+    row = _VERSION_ROW.select.first(connection, params)
+    return None if row is None else _VERSION_ROW.canonical(row)
 
 
 def authorization_versions(

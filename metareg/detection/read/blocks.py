@@ -26,6 +26,7 @@ from sqlalchemy import (
     true,
 )
 
+from metareg.db.driver import DriverSelect
 from metareg.db.upsert import batched, json_text
 from metareg.detection.read.columns import (
     action_columns,
@@ -102,8 +103,16 @@ _SPAN = select(spans.c.max_span).where(
 )
 
 
+# The authorization check's reads (`metareg.detection.passes.proposed`), once per
+# request: run on the driver (`DriverSelect`).
+_SPAN_ROW = DriverSelect(_SPAN)
+_RANGE_ACTION_ROWS = DriverSelect(_RANGE_ACTIONS)
+_RANGE_HOLDING_ROWS = DriverSelect(_RANGE_HOLDINGS)
+
+
 def max_span(connection: Connection, ca: str, registry: str) -> int | None:
-    return connection.execute(_SPAN, {"ca": ca, "registry": registry}).scalar()
+    row = _SPAN_ROW.first(connection, {"ca": ca, "registry": registry})
+    return None if row is None else row[0]
 
 
 def blocks(connection: Connection, ca: str, registry: str) -> Iterator[BlockRecord]:
@@ -155,8 +164,8 @@ def blocks_meeting(
         return []
     params = {"ca": ca, "registry": registry, "low": first - span, "last": last, "first": first}
     make = BlockRecord._make
-    found = [make(row) for row in connection.execute(_RANGE_ACTIONS, params)]
-    found += [make(row) for row in connection.execute(_RANGE_HOLDINGS, params)]
+    found = [make(row) for row in _RANGE_ACTION_ROWS.rows(connection, params)]
+    found += [make(row) for row in _RANGE_HOLDING_ROWS.rows(connection, params)]
     return found
 
 
