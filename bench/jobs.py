@@ -237,17 +237,17 @@ def _barrier() -> None:
 
 def sync_worker(url: str, manifest: str, base: str, index: int, claims: str) -> dict[str, Any]:
     """One of several `metareg run`-style workers sharing the registries of a world:
-    each goes through every registry, starting at its own place in the list, claims
-    the next one nobody has claimed (a file created exclusively in `claims`, so no
-    registry is synced twice) and syncs it under metareg's sync lease."""
+    each goes through the registries largest first (as metareg's rounds take them once
+    their sizes are known, `Worker.claim_order`; here, on a first sync, by the size of
+    the world's file), claims the next one nobody has claimed (a file created
+    exclusively in `claims`, so no registry is synced twice) and syncs it under
+    metareg's sync lease. `index` only names the worker."""
     make_worker = locate("sync_worker")
+    files = _manifest(manifest)["files"]
     worker = make_worker(
-        _engine(url),
-        [_registry(r, base) for r in _manifest(manifest)["files"]],
-        **_no_checks(make_worker),
+        _engine(url), [_registry(r, base) for r in files], **_no_checks(make_worker)
     )
-    names = sorted(worker.registries)
-    order = names[index % len(names) :] + names[: index % len(names)]
+    order = sorted(worker.registries, key=lambda name: (-Path(files[name]).stat().st_size, name))
     _barrier()
     start, records, synced = time.time(), 0, []
     for registry in order:

@@ -82,6 +82,17 @@ def commit_cursor(
     )
 
 
+def received(connection: Connection, registry_ids: list[str]) -> dict[str, int]:
+    """The records each registry's syncs have received so far (the ones never synced
+    are left out)."""
+    rows = connection.execute(
+        select(sync_state.c.registry_id, sync_state.c.records_received).where(
+            sync_state.c.registry_id.in_(registry_ids)
+        )
+    )
+    return {registry_id: int(count or 0) for registry_id, count in rows}
+
+
 def mark_attempt(
     connection: Connection, registry_id: str, now: datetime, staleness_limit: timedelta
 ) -> None:

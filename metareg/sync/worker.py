@@ -11,6 +11,12 @@ engine and runs in its own transactions, after every sync of the round has commi
 When rounds overlap (two schedules fire together), the hook runs once, after the last
 of them ends.
 
+A round takes its registries largest first (by the records their syncs have received
+so far; the configured order among equals, and for registries never synced). Workers
+running the same round each take the next registry whose lease is free, so the big ones
+are shared out first and the small ones fill in at the end, instead of one worker
+syncing the last big registry alone while the others are done.
+
 `Worker.add_jobs(scheduler)` puts one APScheduler job per schedule: the registries that
 share a schedule (interval or cron, with jitter) are synced together as one round, up to
 `threads` at once; `max_instances=1` so a round, and with it each registry's sync, never
@@ -42,6 +48,7 @@ from metareg.sync.engine import Progress, SyncEngine, SyncResult
 from metareg.sync.leases import DEFAULT_TTL, Leases
 from metareg.sync.reconcile import ReconcileReport, reconcile_registry
 from metareg.sync.settings import Schedule, SyncSettings
+from metareg.sync.state import received
 
 _log = log.get_logger("metareg.sync.worker")
 MISFIRE_GRACE_SECONDS = 300
@@ -177,8 +184,17 @@ class Worker:
                 _log.exception("after-round hook failed")
                 return None
 
+    def claim_order(self, registry_ids: list[str]) -> list[str]:
+        """The registries in the order a round takes them: the most records received
+        first; the given order among equals (a stable sort)."""
+        with self.engine.connect() as connection:
+            sizes = received(connection, registry_ids)
+        return sorted(registry_ids, key=lambda registry_id: -sizes.get(registry_id, 0))
+
     def sync_round(self, registry_ids: list[str]) -> Round:
-        """Sync the registries as one round, up to `threads` at once, then the hook."""
+        """Sync the registries as one round, largest first (`claim_order`), up to
+        `threads` at once, then the hook."""
+        registry_ids = self.claim_order(registry_ids)
         with self.round() as current:
             if self.threads == 1 or len(registry_ids) == 1:
                 for registry_id in registry_ids:

@@ -245,3 +245,20 @@ def test_a_stopping_worker_starts_no_sync_and_owes_no_checks(
     with engine.connect() as connection:
         assert connection.execute(select(SyncState)).all() == []
         assert connection.execute(select(SyncLease)).all() == []
+
+
+def test_a_round_takes_the_largest_registries_first(engine: Engine, tmp_path: Path) -> None:
+    """Workers sharing a round each take the next free registry in the round's order: the
+    registries with the most records go first, so no worker is left syncing a big one
+    alone at the end. A first round (nothing known yet) keeps the configured order."""
+    sizes = {REGISTRIES[0]: 3, REGISTRIES[1]: 30, REGISTRIES[2]: 12}
+    sources = {rid: populated(rid, records=n, seed=1) for rid, n in sizes.items()}
+    with serve(mounted({rid: create_exchange_app(s) for rid, s in sources.items()})) as url:
+        config = _config(tmp_path / "config", url)
+        registries = [r for r in load_registries(config / "registries.toml") if r.id in sizes]
+        worker = Worker(engine, registries)
+        first = worker.sync_round(list(sizes))
+        assert list(first.synced) == list(sizes)
+        assert all(result and result.ok for result in first.synced.values())
+        again = worker.sync_round(list(sizes))
+    assert list(again.synced) == [REGISTRIES[1], REGISTRIES[2], REGISTRIES[0]]
