@@ -49,7 +49,9 @@ class EntryOut(BaseModel):
 
 class Dismissal(BaseModel):
     ids: list[EntryId] = Field(min_length=1, max_length=service.MAX_LIMIT)
-    note: str = Field(min_length=1, max_length=2000)
+    # Not only blanks (the service refuses those): stated in the document, so a client
+    # reading it knows (JSON Schema's `pattern` matches anywhere in the string).
+    note: str = Field(min_length=1, max_length=2000, pattern=r"\S")
 
 
 class Dismissed(BaseModel):
