@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 import metareg
 from metareg.web import problems
 from metareg.web.api import auth
-from metareg.web.api.deps import ConnectionGate
+from metareg.web.api.deps import ConnectionGate, LoopConnection
 from metareg.web.api.hot import HotRoutes
 from metareg.web.api.ratelimit import RateLimiter
 from metareg.web.api.routers import (
@@ -105,15 +105,17 @@ def install_docs(app: FastAPI) -> None:
 
 
 @asynccontextmanager
-async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Once the server has started: everything loaded so far (modules, routes, models,
     compiled statements) is moved out of the garbage collector's sight (`gc.freeze`),
     so a full collection during a request walks only what requests made, not the
-    whole application: the pauses that set the API's tail latency."""
+    whole application: the pauses that set the API's tail latency. At shutdown the
+    event loop's read connection is closed."""
     gc.collect()
     gc.freeze()
     yield
     gc.unfreeze()
+    app.state.loop_connection.close()
 
 
 def create_app(
@@ -146,6 +148,7 @@ def create_app(
     app.state.connection_gate = ConnectionGate.for_engine(engine, settings.overload_wait_seconds)
     inline = settings.inline_reads
     app.state.inline_reads = engine.dialect.name == "sqlite" if inline is None else inline
+    app.state.loop_connection = LoopConnection(engine)
     app.state.public_limiter = RateLimiter(
         settings.public_requests_per_minute, settings.public_burst
     )
