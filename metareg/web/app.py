@@ -19,11 +19,12 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.types import ASGIApp
 
 import metareg
 from metareg.web import problems
 from metareg.web.api import auth
-from metareg.web.api.deps import ConnectionGate
+from metareg.web.api.deps import ConnectionGate, LoopConnection
 from metareg.web.api.hot import HotRoutes
 from metareg.web.api.ratelimit import RateLimiter
 from metareg.web.api.routers import (
@@ -104,16 +105,26 @@ def install_docs(app: FastAPI) -> None:
         )
 
 
+class _OversightApp(FastAPI):
+    """FastAPI with `HotRoutes` as the outermost layer of its middleware stack: the
+    two hottest requests, when they succeed, are answered before the other layers."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return HotRoutes(super().build_middleware_stack())
+
+
 @asynccontextmanager
-async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Once the server has started: everything loaded so far (modules, routes, models,
     compiled statements) is moved out of the garbage collector's sight (`gc.freeze`),
     so a full collection during a request walks only what requests made, not the
-    whole application: the pauses that set the API's tail latency."""
+    whole application: the pauses that set the API's tail latency. At shutdown the
+    event loop's read connection is closed."""
     gc.collect()
     gc.freeze()
     yield
     gc.unfreeze()
+    app.state.loop_connection.close()
 
 
 def create_app(
@@ -127,7 +138,7 @@ def create_app(
 
         engine = open_index()
     settings = settings or ApiSettings()
-    app = FastAPI(
+    app = _OversightApp(
         title="metareg oversight API",
         version=getattr(metareg, "__version__", "0.1.0"),
         description=(
@@ -146,11 +157,12 @@ def create_app(
     app.state.connection_gate = ConnectionGate.for_engine(engine, settings.overload_wait_seconds)
     inline = settings.inline_reads
     app.state.inline_reads = engine.dialect.name == "sqlite" if inline is None else inline
+    app.state.loop_connection = LoopConnection(engine)
     app.state.public_limiter = RateLimiter(
         settings.public_requests_per_minute, settings.public_burst
     )
     problems.install(app)
-    app.add_middleware(HotRoutes)  # the two hottest requests, when they succeed
+    app.state.hot_routes = True  # HotRoutes answers the two hottest requests (see below)
     for router in API_ROUTERS:
         app.include_router(router, responses=ERROR_RESPONSES)
     app.include_router(dashboard_router())  # the pages for people, under /dashboard

@@ -11,7 +11,6 @@ import pytest
 
 from metareg.oversight import keys
 from metareg.web.api import hot
-from metareg.web.api.hot import HotRoutes
 from metareg.web.app import create_app
 from tests.api.conftest import Api, plant_double_use
 
@@ -66,10 +65,10 @@ def test_every_answer_is_the_apps_own(world: Api, monkeypatch: pytest.MonkeyPatc
     plant_double_use(world)  # an open alert on the units of some requests
     app = world.client.app
     plain = create_app(world.engine, settings=app.state.settings)  # type: ignore[attr-defined]
-    plain.user_middleware = [m for m in plain.user_middleware if m.cls is not HotRoutes]
+    plain.state.hot_routes = False
     fast: list[str] = []
-    answer_on, answer_check = hot.answer_on, hot.answer_check
-    monkeypatch.setattr(hot, "answer_on", lambda *a: fast.append("GET") or answer_on(*a))
+    describe_bytes, answer_check = hot.describe_bytes, hot.answer_check
+    monkeypatch.setattr(hot, "describe_bytes", lambda *a: fast.append("GET") or describe_bytes(*a))
     monkeypatch.setattr(hot, "answer_check", lambda *a: fast.append("POST") or answer_check(*a))
     with TestClient(plain) as reference:
         for method, path, headers, body in requests(world):

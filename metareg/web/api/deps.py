@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from fastapi import Request
 from sqlalchemy import Connection, Engine
@@ -71,6 +72,65 @@ class ConnectionGate:
             self._slots.release()
 
 
+class LoopConnection:
+    """The one read connection the reads on the event loop share (`reading_inline`),
+    kept open between requests instead of a pool checkout and check-in per request, so
+    those reads also share one warm page cache (five pooled connections taken in turn
+    had one each). Only over a pool of lasting connections (`QueuePool`: an SQLite
+    file, PostgreSQL); elsewhere `borrow` gives None and the caller connects as before.
+
+    On SQLite a request's statements run in one read transaction (`BEGIN` when it
+    borrows the connection): SQLite takes and checks its shared lock once per request
+    instead of once per statement (about ten system calls less per `GET /v1/itmos`),
+    and the request reads one snapshot. Nothing outlives the request: whatever
+    transaction it holds is rolled back when it gives the connection back, so the next
+    one sees every commit, a key's revocation included. One request at a time: a caller
+    on another thread (a test client's loop) that finds it taken gets None."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._lasting = isinstance(engine.pool, QueuePool)
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._connection: Connection | None = None
+        self._driver: Any = None
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def borrow(self) -> Iterator[Connection | None]:
+        if not (self._lasting and self._lock.acquire(blocking=False)):
+            yield None
+            return
+        try:
+            connection = self._connection
+            if connection is None or connection.closed or connection.invalidated:
+                connection = self._connection = self.engine.connect()
+                self._driver = connection.connection.driver_connection
+            if self._sqlite:
+                self._driver.execute("BEGIN")
+            try:
+                yield connection
+            finally:
+                self._end_transactions(connection)
+        finally:
+            self._lock.release()
+
+    def _end_transactions(self, connection: Connection) -> None:
+        try:
+            if connection.in_transaction():
+                connection.rollback()
+            if self._sqlite and self._driver.in_transaction:
+                self._driver.rollback()
+        except Exception:
+            self.close()  # never reused in an unknown state
+            raise
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        self._driver = None
+        if connection is not None:
+            connection.close()
+
+
 def engine_of(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
@@ -108,6 +168,11 @@ def reading_inline(request: Request) -> Iterator[Connection | None]:
         yield None
         return
     try:
+        shared: LoopConnection = request.app.state.loop_connection
+        with shared.borrow() as connection:
+            if connection is not None:
+                yield connection
+                return
         with engine_of(request).connect() as connection:
             yield connection
     finally:

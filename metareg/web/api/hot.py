@@ -14,6 +14,12 @@ Only requests the fast path can answer exactly as the routes do are taken: keyed
 callers (the public rate limit stays with the app, so no request is counted twice),
 reads on the event loop (`ApiSettings.inline_reads`, SQLite), no `root_path`, and for
 the check a JSON body of `application/json` no larger than `MAX_CHECK_BODY`.
+
+It is the outermost layer of the app's middleware stack (`metareg.web.app` puts it
+there), inside FastAPI's own entry (so telemetry, when configured, still sees every
+request): the error, exception-telemetry and body-limit layers it passes by only act on
+an exception or a body limit, and it answers only when nothing raised. The answer is
+sent as the two ASGI messages Starlette's `Response` sends (same headers, same order).
 """
 
 from __future__ import annotations
@@ -21,7 +27,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi.responses import Response
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -29,7 +34,7 @@ from metareg.oversight.checks import ProposedAction
 from metareg.web.api.auth import authorize_on
 from metareg.web.api.deps import reading_inline
 from metareg.web.api.routers.checks import CheckRequest, answer_bytes, answer_check
-from metareg.web.api.routers.itmos import answer_on
+from metareg.web.api.routers.itmos import JSON_HEADER, describe_bytes
 from metareg.web.auth import KEY_HEADER
 
 ITMO_PATH = "/v1/itmos/{identifier}"
@@ -59,6 +64,7 @@ class HotRoutes:
         if (
             scope["type"] == "http"
             and not scope.get("root_path")
+            and scope["app"].state.hot_routes
             and scope["app"].state.inline_reads  # else the routes read in worker threads
         ):
             method, path = scope["method"], scope["path"]
@@ -105,10 +111,10 @@ class HotRoutes:
             with reading_inline(request) as connection:
                 if connection is None:
                     return False
-                response = answer_on(connection, request, token.decode("latin-1"), identifier)
+                body = describe_bytes(connection, request, token.decode("latin-1"), identifier)
         except Exception:  # the app answers it, as it always did
             return False
-        await response(scope, receive, send)
+        await _send_json(send, body)
         return True
 
     async def _check(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
@@ -131,11 +137,11 @@ class HotRoutes:
             body = b"".join(m.get("body", b"") for m in messages)
             answer = self._answer_check(scope, route, token.decode("latin-1"), body)
             if answer is not None:
-                await answer(scope, receive, send)
+                await _send_json(send, answer)
                 return None
         return _replaying(messages, receive)
 
-    def _answer_check(self, scope: Scope, route: Any, token: str, body: bytes) -> Response | None:
+    def _answer_check(self, scope: Scope, route: Any, token: str, body: bytes) -> bytes | None:
         request = self._request(scope, route)
         try:
             # As the route reads its body: json.loads, then the model (python mode).
@@ -147,7 +153,14 @@ class HotRoutes:
                 answer = answer_check(connection, ProposedAction(**checked.model_dump()))
         except Exception:  # the app answers it, as it always did
             return None
-        return Response(answer_bytes(answer), media_type="application/json")
+        return answer_bytes(answer)
+
+
+async def _send_json(send: Send, body: bytes) -> None:
+    """A 200 with `body` as `Response(body, media_type="application/json")` sends it."""
+    headers = [(b"content-length", str(len(body)).encode("latin-1")), JSON_HEADER]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _replaying(messages: list[Message], receive: Receive) -> Receive:

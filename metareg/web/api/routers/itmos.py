@@ -121,15 +121,26 @@ def answer_itmo(request: Request, token: str | None, identifier: str) -> Respons
         return answer_on(connection, request, token, identifier)
 
 
+JSON_HEADER = (b"content-type", b"application/json")
+
+
 def answer_on(
     connection: Connection, request: Request, token: str | None, identifier: str
 ) -> Response:
+    return Response(
+        describe_bytes(connection, request, token, identifier), media_type="application/json"
+    )
+
+
+def describe_bytes(
+    connection: Connection, request: Request, token: str | None, identifier: str
+) -> bytes:
+    """The caller checked, then the answer's body (a 200's); a problem is raised."""
     authorize_on(request, token, connection)
     try:
-        body = json_bytes(describe_itmo(connection, identifier))
+        return json_bytes(describe_itmo(connection, identifier))
     except NotInIndex as missing:
         raise ApiProblem(404, str(missing), kind="not-in-index") from missing
-    return Response(body, media_type="application/json")
 
 
 def json_bytes(body: Any) -> bytes:
