@@ -64,8 +64,10 @@ PageGuard = Callable[[Connection], None]
 Progress = Callable[[int], None]  # called with the number of items of each committed page
 
 
-# Items (records) one transaction takes at most, from pages that have already arrived.
-GROUP_ITEMS = 5_000
+# Items (records) one transaction takes at most, from pages that have already arrived
+# (the prefetcher holds up to PREFETCH_DEPTH pages: ten of the exchange API's largest).
+# Fewer, larger commits: each rewrites the index pages it touched into the WAL.
+GROUP_ITEMS = 10_000
 
 
 Prepared = tuple[Page, list[Operation], list[Rejected]]  # a page, its operations, its rejects
@@ -290,6 +292,10 @@ class SyncEngine:
         counts = Counts()
         received = quarantined = 0
         lag: float | None = None
+        # Each scope's pass mode, read once a transaction: only this transaction opens
+        # and closes the registry's passes while it runs (the lease, or the caller's
+        # one sync at a time), and `_apply_page` keeps it up to date when it does.
+        modes: dict[str, str | None] = {}
         with self.engine.begin() as connection:
             if guard:
                 guard(connection)
@@ -299,7 +305,7 @@ class SyncEngine:
                 writer = IndexWriter(connection, registry_id, source, now)
                 counts.add(
                     self._apply_page(
-                        connection, writer, registry_id, page, ops, now, result, settings
+                        connection, writer, registry_id, page, ops, now, result, settings, modes
                     )
                 )
                 counts.quarantined += quarantine(connection, registry_id, source, rejected, now)
@@ -335,14 +341,21 @@ class SyncEngine:
         now: datetime,
         result: SyncResult,
         settings: SyncSettings,
+        modes: dict[str, str | None] | None = None,
     ) -> Counts:
         """One page's records and pass bookkeeping, as if the page had its own transaction.
         The withdrawals a finished listing implies by absence go through the hold
-        (`holds.judge`): too many of them at once are held back, not applied."""
+        (`holds.judge`): too many of them at once are held back, not applied.
+        `modes`: the pass mode of each scope as this transaction knows it (read here
+        the first time a scope is met, kept up to date as passes open and close)."""
+        modes = {} if modes is None else modes
         if page.pass_start:
             staged = page.scope == SCOPE_RECORDS and _holds_records(connection, registry_id)
             passes.open_pass(connection, registry_id, page.scope, now, staged=staged)
-        mode = passes.pass_mode(connection, registry_id, page.scope)
+            modes[page.scope] = "staged" if staged else "tracking"
+        if page.scope not in modes:
+            modes[page.scope] = passes.pass_mode(connection, registry_id, page.scope)
+        mode = modes[page.scope]
         counts = Counts()
         if mode != "staged":
             counts.add(writer.apply(ops))
@@ -366,6 +379,7 @@ class SyncEngine:
             final.extend(allowed)
             counts.add(writer.apply(final))
             passes.close_pass(connection, registry_id, page.scope)
+            modes[page.scope] = None
         return counts
 
     # -- health ------------------------------------------------------------------------

@@ -59,6 +59,13 @@ def pass_mode(connection: Connection, registry_id: str, scope: str) -> str | Non
 
 
 _SEEN_KEY = ("registry_id", "scope", "record_type", "uid")
+# `WHERE true`: SQLite reads an ON CONFLICT after INSERT ... SELECT as a join clause
+# unless the SELECT has a WHERE.
+_NOTE_SEEN_SQLITE = (
+    "INSERT INTO sync_seen (registry_id, scope, record_type, uid) "
+    "SELECT ?, ?, value ->> 0, value ->> 1 FROM json_each(?) WHERE true "
+    "ON CONFLICT (registry_id, scope, record_type, uid) DO NOTHING"
+)
 _SEEN_STAGED = (*_SEEN_KEY, "op", "payload", "raw", "location")
 
 
@@ -100,6 +107,16 @@ def note_seen(
         return
     # Tracking: only the identities a record was listed under; one row each.
     seen = {(op.record_type, op.uid) for op in ops if isinstance(op, Incoming)}
+    if not seen:
+        return
+    if connection.dialect.name == "sqlite":
+        # One statement over the page's identities as one JSON array: SQLite inserts
+        # them in a single step, without Python per row and without holding the GIL,
+        # so the page fetched meanwhile on the prefetch thread is prepared alongside.
+        connection.exec_driver_sql(
+            _NOTE_SEEN_SQLITE, (registry_id, scope, orjson.dumps(list(seen)).decode())
+        )
+        return
     write_rows(
         connection,
         _seen,

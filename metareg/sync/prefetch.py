@@ -16,8 +16,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Generic, TypeVar
 
 # Pages fetched ahead of the ones being written (memory: this many pages more). More than
-# one lets pages queue up while a transaction is written, so the next one can take them.
-PREFETCH_DEPTH = 4
+# one lets pages queue up while a transaction is written, so the next one can take them
+# (the sync engine commits up to GROUP_ITEMS items of waiting pages together).
+PREFETCH_DEPTH = 10
 _POLL_SECONDS = 0.1  # how often a blocked fetch thread looks whether it should stop
 _JOIN_SECONDS = 5.0  # a stopped fetch thread may be inside a request; don't wait for long
 
