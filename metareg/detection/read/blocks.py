@@ -229,11 +229,14 @@ def json_rows(name: str, columns: Sequence[tuple[str, Any]], postgres: bool) -> 
         f"CAST({field} AS {types[kind]}) AS {column_name}"
         for field, (column_name, kind) in zip(fields, columns, strict=True)
     )
-    return (
+    rows = (
         text(f"SELECT {selected} FROM {source}")
         .columns(*(column(column_name, kind) for column_name, kind in columns))
         .cte(name)
     )
+    # SQLite would otherwise evaluate a row's fields (json_extract) again for every
+    # row of the table it is joined to that the index range lets through.
+    return rows if postgres else rows.prefix_with("MATERIALIZED")
 
 
 def _pair_touched(lateral: bool) -> Any:
