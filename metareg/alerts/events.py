@@ -34,10 +34,10 @@ EVENT_COLUMNS = ("alert_id", "kind", "at", "payload")
 EventItem = tuple[str, dict[str, Any], dict[str, Any] | None]
 
 
-def record_events(connection: Connection, items: Sequence[EventItem], at: datetime) -> list[int]:
+def record_events(connection: Connection, items: Sequence[EventItem], at: datetime) -> None:
     """Append events (in the given order) and queue their webhook deliveries."""
     if not items:
-        return []
+        return
     serialize_writers(connection)
     before = connection.execute(select(func.max(events_table.c.seq))).scalar() or 0
     rows = []
@@ -52,15 +52,10 @@ def record_events(connection: Connection, items: Sequence[EventItem], at: dateti
     from metareg.alerts.webhooks.outbox import enqueue
     from metareg.alerts.webhooks.subscriptions import active_subscriptions
 
-    after = events_table.c.seq > before
     if not active_subscriptions(connection):
-        # Nobody to deliver to: the sequence numbers are all the caller needs.
-        seqs = select(events_table.c.seq).where(after).order_by(events_table.c.seq)
-        return [int(seq) for seq in connection.execute(seqs).scalars()]
-    appended = select(events_table).where(after).order_by(events_table.c.seq)
-    written = [event_dict(row) for row in connection.execute(appended)]
-    enqueue(connection, written, at)
-    return [event["seq"] for event in written]
+        return  # nobody to deliver to: the events are not read back
+    appended = select(events_table).where(events_table.c.seq > before).order_by(events_table.c.seq)
+    enqueue(connection, [event_dict(row) for row in connection.execute(appended)], at)
 
 
 def events_page(connection: Connection, since: int | None, limit: int = 100) -> dict[str, Any]:

@@ -25,7 +25,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
+from sqlalchemy import (
+    Connection,
+    String,
+    and_,
+    bindparam,
+    column,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 
 from metareg.alerts.events import EventItem, record_events, serialize_writers
 from metareg.db.driver import DriverSelect
@@ -373,18 +384,30 @@ def block_scope_conditions(
     ]
 
 
-# One statement for every chunk, compiled once: LOOKUP_CHUNK bound fingerprints (a
-# short chunk repeats its last one), not an IN list SQLAlchemy renders value by value.
-_LOOKUP_KEYS = tuple(f"fp{n}" for n in range(LOOKUP_CHUNK))
-_LOOKUP = _EXISTING.where(alerts_table.c.fingerprint.in_([bindparam(key) for key in _LOOKUP_KEYS]))
+def _json_strings(name: str, postgres: bool) -> Any:
+    """The strings of the JSON array bound as `name`, as a one-column SELECT: any number
+    of values in one small statement (no IN list of bound parameters to compile)."""
+    if postgres:
+        sql = f"SELECT jsonb_array_elements_text(CAST(:{name} AS JSONB)) AS value"
+    else:
+        sql = f"SELECT value FROM json_each(:{name})"
+    return text(sql).columns(column("value", String))
+
+
+# Each fingerprint one look-up in the unique index; the statement is small and built once.
+_LOOKUP = {
+    postgres: _EXISTING.where(
+        alerts_table.c.fingerprint.in_(_json_strings("fingerprints", postgres))
+    )
+    for postgres in (False, True)
+}
 
 
 def _lookup(connection: Connection, fingerprints: list[str]) -> dict[str, Existing]:
+    statement = _LOOKUP[connection.dialect.name == "postgresql"]
     found: dict[str, Existing] = {}
     for chunk in batched(fingerprints, LOOKUP_CHUNK):
-        chunk += chunk[-1:] * (LOOKUP_CHUNK - len(chunk))
-        rows = connection.execute(_LOOKUP, dict(zip(_LOOKUP_KEYS, chunk, strict=True)))
-        found.update(_existing(rows))
+        found.update(_existing(connection.execute(statement, {"fingerprints": json_text(chunk)})))
     return found
 
 

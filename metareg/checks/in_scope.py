@@ -164,7 +164,9 @@ def _alerts_naming(
     found: Existing = {}
     wanted = [(rule, *key) for key in sorted(judged_by_key) for rule in AUTHORIZATION_RULES]
     for chunk in batched(wanted, KEY_CHUNK):
-        rows = connection.execute(statement, {"alert_keys": json_text(chunk)})
+        rows = read_blocks.execute_chunk(
+            connection, "alerts naming", statement, {"alert_keys": json_text(chunk)}
+        )
         for fp, aid, status, rule, ca, alert_scope, evidence in rows:
             judged = judged_by_key[(ca, alert_scope)]
             if any(

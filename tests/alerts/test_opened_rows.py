@@ -10,6 +10,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 
 from metareg.alerts import store
@@ -177,3 +178,26 @@ def test_a_new_alert_then_reopened_reads_the_same_through_both_paths(engine: Eng
             k: v for k, v in opened[alert["id"]].items() if k not in moved
         }
         assert (alert["status"], alert["resolved_at"]) == ("open", None)
+
+
+def test_findings_outside_the_scope_given_find_their_stored_alerts(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A finding whose alert the caller did not hand in (it lies outside the scope the
+    check read) is looked up by fingerprint, a chunk of fingerprints per statement: a
+    resolved alert reopens, an open one stays open, neither is opened again (on both
+    databases; chunks of one fingerprint)."""
+    monkeypatch.setattr(store, "LOOKUP_CHUNK", 1)
+    findings = _findings()
+    with engine.begin() as connection:
+        store.reconcile(connection, findings, {}, AT)
+    with engine.begin() as connection:
+        existing = store.existing_in(connection, store.alerts_table.c.rule == "DC01")
+        result = store.reconcile(connection, findings[1:], existing, AT)
+    assert result.resolved == {"DC01": 1}
+    with engine.begin() as connection:
+        result = store.reconcile(connection, findings, {}, AT)
+    assert (result.opened, result.reopened, result.resolved) == ({}, {"DC01": 1}, {})
+    with engine.connect() as connection:
+        counts = store.count_by_rule(connection)
+    assert {rule: c["open"] for rule, c in counts.items()} == {"DC01": 1, "DC04": 1, "DC07": 1}

@@ -27,6 +27,7 @@ from metareg.checks import in_scope
 from metareg.checks.runner import run_checks
 from metareg.db import migrate
 from metareg.db.engine import make_engine
+from metareg.detection.read import authorizations as read_authorizations
 from metareg.detection.read import blocks as read_blocks
 from metareg.index.writer import IndexWriter
 from metareg.records.operations import Incoming, Operation, Withdrawal
@@ -468,3 +469,54 @@ def test_incremental_reads_in_chunks_end_where_a_full_check_does(
     full = run_checks(engine, full=True, as_of=as_of)
     assert (full.opened, full.reopened, full.resolved) == ({}, {}, {})
     assert _alerts(engine) == incremental
+
+
+def test_first_transfers_of_many_keys_read_together_equal_each_key_read_alone(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The incremental check reads the first transfers from a date on of every key it
+    judges in part at once (a chunk of keys per statement): per key, the same first
+    transfers as reading that key alone, dated that day or later, of that key only
+    (on both databases; chunks of one key)."""
+    monkeypatch.setattr(read_authorizations, "KEY_CHUNK", 1)
+    first_transfer = {"acquiring_party_id": "JPN"}
+    _apply(
+        engine,
+        "IDN01",
+        [
+            _action(f"FT-{n}", 10 * n, 10 * n + 4, "First transfer", **first_transfer, **extra)
+            for n, extra in enumerate(
+                (
+                    {"authorization_id": "A-1", "action_date": "2024-01-15"},
+                    {"authorization_id": "A-1", "action_date": "2024-03-01"},
+                    {"authorization_id": "A-1", "action_date": "2024-06-01"},
+                    {"authorization_id": "A-2", "action_date": "2024-03-01"},
+                    {"authorization_id": "A-2", "action_date": "2024-02-29"},
+                    {"authorization_id": "A-3", "action_date": "2024-01-15"},
+                )
+            )
+        ]
+        + [_action("TR-1", 1, 5, "Transfer", authorization_id="A-1", action_date="2024-06-01")],
+    )
+    wanted = [
+        ("CA0001", "A-1", "2024-03-01"),
+        ("CA0001", "A-2", "2024-03-01"),
+        ("CA0001", "A-3", "2024-06-01"),
+        ("CA0002", "A-1", "2024-01-01"),
+    ]
+    with engine.connect() as connection:
+        together = read_authorizations.first_transfers_since_keys(connection, wanted)
+        alone = {
+            (ca, aid): read_authorizations.first_transfers_since(connection, ca, aid, day)
+            for ca, aid, day in wanted
+        }
+    uids = {key: sorted(r.uid for r in found) for key, found in together.items()}
+    assert uids == {
+        ("CA0001", "A-1"): ["FT-1", "FT-2"],
+        ("CA0001", "A-2"): ["FT-3"],
+        ("CA0001", "A-3"): [],
+        ("CA0002", "A-1"): [],
+    }
+    assert {key: sorted(found) for key, found in together.items()} == {
+        key: sorted(found) for key, found in alone.items()
+    }

@@ -147,6 +147,7 @@ def changed_pass(
     versions: Versions,
     current: dict[Identity, BlockRecord] | None = None,
     total: int | None = None,
+    since: dict[tuple[str, str], list[BlockRecord]] | None = None,
 ) -> tuple[list[Finding], set[Identity], int | None]:
     """The findings of one key that its changes can affect, and the actions judged
     (the alerts of the key whose evidence names one of them, or a changed action, are
@@ -159,7 +160,9 @@ def changed_pass(
     several keys at once; `total`: the key's all-time total of first transfers, when
     the caller knows it (`read.kept_totals`): the sum before `since` is then that total
     less the first transfers from `since` on. Also returns that all-time total where
-    the pass needed it (None where DC09's quantity clause needs no total)."""
+    the pass needed it (None where DC09's quantity clause needs no total). `since`:
+    the first transfers from `changes.since` on of the keys the caller read them for
+    (`first_transfers_needed`)."""
     ca, authorization_id = key
     if current is None:
         current = {r.identity: r for r in read.actions_with(connection, changes.actions)}
@@ -169,8 +172,11 @@ def changed_pass(
         if (record := current.get(identity)) is not None and _in_key(record, ca, authorization_id)
     }
     totals: dict[Identity, float] = {}
-    if authorization_id and changes.since is not None and _quantity_given(versions):
-        later = read.first_transfers_since(connection, ca, authorization_id, changes.since)
+    if needs_first_transfers(key, changes, versions):
+        assert authorization_id and changes.since is not None
+        later = (since or {}).get((ca, authorization_id))
+        if later is None:
+            later = read.first_transfers_since(connection, ca, authorization_id, changes.since)
         judged.update((r.identity, r) for r in later)
         from_since = sum(r.quantity for r in later)
         if total is None:
@@ -186,6 +192,25 @@ def changed_pass(
         day = _day(versions, record, _first_transfers_near(connection, versions, record))
         findings += judge_action(record, versions.facts(day, totals.get(record.identity)))
     return findings, {*judged, *changes.actions}, total
+
+
+def needs_first_transfers(key: AuthKey, changes: KeyChanges, versions: Versions) -> bool:
+    """Whether `changed_pass` reads the key's first transfers from `changes.since` on:
+    a first transfer of a named key changed and a version gives a quantity."""
+    return bool(key[1]) and changes.since is not None and _quantity_given(versions)
+
+
+def first_transfers_needed(
+    connection: Connection, keys: Iterable[tuple[AuthKey, KeyChanges, Versions]]
+) -> dict[tuple[str, str], list[BlockRecord]]:
+    """The first transfers `changed_pass` needs for each of these keys, read for every
+    key at once (a key whose changes start from no date is left to `changed_pass`)."""
+    wanted = [
+        (ca, str(authorization_id), str(changes.since))
+        for (ca, authorization_id), changes, versions in keys
+        if needs_first_transfers((ca, authorization_id), changes, versions) and changes.since
+    ]
+    return read.first_transfers_since_keys(connection, wanted)
 
 
 def _first_transfers_near(

@@ -196,6 +196,10 @@ def _authorizations(
     }
     current = {r.identity: r for r in read_authorizations.actions_with(connection, changed)}
     totals = _continued_totals(connection, touched, judged_whole, current, watermark)
+    in_part = [key for key in wanted if key not in judged_whole]
+    since = authorization.first_transfers_needed(
+        connection, ((key, touched.auth_changes[key], versions[key]) for key in in_part)
+    )
     for key in wanted:
         if key in judged_whole:
             continue
@@ -207,6 +211,7 @@ def _authorizations(
             versions[key],
             current,
             totals.get((ca, authorization_id)) if authorization_id else None,
+            since,
         )
         findings.extend(found)
         scope.authorization_actions[(ca, authorization_scope(authorization_id))] = judged

@@ -13,10 +13,11 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, Date, String, and_, bindparam, func, select
 
 from metareg.db.driver import DriverSelect
-from metareg.db.upsert import batched
+from metareg.db.upsert import batched, json_text
+from metareg.detection.read.blocks import execute_chunk, json_rows
 from metareg.detection.read.columns import (
     action_columns,
     actions,
@@ -225,6 +226,48 @@ def first_transfers_since(
     params = {"ca": ca, "aid": authorization_id, "day": date.fromisoformat(since)}
     make = BlockRecord._make
     return [make(row) for row in connection.execute(_FIRST_TRANSFERS_SINCE, params)]
+
+
+def _since_keys_statement(postgres: bool) -> Any:
+    """The first transfers of a chunk of (ca, authorization id, day) rows given as JSON
+    (`key_days`) dated that day or later: one look-up per row in the
+    (ca, authorization id, action type, action date) index."""
+    keys = json_rows("key_days", [("ca", String), ("aid", String), ("day", Date)], postgres)
+    return (
+        select(*action_columns())
+        .select_from(keys)
+        .join(
+            actions,
+            and_(
+                actions.c.cooperative_approach_id == keys.c.ca,
+                actions.c.authorization_id == keys.c.aid,
+                actions.c.action_type == COUNTED,
+                actions.c.action_date >= keys.c.day,
+            ),
+        )
+    )
+
+
+_SINCE_KEYS = {postgres: _since_keys_statement(postgres) for postgres in (False, True)}
+KEY_CHUNK = 2_000  # keys per query
+
+
+def first_transfers_since_keys(
+    connection: Connection, wanted: Iterable[tuple[str, str, str]]
+) -> dict[tuple[str, str], list[BlockRecord]]:
+    """`first_transfers_since` of many keys (ca, authorization id, ISO day, not "") in a
+    few statements: (ca, authorization id) -> its first transfers dated that day or
+    later (every key asked for is in the answer)."""
+    rows = sorted(set(wanted))
+    found: dict[tuple[str, str], list[BlockRecord]] = {(ca, aid): [] for ca, aid, _ in rows}
+    statement = _SINCE_KEYS[connection.dialect.name == "postgresql"]
+    make = BlockRecord._make
+    for chunk in batched(rows, KEY_CHUNK):
+        params = {"key_days": json_text(chunk)}
+        for row in execute_chunk(connection, "first transfers since", statement, params):
+            record = make(row)
+            found[(record.cooperative_approach_id, str(record.authorization_id))].append(record)
+    return found
 
 
 def first_transferred_before(

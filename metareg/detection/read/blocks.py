@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Connection,
+    Date,
     String,
     Table,
     and_,
@@ -151,7 +152,7 @@ def _by_id_chunks(
     for chunk in batched(sorted(set(ids)), ID_CHUNK):
         padded = list(chunk) + [_NO_ID] * (ID_CHUNK - len(chunk))
         params = {f"i{n}": value for n, value in enumerate(padded)}
-        found += [make(row) for row in _execute_chunk(connection, name, statement, params)]
+        found += [make(row) for row in execute_chunk(connection, name, statement, params)]
     return found
 
 
@@ -179,9 +180,7 @@ def _lateral(connection: Connection) -> bool:
 _COMPILED: dict[tuple[str, str], Any] = {}
 
 
-def _execute_chunk(
-    connection: Connection, name: str, statement: Any, params: dict[str, Any]
-) -> Any:
+def execute_chunk(connection: Connection, name: str, statement: Any, params: dict[str, Any]) -> Any:
     """Run a chunk statement compiled once per dialect, through the driver (no
     SQLAlchemy statement cache look-up per chunk). On SQLite its rows come straight
     from the driver's cursor, in the connection's transaction: plain tuples, not
@@ -209,7 +208,7 @@ def _execute_chunk(
 # statement instead of five statements per pair.
 PairInterval = tuple[str, str, int, int]  # (ca, registry, first, last)
 
-_SQL_TYPES = {String: "VARCHAR", BigInteger: "BIGINT"}
+_SQL_TYPES = {String: "VARCHAR", BigInteger: "BIGINT", Date: "DATE"}
 
 
 def json_rows(name: str, columns: Sequence[tuple[str, Any]], postgres: bool) -> Any:
@@ -223,15 +222,21 @@ def json_rows(name: str, columns: Sequence[tuple[str, Any]], postgres: bool) -> 
     else:
         fields = [f"json_extract(value, '$[{n}]')" for n in range(len(columns))]
         source = f"json_each(:{name})"
+    # A date stays ISO text on SQLite (what SQLAlchemy stores there; CAST AS DATE
+    # would make it a number).
+    types = {**_SQL_TYPES, Date: "DATE" if postgres else "TEXT"}
     selected = ", ".join(
-        f"CAST({field} AS {_SQL_TYPES[kind]}) AS {column_name}"
+        f"CAST({field} AS {types[kind]}) AS {column_name}"
         for field, (column_name, kind) in zip(fields, columns, strict=True)
     )
-    return (
+    rows = (
         text(f"SELECT {selected} FROM {source}")
         .columns(*(column(column_name, kind) for column_name, kind in columns))
         .cte(name)
     )
+    # SQLite would otherwise evaluate a row's fields (json_extract) again for every
+    # row of the table it is joined to that the index range lets through.
+    return rows if postgres else rows.prefix_with("MATERIALIZED")
 
 
 def _pair_touched(lateral: bool) -> Any:
@@ -329,7 +334,7 @@ def hulls_of_pairs(
         for table in (actions, holdings):
             statement = _PAIR_HULL_SQL[(table.name, _lateral(connection))]
             name = f"pair hull {table.name}"
-            for ca, registry, lo, hi, low, high in _execute_chunk(
+            for ca, registry, lo, hi, low, high in execute_chunk(
                 connection, name, statement, params
             ):
                 key = (ca, registry, lo, hi)
@@ -351,7 +356,7 @@ def rows_meeting_pairs(
     query; a row meeting several intervals comes once per interval."""
     statement = statements[_lateral(connection)]
     for params in _pair_chunks(wanted, found_spans):
-        yield from _execute_chunk(connection, name, statement, params)
+        yield from execute_chunk(connection, name, statement, params)
 
 
 def blocks_meeting_pairs(
@@ -365,7 +370,7 @@ def blocks_meeting_pairs(
         for table in (actions, holdings):
             statement = _PAIR_MEETING_SQL[(table.name, _lateral(connection))]
             name = f"pair meeting {table.name}"
-            for row in _execute_chunk(connection, name, statement, params):
+            for row in execute_chunk(connection, name, statement, params):
                 record = make(row)
                 pair = (record.cooperative_approach_id, record.party_registry_id)
                 found.setdefault(pair, {})[record.identity] = record

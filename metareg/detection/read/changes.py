@@ -24,17 +24,15 @@ from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, and_, bindparam, func, or_, select
 
 from metareg.db.tables.index import RecordVersion
-from metareg.db.upsert import batched
+from metareg.detection.read.blocks import execute_chunk
 from metareg.detection.read.columns import actions, authorizations, holdings
 from metareg.detection.rules import of_kind
 from metareg.detection.rules.dc09_authorization_exceeded import COUNTED
 from metareg.detection.rules.kinds import Awaited, GroupRule, ProgrammeRule, UnitsRule
 from metareg.findings import Identity
-
-LOOKUP_CHUNK = 2_000
 
 history = RecordVersion
 
@@ -147,44 +145,61 @@ def holding_block(uid: str) -> tuple[str, str, int, int] | None:
         return None
 
 
+# Every version (payload) of every action, authorization and unit status changed in
+# (since, upto], in one statement: the changed identities from the id range, each
+# looked up in the (registry, record type, uid, id) index.
+_CHANGED = (
+    select(history.c.registry_id, history.c.record_type, history.c.uid)
+    .where(
+        history.c.id > bindparam("since"),
+        history.c.id <= bindparam("upto"),
+        history.c.record_type != "holding",
+    )
+    .distinct()
+    .cte("changed")
+)
+_VERSION = history.alias("version")
+_CHANGED_PAYLOADS = (
+    select(_CHANGED.c.registry_id, _CHANGED.c.record_type, _CHANGED.c.uid, _VERSION.c.payload)
+    .select_from(_CHANGED)
+    .join(
+        _VERSION,
+        and_(
+            _VERSION.c.registry_id == _CHANGED.c.registry_id,
+            _VERSION.c.record_type == _CHANGED.c.record_type,
+            _VERSION.c.uid == _CHANGED.c.uid,
+        ),
+    )
+    .where(_VERSION.c.payload.is_not(None))
+)
+_CHANGED_HOLDINGS = select(history.c.uid).where(
+    history.c.id > bindparam("since"),
+    history.c.id <= bindparam("upto"),
+    history.c.record_type == "holding",
+)
+
+
 def changed_since(connection: Connection, watermark: int, upto: int) -> Touched:
     """Everything the records changed in (watermark, upto] may affect."""
     touched = Touched()
-    changed: dict[tuple[str, str], set[str]] = defaultdict(set)
-    rows = connection.execute(
-        select(history.c.registry_id, history.c.record_type, history.c.uid).where(
-            history.c.id > watermark, history.c.id <= upto
-        )
-    )
-    for registry_id, record_type, uid in rows:
-        if record_type == "holding":
-            block = holding_block(uid)
-            if block is not None:
-                touched.add_block(*block)
-        else:
-            changed[(registry_id, record_type)].add(uid)
-    for (registry_id, record_type), uids in changed.items():
-        for chunk in batched(sorted(uids), LOOKUP_CHUNK):
-            payloads = connection.execute(
-                select(history.c.uid, history.c.payload).where(
-                    history.c.registry_id == registry_id,
-                    history.c.record_type == record_type,
-                    history.c.uid.in_(chunk),
-                    history.c.payload.is_not(None),
-                )
-            )
-            for uid, payload in payloads:
-                record = orjson.loads(payload)
-                if record_type == "action":
-                    touched.add_action(record, (registry_id, record_type, uid))
-                elif record_type == "unit_status":
-                    # What a programme says about its units: the units rules (DC03's
-                    # scope, DC15, DC16) of that programme are judged again.
-                    touched.unit_registries.add(str(record["underlying_registry_id"]))
-                elif record_type == "authorization":
-                    key = (str(record["cooperative_approach_id"]), str(record["authorization_id"]))
-                    touched.auth_keys.add(key)
-                    touched.auth_changes[key].whole = True
+    bounds = {"since": watermark, "upto": upto}
+    for (uid,) in execute_chunk(connection, "changed holdings", _CHANGED_HOLDINGS, bounds):
+        block = holding_block(uid)
+        if block is not None:
+            touched.add_block(*block)
+    payloads = execute_chunk(connection, "changed payloads", _CHANGED_PAYLOADS, bounds)
+    for registry_id, record_type, uid, payload in payloads:
+        record = orjson.loads(payload)
+        if record_type == "action":
+            touched.add_action(record, (registry_id, record_type, uid))
+        elif record_type == "unit_status":
+            # What a programme says about its units: the units rules (DC03's
+            # scope, DC15, DC16) of that programme are judged again.
+            touched.unit_registries.add(str(record["underlying_registry_id"]))
+        elif record_type == "authorization":
+            key = (str(record["cooperative_approach_id"]), str(record["authorization_id"]))
+            touched.auth_keys.add(key)
+            touched.auth_changes[key].whole = True
     return touched
 
 
