@@ -110,6 +110,17 @@ def engine(db_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite index at the current heads, made once per test process: tests
+    that need many fresh indexes (one per hypothesis example) copy the file."""
+    path = tmp_path_factory.mktemp("migrated") / "index.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    engine.dispose()
+    return path
+
+
 @pytest.fixture
 def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     """An SQLite-only index, for tests about SQLite itself."""

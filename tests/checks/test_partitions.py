@@ -32,7 +32,6 @@ from metareg.checks.partitions import (
     run_partitions,
 )
 from metareg.checks.runner import run_checks
-from metareg.db import migrate
 from metareg.db.engine import make_engine
 from metareg.db.locks import index_snapshot, serialize_writers, share_index_log
 from metareg.db.tables.alerts import Alert
@@ -56,16 +55,6 @@ partition_table = DetectionPartition
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
     return generate(tmp_path_factory.mktemp("world"), SIZE)
-
-
-@pytest.fixture(scope="module")
-def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An empty SQLite index at the current heads, copied for each hypothesis example."""
-    path = tmp_path_factory.mktemp("migrated") / "index.db"
-    engine = make_engine(f"sqlite:///{path}")
-    migrate.upgrade(engine)
-    engine.dispose()
-    return path
 
 
 @pytest.fixture
@@ -158,14 +147,14 @@ def test_a_full_partitioned_check_judges_every_partition_whole(
 )
 @given(history=incremental_steps, grace=st.sampled_from((0, 30)))
 def test_partitions_continued_step_by_step_equal_a_full_check(
-    tmp_path_factory: pytest.TempPathFactory, migrated: Path, history: History, grace: int
+    tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Path, history: History, grace: int
 ) -> None:
     """Hypothesis histories of the incremental check's own test (records, corrections,
     withdrawals, authorization versions, `acts_for` and synced-status changes, checks
     at moving dates), checked after every step by partitions that continue from their
     last check: at the end a full check opens, reopens, resolves and rewrites nothing."""
     folder = tmp_path_factory.mktemp("partitions")
-    shutil.copy(migrated, folder / "index.db")
+    shutil.copy(migrated_sqlite, folder / "index.db")
     engine = make_engine(f"sqlite:///{folder / 'index.db'}")
     try:
         as_of = AS_OF

@@ -25,7 +25,6 @@ from sqlalchemy import Engine
 from metareg.alerts import store
 from metareg.checks import in_scope
 from metareg.checks.runner import run_checks
-from metareg.db import migrate
 from metareg.db.engine import make_engine
 from metareg.detection.read import authorizations as read_authorizations
 from metareg.detection.read import blocks as read_blocks
@@ -183,15 +182,6 @@ steps = st.lists(
 )
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("template") / "index.db"
-    engine = make_engine(f"sqlite:///{path}")
-    migrate.upgrade(engine)
-    engine.dispose()
-    return path
-
-
 def _alerts(engine: Engine) -> dict[str, dict[str, Any]]:
     with engine.connect() as connection:
         found = store.list_alerts(connection, limit=100_000)
@@ -222,10 +212,10 @@ def _apply(engine: Engine, registry: str, ops: list[Operation | ActsFor | Synced
 History = list[tuple[str, list[Operation | ActsFor | Synced], date]]
 
 
-def assert_incremental_equals_full(template: Path, history: History, grace: int) -> None:
+def assert_incremental_equals_full(migrated_sqlite: Path, history: History, grace: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "index.db"
-        shutil.copy(template, path)
+        shutil.copy(migrated_sqlite, path)
         engine = make_engine(f"sqlite:///{path}")
         try:
             as_of = CHECK_DATES[0]
@@ -258,9 +248,9 @@ def assert_incremental_equals_full(template: Path, history: History, grace: int)
 )
 @given(history=steps, grace=st.sampled_from((0, 30)))
 def test_incremental_checks_equal_a_full_check(
-    template: Path, history: History, grace: int
+    migrated_sqlite: Path, history: History, grace: int
 ) -> None:
-    assert_incremental_equals_full(template, history, grace)
+    assert_incremental_equals_full(migrated_sqlite, history, grace)
 
 
 # One authorization judged by several dated versions of its Party's registry: first
@@ -326,9 +316,9 @@ dated_steps = st.tuples(
 )
 @given(history=dated_steps)
 def test_incremental_checks_equal_a_full_check_under_dated_versions(
-    template: Path, history: History
+    migrated_sqlite: Path, history: History
 ) -> None:
-    assert_incremental_equals_full(template, history, 30)
+    assert_incremental_equals_full(migrated_sqlite, history, 30)
 
 
 def test_incremental_check_reads_only_what_changed(engine: Engine) -> None:

@@ -23,7 +23,6 @@ from sqlalchemy import Engine, text
 
 from bench.generator import generate
 from metareg.checks import runner
-from metareg.db import migrate
 from metareg.db.engine import make_engine
 from metareg.detection.passes.full import find_all
 from metareg.detection.prefilter import blocks as screen
@@ -52,19 +51,10 @@ def _both(engine: Engine, as_of: date = AS_OF, grace: int = 30) -> tuple[list[st
     return sorted(map(repr, screened)), sorted(map(repr, exhaustive))
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("screen") / "index.db"
-    engine = make_engine(f"sqlite:///{path}")
-    migrate.upgrade(engine)
-    engine.dispose()
-    return path
-
-
-def _on_copy(template: Path, body: Any) -> None:
+def _on_copy(migrated_sqlite: Path, body: Any) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "index.db"
-        shutil.copy(template, path)
+        shutil.copy(migrated_sqlite, path)
         engine = make_engine(f"sqlite:///{path}")
         try:
             body(engine)
@@ -82,7 +72,7 @@ SETTINGS = settings(
 @SETTINGS
 @given(history=steps, grace=st.sampled_from((0, 30)))
 def test_screen_equals_the_exhaustive_sweep_where_conflicts_are_frequent(
-    template: Path, history: list[tuple[str, list[Operation], date]], grace: int
+    migrated_sqlite: Path, history: list[tuple[str, list[Operation], date]], grace: int
 ) -> None:
     def body(engine: Engine) -> None:
         for registry, ops, _ in history:
@@ -90,7 +80,7 @@ def test_screen_equals_the_exhaustive_sweep_where_conflicts_are_frequent(
         screened, exhaustive = _both(engine, history[-1][2], grace)
         assert screened == exhaustive
 
-    _on_copy(template, body)
+    _on_copy(migrated_sqlite, body)
 
 
 # -- ordinary chains with near misses --------------------------------------------------------
@@ -248,7 +238,7 @@ def worlds(draw: Any) -> list[Any]:
 @SETTINGS
 @given(world=worlds(), grace=st.sampled_from((0, 30)))
 def test_screen_equals_the_exhaustive_sweep_on_ordinary_chains(
-    template: Path, world: list[Any], grace: int
+    migrated_sqlite: Path, world: list[Any], grace: int
 ) -> None:
     def body(engine: Engine) -> None:
         for registry in (SELLER, BUYER, OTHER):
@@ -258,10 +248,10 @@ def test_screen_equals_the_exhaustive_sweep_on_ordinary_chains(
         screened, exhaustive = _both(engine, AS_OF, grace)
         assert screened == exhaustive
 
-    _on_copy(template, body)
+    _on_copy(migrated_sqlite, body)
 
 
-def test_clean_chains_are_screened_out(template: Path) -> None:
+def test_clean_chains_are_screened_out(migrated_sqlite: Path) -> None:
     """The point of the screen: ordinary chains never reach the sweep."""
 
     def body(engine: Engine) -> None:
@@ -277,7 +267,7 @@ def test_clean_chains_are_screened_out(template: Path) -> None:
             kept = list(screen.suspects(screen.read(connection), context))
         assert [(len(a), len(h)) for _, a, h in kept] == [(5, 0)]  # the chain with two uses
 
-    _on_copy(template, body)
+    _on_copy(migrated_sqlite, body)
 
 
 # -- the benchmark's world, on both backends ------------------------------------------------
@@ -301,7 +291,7 @@ def test_screen_finds_every_planted_conflict_of_the_bench_world(
     assert planted_block_rules <= found
 
 
-def test_an_index_the_screen_cannot_read_is_swept_whole(template: Path) -> None:
+def test_an_index_the_screen_cannot_read_is_swept_whole(migrated_sqlite: Path) -> None:
     """A row the schema would refuse (here a Party code edited by hand into something
     not ASCII) defeats the fixed-width Party codes: the check falls back to the
     exhaustive sweep and still finds the conflicts."""
@@ -325,4 +315,4 @@ def test_an_index_the_screen_cannot_read_is_swept_whole(template: Path) -> None:
         assert screened == exhaustive
         assert {"DC02", "DC05"} <= {line.split("rule='")[1][:4] for line in screened}
 
-    _on_copy(template, body)
+    _on_copy(migrated_sqlite, body)
