@@ -331,7 +331,7 @@ class IndexWriter:
                     counts.withdrawn += 1
             if state[0] == "current":
                 last = next(op for op in reversed(uops) if isinstance(op, Incoming))
-                stored.append(last)  # type: ignore[arg-type]
+                stored.append(last)
             elif start[0] == "current":
                 deletes.append(uid)
 
