@@ -177,11 +177,13 @@ def _prepare(
     update: tuple[str, ...] | None,
     keep_greatest: tuple[str, ...],
     json_columns: tuple[str, ...] = (),
+    converted: tuple[str, ...] = (),
 ) -> _Prepared | None:
     """The cached compiled statement, or None where only SQLAlchemy can run it
     (a column default computed by a Python callable per row). The `json_columns`
     take JSON text as it is (no bind processor: SQLite stores the text, PostgreSQL's
-    statement casts it to JSONB)."""
+    statement casts it to JSONB); the `converted` ones are given in the driver's form
+    already (no bind processor either)."""
     dialect = connection.dialect
     cache_key = (
         type(dialect),
@@ -192,6 +194,7 @@ def _prepare(
         update,
         keep_greatest,
         json_columns,
+        converted,
     )
     if cache_key in _PREPARED:
         return _PREPARED[cache_key]
@@ -209,7 +212,7 @@ def _prepare(
         column = table.c[name]
         process = (
             None
-            if name in json_columns
+            if name in json_columns or name in converted
             else _remember_last(column.type.dialect_impl(dialect).bind_processor(dialect))
         )
         if name in position:
@@ -238,10 +241,13 @@ def write_rows(
     batch_size: int = DEFAULT_BATCH,
     keep_greatest: Sequence[str] = (),
     json_columns: Sequence[str] = (),
+    converted: Sequence[str] = (),
 ) -> int:
     """The fast path of `upsert` (with `key`) and `insert_many` (without): rows are
     tuples in the order of `columns`. The JSON columns named in `json_columns`
-    are given as JSON text already (`json_text()`), serialized once by the caller.
+    are given as JSON text already (`json_text()`), serialized once by the caller;
+    the columns named in `converted` are given as the column type's bind processor
+    would make them for the connection's driver (a SQLite DATE as its text).
     Returns the number of rows written."""
     if not rows:
         return 0
@@ -254,9 +260,10 @@ def write_rows(
         None if update is None else tuple(update),
         tuple(keep_greatest),
         tuple(json_columns),
+        tuple(converted),
     )
     if prepared is None:
-        if json_columns:
+        if json_columns or converted:
             raise ValueError(f"{table.name}: JSON text needs the fast path (no Python default)")
         as_dicts = [dict(zip(names, row, strict=True)) for row in rows]
         if key is None:

@@ -259,8 +259,9 @@ _FIELD_TYPES = {
     "last_id": frozenset({int}),
     "vintage": frozenset({int}),
     "quantity_tco2e": frozenset({int, float, type(None)}),  # REAL: an int reads back as float
-    "action_date": frozenset({date}),  # stored as its ISO text
-    "as_of": frozenset({date}),
+    # stored as its ISO text: a date, or (on SQLite, in the driver's form) that text
+    "action_date": frozenset({date, str}),
+    "as_of": frozenset({date, str}),
 }
 
 

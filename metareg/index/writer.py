@@ -20,13 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, func, insert, literal, select, tuple_
 
 from metareg.db.locks import share_index_log
 from metareg.db.tables.index import CURRENT_TABLES, BlockSpan, Holding, RecordVersion
-from metareg.db.upsert import batched, upsert, write_rows
+from metareg.db.upsert import batched, collector_paused, upsert, write_rows
 from metareg.index import columns
 from metareg.index.counts import Counts
 from metareg.index.unitrange import NO_UNITS, status_columns, unit_columns
@@ -93,6 +94,103 @@ def _step(state: State, op: Operation) -> tuple[State, str | None]:
     return state, None
 
 
+def _date_text(process: Any) -> Any:
+    """A date field's value as SQLite's DATE column stores it: the record's own text
+    when it is already YYYY-MM-DD (the text the column's processor would make of it),
+    else the processor's text of the date."""
+
+    def text(value: Any) -> Any:
+        if type(value) is str and len(value) == 10 and value[4] == value[7] == "-":
+            date.fromisoformat(value)  # refuses what is no date, as the conversion did
+            return value
+        return process(date.fromisoformat(str(value)))
+
+    return text
+
+
+class _DriverForms:
+    """How the writer builds SQLite rows in the driver's own form: each column that
+    has a bind processor converted here (the processor itself, called only for values
+    that are not None; dates kept as their text), so the bulk write hands the rows to
+    the driver as they are."""
+
+    def __init__(self, connection: Connection) -> None:
+        dialect = connection.dialect
+        self._received = _history.c.received_at.type.dialect_impl(dialect).bind_processor(dialect)
+        self._received_last: tuple[Any, Any] = (None, None)
+        self.converted: dict[str, tuple[str, ...]] = {}
+        self._template: dict[str, dict[str, Any]] = {}
+        self._pick: dict[str, Any] = {}
+        self._convert: dict[str, list[tuple[str, Any, Any]]] = {}
+        for record_type in COPIED:
+            table = CURRENT_TABLES[record_type]
+            names = [c.name for c in table.columns if c.name != "id"]
+            convert = []
+            for column in table.columns:
+                if column.name == "id":
+                    continue
+                process = column.type.dialect_impl(dialect).bind_processor(dialect)
+                if process is None:
+                    continue
+                if column.name in DATE_COLUMNS:
+                    convert.append((column.name, _date_text(process), process(None)))
+                else:
+                    convert.append((column.name, process, process(None)))
+            self.converted[record_type] = tuple(name for name, _, _ in convert)
+            self._template[record_type] = dict.fromkeys(names)
+            self._pick[record_type] = itemgetter(*names)
+            self._convert[record_type] = convert
+
+    def received_at(self, now: datetime) -> Any:
+        if self._received is None:
+            return now
+        if self._received_last[0] is not now:
+            self._received_last = (now, self._received(now))
+        return self._received_last[1]
+
+    def rows(
+        self, writer: IndexWriter, record_type: str, ops: Sequence[Incoming]
+    ) -> list[tuple[Any, ...]]:
+        """The current rows of block records (`_current_row`), in the driver's form."""
+        template, pick = self._template[record_type], self._pick[record_type]
+        convert = self._convert[record_type]
+        registry = writer.registry_id
+        action = record_type == "action"
+        out = []
+        for op in ops:
+            normal = op.normal
+            row = {
+                **template,
+                **normal,
+                "registry_id": registry,
+                "uid": op.uid,
+                "content_hash": op.content_hash,
+            }
+            for name, process, none in convert:
+                value = row[name]
+                row[name] = none if value is None else process(value)
+            if action:
+                # Only an issuance with unit ids is parsed (~4 µs); every other is cheap.
+                units = (
+                    unit_columns(normal)
+                    if normal.get("first_unit_id") and normal.get("action_type") == "Issuance"
+                    else NO_UNITS
+                )
+                row["underlying_prefix"], row["underlying_first"], row["underlying_last"] = units
+            out.append(pick(row))
+        return out
+
+
+def _driver_forms(connection: Connection) -> _DriverForms:
+    forms = _FORMS.get(type(connection.dialect))
+    if forms is None:
+        forms = _FORMS[type(connection.dialect)] = _DriverForms(connection)
+    return forms
+
+
+_FORMS: dict[type, _DriverForms] = {}
+
+
 class IndexWriter:
     """Applies batches of operations from one reporting registry inside a transaction."""
 
@@ -133,7 +231,11 @@ class IndexWriter:
         self._status_units = slice(statuses.index("unit_prefix"), statuses.index("unit_last") + 1)
         assert statuses[self._status_units] == ["unit_prefix", "unit_first", "unit_last"]
         self._status_text = [statuses.index(c) for c in ("project_id", "vintage")]
+        # On SQLite, block rows (actions, holdings) and history rows are built in the
+        # driver's own form (`_driver_rows`), so the bulk write converts nothing.
+        self._driver = _driver_forms(connection) if connection.dialect.name == "sqlite" else None
 
+    @collector_paused()  # a batch allocates a few containers per row, none in a cycle
     def apply(self, ops: Sequence[Operation]) -> Counts:
         counts = Counts()
         self._written = []
@@ -162,6 +264,12 @@ class IndexWriter:
 
     def _apply_typed(self, record_type: str, ops: list[Operation], counts: Counts) -> None:
         table: Table = CURRENT_TABLES[record_type]
+        uids = [op.uid for op in ops]
+        if len(set(uids)) == len(uids) and not any(type(op) is Withdrawal for op in ops):
+            # Every identity once and no withdrawal (an ingest's usual batch): each
+            # record decided directly, as the general walk below would.
+            self._apply_records(record_type, table, ops, counts)  # type: ignore[arg-type]
+            return
         groups: dict[str, list[Operation]] = {}
         withdrawn: set[str] = set()
         for op in ops:
@@ -174,7 +282,7 @@ class IndexWriter:
         past = self._last_history(record_type, [uid for uid in withdrawn if uid not in current])
 
         history: list[tuple[Any, ...]] = []
-        upserts: list[tuple[Any, ...]] = []
+        stored: list[Incoming] = []
         deletes: list[str] = []
         for uid, uops in groups.items():
             if len(uops) == 1 and uid not in withdrawn:
@@ -194,7 +302,7 @@ class IndexWriter:
                 else:
                     counts.corrected += 1
                     history.append(self._history_row(only, "correction", known))
-                upserts.append(self._current_row(record_type, only))
+                stored.append(only)
                 continue
             if uid in current:
                 start: State = ("current", current[uid])
@@ -223,35 +331,109 @@ class IndexWriter:
                     counts.withdrawn += 1
             if state[0] == "current":
                 last = next(op for op in reversed(uops) if isinstance(op, Incoming))
-                upserts.append(self._current_row(record_type, last))
+                stored.append(last)
             elif start[0] == "current":
                 deletes.append(uid)
 
-        write_rows(self.connection, _history, HISTORY_COLUMNS, history, batch_size=WRITE_BATCH)
-        if upserts:
-            names = self._columns[record_type]
-            kind = COPIED.get(record_type)
-            marked = None if kind is None else columns.mark(self.connection)
-            write_rows(
-                self.connection,
-                table,
-                names,
-                upserts,
-                key=("registry_id", "uid"),
-                batch_size=WRITE_BATCH,
-            )
-            if kind is not None and marked is not None:
-                until = columns.mark(self.connection)
-                assert until is not None
-                self._written.append(columns.Written(kind, names, upserts, marked, until))
-            if kind is not None:
-                self._widen_spans(names, upserts)
+        if self._driver is not None:
+            now = self._now_stored()
+            history = [(*row[:8], now) for row in history]
+        self._write(record_type, table, history, self._current_rows(record_type, stored))
         for chunk in batched(deletes, LOOKUP_CHUNK):
             self.connection.execute(
                 table.delete().where(
                     table.c.registry_id == self.registry_id, table.c.uid.in_(chunk)
                 )
             )
+
+    def _apply_records(
+        self, record_type: str, table: Table, ops: Sequence[Incoming], counts: Counts
+    ) -> None:
+        """`_apply_typed` of records of distinct identities and no withdrawal: new where
+        the identity is not current (never reported, or withdrawn before), unchanged
+        where the current content is the same, else a correction."""
+        current = self._current_hashes(table, [op.uid for op in ops])
+        history: list[tuple[Any, ...]] = []
+        changed: list[Incoming] = []
+        source, now, registry = self.source, self._now_stored(), self.registry_id
+        for op in ops:
+            known = current.get(op.uid)
+            if known is None:
+                change = "new"
+            elif known == op.content_hash:
+                counts.unchanged += 1
+                continue
+            else:
+                change = "correction"
+            history.append(
+                (
+                    registry,
+                    record_type,
+                    op.uid,
+                    change,
+                    op.content_hash,
+                    op.payload or dumps(op.normal),
+                    op.raw,
+                    f"{source}:{op.location}" if op.location else source,
+                    now,
+                )
+            )
+            changed.append(op)
+        corrected = sum(1 for row in history if row[3] == "correction")
+        counts.corrected += corrected
+        counts.accepted += len(history) - corrected
+        self._write(record_type, table, history, self._current_rows(record_type, changed))
+
+    def _now_stored(self) -> Any:
+        """`now` as history's `received_at` takes it (on SQLite, its stored text)."""
+        return self.now if self._driver is None else self._driver.received_at(self.now)
+
+    def _current_rows(self, record_type: str, ops: Sequence[Incoming]) -> list[tuple[Any, ...]]:
+        """`_current_row` of each record (on SQLite, block rows in the driver's form)."""
+        if self._driver is not None and record_type in COPIED:
+            return self._driver.rows(self, record_type, ops)
+        return [self._current_row(record_type, op) for op in ops]
+
+    def _write(
+        self,
+        record_type: str,
+        table: Table,
+        history: list[tuple[Any, ...]],
+        upserts: list[tuple[Any, ...]],
+    ) -> None:
+        """Write a batch's history rows and current rows (upserted; on SQLite both in
+        the driver's form), and hand the block rows to the columnar copy."""
+        driver = self._driver
+        stored_time = () if driver is None else ("received_at",)
+        write_rows(
+            self.connection,
+            _history,
+            HISTORY_COLUMNS,
+            history,
+            batch_size=WRITE_BATCH,
+            converted=stored_time,
+        )
+        if not upserts:
+            return
+        names = self._columns[record_type]
+        kind = COPIED.get(record_type)
+        converted = driver.converted[record_type] if driver is not None and kind is not None else ()
+        marked = None if kind is None else columns.mark(self.connection)
+        write_rows(
+            self.connection,
+            table,
+            names,
+            upserts,
+            key=("registry_id", "uid"),
+            batch_size=WRITE_BATCH,
+            converted=converted,
+        )
+        if kind is not None and marked is not None:
+            until = columns.mark(self.connection)
+            assert until is not None
+            self._written.append(columns.Written(kind, names, upserts, marked, until))
+        if kind is not None:
+            self._widen_spans(names, upserts)
 
     def _current_hashes(self, table: Table, uids: Iterable[str]) -> dict[str, str]:
         """The content hash of each of `uids` that is current, one statement per chunk
