@@ -101,13 +101,21 @@ def run(
         if api:
             _serve_api(engine, options(ctx).config, host, port, stop)
         else:
-            stop.wait()
+            # Woken every half second: a signal the kernel hands to one of the worker's
+            # other threads only marks Python's handler as due, and the handler runs in
+            # this thread when it next runs Python, which a wait without end never does
+            # (seen: a worker that ignored SIGTERM until killed, once in a dozen runs).
+            while not stop.wait(_WAKE_SECONDS):
+                pass
     finally:
         # Jobs already queued in the executor would otherwise each run a whole round
         # before shutdown returns: a stopping worker starts nothing new.
         worker.stop()
         scheduler.shutdown(wait=True)
         _log.info("worker stopped", holder=worker.holder)
+
+
+_WAKE_SECONDS = 0.5  # how often `metareg run` looks whether it was told to stop
 
 
 def _schedule_webhooks(

@@ -262,3 +262,39 @@ def test_a_round_takes_the_largest_registries_first(engine: Engine, tmp_path: Pa
         assert all(result and result.ok for result in first.synced.values())
         again = worker.sync_round(list(sizes))
     assert list(again.synced) == [REGISTRIES[1], REGISTRIES[2], REGISTRIES[0]]
+
+
+# tgkill(2), to hand a signal to one chosen thread of another process, by machine.
+_TGKILL = {"x86_64": 234, "aarch64": 131}
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or os.uname().machine not in _TGKILL,
+    reason="needs Linux's tgkill to pick the thread a signal goes to",
+)
+def test_a_worker_stops_on_sigterm_whichever_of_its_threads_the_kernel_hands_it_to(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    """A process-wide signal goes to any one of the process's threads. `metareg run`
+    must stop however it lands, as `kill` and service managers send it: here SIGTERM is
+    given to a thread other than the main one, which waits for it."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    sources = {rid: populated(rid, records=5, seed=n) for n, rid in enumerate(REGISTRIES[:2])}
+    with serve(mounted({rid: create_exchange_app(s) for rid, s in sources.items()})) as url:
+        config = _config(tmp_path / "config", url)
+        log = tmp_path / "worker.log"
+        worker = _worker(str(sqlite_engine.url), config, log)
+        try:
+            _wait(lambda: "worker started" in log.read_text(errors="replace"), 60, "start-up")
+            tasks = Path(f"/proc/{worker.pid}/task")
+            _wait(lambda: len(list(tasks.iterdir())) > 1, 30, "the worker's threads")
+            other = next(int(t.name) for t in tasks.iterdir() if int(t.name) != worker.pid)
+            assert libc.syscall(_TGKILL[os.uname().machine], worker.pid, other, signal.SIGTERM) == 0
+            assert worker.wait(timeout=20) == 0
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+    assert "worker stopped" in log.read_text(errors="replace")
