@@ -335,9 +335,6 @@ class IndexWriter:
             elif start[0] == "current":
                 deletes.append(uid)
 
-        if self._driver is not None:
-            now = self._now_stored()
-            history = [(*row[:8], now) for row in history]
         self._write(record_type, table, history, self._current_rows(record_type, stored))
         for chunk in batched(deletes, LOOKUP_CHUNK):
             self.connection.execute(
@@ -355,7 +352,6 @@ class IndexWriter:
         current = self._current_hashes(table, [op.uid for op in ops])
         history: list[tuple[Any, ...]] = []
         changed: list[Incoming] = []
-        source, now, registry = self.source, self._now_stored(), self.registry_id
         for op in ops:
             known = current.get(op.uid)
             if known is None:
@@ -365,28 +361,12 @@ class IndexWriter:
                 continue
             else:
                 change = "correction"
-            history.append(
-                (
-                    registry,
-                    record_type,
-                    op.uid,
-                    change,
-                    op.content_hash,
-                    op.payload or dumps(op.normal),
-                    op.raw,
-                    f"{source}:{op.location}" if op.location else source,
-                    now,
-                )
-            )
+            history.append(self._history_row(op, change, known))
             changed.append(op)
         corrected = sum(1 for row in history if row[3] == "correction")
         counts.corrected += corrected
         counts.accepted += len(history) - corrected
         self._write(record_type, table, history, self._current_rows(record_type, changed))
-
-    def _now_stored(self) -> Any:
-        """`now` as history's `received_at` takes it (on SQLite, its stored text)."""
-        return self.now if self._driver is None else self._driver.received_at(self.now)
 
     def _current_rows(self, record_type: str, ops: Sequence[Incoming]) -> list[tuple[Any, ...]]:
         """`_current_row` of each record (on SQLite, block rows in the driver's form)."""
@@ -404,7 +384,11 @@ class IndexWriter:
         """Write a batch's history rows and current rows (upserted; on SQLite both in
         the driver's form), and hand the block rows to the columnar copy."""
         driver = self._driver
-        stored_time = () if driver is None else ("received_at",)
+        stored_time: tuple[str, ...] = ()
+        if driver is not None:  # history's received_at in its stored text, as the driver takes it
+            now = driver.received_at(self.now)
+            history = [(*row[:8], now) for row in history]
+            stored_time = ("received_at",)
         write_rows(
             self.connection,
             _history,
