@@ -27,19 +27,17 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
-    String,
     and_,
     bindparam,
-    column,
     func,
     or_,
     select,
-    text,
     update,
 )
 
 from metareg.alerts.events import EventItem, record_events, serialize_writers
 from metareg.db.driver import DriverSelect
+from metareg.db.json_params import json_values
 from metareg.db.tables.alerts import Alert
 from metareg.db.upsert import batched, collector_paused, json_text, upsert, write_rows
 from metareg.findings import CATALOGUE, Finding
@@ -384,21 +382,9 @@ def block_scope_conditions(
     ]
 
 
-def _json_strings(name: str, postgres: bool) -> Any:
-    """The strings of the JSON array bound as `name`, as a one-column SELECT: any number
-    of values in one small statement (no IN list of bound parameters to compile)."""
-    if postgres:
-        sql = f"SELECT jsonb_array_elements_text(CAST(:{name} AS JSONB)) AS value"
-    else:
-        sql = f"SELECT value FROM json_each(:{name})"
-    return text(sql).columns(column("value", String))
-
-
 # Each fingerprint one look-up in the unique index; the statement is small and built once.
 _LOOKUP = {
-    postgres: _EXISTING.where(
-        alerts_table.c.fingerprint.in_(_json_strings("fingerprints", postgres))
-    )
+    postgres: _EXISTING.where(alerts_table.c.fingerprint.in_(json_values("fingerprints", postgres)))
     for postgres in (False, True)
 }
 

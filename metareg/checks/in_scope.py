@@ -13,6 +13,7 @@ import orjson
 from sqlalchemy import Connection, String, Text, and_, bindparam, cast, select
 
 from metareg.alerts import store
+from metareg.db.json_params import json_rows
 from metareg.db.tables.alerts import Alert
 from metareg.db.upsert import batched, json_text
 from metareg.detection.passes.incremental import meets
@@ -134,9 +135,7 @@ def _naming_statement(postgres: bool) -> Any:
     """The alerts of a chunk of (rule, ca, alert scope) rows given as JSON (`alert_keys`),
     with their evidence as JSON text: each row one look-up in the (rule, ca, scope)
     index."""
-    keys = read_blocks.json_rows(
-        "alert_keys", [("rule", String), ("ca", String), ("scope", String)], postgres
-    )
+    keys = json_rows("alert_keys", [("rule", String), ("ca", String), ("scope", String)], postgres)
     t = alerts_table.c
     return (
         _alerts(t.cooperative_approach_id, t.scope, cast(t.evidence, Text))

@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import Connection, Date, String, and_, bindparam, func, select
 
 from metareg.db.driver import DriverSelect
+from metareg.db.json_params import json_rows
 from metareg.db.upsert import batched, json_text
-from metareg.detection.read.blocks import execute_chunk, json_rows
+from metareg.detection.read.blocks import execute_chunk
 from metareg.detection.read.columns import (
     action_columns,
     actions,

@@ -9,25 +9,23 @@ text, so SQLite and PostgreSQL give the same result.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Connection,
-    Date,
     String,
     Table,
     and_,
     bindparam,
-    column,
     func,
     select,
-    text,
     true,
 )
 
 from metareg.db.driver import DriverSelect
+from metareg.db.json_params import json_rows
 from metareg.db.upsert import batched, json_text
 from metareg.detection.read.columns import (
     action_columns,
@@ -207,36 +205,6 @@ def execute_chunk(connection: Connection, name: str, statement: Any, params: dic
 # (the interval's start less the pair's max span), so every pair's intervals share one
 # statement instead of five statements per pair.
 PairInterval = tuple[str, str, int, int]  # (ca, registry, first, last)
-
-_SQL_TYPES = {String: "VARCHAR", BigInteger: "BIGINT", Date: "DATE"}
-
-
-def json_rows(name: str, columns: Sequence[tuple[str, Any]], postgres: bool) -> Any:
-    """Rows given as one JSON array of arrays, the bound parameter `name`, as a CTE of
-    these (column name, type) columns: unpacked by SQLite's `json_each` or PostgreSQL's
-    `jsonb_array_elements`. One small statement for any number of rows (no padded
-    VALUES list of bound parameters to compile and fill)."""
-    if postgres:
-        fields = [f"{name}_row ->> {n}" for n in range(len(columns))]
-        source = f"jsonb_array_elements(CAST(:{name} AS JSONB)) AS {name}_rows({name}_row)"
-    else:
-        fields = [f"json_extract(value, '$[{n}]')" for n in range(len(columns))]
-        source = f"json_each(:{name})"
-    # A date stays ISO text on SQLite (what SQLAlchemy stores there; CAST AS DATE
-    # would make it a number).
-    types = {**_SQL_TYPES, Date: "DATE" if postgres else "TEXT"}
-    selected = ", ".join(
-        f"CAST({field} AS {types[kind]}) AS {column_name}"
-        for field, (column_name, kind) in zip(fields, columns, strict=True)
-    )
-    rows = (
-        text(f"SELECT {selected} FROM {source}")
-        .columns(*(column(column_name, kind) for column_name, kind in columns))
-        .cte(name)
-    )
-    # SQLite would otherwise evaluate a row's fields (json_extract) again for every
-    # row of the table it is joined to that the index range lets through.
-    return rows if postgres else rows.prefix_with("MATERIALIZED")
 
 
 def _pair_touched(lateral: bool) -> Any:
