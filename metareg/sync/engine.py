@@ -46,6 +46,7 @@ from metareg.db.tables.index import RecordVersion
 from metareg.index.approaches import store_approaches
 from metareg.index.counts import Counts
 from metareg.index.quarantine import quarantine
+from metareg.index.statistics import note_written
 from metareg.index.writer import IndexWriter
 from metareg.records.files import to_operation
 from metareg.records.operations import Operation, Rejected
@@ -327,6 +328,7 @@ class SyncEngine:
                 quarantined=quarantined,
                 lag_seconds=lag,
             )
+        note_written(self.engine, counts.changed)
         result.pages += len(group)
         result.received += received
         result.counts.add(counts)

@@ -31,6 +31,7 @@ from sqlalchemy import Engine
 
 from metareg.index.counts import Counts
 from metareg.index.quarantine import quarantine
+from metareg.index.statistics import note_written
 from metareg.index.writer import IndexWriter
 from metareg.records.canonical import normalize, record_uid
 from metareg.records.files import (
@@ -96,10 +97,12 @@ def write_batch(
     """Write one batch and its rejects in one transaction."""
     with engine.begin() as connection:
         writer = IndexWriter(connection, registry_id, source)
-        report.counts.add(writer.apply(ops))
+        counts = writer.apply(ops)
+        report.counts.add(counts)
         report.counts.quarantined += quarantine(
             connection, registry_id, source, rejected, writer.now
         )
+    note_written(engine, counts.changed)
     for item in rejected:
         if len(report.problems) < IngestReport.KEEP_PROBLEMS:
             report.problems.append((source, item.location, list(item.reasons)))
