@@ -425,9 +425,9 @@ class IndexWriter:
         the expanding IN of a SQLAlchemy select cost a third more than the lookup itself)."""
         found: dict[str, str] = {}
         if self.connection.dialect.name != "sqlite":
-            # PostgreSQL: SQLAlchemy's statement. The driver text below, prepared by
-            # psycopg after a few runs, went from 0.1 s to 20 s a lookup while a 1M
-            # ingest grew the table (a plan chosen while it was small, kept).
+            # PostgreSQL: SQLAlchemy's statement. A lookup once went from 0.1 s to 20 s
+            # while a 1M ingest grew the table: the tables had never been analysed
+            # (`metareg.index.statistics` now analyses them as they grow).
             for chunk in batched(uids, LOOKUP_CHUNK):
                 rows = self.connection.execute(
                     select(table.c.uid, table.c.content_hash).where(
