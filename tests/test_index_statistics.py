@@ -32,14 +32,14 @@ def unanalysed(engine: Engine) -> Iterator[Engine]:
             connection.execute(text(f'ALTER TABLE "{name}" RESET (autovacuum_enabled)'))
 
 
-def _plan(engine: Engine, uids: list[str]) -> str:
+def _plan(engine: Engine, uids: list[str], table: str = "holdings", registry: str = "IDN01") -> str:
     with engine.connect() as connection:
         rows = connection.execute(
             text(
-                "EXPLAIN SELECT uid, content_hash FROM holdings "
-                "WHERE registry_id = 'IDN01' AND uid IN :uids"
+                f"EXPLAIN SELECT uid, content_hash FROM {table} "
+                "WHERE registry_id = :registry AND uid IN :uids"
             ).bindparams(bindparam("uids", expanding=True)),
-            {"uids": uids},
+            {"uids": uids, "registry": registry},
         )
         return "\n".join(row[0] for row in rows)
 
@@ -97,8 +97,47 @@ def test_statistics_are_refreshed_only_when_the_index_has_grown_enough(
     )
     postgres = engine.dialect.name == "postgresql"
     # Whatever the ingest left counted, a few more records are below the threshold
-    # (100 plus half the rows analysed), and nothing written never analyses.
-    assert statistics.note_written(engine, 0) is False
-    assert statistics.note_written(engine, 1) is False
-    assert statistics.note_written(engine, 10_000) is postgres
-    assert statistics.note_written(engine, 1) is False
+    # (100 plus the rows analysed), and nothing written never analyses.
+    assert statistics.note_written(engine, "IDN01", {}) is False
+    assert statistics.note_written(engine, "IDN01", {"actions": 0}) is False
+    assert statistics.note_written(engine, "IDN01", {"actions": 1}) is False
+    assert statistics.note_written(engine, "IDN01", {"actions": 10_000}) is postgres
+    assert statistics.note_written(engine, "IDN01", {"actions": 1}) is False
+
+
+def test_a_registry_that_starts_writing_into_a_large_index_is_planned_by_its_own_size(
+    unanalysed: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The 10M load's fifth registry: the tables as a whole had not doubled since their
+    last analysis, so the planner still believed the new registry held no rows and
+    read all of them at every lookup, through (registry_id) alone."""
+    engine = unanalysed
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite plans these lookups without statistics")
+    monkeypatch.setattr(statistics, "BASE_RECORDS", 1_000)
+    big = [action(f"A-{n:05d}", n * 10 + 1, n * 10 + 10) for n in range(8_000)]
+    ingest_files(engine, [write_jsonl(tmp_path / "big.jsonl", big)], "IDN01", 1_000)
+    with engine.begin() as connection:  # whatever the first load left: analysed now
+        connection.execute(text("ANALYZE actions"))
+        connection.execute(text("ANALYZE record_version"))
+    # A second registry a third the size: the index as a whole grows by a third.
+    own = {"party_registry_id": "SEN01", "first_transferring_party_id": "SEN"}
+    small = [action(f"B-{n:05d}", n * 10 + 1, n * 10 + 10, **own) for n in range(3_000)]
+    report = ingest_files(engine, [write_jsonl(tmp_path / "small.jsonl", small)], "SEN01", 500)
+    assert report.counts.accepted == 3_000
+
+    with engine.connect() as connection:
+        believed = connection.execute(
+            text(
+                "SELECT most_common_vals::text FROM pg_stats "
+                "WHERE tablename = 'actions' AND attname = 'registry_id'"
+            )
+        ).scalar_one()
+        uids = list(
+            connection.execute(
+                text("SELECT uid FROM actions WHERE registry_id = 'SEN01' LIMIT 200")
+            ).scalars()
+        )
+    assert "SEN01" in believed, believed
+    plan = _plan(engine, uids, table="actions", registry="SEN01")
+    assert "uq_action_identity" in plan and "Filter" not in plan, plan

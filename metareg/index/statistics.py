@@ -10,17 +10,33 @@ through `uq_holding_identity` (registry_id, uid), at every batch, and the load s
 from about 5,000 to under 1,000 records/s as the tables grew. A plan psycopg prepared
 while the tables were small is only replaced when the tables are analysed.
 
-So the writers (`metareg ingest`, sync) note the records each committed transaction
-changed, and when they exceed `BASE_RECORDS` plus `GROWTH` times the rows the index
-tables held at their last analysis, the index tables are analysed: about a dozen
-times over a 10M load, a few seconds in all. Each process counts its own writes. On
-SQLite nothing happens (its planner needs no statistics for these lookups).
+So the writers (`metareg ingest`, sync) note the rows each committed transaction
+changed, table by table, and analyse
+
+- every index table, when all the rows written (current and history) exceed
+  `BASE_RECORDS` plus `GROWTH` times the rows the index tables held at their last
+  analysis (the tables as a whole have doubled);
+- one table, when a registry that the planner believes holds fewer than
+  `BASE_RECORDS` rows there (its share among the table's most common `registry_id`
+  values in `pg_stats`; none if it is not among them) has written more than that many.
+  Otherwise a registry that starts writing into a large index is planned as holding
+  one row until the tables as a whole have doubled, and each lookup of 4,096
+  identities scans all its rows through (registry_id) alone and filters them: the 10M
+  load on 2026-12-05 read the fifth registry's 1.6M actions at every batch that way.
+  Once the planner knows the registry holds thousands of rows, filtering them by
+  4,096 identities costs it more than 4,096 descents of the unique index, whatever
+  the registry grows to, so one analysis per registry and table is enough.
+
+About a dozen analyses of every table and two or three of one table per registry
+over a 10M load of 14 registries, a few seconds each. Each process counts its own
+writes. On SQLite nothing happens (its planner needs no statistics for these lookups).
 """
 
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, bindparam, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -30,10 +46,12 @@ from metareg.db.tables.index import CURRENT_TABLES, BlockSpan, RecordVersion
 
 _log = log.get_logger("metareg.index.statistics")
 
-# Records a process writes before the first analysis, and the share of the rows held
-# at the last analysis that the records written since must exceed for the next one.
+# Rows a process writes before the first analysis (and that a registry the planner
+# believes nearly absent from a table writes there before that table's), and the share
+# of the rows held at the last analysis that the rows written since must exceed for the
+# next analysis of every table.
 BASE_RECORDS = 10_000
-GROWTH = 0.5
+GROWTH = 1.0
 TABLES = tuple(
     sorted({table.name for table in CURRENT_TABLES.values()} | {RecordVersion.name, BlockSpan.name})
 )
@@ -44,11 +62,54 @@ _ROWS = text(
     "AND c.relnamespace = to_regnamespace(current_schema())::oid"
 ).bindparams(bindparam("names", expanding=True))
 
+# The rows the planner believes each registry has in each table: its frequency among
+# the column's most common values times the table's rows.
+_BELIEVED = text(
+    "SELECT s.tablename, v.registry, v.freq * GREATEST(c.reltuples, 0) FROM pg_stats s "
+    "JOIN pg_class c ON c.relname = s.tablename AND c.relkind = 'r' "
+    "AND c.relnamespace = to_regnamespace(s.schemaname)::oid "
+    "CROSS JOIN LATERAL unnest(s.most_common_vals::text::text[], s.most_common_freqs) "
+    "AS v(registry, freq) "
+    "WHERE s.schemaname = current_schema() AND s.attname = 'registry_id' "
+    "AND s.tablename IN :names"
+).bindparams(bindparam("names", expanding=True))
+
+Pair = tuple[str, str]  # (table, registry)
+
 
 @dataclass
 class _Tally:
     rows: float  # the index tables' rows at their last analysis (pg_class.reltuples)
-    written: int = 0  # records this process changed since
+    believed: dict[Pair, float]  # each registry's rows per table, as the planner sees them
+    written: int = 0  # rows this process changed since the last analysis of every table
+    total: dict[Pair, int] = field(default_factory=dict)  # per table and registry, in all
+
+    def due(self) -> tuple[str, ...]:
+        """The tables to analyse now: every one, some, or none."""
+        if self.written > BASE_RECORDS + GROWTH * self.rows:
+            return TABLES
+        return tuple(
+            sorted(
+                {
+                    table
+                    for (table, registry), count in self.total.items()
+                    if count > BASE_RECORDS > self.believed.get((table, registry), 0.0)
+                }
+            )
+        )
+
+    def analysed(self, connection: Connection | None, tables: tuple[str, ...]) -> None:
+        """Count afresh after analysing `tables` (connection None: the analysis failed).
+        A registry still rare among a table's values is believed to hold at least what
+        this process wrote there, so the same registry does not set off another."""
+        if connection is not None:
+            self.believed = _believed(connection)
+            if tables == TABLES:
+                self.rows = _rows(connection)
+        if tables == TABLES:
+            self.written = 0
+        for pair, count in self.total.items():
+            self.believed[pair] = max(self.believed.get(pair, 0.0), float(count))
 
 
 _TALLIES: weakref.WeakKeyDictionary[Engine, _Tally] = weakref.WeakKeyDictionary()
@@ -58,17 +119,31 @@ def _rows(connection: Connection) -> float:
     return float(connection.execute(_ROWS, {"names": list(TABLES)}).scalar_one())
 
 
-def note_written(engine: Engine, records: int) -> bool:
-    """Count `records` changed by a committed transaction of `engine`; analyse the index
-    tables when they have grown enough since their last analysis. True when it did."""
-    if engine.dialect.name != "postgresql" or records <= 0:
+def _believed(connection: Connection) -> dict[Pair, float]:
+    rows = connection.execute(_BELIEVED, {"names": list(TABLES)})
+    return {(table, registry): float(count) for table, registry, count in rows}
+
+
+def note_written(engine: Engine, registry_id: str, changed: Mapping[str, int]) -> bool:
+    """Count the rows a committed transaction of `engine` changed for `registry_id`
+    (`changed`: by table name); analyse the index tables when they have grown enough
+    since their last analysis, or one of them when the planner believes `registry_id`
+    is nearly absent from it. True when it analysed."""
+    if engine.dialect.name != "postgresql":
+        return False
+    changed = {name: count for name, count in changed.items() if count > 0}
+    if not changed:
         return False
     tally = _TALLIES.get(engine)
     if tally is None:
         with engine.connect() as connection:
-            tally = _TALLIES[engine] = _Tally(_rows(connection))
-    tally.written += records
-    if tally.written <= BASE_RECORDS + GROWTH * tally.rows:
+            tally = _TALLIES[engine] = _Tally(_rows(connection), _believed(connection))
+    tally.written += sum(changed.values())
+    for name, count in changed.items():
+        pair = (name, registry_id)
+        tally.total[pair] = tally.total.get(pair, 0) + count
+    tables = tally.due()
+    if not tables:
         return False
     try:
         with engine.begin() as connection:
@@ -76,12 +151,11 @@ def note_written(engine: Engine, records: int) -> bool:
             # the writer that noticed the growth goes on writing.
             connection.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
             quote = connection.dialect.identifier_preparer.quote
-            for name in TABLES:
+            for name in tables:
                 connection.exec_driver_sql(f"ANALYZE {quote(name)}")
-            tally.rows = _rows(connection)
+            tally.analysed(connection, tables)
     except SQLAlchemyError as error:  # the records are committed; only the plans wait
         _log.warning("index statistics not refreshed", error=str(error).splitlines()[0])
+        tally.analysed(None, tables)
         return False
-    finally:
-        tally.written = 0
     return True

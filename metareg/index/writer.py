@@ -205,6 +205,9 @@ class IndexWriter:
         self._latest_known = False
         self._serialized = False
         self._written: list[columns.Written] = []  # this batch's rows for the copy
+        # The rows this writer changed, by table (its current table and the history),
+        # for the planner's statistics (`index.statistics.note_written`).
+        self.changed: dict[str, int] = {}
         self._columns = {
             name: [c.name for c in model.columns if c.name != "id"]
             for name, model in CURRENT_TABLES.items()
@@ -252,9 +255,13 @@ class IndexWriter:
             typed = by_type.get(record_type)
             if not typed:
                 continue
+            before = counts.changed
             if record_type == "holding":
                 typed = self._prepare_snapshot(typed, counts)
             self._apply_typed(record_type, typed, counts)
+            if changed := counts.changed - before:
+                for name in (CURRENT_TABLES[record_type].name, _history.name):
+                    self.changed[name] = self.changed.get(name, 0) + changed
         # The columnar copy, in this transaction (SQLite), given the rows written here.
         written, self._written = self._written, []
         columns.fold(self.connection, written)

@@ -31,6 +31,7 @@ next transaction, and a failed fetch surfaces after the pages before it are comm
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -292,6 +293,7 @@ class SyncEngine:
         source = f"sync:{registry_id}"
         counts = Counts()
         received = quarantined = 0
+        changed: Counter[str] = Counter()  # rows by table, for the planner's statistics
         lag: float | None = None
         # Each scope's pass mode, read once a transaction: only this transaction opens
         # and closes the registry's passes while it runs (the lease, or the caller's
@@ -309,6 +311,7 @@ class SyncEngine:
                         connection, writer, registry_id, page, ops, now, result, settings, modes
                     )
                 )
+                changed.update(writer.changed)
                 counts.quarantined += quarantine(connection, registry_id, source, rejected, now)
                 store_approaches(connection, (n for item in page.items for n in item.approaches))
                 received += len(page.items)
@@ -328,7 +331,7 @@ class SyncEngine:
                 quarantined=quarantined,
                 lag_seconds=lag,
             )
-        note_written(self.engine, counts.changed)
+        note_written(self.engine, registry_id, changed)
         result.pages += len(group)
         result.received += received
         result.counts.add(counts)

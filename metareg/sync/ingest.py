@@ -102,7 +102,7 @@ def write_batch(
         report.counts.quarantined += quarantine(
             connection, registry_id, source, rejected, writer.now
         )
-    note_written(engine, counts.changed)
+    note_written(engine, registry_id, writer.changed)
     for item in rejected:
         if len(report.problems) < IngestReport.KEEP_PROBLEMS:
             report.problems.append((source, item.location, list(item.reasons)))
