@@ -27,8 +27,9 @@ changed, table by table, and analyse
   4,096 identities costs it more than 4,096 descents of the unique index, whatever
   the registry grows to, so one analysis per registry and table is enough.
 
-About a dozen analyses of every table and two or three of one table per registry
-over a 10M load of 14 registries, a few seconds each. Each process counts its own
+Expected over a 10M load of 14 registries (counted from the rules, not yet measured
+there): about a dozen analyses of every table and two or three of one table per
+registry, a few seconds each. Each process counts its own
 writes. On SQLite nothing happens (its planner needs no statistics for these lookups).
 """
 
