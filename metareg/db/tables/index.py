@@ -115,8 +115,9 @@ Action = table(
     Index("ix_action_authorization", "authorization_id"),
     # DC09's running totals and the authorization check sum an authorization's
     # first transfers up to a date, and the full check's DC07-DC09 filters
-    # (metareg.detection.prefilter.authorizations) read vintage, purpose and parties per key:
-    # this index answers both without the table (migrations 0005, 0007).
+    # (metareg.detection.prefilter.authorizations) select the ids of the actions of a
+    # key by vintage, purpose and parties: this index answers both without the table
+    # (migrations 0005, 0007; the id on PostgreSQL, 0023: SQLite's indexes hold it).
     Index(
         "ix_action_authorization_chain",
         "cooperative_approach_id",
@@ -129,6 +130,7 @@ Action = table(
         "purpose",
         "acquiring_party_id",
         "using_party_id",
+        postgresql_include=["id"],
     ),
     # DC03's screened pass reads the parsed underlying units of every issuance in
     # (underlying registry, batch, first unit) order from this index alone; only

@@ -287,6 +287,16 @@ def _judged(
         yield from judge_action(make(row), facts)
 
 
+def _judged_by_id(
+    connection: Connection, statement: Any, params: dict[str, Any], facts: AuthorizationFacts
+) -> Iterator[Finding]:
+    """`_judged` of a filter that selects row ids (`prefilter.key_filter`): the ids
+    first, from the index, then those actions by id."""
+    ids = [row[0] for row in connection.execute(statement, params)]
+    for record in read_blocks.blocks_by_id(connection, ids, ()):
+        yield from judge_action(record, facts)
+
+
 def _summed(
     connection: Connection, ca: str, authorization_id: str, totals: dict[NamedKey, int] | None
 ) -> int:
@@ -327,7 +337,7 @@ def full_pass(
                 whole.append((ca, aid))
             else:
                 found = prefilter.key_filter(ca, aid, versions)
-                findings.extend(_judged(connection, *found, versions.facts("")))
+                findings.extend(_judged_by_id(connection, *found, versions.facts("")))
         for chunk in batched(missing, prefilter.KEYS_CHUNK):
             findings.extend(
                 _judged(connection, *prefilter.missing_filter(ca, list(chunk)), NO_FACTS)
