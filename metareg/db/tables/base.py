@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Column, Index, MetaData, Table, text
@@ -28,7 +29,17 @@ def table(name: str, *items: Any, **options: Any) -> Table:
     return created
 
 
-def partial_index(name: str, *columns: str, where: str) -> Index:
+def partial_index(
+    name: str, *columns: str, where: str, postgresql_include: Sequence[str] = ()
+) -> Index:
     """An index of only the rows meeting `where` (SQL both databases read alike), on
-    SQLite and PostgreSQL. A query uses it only when its WHERE spells this condition."""
-    return Index(name, *columns, sqlite_where=text(where), postgresql_where=text(where))
+    SQLite and PostgreSQL. A query uses it only when its WHERE spells this condition.
+    `postgresql_include`: columns PostgreSQL keeps in the index without ordering by
+    them (SQLite's indexes hold the row id anyway)."""
+    return Index(
+        name,
+        *columns,
+        sqlite_where=text(where),
+        postgresql_where=text(where),
+        postgresql_include=list(postgresql_include),
+    )

@@ -133,8 +133,8 @@ Action = table(
         postgresql_include=["id"],
     ),
     # DC03's screened pass reads the parsed underlying units of every issuance in
-    # (underlying registry, batch, first unit) order from this index alone; only
-    # rows with a parsed range are in it.
+    # (underlying registry, batch, first unit) order from this index alone (with the
+    # row id: PostgreSQL includes it, 0024); only rows with a parsed range are in it.
     partial_index(
         "ix_action_unit_range",
         "underlying_registry_id",
@@ -142,6 +142,7 @@ Action = table(
         "underlying_first",
         "underlying_last",
         where=UNIT_RANGE_WHERE,
+        postgresql_include=["id"],
     ),
     # ... and the few rows with units but no parsed range (unparsable serials, or
     # not an issuance) from this one, which go to the exact check.
