@@ -183,7 +183,7 @@ def note_written(engine: Engine, registry_id: str, changed: Mapping[str, int]) -
     except SQLAlchemyError as error:  # the records are committed; only the plans wait
         _log.warning("index statistics not refreshed", error=str(error).splitlines()[0])
         tally.analysed(None, tables)
-        return False
+        return vacuumed
     return True
 
 
