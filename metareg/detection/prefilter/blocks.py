@@ -42,6 +42,7 @@ check with the exhaustive sweep on random worlds.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
@@ -770,18 +771,36 @@ def _screen_pair(
     return flags[cluster]
 
 
-def _pair_then_first(records: Records) -> Any:
-    """The order by (pair, first_id): one integer sort when both fit in one key (serials
-    below 2**40, the common case), else a two-key sort."""
-    first, pair = records.first, records.pair
-    if len(records) and first.min() >= 0 and first.max() < (1 << 40) and pair.max() < (1 << 22):
-        # Stable: the records come mostly in runs of ascending keys, which it merges.
-        return np.argsort((pair.astype(np.int64) << 40) | first, kind="stable")
-    return np.lexsort((records.first, records.pair))
+def _pair_then_first(records: Records) -> tuple[Any, list[int]]:
+    """The order by (pair, first_id), stable, and where each pair's run of it starts
+    (then the end).
+
+    Pair codes are small (`_dense_pairs`: one per cooperative approach and originating
+    registry the index holds): the records are bucketed by pair, then each pair's run
+    is sorted by `first_id`. Records come interleaved between pairs (a registry reports
+    the blocks of several approaches as they happen), so one sort of (pair, first_id)
+    keys would meet short runs and pay n log n over every record; within a pair
+    `first_id` mostly ascends."""
+    pair, first = records.pair, records.first
+    # numpy sorts 16-bit integers stably by radix: linear in the records.
+    small = pair.shape[0] and pair.max() < (1 << 15)
+    by_pair = np.argsort(pair.astype(np.int16) if small else pair, kind="stable")
+    counts = np.bincount(pair)
+    bounds = np.concatenate([[0], np.cumsum(counts)])[np.concatenate([[True], counts > 0])]
+    for start, end in itertools.pairwise(bounds.tolist()):
+        rows = by_pair[start:end]
+        by_pair[start:end] = rows[np.argsort(first[rows], kind="stable")]
+    return by_pair, bounds.tolist()
 
 
 def suspects(records: Records, context: CheckContext) -> Iterator[tuple[int, list[int], list[int]]]:
-    """(pair code, action ids, holding ids) of the records to sweep, pair by pair."""
+    """(pair code, action ids, holding ids) of the records to sweep, pair by pair.
+
+    Each pair's columns are gathered by its own run of the order, not every column of
+    every record at once: at ten million blocks a gather of all the records is a few
+    hundred megabytes per column, memory the kernel must find afresh for each (the
+    allocator maps arrays that large on their own and unmaps them when freed), where a
+    pair's columns fit in memory the allocator reuses from one pair to the next."""
     synced = sorted(
         code
         for code in (party_code(p) for p in context.synced_parties)
@@ -795,29 +814,50 @@ def suspects(records: Records, context: CheckContext) -> Iterator[tuple[int, lis
     )
     if not len(records):
         return
-    order = _pair_then_first(records)
-    pair = records.pair[order]
-    first, last, day = records.first[order], records.last[order], records.day[order]
-    packed, parties = records.packed[order], records.parties[order]
-    reporting, originating = records.reporting[order], records.originating[order]
-    bounds = np.flatnonzero(np.diff(pair)) + 1
-    starts = np.concatenate([[0], bounds]).tolist()
-    ends = np.concatenate([bounds, [pair.shape[0]]]).tolist()
-    for start, end in zip(starts, ends, strict=True):
-        part = slice(start, end)
-        keep = _screen_pair(
-            first[part],
-            last[part],
-            day[part],
-            packed[part],
-            parties[part],
-            screen_context,
-            reporting[part],
-            int(originating[start]),
-        )
-        if not keep.any():
+    order, bounds = _pair_then_first(records)
+    for start, end in itertools.pairwise(bounds):
+        rows = order[start:end]
+        first, last = records.first[rows], records.last[rows]
+        originating = int(records.originating[rows[0]])
+        kept = []
+        for part in _pieces(first, last):
+            piece = rows[part]
+            keep = _screen_pair(
+                first[part],
+                last[part],
+                records.day[piece],
+                records.packed[piece],
+                records.parties[piece],
+                screen_context,
+                records.reporting[piece],
+                originating,
+            )
+            if keep.any():
+                kept.append(piece[keep])
+        if not kept:
             continue
-        kept = order[part][keep]
-        holding = records.holding[kept]
-        ids = records.ids[kept]
-        yield int(pair[start]), ids[~holding].tolist(), ids[holding].tolist()
+        chosen = np.concatenate(kept)
+        holding = records.holding[chosen]
+        ids = records.ids[chosen]
+        yield int(records.pair[rows[0]]), ids[~holding].tolist(), ids[holding].tolist()
+
+
+PIECE = 16_384  # records screened at once: a piece's columns stay in the CPU's cache
+
+
+def _pieces(first: Any, last: Any) -> list[slice]:
+    """One pair's records (in first_id order) cut into runs of whole clusters of about
+    `PIECE` records (a larger cluster is one run). Every condition of the screen lies
+    within one cluster, so each run is screened on its own: the screen's searches and
+    sorts then work on pieces of a bounded size, and its time grows with the records,
+    not with the records times their logarithm."""
+    n = first.shape[0]
+    if n <= PIECE:
+        return [slice(0, n)]
+    heads = np.flatnonzero(first[1:] > np.maximum.accumulate(last)[:-1]) + 1
+    if not heads.shape[0]:
+        return [slice(0, n)]
+    wanted = np.arange(PIECE, n, PIECE)
+    cuts = np.unique(heads[np.maximum(np.searchsorted(heads, wanted, side="right") - 1, 0)])
+    edges = [0, *(int(c) for c in cuts if c > 0), n]
+    return [slice(a, b) for a, b in itertools.pairwise(edges) if b > a]
