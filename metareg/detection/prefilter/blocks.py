@@ -842,7 +842,9 @@ def suspects(records: Records, context: CheckContext) -> Iterator[tuple[int, lis
         yield int(records.pair[rows[0]]), ids[~holding].tolist(), ids[holding].tolist()
 
 
-PIECE = 16_384  # records screened at once: a piece's columns stay in the CPU's cache
+# Records screened at once (whole clusters): bounds the size of the screen's searches
+# and sorts (4,096 and 65,536 measured no better).
+PIECE = 16_384
 
 
 def _pieces(first: Any, last: Any) -> list[slice]:
