@@ -851,8 +851,7 @@ def _pieces(first: Any, last: Any) -> list[slice]:
     """One pair's records (in first_id order) cut into runs of whole clusters of about
     `PIECE` records (a larger cluster is one run). Every condition of the screen lies
     within one cluster, so each run is screened on its own: the screen's searches and
-    sorts then work on pieces of a bounded size, and its time grows with the records,
-    not with the records times their logarithm."""
+    its sort of hashes then work on pieces of a bounded size."""
     n = first.shape[0]
     if n <= PIECE:
         return [slice(0, n)]
