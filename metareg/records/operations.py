@@ -63,3 +63,30 @@ class Rejected:
     reasons: Sequence[Problem]
     # how to map it again (a source profile's row: profile, params, table, cells, values)
     origin: Mapping[str, Any] | None = None
+
+
+# An operation as a plain tuple, to cross a process boundary: pickling the tuples of a
+# batch costs about a third of pickling the dataclasses (slots objects pickle through
+# copyreg), and building them again on the other side is cheaper than unpickling those.
+Packed = tuple[Any, ...]
+
+
+def pack(operations: Sequence[Operation]) -> list[Packed]:
+    return [
+        (
+            o.record_type,
+            o.uid,
+            o.normal,
+            o.content_hash,
+            o.raw,
+            o.location,
+            o.payload,
+        )
+        if isinstance(o, Incoming)
+        else (o.record_type, o.uid, o.raw, o.location)
+        for o in operations
+    ]
+
+
+def unpack(packed: Sequence[Packed]) -> list[Operation]:
+    return [Incoming(*item) if len(item) == 7 else Withdrawal(*item) for item in packed]

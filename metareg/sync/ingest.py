@@ -7,17 +7,15 @@ the index, recognised as unchanged, or quarantined with its file, line number an
 reasons. Ingesting the same file again changes nothing.
 
 The writer judges each identity by the net effect of the operations it is given
-together, so every operation on one identity must reach it in the same batch, however
-far apart the file has them (a record on line 1, its tombstone on line 5,101). A first
-pass over the file builds an identity index (each identity's last line, as a hash:
-not the file in memory); the second pass holds an operation back until its identity's
-last line and hands them over together. An identity the file names once (the usual
-case) is written at once, as before; a withdrawn record is never current between
-batches.
+together, so the batches (`metareg.records.batches`) hand every operation on one
+identity over together, however far apart the file has them: a withdrawn record is
+never current between batches.
 
-The next batch is read and validated on a thread while the one before is written (as
-a sync prefetches its pages): writing stays in the calling thread, batch after batch
-in order, so a crash leaves exactly the batches committed before it.
+The next batch is read and validated while the one before is written: on a thread
+for a small file (as a sync prefetches its pages), in a child process for a file of
+`PROCESS_BYTES` or more, where the reading then takes the other core
+(`metareg.sync.prefetch`). Writing stays in the calling thread, batch after batch in
+order, so a crash leaves exactly the batches committed before it.
 """
 
 from __future__ import annotations
@@ -25,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine
 
@@ -33,22 +30,29 @@ from metareg.index.counts import Counts
 from metareg.index.quarantine import quarantine
 from metareg.index.statistics import note_written
 from metareg.index.writer import IndexWriter
-from metareg.records.canonical import normalize, record_uid
-from metareg.records.files import (
-    Progress,
-    UnknownFileType,
-    line_reader,
-    to_operation,
+from metareg.records.batches import (
+    Batch,
+    NetOrder,
+    file_batches,
+    identity_index,
+    identity_of,
+    read_packed,
 )
-from metareg.records.operations import Operation, Rejected
-from metareg.records.schemas import WITHDRAWAL
+from metareg.records.files import Progress, UnknownFileType, line_reader
+from metareg.records.operations import Operation, Rejected, unpack
 from metareg.records.validate import Problem, RecordValidator
 from metareg.registries import ensure_registry
-from metareg.sync.prefetch import PagePrefetcher
+from metareg.sync.prefetch import PagePrefetcher, ProcessPrefetcher
 
 DEFAULT_BATCH = 5_000
 # Batches prepared ahead of the one being written (memory: this many batches more).
 PREFETCH_BATCHES = 2
+# From this size a file is read in a child process (below it, starting one costs more
+# than the reading: 8 MiB is about 20,000 canonical records, half a second of reading).
+PROCESS_BYTES = 8 << 20
+
+# What `metareg.sync.profile_ingest` shares with this module.
+__all__ = ["NetOrder", "Progress", "identity_of"]
 
 
 class IngestUsageError(ValueError):
@@ -135,132 +139,28 @@ def ingest_files(
         report.files += 1
         source = str(path)
         start = report.start_file()
-        last_lines = identity_index(path)
-        batches = file_batches(path, validator, last_lines, batch_size, progress)
-        # Each batch is read and validated on a thread while the one before is written.
-        with PagePrefetcher(batches, depth=PREFETCH_BATCHES) as prepared:
-            for ops, rejected, lines in prepared:
-                report.lines += lines
-                write_batch(engine, registry_id, source, ops, rejected, report)
+        for ops, rejected, lines in prepared_batches(path, validator, batch_size, progress):
+            report.lines += lines
+            write_batch(engine, registry_id, source, ops, rejected, report)
         report.end_file(source, start)
     return report
 
 
-def file_batches(
-    path: Path,
-    validator: RecordValidator,
-    last_lines: dict[int, int],
-    batch_size: int,
-    progress: Progress | None,
-) -> Iterator[tuple[list[Operation], list[Rejected], int]]:
-    """The file's batches to write, each with the number of input lines it holds: a
-    batch of about `batch_size` operations and rejects, then the rest (the last batch,
-    perhaps empty)."""
-    ops: list[Operation] = []
-    rejected: list[Rejected] = []
-    lines = 0
-    with path.open("rb") as stream:
-        for item in net_operations(path, stream, validator, last_lines, progress):
-            lines += 1
-            if isinstance(item, Rejected):
-                rejected.append(item)
-            else:
-                ops.extend(item)
-            if len(ops) + len(rejected) >= batch_size:
-                yield ops, rejected, lines
-                ops, rejected, lines = [], [], 0
-    yield ops, rejected, lines
-
-
-# The record types whose identity is a field taken as it is (no default, no number
-# that normalization could turn from 2.0 into 2): their uid needs no normal form.
-_UID_AS_GIVEN = frozenset({"action", "unit_status"})
-
-
-def identity_of(value: Any) -> tuple[str, str] | None:
-    """The identity a parsed record names (a record's, or a withdrawal's target), or
-    None when it names none (it will be quarantined)."""
-    try:
-        if value.get("record_type") == WITHDRAWAL:
-            value = value["of"]
-        if value.get("record_type") in _UID_AS_GIVEN:
-            return (value["record_type"], record_uid(value))
-        target = normalize(value)
-        return (str(target["record_type"]), record_uid(target))
-    except Exception:  # unreadable: the second pass quarantines it with its reasons
-        return None
-
-
-def _identity(value: Any) -> int | None:
-    found = identity_of(value)
-    return None if found is None else hash(found)
-
-
-class NetOrder:
-    """Hands over an identity's operations together, at the last place the input names
-    it, given where that is (`last`: hash of the identity -> its last position, for the
-    identities named more than once)."""
-
-    def __init__(self, last: dict[int, int]) -> None:
-        self.last = last
-        self.held: dict[int, list[Any]] = {}
-        self.position = 0  # for a caller that counts as it goes
-
-    def take(self, key: int, position: int, item: Any) -> list[Any]:
-        """What to hand over now: nothing (held), or the identity's items so far."""
-        last = self.last.get(key)
-        if last is None:
-            return [item]
-        if position < last:
-            self.held.setdefault(key, []).append(item)
-            return []
-        return [*self.held.pop(key, []), item]
-
-    def rest(self) -> list[Any]:
-        """Anything still held at the end (an input read differently the second time)."""
-        out = [item for items in self.held.values() for item in items]
-        self.held.clear()
-        return out
-
-
-def identity_index(path: Path) -> dict[int, int]:
-    """For each identity the file names more than once, the last line naming it (as
-    the hash of the identity: two identities sharing a hash are merely handed over
-    together, which changes nothing of their net effect)."""
-    last: dict[int, int] = {}
-    repeated: set[int] = set()
-    with path.open("rb") as stream:
-        for number, _raw, value in line_reader(path)(stream, None):
-            key = _identity(value) if isinstance(value, dict) else None
-            if key is None:
-                continue
-            if key in last:
-                repeated.add(key)
-            last[key] = number
-    return {key: last[key] for key in repeated}
-
-
-def net_operations(
-    path: Path,
-    stream: Any,
-    validator: RecordValidator,
-    last_lines: dict[int, int],
-    progress: Progress | None,
-) -> Iterator[list[Operation] | Rejected]:
-    """The file's operations, those of an identity named on several lines handed over
-    together at its last line (so one batch judges the identity's net effect)."""
-    order = NetOrder(last_lines)
-    for number, raw, value in line_reader(path)(stream, progress):
-        location = f"line {number}"
-        outcome: Operation | Rejected = (
-            Rejected(location, raw, [value])
-            if isinstance(value, Problem)
-            else to_operation(value, raw, location, validator)
-        )
-        if isinstance(outcome, Rejected):
-            yield outcome
-            continue
-        yield order.take(hash((outcome.record_type, outcome.uid)), number, outcome)
-    rest = order.rest()  # a line the first pass read differently: never lost
-    if rest:
-        yield rest
+def prepared_batches(
+    path: Path, validator: RecordValidator, batch_size: int, progress: Progress | None
+) -> Iterator[Batch]:
+    """The file's batches (`file_batches`), each read and validated while the caller
+    writes the one before: in a child process for a file of `PROCESS_BYTES` or more,
+    on a thread otherwise. Either way the caller sees the same batches, in order, and
+    an error where reading met it."""
+    if path.stat().st_size >= PROCESS_BYTES:
+        with ProcessPrefetcher(read_packed, str(path), batch_size) as read:
+            for packed, rejected, lines, consumed in read:
+                if progress is not None and consumed:
+                    progress(consumed)
+                yield unpack(packed), rejected, lines
+        return
+    last_lines = identity_index(path)
+    batches = file_batches(path, validator, last_lines, batch_size, progress)
+    with PagePrefetcher(batches, depth=PREFETCH_BATCHES) as prepared:
+        yield from prepared

@@ -1,18 +1,33 @@
-"""Iterating on a thread, ahead of the consumer: the sync engine's pages (fetched,
-validated and normalized while the pages before them are written) and a file
-ingest's batches (read and validated while the batch before is written).
+"""Iterating ahead of the consumer: the sync engine's pages (fetched, validated and
+normalized on a thread while the pages before them are written) and a file ingest's
+batches (read and validated while the batch before is written: on a thread for a small
+file, in a child process for a large one).
 
-Nothing that writes runs on the thread: the consumer commits what it takes, in order,
-so what was prepared but not yet committed is simply prepared again after a crash.
-SQLite releases the GIL while it steps and commits, so the two overlap.
+Nothing that writes runs on the thread or in the child: the consumer commits what it
+takes, in order, so what was prepared but not yet committed is simply prepared again
+after a crash.
+
+Why a process for large files: the writer's SQLite steps release the GIL, but
+`executemany` takes it back after every row, and a reading thread holding it makes the
+writer wait out a switch interval each time; measured, a thread overlapped nothing (a
+20k-block world: 5.2 s on a thread, 5.15 s in sequence). A child process reads on the
+other core; the batches cross a pipe, pickled.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import contextvars
+import importlib
+import pickle
 import queue
+import struct
+import subprocess
+import sys
 import threading
-from collections.abc import Iterable, Iterator
+import traceback
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Generic, TypeVar
 
 # Pages fetched ahead of the ones being written (memory: this many pages more). More than
@@ -88,6 +103,183 @@ class PagePrefetcher(Generic[T]):
         self._thread.join(_JOIN_SECONDS)
 
     def __enter__(self) -> PagePrefetcher[T]:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+class ReaderProcessEnded(RuntimeError):
+    """The child process stopped without handing over the end or an error (killed, or
+    out of memory): what it handed over before stands, the rest was never read."""
+
+
+# The child's first line: it takes the parent's import path from its standard input
+# before it imports anything of metareg, so it runs the very code the parent runs (a
+# checkout on PYTHONPATH, a path a script added), and never the parent's main script
+# (as multiprocessing's spawn would); then its jobs, from the same pipe.
+_CHILD = (
+    "import pickle, sys; sys.path[:] = pickle.load(sys.stdin.buffer); "
+    "from metareg.sync.prefetch import _child_main; _child_main()"
+)
+_FRAME = struct.Struct("<Q")  # each message to the parent: its length, then the pickle
+
+
+def _child_main() -> None:
+    """In the child: for each job `(module, name, args)` read from standard input,
+    hand over each item of `module.name(*args)` on standard output, then the end, or
+    the error the iteration raised (the child's traceback as a note); then wait for the
+    next job, until standard input ends. Anything the child prints goes to stderr."""
+    jobs, out = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr
+
+    def send(message: tuple[str, Any]) -> None:
+        blob = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        out.write(_FRAME.pack(len(blob)))
+        out.write(blob)
+        out.flush()
+
+    while True:
+        try:
+            module, name, args = pickle.load(jobs)  # noqa: S301 (our own parent)
+        except EOFError:  # the parent is done with this child
+            return
+        try:
+            produce = getattr(importlib.import_module(module), name)
+            for item in produce(*args):
+                send(("item", item))
+            send(("end", None))
+        except BrokenPipeError:  # the parent stopped listening
+            return
+        except BaseException as error:
+            error.add_note("in the reading process:\n" + traceback.format_exc())
+            try:
+                send(("error", error))
+            except BrokenPipeError:
+                return
+            except Exception:  # an exception that does not pickle: its type and text do
+                send(("error", RuntimeError(f"{type(error).__name__}: {error}")))
+
+
+class _Child:
+    """One child interpreter (`sys.executable`, a fresh process, not a fork of the
+    caller, whose threads and open database connections a fork would copy)."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(  # noqa: S603 (this interpreter, our own code)
+            [sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None and stdout is not None
+        self.stdin, self.stdout = stdin, stdout
+        self.start(list(sys.path))
+
+    def start(self, job: Any) -> None:
+        """Hand the child its import path (first) or a job."""
+        try:
+            self.stdin.write(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
+            self.stdin.flush()
+        except OSError:  # already gone: reading finds the end of its output, and says so
+            pass
+
+    def read(self, size: int) -> bytes:
+        data = self.stdout.read(size)
+        if len(data) < size:
+            code = self.process.wait()
+            raise ReaderProcessEnded(
+                f"the reading process stopped before the end of its input (exit code {code})"
+            )
+        return data
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.end()
+
+    def end(self) -> None:
+        """Let the child finish (its jobs end) and reap it."""
+        for pipe in (self.stdin, self.stdout):
+            with contextlib.suppress(OSError):
+                pipe.close()
+        try:
+            self.process.wait(_JOIN_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+# Children whose last job ended, kept for the next one: a process of `metareg ingest`
+# or of the bench reading file after file starts one child, not one per file (a child
+# takes about half a second to start: its interpreter and the records layer's imports).
+_idle: list[_Child] = []
+_idle_lock = threading.Lock()
+
+
+def _take_child() -> _Child:
+    with _idle_lock:
+        while _idle:
+            child = _idle.pop()
+            if child.process.poll() is None:
+                return child
+            child.end()
+    return _Child()
+
+
+def _keep_child(child: _Child) -> None:
+    with _idle_lock:
+        _idle.append(child)
+
+
+@atexit.register
+def _end_idle_children() -> None:
+    with _idle_lock:
+        while _idle:
+            _idle.pop().end()
+
+
+class ProcessPrefetcher(Generic[T]):
+    """Iterates `produce(*args)` in a child process (`produce` a module-level function,
+    its arguments and items picklable), handing each item, the end, or the error over
+    in order, as `PagePrefetcher` does. The child runs about one item ahead: it blocks
+    writing the next item until the consumer takes it. `close()` stops the child if
+    the iteration did not end; a child whose iteration ended waits for the next
+    `ProcessPrefetcher` of this process."""
+
+    def __init__(self, produce: Callable[..., Iterable[T]], *args: Any) -> None:
+        self._child = _take_child()
+        self._child.start((produce.__module__, produce.__qualname__, args))
+        self._ended = False
+
+    @property
+    def process_id(self) -> int:
+        return self._child.process.pid
+
+    @property
+    def running(self) -> bool:
+        """Whether the child process is still alive (a kept one is)."""
+        return self._child.process.poll() is None
+
+    def __iter__(self) -> Iterator[T]:
+        while True:
+            (size,) = _FRAME.unpack(self._child.read(_FRAME.size))
+            # Our own child, over a pipe no one else holds: not untrusted data.
+            kind, value = pickle.loads(self._child.read(size))  # noqa: S301
+            if kind == "item":
+                yield value
+            elif kind == "end":
+                self._ended = True
+                return
+            else:
+                self._ended = True
+                raise value
+
+    def close(self) -> None:
+        if self._ended and self.running:
+            _keep_child(self._child)
+        else:
+            self._child.stop()
+
+    def __enter__(self) -> ProcessPrefetcher[T]:
         return self
 
     def __exit__(self, *_: object) -> None:

@@ -1,0 +1,165 @@
+"""A file of canonical records as batches of index operations (`metareg ingest`'s
+reading side; the writing is `metareg.sync.ingest`).
+
+The writer judges each identity by the net effect of the operations it is given
+together, so every operation on one identity must reach it in the same batch, however
+far apart the file has them (a record on line 1, its tombstone on line 5,101). A first
+pass over the file builds an identity index (each identity's last line, as a hash:
+not the file in memory); the second pass holds an operation back until its identity's
+last line and hands them over together. An identity the file names once (the usual
+case) is handed over at once.
+
+Nothing here writes, and nothing here imports more than the records layer: a large
+file is read in a child process (`read_packed`), which starts faster for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from metareg.records.canonical import normalize, record_uid
+from metareg.records.files import Progress, line_reader, to_operation
+from metareg.records.operations import Operation, Packed, Rejected, pack
+from metareg.records.schemas import WITHDRAWAL
+from metareg.records.validate import Problem, RecordValidator
+
+Batch = tuple[list[Operation], list[Rejected], int]
+
+
+def file_batches(
+    path: Path,
+    validator: RecordValidator,
+    last_lines: dict[int, int],
+    batch_size: int,
+    progress: Progress | None,
+) -> Iterator[Batch]:
+    """The file's batches to write, each with the number of input lines it holds: a
+    batch of about `batch_size` operations and rejects, then the rest (the last batch,
+    perhaps empty)."""
+    ops: list[Operation] = []
+    rejected: list[Rejected] = []
+    lines = 0
+    with path.open("rb") as stream:
+        for item in net_operations(path, stream, validator, last_lines, progress):
+            lines += 1
+            if isinstance(item, Rejected):
+                rejected.append(item)
+            else:
+                ops.extend(item)
+            if len(ops) + len(rejected) >= batch_size:
+                yield ops, rejected, lines
+                ops, rejected, lines = [], [], 0
+    yield ops, rejected, lines
+
+
+# The record types whose identity is a field taken as it is (no default, no number
+# that normalization could turn from 2.0 into 2): their uid needs no normal form.
+_UID_AS_GIVEN = frozenset({"action", "unit_status"})
+
+
+def identity_of(value: Any) -> tuple[str, str] | None:
+    """The identity a parsed record names (a record's, or a withdrawal's target), or
+    None when it names none (it will be quarantined)."""
+    try:
+        if value.get("record_type") == WITHDRAWAL:
+            value = value["of"]
+        if value.get("record_type") in _UID_AS_GIVEN:
+            return (value["record_type"], record_uid(value))
+        target = normalize(value)
+        return (str(target["record_type"]), record_uid(target))
+    except Exception:  # unreadable: the second pass quarantines it with its reasons
+        return None
+
+
+def _identity(value: Any) -> int | None:
+    found = identity_of(value)
+    return None if found is None else hash(found)
+
+
+class NetOrder:
+    """Hands over an identity's operations together, at the last place the input names
+    it, given where that is (`last`: hash of the identity -> its last position, for the
+    identities named more than once)."""
+
+    def __init__(self, last: dict[int, int]) -> None:
+        self.last = last
+        self.held: dict[int, list[Any]] = {}
+        self.position = 0  # for a caller that counts as it goes
+
+    def take(self, key: int, position: int, item: Any) -> list[Any]:
+        """What to hand over now: nothing (held), or the identity's items so far."""
+        last = self.last.get(key)
+        if last is None:
+            return [item]
+        if position < last:
+            self.held.setdefault(key, []).append(item)
+            return []
+        return [*self.held.pop(key, []), item]
+
+    def rest(self) -> list[Any]:
+        """Anything still held at the end (an input read differently the second time)."""
+        out = [item for items in self.held.values() for item in items]
+        self.held.clear()
+        return out
+
+
+def identity_index(path: Path) -> dict[int, int]:
+    """For each identity the file names more than once, the last line naming it (as
+    the hash of the identity: two identities sharing a hash are merely handed over
+    together, which changes nothing of their net effect)."""
+    last: dict[int, int] = {}
+    repeated: set[int] = set()
+    with path.open("rb") as stream:
+        for number, _raw, value in line_reader(path)(stream, None):
+            key = _identity(value) if isinstance(value, dict) else None
+            if key is None:
+                continue
+            if key in last:
+                repeated.add(key)
+            last[key] = number
+    return {key: last[key] for key in repeated}
+
+
+def net_operations(
+    path: Path,
+    stream: Any,
+    validator: RecordValidator,
+    last_lines: dict[int, int],
+    progress: Progress | None,
+) -> Iterator[list[Operation] | Rejected]:
+    """The file's operations, those of an identity named on several lines handed over
+    together at its last line (so one batch judges the identity's net effect)."""
+    order = NetOrder(last_lines)
+    for number, raw, value in line_reader(path)(stream, progress):
+        location = f"line {number}"
+        outcome: Operation | Rejected = (
+            Rejected(location, raw, [value])
+            if isinstance(value, Problem)
+            else to_operation(value, raw, location, validator)
+        )
+        if isinstance(outcome, Rejected):
+            yield outcome
+            continue
+        yield order.take(hash((outcome.record_type, outcome.uid)), number, outcome)
+    rest = order.rest()  # a line the first pass read differently: never lost
+    if rest:
+        yield rest
+
+
+def read_packed(
+    path_name: str, batch_size: int
+) -> Iterator[tuple[list[Packed], list[Rejected], int, int]]:
+    """In the reading process: the file's batches with their operations packed (see
+    `records.operations.pack`) and the bytes read for each (the parent reports them)."""
+    path = Path(path_name)
+    consumed = [0]
+
+    def count(size: int) -> None:
+        consumed[0] += size
+
+    batches = file_batches(path, RecordValidator(), identity_index(path), batch_size, count)
+    for ops, rejected, lines in batches:
+        yield pack(ops), rejected, lines, consumed[0]
+        consumed[0] = 0
