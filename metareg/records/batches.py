@@ -9,8 +9,8 @@ not the file in memory); the second pass holds an operation back until its ident
 last line and hands them over together. An identity the file names once (the usual
 case) is handed over at once.
 
-Nothing here writes, and nothing here imports more than the records layer: a large
-file is read in a child process (`read_packed`), which starts faster for it.
+Nothing here writes, and nothing here imports above the records layer: a large file is
+read in a child process (`read_packed`), which imports only what reading needs.
 """
 
 from __future__ import annotations
@@ -152,7 +152,9 @@ def read_packed(
     path_name: str, batch_size: int
 ) -> Iterator[tuple[list[Packed], list[Rejected], int, int]]:
     """In the reading process: the file's batches with their operations packed (see
-    `records.operations.pack`) and the bytes read for each (the parent reports them)."""
+    `records.operations.pack`) and the bytes read for each (the parent reports them).
+    Both passes run here: the identity index holds hashes of strings, which differ
+    from one process to another."""
     path = Path(path_name)
     consumed = [0]
 

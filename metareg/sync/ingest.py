@@ -30,14 +30,7 @@ from metareg.index.counts import Counts
 from metareg.index.quarantine import quarantine
 from metareg.index.statistics import note_written
 from metareg.index.writer import IndexWriter
-from metareg.records.batches import (
-    Batch,
-    NetOrder,
-    file_batches,
-    identity_index,
-    identity_of,
-    read_packed,
-)
+from metareg.records.batches import Batch, file_batches, identity_index, read_packed
 from metareg.records.files import Progress, UnknownFileType, line_reader
 from metareg.records.operations import Operation, Rejected, unpack
 from metareg.records.validate import Problem, RecordValidator
@@ -50,9 +43,6 @@ PREFETCH_BATCHES = 2
 # From this size a file is read in a child process (below it, starting one costs more
 # than the reading: 8 MiB is about 20,000 canonical records, half a second of reading).
 PROCESS_BYTES = 8 << 20
-
-# What `metareg.sync.profile_ingest` shares with this module.
-__all__ = ["NetOrder", "Progress", "identity_of"]
 
 
 class IngestUsageError(ValueError):

@@ -29,7 +29,8 @@ from metareg.connectors.mapping import (
     row_origin,
 )
 from metareg.index.approaches import store_approaches
-from metareg.records.files import to_operation
+from metareg.records.batches import NetOrder, identity_of
+from metareg.records.files import Progress, to_operation
 from metareg.records.operations import Operation, Rejected
 from metareg.records.validate import Problem, RecordValidator
 from metareg.registries import ensure_registry, party_of
@@ -37,10 +38,7 @@ from metareg.sync.ingest import (
     DEFAULT_BATCH,
     IngestReport,
     IngestUsageError,
-    NetOrder,
-    Progress,
     check_files,
-    identity_of,
     write_batch,
 )
 
