@@ -40,8 +40,9 @@ from metareg.sync.prefetch import PagePrefetcher, ProcessPrefetcher
 DEFAULT_BATCH = 5_000
 # Batches prepared ahead of the one being written (memory: this many batches more).
 PREFETCH_BATCHES = 2
-# From this size a file is read in a child process (below it, starting one costs more
-# than the reading: 8 MiB is about 20,000 canonical records, half a second of reading).
+# From this size a file is read in a child process. 8 MiB is about 20,000 canonical
+# records, half a second of reading: about what starting the child costs (once per
+# process; it is then kept for the next file).
 PROCESS_BYTES = 8 << 20
 
 
