@@ -174,7 +174,12 @@ def test_three_workers_share_ten_registries(engine: Engine, db_url: str, tmp_pat
             victim.send_signal(signal.SIGKILL)
             victim.wait(timeout=10)
             killed_at = time.time()
-            orphaned = {r: e.timestamp() for r, (h, e) in leases.items() if h == victim_holder}
+            # What the dead worker still held, read once it is dead: between the read
+            # above and the kill it may have finished a sync and let that lease go
+            # (another worker may then take it at once), or taken a new one.
+            orphaned = {
+                r: e.timestamp() for r, (h, e) in _live_leases(engine).items() if h == victim_holder
+            }
             kill_moment = datetime.now(UTC)
 
             def taken_over() -> bool:
