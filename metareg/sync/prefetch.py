@@ -7,11 +7,12 @@ Nothing that writes runs on the thread or in the child: the consumer commits wha
 takes, in order, so what was prepared but not yet committed is simply prepared again
 after a crash.
 
-Why a process for large files: the writer's SQLite steps release the GIL, but
-`executemany` takes it back after every row, and a reading thread holding it makes the
-writer wait out a switch interval each time; measured, a thread overlapped nothing (a
-20k-block world: 5.2 s on a thread, 5.15 s in sequence). A child process reads on the
-other core; the batches cross a pipe, pickled.
+Why a process for large files: reading a batch (parsing, validation, normal form,
+hashes) is Python, and so is much of writing it; SQLite releases the GIL only inside
+each row's step of `executemany`, and takes it back for the next row. A reading thread
+and the writer therefore take turns more than they overlap (an ingest's wall time was
+about its CPU time). A child process reads on the other core; the batches cross a
+pipe, pickled as plain tuples (`records.operations.pack`).
 """
 
 from __future__ import annotations
