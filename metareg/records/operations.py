@@ -65,9 +65,9 @@ class Rejected:
     origin: Mapping[str, Any] | None = None
 
 
-# An operation as a plain tuple, to cross a process boundary: pickling the tuples of a
-# batch costs about a third of pickling the dataclasses (slots objects pickle through
-# copyreg), and building them again on the other side is cheaper than unpickling those.
+# An operation as a plain tuple, to cross a process boundary: pickling a batch of
+# tuples and building the operations again on the other side cost about a third of
+# pickling and unpickling the dataclasses (slots objects pickle through copyreg).
 Packed = tuple[Any, ...]
 
 
