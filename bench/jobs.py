@@ -104,8 +104,13 @@ def plain(url: str, manifest: str) -> dict[str, Any]:
         kind: [n for n, c in enumerate(cols) if c in JSON_COLUMNS] for kind, cols in columns.items()
     }
     records = 0
-    start = time.perf_counter()
+    # SQLite's own checkpoints, as the driver has them (metareg's engine moves them to a
+    # thread of its own, `metareg.db.checkpoints`, and the dispose ends that thread).
+    engine.dispose()
     raw = engine.raw_connection()
+    if engine.dialect.name == "sqlite":
+        raw.cursor().execute("PRAGMA wal_autocheckpoint=1000")
+    start = time.perf_counter()
     try:
         cursor = raw.cursor()
         for registry, path in _manifest(manifest)["files"].items():

@@ -54,6 +54,7 @@ def checked(ctx: Context, target: Target, size: int, run: int) -> dict[str, Any]
     def make() -> dict[str, Any]:
         url = loaded(ctx, target, size, run)
         increment = increment_path(ctx, size, run)
+        ctx.settle()  # an ingest's or a copy's writes are not the check's
         return job(target, "checks", url=url, as_of=AS_OF, increment=increment, dc01=True)
 
     answer: dict[str, Any] = ctx.remember(("checks", target.label, size, run), make)

@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from metareg.db import checkpoints
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # How much of an SQLite file a long read maps (`file_mapped`): more than any index.
 MMAP_BYTES = 1 << 34
@@ -40,6 +42,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache
     cursor.close()
+    checkpoints.sqlite_pragma(dbapi_connection)
 
 
 @contextmanager
@@ -67,5 +70,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        if database and database != ":memory:" and "mode=memory" not in url:
+            # The log's checkpoints on a thread of the engine (`db.checkpoints`).
+            checkpoints.attach(engine, str(Path(database).expanduser()))
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
