@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 
+from metareg.db.checkpoints import checkpointer_of
 from metareg.oversight import keys
 from metareg.web.api.deps import LoopConnection
 from tests.api.conftest import Api, idn_records, make_api
@@ -49,7 +50,11 @@ def test_nothing_is_held_between_requests(sqlite_engine: Engine, tmp_path: Path)
             driver: Any = connection.connection.driver_connection
             assert driver.in_transaction  # the request's one read transaction
         assert not driver.in_transaction
-        # No reader holds a snapshot: a writer empties the WAL completely.
+        # No reader holds a snapshot: a writer empties the WAL completely (once the
+        # engine's checkpoint thread has stopped: only one checkpoint runs at a time).
+        checkpointer = checkpointer_of(sqlite_engine)
+        assert checkpointer is not None
+        checkpointer.stop()
         with sqlite_engine.connect() as writer:
             busy, _, _ = writer.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
         assert busy == 0
