@@ -139,6 +139,10 @@ class Checkpointer:
                     self._checkpoint(connection)
                     idle_since = time.monotonic()
                 if stopping or time.monotonic() - idle_since >= IDLE_SECONDS:
+                    # One more before it ends: the file's time may not have moved for a
+                    # commit within the clock's tick (a checkpoint with nothing to copy
+                    # writes nothing).
+                    self._checkpoint(connection)
                     with self._lock:
                         if stopping or not self._wake.is_set():
                             self._thread = None
