@@ -3,8 +3,8 @@
 In WAL mode a commit appends its pages to the `-wal` file; a checkpoint copies them
 back into the database file and syncs it. By default SQLite runs the checkpoint inside
 the commit that takes the log past 1,000 pages, so whichever writer crosses the line
-waits for the copy and the fsync: a check's commit of 1,700 new alerts spent 65-80 of
-its 420-530 ms there, a file ingest of two registries 3 of its 41 s (measured
+waits for the copy and the fsync: a check's commit of 1,700 new alerts spent 65-105 ms of
+its 0.42-0.53 s there, a file ingest of two registries about 3 of its 41 s (measured
 2026-12-05 on the 1M world).
 
 metareg's connections leave that to a thread of their engine instead (SQLite's own
