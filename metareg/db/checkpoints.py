@@ -52,22 +52,24 @@ class Checkpointer:
     def __init__(self, database: str) -> None:
         self.database = database
         self._wal = Path(f"{database}-wal")
+        self._rounds = 0  # checkpoints completed, every page then in the log copied
+        self.last_error: str | None = None
+        self._fresh_state()
+        _LIVE.add(self)
+
+    def _fresh_state(self) -> None:
+        """No thread, and locks nobody holds: at creation, and in a forked child (the
+        parent's thread is not there, and it may have held the lock at the fork)."""
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._done = threading.Condition(self._lock)
-        self._thread: threading.Thread | None = None
-        self._pid = os.getpid()
-        self._rounds = 0  # checkpoints completed, every page then in the log copied
         self._stopping = threading.Event()
-        self.last_error: str | None = None
-        _LIVE.add(self)
+        self._thread: threading.Thread | None = None
 
     def committed(self, *_: Any) -> None:
         """A commit is being made: (re)start the thread if it is not running."""
         self._wake.set()
         with self._lock:
-            if self._pid != os.getpid():  # a forked child: the parent's thread is not here
-                self._pid, self._thread = os.getpid(), None
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="metareg-checkpoint", daemon=True
@@ -176,6 +178,14 @@ _LIVE: weakref.WeakSet[Checkpointer] = weakref.WeakSet()
 def _stop_all() -> None:
     for checkpointer in list(_LIVE):
         checkpointer.stop()
+
+
+def _after_fork_in_child() -> None:
+    for checkpointer in list(_LIVE):
+        checkpointer._fresh_state()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def sqlite_pragma(dbapi_connection: Any) -> None:
