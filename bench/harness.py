@@ -21,6 +21,7 @@ import sqlite3
 import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -57,6 +58,54 @@ def quiet_logs() -> None:
 def load_average() -> float:
     """The machine's 1-minute load average (every process, not only ours)."""
     return round(os.getloadavg()[0], 2)
+
+
+def machine_cpu() -> tuple[float, float] | None:
+    """(busy, every) CPU seconds of the whole machine since boot, every core summed
+    (`/proc/stat`: busy is running code, neither idle, waiting on I/O nor taken by the
+    hypervisor); None where there is none."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(x) for x in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    # user, nice, system, idle, iowait, irq, softirq, steal (guest time is in user)
+    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    tick = os.sysconf("SC_CLK_TCK")
+    busy = user + nice + system + irq + softirq  # not the time the hypervisor took (steal)
+    return busy / tick, (busy + idle + iowait + steal) / tick
+
+
+def busy_cores(before: tuple[float, float] | None, seconds: float) -> float | None:
+    """How many cores, on average, the machine kept busy since `before` (every process:
+    the jobs, the database server, anything else running), over `seconds`."""
+    after = machine_cpu()
+    if before is None or after is None or seconds <= 0:
+        return None
+    return round((after[0] - before[0]) / seconds, 3)
+
+
+def ceiling(busy: float | None, workers: int) -> float | None:
+    """The most `workers` processes sharing the work of one can gain on this machine,
+    given the cores that one kept busy: the cores there are, over those it used (the
+    work itself, the database server's included, no less for being split), and never
+    more than the workers."""
+    if not busy:
+        return None
+    return round(min(float(workers), cpu_count() / busy), 3)
+
+
+def ceiling_note(runs: list[Point], workers: int) -> str:
+    """The row's note on the ceiling (`ceiling`) of its baseline runs' busy cores."""
+    busy = [p.extra["busy_cores"] for p in runs if p.extra.get("busy_cores")]
+    if not busy:
+        return ""
+    median = statistics.median(busy)
+    most = ceiling(median, workers)
+    return (
+        f"one process kept {median:.2f} of {cpu_count()} cores busy (every process, the "
+        f"database server's included): {workers} can gain at most {most:.2f}x here"
+    )
 
 
 def cpu_count() -> int:
@@ -290,9 +339,11 @@ def together(
         for child in running:
             child.wait_ready()
         before = load_average()
+        cpu, started = machine_cpu(), time.perf_counter()
         for child in running:
             child.go()
         answers = [child.finish() for child in running]
+        busy = busy_cores(cpu, time.perf_counter() - started)
     except BaseException:
         for child in running:  # none is left waiting for a go that will not come
             if child.process.poll() is None:
@@ -300,7 +351,11 @@ def together(
                 child.process.wait()
         raise
     seconds = max(a["end"] for a in answers) - min(a["start"] for a in answers)
-    return Point(seconds, (before, load_average()), {"workers": count, "answers": answers})
+    return Point(
+        seconds,
+        (before, load_average()),
+        {"workers": count, "answers": answers, "busy_cores": busy},
+    )
 
 
 def point(answer: dict[str, Any], value: float, **extra: Any) -> Point:

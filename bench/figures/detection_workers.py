@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.figures.checks import AS_OF
-from bench.harness import Context, Point, Row, Target, job, together
+from bench.harness import Context, Point, Row, Target, ceiling_note, job, together
 from bench.world import increment_path, loaded
 
 NAME = "detection_workers"
@@ -90,6 +90,8 @@ def rows(ctx: Context, target: Target, runs: list[dict[str, Any]]) -> list[Row]:
         row.add(run["many"], run["one"])
     same = all(run["same_alerts"] for run in runs)
     row.note = "same open alerts" if same else "THE WORKERS' OPEN ALERTS DIFFER FROM ONE PROCESS'"
+    if most := ceiling_note([run["one"] for run in runs], WORKERS):
+        row.note += f"; {most}"
     continued = Row(
         NAME,
         INCREMENTAL,

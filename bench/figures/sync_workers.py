@@ -16,7 +16,7 @@ from __future__ import annotations
 import tempfile
 from typing import Any
 
-from bench.harness import Context, Point, Row, Target, job, together
+from bench.harness import Context, Point, Row, Target, ceiling_note, job, together
 from bench.serve import serving
 from bench.world import manifest_path, world
 
@@ -87,6 +87,8 @@ def rows(ctx: Context, target: Target, runs: list[dict[str, Any]]) -> list[Row]:
     expected = world(ctx, size(ctx), wide=True).total_records
     wrong = {p.extra["records"] for run in runs for p in (run["one"], run["many"])} - {expected}
     row.note = f"30 registries, {expected:,} records"
+    if most := ceiling_note([run["one"] for run in runs], WORKERS):
+        row.note += f"; {most}"
     if wrong:
         row.note += f"; WORKERS RECEIVED {sorted(wrong)} records, not {expected:,}"
     return [row]
