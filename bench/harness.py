@@ -76,35 +76,38 @@ def machine_cpu() -> tuple[float, float] | None:
     return busy / tick, (busy + idle + iowait + steal) / tick
 
 
-def busy_cores(before: tuple[float, float] | None, seconds: float) -> float | None:
-    """How many cores, on average, the machine kept busy since `before` (every process:
-    the jobs, the database server, anything else running), over `seconds`."""
+def busy_since(before: tuple[float, float] | None, seconds: float) -> dict[str, float]:
+    """What the machine's cores did since `before` (`machine_cpu`), over `seconds`: the
+    busy CPU-seconds of every process (the jobs, the database server, anything else
+    running) and the cores that kept busy on average; nothing where /proc/stat is not."""
     after = machine_cpu()
     if before is None or after is None or seconds <= 0:
-        return None
-    return round((after[0] - before[0]) / seconds, 3)
+        return {}
+    busy = after[0] - before[0]
+    return {"busy_cpu_seconds": round(busy, 2), "busy_cores": round(busy / seconds, 3)}
 
 
-def ceiling(busy: float | None, workers: int) -> float | None:
-    """The most `workers` processes sharing the work of one can gain on this machine,
-    given the cores that one kept busy: the cores there are, over those it used (the
-    work itself, the database server's included, no less for being split), and never
-    more than the workers."""
-    if not busy:
-        return None
-    return round(min(float(workers), cpu_count() / busy), 3)
-
-
-def ceiling_note(runs: list[Point], workers: int) -> str:
-    """The row's note on the ceiling (`ceiling`) of its baseline runs' busy cores."""
-    busy = [p.extra["busy_cores"] for p in runs if p.extra.get("busy_cores")]
-    if not busy:
+def cores_note(runs: list[tuple[Point, Point]], workers: int) -> str:
+    """A workers' row's note on the cores: how many the machine kept busy with one
+    process and with the workers (medians of the runs), and the busy CPU-seconds of
+    each. A speed-up is the cores gained times the CPU-seconds saved: once the workers
+    keep every core busy, only less work goes faster."""
+    pairs = [
+        (value.extra, baseline.extra)
+        for value, baseline in runs
+        if value.extra.get("busy_cores") and baseline.extra.get("busy_cores")
+    ]
+    if not pairs:
         return ""
-    median = statistics.median(busy)
-    most = ceiling(median, workers)
+
+    def median(side: int, name: str) -> float:
+        return statistics.median(pair[side][name] for pair in pairs)
+
     return (
-        f"one process kept {median:.2f} of {cpu_count()} cores busy (every process, the "
-        f"database server's included): {workers} can gain at most {most:.2f}x here"
+        f"cores kept busy (every process, the database server's included): "
+        f"{median(1, 'busy_cores'):.2f} with one process, {median(0, 'busy_cores'):.2f} "
+        f"with {workers}, of {cpu_count()}; busy CPU-seconds "
+        f"{median(1, 'busy_cpu_seconds'):.1f} and {median(0, 'busy_cpu_seconds'):.1f}"
     )
 
 
@@ -343,7 +346,7 @@ def together(
         for child in running:
             child.go()
         answers = [child.finish() for child in running]
-        busy = busy_cores(cpu, time.perf_counter() - started)
+        busy = busy_since(cpu, time.perf_counter() - started)
     except BaseException:
         for child in running:  # none is left waiting for a go that will not come
             if child.process.poll() is None:
@@ -354,7 +357,7 @@ def together(
     return Point(
         seconds,
         (before, load_average()),
-        {"workers": count, "answers": answers, "busy_cores": busy},
+        {"workers": count, "answers": answers, **busy},
     )
 
 

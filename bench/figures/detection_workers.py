@@ -14,7 +14,11 @@ Each process calls `metareg.checks.partitions.run_partitions(engine, as_of=...)`
 takes partition leases until none is left (a revision without it reports the figure
 "not available", `bench.adapter.PLACES["partitioned_check"]`). The two processes share
 the machine's cores with the database server and anything else running: quote the
-load average beside the ratio.
+load average beside the ratio. The row also says how many cores the machine kept busy
+with one process and with the workers, and the busy CPU-seconds of each
+(`harness.cores_note`): a speed-up is the cores gained times the work saved, and on
+two cores the one process already keeps about one and a half busy (its database
+server's parallel workers).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.figures.checks import AS_OF
-from bench.harness import Context, Point, Row, Target, ceiling_note, job, together
+from bench.harness import Context, Point, Row, Target, cores_note, job, together
 from bench.world import increment_path, loaded
 
 NAME = "detection_workers"
@@ -90,8 +94,8 @@ def rows(ctx: Context, target: Target, runs: list[dict[str, Any]]) -> list[Row]:
         row.add(run["many"], run["one"])
     same = all(run["same_alerts"] for run in runs)
     row.note = "same open alerts" if same else "THE WORKERS' OPEN ALERTS DIFFER FROM ONE PROCESS'"
-    if most := ceiling_note([run["one"] for run in runs], WORKERS):
-        row.note += f"; {most}"
+    if cores := cores_note(row.runs, WORKERS):
+        row.note += f"; {cores}"
     continued = Row(
         NAME,
         INCREMENTAL,

@@ -8,7 +8,9 @@ registries, and the exchange server holds the world in memory. Each worker claim
 next registry no other has claimed and syncs it under metareg's sync lease (see
 `bench.jobs.sync_worker`). Each worker's set-up (imports, engine, registry
 configuration) happens before a barrier; the time is from the first worker's start to
-the last one's end; records/s counts what they received, which must be the world.
+the last one's end; records/s counts what they received, which must be the world. The
+row also says how many cores the machine kept busy with one worker and with three, and
+the busy CPU-seconds of each (`harness.cores_note`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import tempfile
 from typing import Any
 
-from bench.harness import Context, Point, Row, Target, ceiling_note, job, together
+from bench.harness import Context, Point, Row, Target, cores_note, job, together
 from bench.serve import serving
 from bench.world import manifest_path, world
 
@@ -87,8 +89,8 @@ def rows(ctx: Context, target: Target, runs: list[dict[str, Any]]) -> list[Row]:
     expected = world(ctx, size(ctx), wide=True).total_records
     wrong = {p.extra["records"] for run in runs for p in (run["one"], run["many"])} - {expected}
     row.note = f"30 registries, {expected:,} records"
-    if most := ceiling_note([run["one"] for run in runs], WORKERS):
-        row.note += f"; {most}"
+    if cores := cores_note(row.runs, WORKERS):
+        row.note += f"; {cores}"
     if wrong:
         row.note += f"; WORKERS RECEIVED {sorted(wrong)} records, not {expected:,}"
     return [row]
