@@ -60,9 +60,9 @@ def load_average() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-def machine_cpu() -> tuple[float, float] | None:
-    """(busy, every) CPU seconds of the whole machine since boot, every core summed
-    (`/proc/stat`: busy is running code, neither idle, waiting on I/O nor taken by the
+def machine_cpu() -> float | None:
+    """The busy CPU-seconds of the whole machine since boot, every core summed
+    (`/proc/stat`: running code, neither idle, waiting on I/O nor taken by the
     hypervisor); None where there is none."""
     try:
         with open("/proc/stat") as stat:
@@ -70,20 +70,18 @@ def machine_cpu() -> tuple[float, float] | None:
     except (OSError, ValueError):
         return None
     # user, nice, system, idle, iowait, irq, softirq, steal (guest time is in user)
-    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
-    tick = os.sysconf("SC_CLK_TCK")
-    busy = user + nice + system + irq + softirq  # not the time the hypervisor took (steal)
-    return busy / tick, (busy + idle + iowait + steal) / tick
+    user, nice, system, _idle, _iowait, irq, softirq = (fields + [0] * 7)[:7]
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
-def busy_since(before: tuple[float, float] | None, seconds: float) -> dict[str, float]:
+def busy_since(before: float | None, seconds: float) -> dict[str, float]:
     """What the machine's cores did since `before` (`machine_cpu`), over `seconds`: the
     busy CPU-seconds of every process (the jobs, the database server, anything else
     running) and the cores that kept busy on average; nothing where /proc/stat is not."""
     after = machine_cpu()
     if before is None or after is None or seconds <= 0:
         return {}
-    busy = after[0] - before[0]
+    busy = after - before
     return {"busy_cpu_seconds": round(busy, 2), "busy_cores": round(busy / seconds, 3)}
 
 
