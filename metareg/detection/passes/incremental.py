@@ -121,28 +121,26 @@ def find_changed(
     if within is not None:
         touched.keep_only(within.approach, within.programme)
     scope = JudgedScope()
-    findings, read = _blocks(connection, touched, context, scope)
+    findings = _blocks(connection, touched, context, scope)
     if touched.unit_registries:
         findings += units.find(connection, touched.unit_registries)
         findings += programmes.find(connection, touched.unit_registries)
         scope.unit_scopes = {unit_scope(u) for u in touched.unit_registries}
     detected = Detected(findings, scope)
     if touched.auth_keys:
-        detected.findings += _authorizations(connection, touched, since.watermark, detected, read)
+        detected.findings += _authorizations(connection, touched, since.watermark, detected)
     return detected
 
 
 def _blocks(
     connection: Connection, touched: Touched, context: CheckContext, scope: JudgedScope
-) -> tuple[list[Finding], dict[Identity, BlockRecord]]:
+) -> list[Finding]:
     """Every block meeting a touched interval, and every block meeting those (their
     partners): enough to judge any alert whose range meets the interval. All pairs'
-    intervals are read together (`read.blocks.hulls_of_pairs`, `blocks_meeting_pairs`).
-    Also returns the current actions read, by identity: every changed action that is
-    still current is among them (its own interval is touched)."""
+    intervals are read together (`read.blocks.hulls_of_pairs`, `blocks_meeting_pairs`)."""
     merged = sorted(touched.merged().items())
     if not merged:
-        return [], {}
+        return []
     found_spans = read_blocks.max_spans(connection)
     wanted = [(ca, registry, *interval) for (ca, registry), found in merged for interval in found]
     reach = read_blocks.hulls_of_pairs(connection, wanted, found_spans)
@@ -153,24 +151,18 @@ def _blocks(
     ]
     regions = read_blocks.blocks_meeting_pairs(connection, hulls, found_spans)
     findings: list[Finding] = []
-    read: dict[Identity, BlockRecord] = {}
     for (ca, registry), intervals in merged:
         region = regions.get((ca, registry), [])
-        read.update((r.identity, r) for r in region if r.record_type == "action")
         ordered = sorted(region, key=lambda r: (r.first_id, r.record_type, r.registry_id, r.uid))
         for finding in sweep_group(ordered, context):
             if meets(intervals, finding.first_id, finding.last_id):
                 findings.append(finding)
         scope.block_ranges[(ca, registry)] = intervals
-    return findings, read
+    return findings
 
 
 def _authorizations(
-    connection: Connection,
-    touched: Touched,
-    watermark: int,
-    detected: Detected,
-    read: dict[Identity, BlockRecord],
+    connection: Connection, touched: Touched, watermark: int, detected: Detected
 ) -> list[Finding]:
     """The authorization rules over the touched keys: a key `judged_whole` is judged
     whole; for the others only what their changed actions can affect
@@ -202,14 +194,7 @@ def _authorizations(
         if key not in judged_whole
         for identity in touched.auth_changes[key].actions
     }
-    # Those the blocks pass read are current as read there; only the rest (an action
-    # no longer current, or outside every pair's span) are looked up.
-    current = {identity: read[identity] for identity in changed if identity in read}
-    unread = changed.difference(current)
-    if unread:
-        current.update(
-            (r.identity, r) for r in read_authorizations.actions_with(connection, unread)
-        )
+    current = {r.identity: r for r in read_authorizations.actions_with(connection, changed)}
     totals = _continued_totals(connection, touched, judged_whole, current, watermark)
     in_part = [key for key in wanted if key not in judged_whole]
     since = authorization.first_transfers_needed(
