@@ -17,8 +17,8 @@ the machine's cores with the database server and anything else running: quote th
 load average beside the ratio. The row also says how many cores the machine kept busy
 with one process and with the workers, and the busy CPU-seconds of each
 (`harness.cores_note`): a speed-up is the cores gained times the work saved, and on
-two cores the one process already keeps about one and a half busy (its database
-server's parallel workers).
+two cores the one process already keeps about one and a half busy (its screen reads
+through two database connections at once).
 """
 
 from __future__ import annotations
