@@ -37,6 +37,7 @@ from metareg.detection.read.blocks import distinct_values
 from metareg.detection.rules.kinds import CheckContext
 from metareg.detection.rules.terms import party_of
 from metareg.findings import CATALOGUE, DETECTION_RULES
+from metareg.index import first_transferred
 from metareg.log import get_logger
 from metareg.registries import acts_for as registries_acts_for
 
@@ -233,6 +234,7 @@ def run_checks(
                 update(state_table).where(state_table.c.name == STATE_NAME).values(checked_at=at)
             )
         serialize_writers(connection)
+        first_transferred.ensure(connection)  # its triggers, if a migration dropped them
         judge_operational(connection, at)
         # The index as it stood at one instant: on PostgreSQL a snapshot taken when no
         # index writer was in flight (writers go on while the check reads it).

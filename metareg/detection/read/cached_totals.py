@@ -19,7 +19,10 @@ on each connection starts a new epoch (its marker changed, or it is new), so no
 connection that checks after the commit can still see the epoch of a sum that may
 predate it: a remembered sum always equals the SQL sum over the current index.
 
-Other databases have no such cheap per-connection marker: there the sum always runs.
+A sum not remembered is read from the total SQLite's triggers keep at write time
+(`metareg.index.first_transferred`: one look-up), and only summed where they are
+missing. Other databases have no such cheap per-connection marker: there the sum always
+runs.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine
 
 from metareg.detection.read import authorizations
+from metareg.index import first_transferred as kept_at_write
 
 SEEN_KEY = "metareg.detection.cached_totals.seen"  # in the pool record's info: the last marker seen
 MAX_KEYS = 10_000  # callers may name any authorization id: bound what is remembered
@@ -98,7 +102,9 @@ def first_transferred(connection: Connection, ca: str, authorization_id: str) ->
         total = memory.totals.get(key) if memory.epoch == epoch else None
     if total is not None:
         return total
-    total = authorizations.first_transferred(connection, ca, authorization_id)
+    total = kept_at_write.units(connection, ca, authorization_id)
+    if total is None:  # the triggers are missing: summed
+        total = authorizations.first_transferred(connection, ca, authorization_id)
     with memory.lock:
         if memory.epoch == epoch:  # no write seen since the epoch was read
             if len(memory.totals) >= MAX_KEYS:

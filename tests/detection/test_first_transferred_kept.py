@@ -1,0 +1,74 @@
+"""The units first transferred per authorization key, kept at write time (SQLite).
+
+`tests/detection/test_cached_totals.py` holds the authorization check's totals equal to
+the exact SQL sum after random writes (its misses read the kept table on SQLite). Here:
+what a user of the index would notice if the table were trusted when it cannot be. A
+migration that rebuilds `actions` drops their triggers; until the next check the
+answer must still be the sum of what is stored, and the next check puts the triggers
+back and rebuilds the table. On PostgreSQL nothing is kept: the answer is summed.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Engine
+
+from metareg.checks.runner import run_checks
+from metareg.detection.read import authorizations, cached_totals
+from metareg.index import first_transferred
+from tests.detection.test_cached_totals import _clear, _first_transfer, _write
+
+
+def _total(engine: Engine) -> int:
+    """The authorization check's total from a connection new to the engine's memory."""
+    with engine.connect() as connection:
+        exact = authorizations.first_transferred(connection, "CA0001", "AUTH-1")
+        assert cached_totals.first_transferred(connection, "CA0001", "AUTH-1") == exact
+        connection.invalidate()  # the next one is new to the memory too
+        return exact
+
+
+def test_the_kept_total_is_the_sum_and_survives_its_triggers_being_dropped(
+    engine: Engine,
+) -> None:
+    _clear(engine)
+    with engine.begin() as connection:
+        _write(connection, [_first_transfer(1, 1, 10), _first_transfer(2, 11, 15)])
+    assert _total(engine) == 15
+    with engine.connect() as connection:
+        kept = first_transferred.units(connection, "CA0001", "AUTH-1")
+    assert kept == (15 if engine.dialect.name == "sqlite" else None)
+    if engine.dialect.name != "sqlite":
+        return
+
+    # As a batch migration of `actions` would leave it: no triggers, a stale table.
+    with engine.begin() as connection:
+        for name in first_transferred.trigger_names():
+            connection.exec_driver_sql(f"DROP TRIGGER {name}")
+        _write(connection, [_first_transfer(3, 16, 40)])  # +25, not counted by any trigger
+    with engine.connect() as connection:
+        assert first_transferred.units(connection, "CA0001", "AUTH-1") is None  # not trusted
+    assert _total(engine) == 40  # summed
+
+    run_checks(engine, as_of=date(2024, 6, 30))  # puts the triggers back, rebuilds
+    with engine.connect() as connection:
+        assert first_transferred.units(connection, "CA0001", "AUTH-1") == 40
+    with engine.begin() as connection:
+        _write(connection, [_first_transfer(3, 16, 20)])  # a correction: 25 -> 5 units
+    with engine.connect() as connection:
+        assert first_transferred.units(connection, "CA0001", "AUTH-1") == 20
+    assert _total(engine) == 20
+
+
+def test_a_key_whose_first_transfers_are_gone_keeps_zero(engine: Engine) -> None:
+    _clear(engine)
+    with engine.begin() as connection:
+        _write(connection, [_first_transfer(1, 1, 10)])
+    record = dict(_first_transfer(1, 1, 10)[1], action_type="Use", purpose="NDC")
+    with engine.begin() as connection:
+        _write(connection, [("IDN01", record)])  # no longer a first transfer
+    assert _total(engine) == 0
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            assert first_transferred.units(connection, "CA0001", "AUTH-1") == 0
