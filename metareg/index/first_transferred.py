@@ -43,7 +43,12 @@ _SUBTRACT = (
 )
 # The columns a first transfer's count depends on: an update of any other leaves it.
 _COUNTED_COLUMNS = "action_type, cooperative_approach_id, authorization_id, first_id, last_id"
-_UNITS = f"SELECT units FROM {TABLE} WHERE cooperative_approach_id = ? AND authorization_id = ?"
+# SQLite's `+` turns an integer that would pass 2**63 into a float (its `sum()` raises):
+# a key whose total ever did is stored inexact, and never answered from here.
+_UNITS = (
+    f"SELECT units, typeof(units) FROM {TABLE} "
+    "WHERE cooperative_approach_id = ? AND authorization_id = ?"
+)
 
 
 def trigger_names() -> list[str]:
@@ -98,9 +103,12 @@ def ensure(connection: Connection) -> None:
 def units(connection: Connection, ca: str, authorization_id: str) -> int | None:
     """The units first transferred under the key, as the connection's snapshot holds
     them; None where the table is not kept up to date (PostgreSQL, or the triggers are
-    missing): the caller sums. Read in the caller's transaction, so the triggers' check
-    and the total see the same snapshot."""
+    missing, or the total passed what an integer holds): the caller sums. Read in the
+    caller's transaction, so the triggers' check and the total see the same snapshot."""
     if not kept(connection) or not _triggered(connection):
         return None
     found = connection.exec_driver_sql(_UNITS, (ca, authorization_id)).first()
-    return 0 if found is None else int(found[0])
+    if found is None:
+        return 0
+    total, kind = found
+    return int(total) if kind == "integer" else None

@@ -72,3 +72,15 @@ def test_a_key_whose_first_transfers_are_gone_keeps_zero(engine: Engine) -> None
     if engine.dialect.name == "sqlite":
         with engine.connect() as connection:
             assert first_transferred.units(connection, "CA0001", "AUTH-1") == 0
+
+
+def test_a_total_past_what_an_integer_holds_is_never_answered_rounded(engine: Engine) -> None:
+    """Ten first transfers of 10**18 - 1 units each: SQLite's `+` would keep ~1e19 as a
+    float. The kept table must not answer it; the sum decides, as it did before."""
+    if engine.dialect.name != "sqlite":
+        return
+    _clear(engine)
+    with engine.begin() as connection:
+        _write(connection, [_first_transfer(n, 1, 10**18 - 1) for n in range(10)])
+    with engine.connect() as connection:
+        assert first_transferred.units(connection, "CA0001", "AUTH-1") is None

@@ -35,11 +35,7 @@ def upgrade() -> None:
         sa.Column("units", Serial, nullable=False),
         sa.PrimaryKeyConstraint("cooperative_approach_id", "authorization_id"),
     )
-    connection = op.get_bind()
-    if first_transferred.kept(connection):
-        first_transferred.rebuild(connection)
-        for statement in first_transferred.trigger_statements():
-            connection.exec_driver_sql(statement)
+    first_transferred.ensure(op.get_bind())  # SQLite: the triggers, the table from `actions`
 
 
 def downgrade() -> None:
