@@ -8,7 +8,7 @@ per key; the table is built here from the rows already stored. PostgreSQL gets t
 (unused) table and no triggers: its callers sum.
 
 Revision ID: 0025_first_transferred_kept
-Revises: 0024_action_unit_range_ids
+Revises: 0001_core
 Create Date: 2026-12-05
 """
 
@@ -22,7 +22,7 @@ from metareg.db.types import Serial
 from metareg.index import first_transferred
 
 revision = "0025_first_transferred_kept"
-down_revision = "0024_action_unit_range_ids"
+down_revision = "0001_core"
 branch_labels = None
 depends_on = None
 
