@@ -41,6 +41,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection
 
+from metareg.db import triggers
+
 SEGMENT = 8192  # row ids per stored segment
 ACTION, HOLDING = 0, 1
 TABLES = {ACTION: "actions", HOLDING: "holdings"}
@@ -372,9 +374,6 @@ def trigger_statements() -> list[str]:
     return statements
 
 
-TRIGGERS = len(TABLES) * len(EVENTS)
-
-
 def kept(connection: Connection) -> bool:
     """Whether this database keeps the copy (SQLite)."""
     return connection.dialect.name == "sqlite"
@@ -579,14 +578,6 @@ class Columns:
         return int(self.records.shape[0])
 
 
-def _triggered(connection: Connection) -> bool:
-    """Whether every trigger of the copy is in place."""
-    found = connection.exec_driver_sql(
-        f"SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE '{STORE}_%'"
-    ).scalar()
-    return found == TRIGGERS
-
-
 def _stored_records(connection: Connection) -> tuple[Any, int]:
     """Every stored segment in (kind, segment) order as one array of `RECORD`, and how
     many of its bytes are holdings'.
@@ -615,7 +606,9 @@ def _stored_records(connection: Connection) -> tuple[Any, int]:
 def load(connection: Connection, approaches: Collection[str] | None = None) -> Columns:
     """Every current action and holding (or those of these cooperative approaches),
     folded up to date first. Raises `Unencodable` when a record could not be encoded."""
-    if not _triggered(connection):  # e.g. dropped with their table by a batch migration
+    if not triggers.all_present(
+        connection, trigger_names()
+    ):  # e.g. dropped with their table by a batch migration
         # The rebuild's first write opens the transaction the triggers are then made in
         # (SQLite's driver would commit DDL outside one at once): both or neither stay.
         rebuild(connection)

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
+from metareg.db import triggers
+
 TABLE = "authorization_first_transferred"
 COUNTED = "First transfer"  # RULES.md DC09: the first transfers count
 EVENTS = ("insert", "update", "delete")
@@ -70,16 +72,6 @@ def kept(connection: Connection) -> bool:
     return connection.dialect.name == "sqlite"
 
 
-def _triggered(connection: Connection) -> bool:
-    names = trigger_names()
-    found = connection.exec_driver_sql(
-        "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "
-        f"AND name IN ({', '.join('?' * len(names))})",
-        tuple(names),
-    ).scalar()
-    return found == len(names)
-
-
 def rebuild(connection: Connection) -> None:
     """The table from `actions` as they are (in the caller's transaction)."""
     connection.exec_driver_sql(f"DELETE FROM {TABLE}")
@@ -93,7 +85,7 @@ def rebuild(connection: Connection) -> None:
 def ensure(connection: Connection) -> None:
     """On SQLite, the triggers in place, and the table rebuilt if they were not (the
     caller holds the write lock; its transaction commits both or neither)."""
-    if not kept(connection) or _triggered(connection):
+    if not kept(connection) or triggers.all_present(connection, trigger_names()):
         return
     rebuild(connection)  # its first write opens the transaction the triggers join
     for statement in trigger_statements():
@@ -105,7 +97,7 @@ def units(connection: Connection, ca: str, authorization_id: str) -> int | None:
     them; None where the table is not kept up to date (PostgreSQL, or the triggers are
     missing, or the total passed what an integer holds): the caller sums. Read in the
     caller's transaction, so the triggers' check and the total see the same snapshot."""
-    if not kept(connection) or not _triggered(connection):
+    if not kept(connection) or not triggers.all_present(connection, trigger_names()):
         return None
     found = connection.exec_driver_sql(_UNITS, (ca, authorization_id)).first()
     if found is None:
