@@ -72,12 +72,21 @@ def kept(connection: Connection) -> bool:
     return connection.dialect.name == "sqlite"
 
 
+# Each first transfer's units summed as high and low 32 bits (neither partial sum can
+# pass 2**63 below 2**31 rows a key), then put together with `*` and `+`, which, unlike
+# SQLite's `sum()` (it raises), turn a total past 2**63 into a float, as the triggers'
+# `+` does: exact where it fits, never answered where it does not (`units`).
+_UNITS_SUM = (
+    "sum((last_id - first_id + 1) >> 32) * 4294967296 + sum((last_id - first_id + 1) & 4294967295)"
+)
+
+
 def rebuild(connection: Connection) -> None:
     """The table from `actions` as they are (in the caller's transaction)."""
     connection.exec_driver_sql(f"DELETE FROM {TABLE}")
     connection.exec_driver_sql(
         f"INSERT INTO {TABLE} ({_KEY}, units) "
-        f"SELECT {_KEY}, sum(last_id - first_id + 1) FROM actions "
+        f"SELECT {_KEY}, {_UNITS_SUM} FROM actions "
         f"WHERE action_type = '{COUNTED}' AND authorization_id IS NOT NULL GROUP BY {_KEY}"
     )
 

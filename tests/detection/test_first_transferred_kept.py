@@ -15,6 +15,7 @@ from datetime import date
 from sqlalchemy import Engine
 
 from metareg.checks.runner import run_checks
+from metareg.db import triggers
 from metareg.detection.read import authorizations, cached_totals
 from metareg.index import first_transferred
 from tests.detection.test_cached_totals import _clear, _first_transfer, _write
@@ -83,4 +84,17 @@ def test_a_total_past_what_an_integer_holds_is_never_answered_rounded(engine: En
     with engine.begin() as connection:
         _write(connection, [_first_transfer(n, 1, 10**18 - 1) for n in range(10)])
     with engine.connect() as connection:
+        assert first_transferred.units(connection, "CA0001", "AUTH-1") is None
+
+    # Rebuilt after its triggers were dropped (as a batch migration leaves it): the
+    # check runs (SQLite's `sum()` would raise on this key), puts the triggers back, and
+    # the total is stored as the triggers' `+` leaves it, a float never answered.
+    with engine.begin() as connection:
+        for name in first_transferred.trigger_names():
+            connection.exec_driver_sql(f"DROP TRIGGER {name}")
+    run_checks(engine, as_of=date(2024, 6, 30))
+    with engine.connect() as connection:
+        assert triggers.all_present(connection, first_transferred.trigger_names())
+        stored = f"SELECT typeof(units) FROM {first_transferred.TABLE}"
+        assert connection.exec_driver_sql(stored).scalar() == "real"
         assert first_transferred.units(connection, "CA0001", "AUTH-1") is None
