@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from metareg.db.upsert import json_text
+from metareg.detection.read import blocks
 from metareg.index import query
 from metareg.sync.ingest import ingest_files
 from tests.helpers import action, holding, write_jsonl
@@ -54,3 +56,33 @@ def test_covering_a_single_serial(loaded: Engine) -> None:
     with loaded.connect() as c:
         assert [r["record_id"] for r in query.covering(c, "CA0001", "IDN01", 1)] == ["A"]
         assert query.covering(c, "CA0009", "IDN01", 1) == []
+
+
+def test_the_incremental_checks_hulls_read_no_row_and_its_regions_test_the_end_on_the_index(
+    loaded: Engine,
+) -> None:
+    """Migration 0026: the block indexes hold `last_id`, so the hull of the blocks
+    meeting a range (min first_id, max last_id) is read from the index alone, and the
+    blocks read for a range are tested for their end before their row is read."""
+    if loaded.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's plans depend on its statistics and visibility map")
+    with loaded.connect() as c:
+        for table in ("actions", "holdings"):
+            statement = blocks._PAIR_HULL_SQL[(table, False)].compile(dialect=c.dialect)
+            plan = " ".join(
+                row[3]
+                for row in c.exec_driver_sql(
+                    f"EXPLAIN QUERY PLAN {statement.string}",
+                    (json_text([["CA0001", "IDN01", 0, 150, 155]]),),
+                )
+            )
+            index = {"actions": "ix_action_block", "holdings": "ix_holding_block"}[table]
+            assert f"USING COVERING INDEX {index}" in plan, plan
+        # And what they find is what they found before: the blocks meeting [150, 155].
+        spans = blocks.max_spans(c)
+        wanted = [("CA0001", "IDN01", 150, 155)]
+        assert blocks.hulls_of_pairs(c, wanted, spans) == {wanted[0]: (101, 200)}
+        found = blocks.blocks_meeting_pairs(c, [("CA0001", "IDN01", 101, 200)], spans)
+        assert sorted(r.uid for r in found[("CA0001", "IDN01")]) == sorted(
+            ["B", "2024-12-31|H|CA0001-IDN01-IDN-150-160-2023"]
+        )

@@ -111,7 +111,9 @@ Action = table(
     Column("underlying_first", Serial),
     Column("underlying_last", Serial),
     UniqueConstraint("registry_id", "uid", name="uq_action_identity"),
-    Index("ix_action_block", "cooperative_approach_id", "party_registry_id", "first_id"),
+    # A block's range in the index itself (migration 0026): a range read tests
+    # `last_id` on the entry, and the incremental check's hulls need no row.
+    Index("ix_action_block", "cooperative_approach_id", "party_registry_id", "first_id", "last_id"),
     Index("ix_action_authorization", "authorization_id"),
     # DC09's running totals and the authorization check sum an authorization's
     # first transfers up to a date, and the full check's DC07-DC09 filters
@@ -162,7 +164,9 @@ Holding = table(
     Column("account_id", String(256), nullable=False),
     Column("account_type", String(24), nullable=False),
     UniqueConstraint("registry_id", "uid", name="uq_holding_identity"),
-    Index("ix_holding_block", "cooperative_approach_id", "party_registry_id", "first_id"),
+    Index(
+        "ix_holding_block", "cooperative_approach_id", "party_registry_id", "first_id", "last_id"
+    ),
     Index("ix_holding_snapshot", "registry_id", "as_of"),
 )
 
