@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, func, select
 from metareg import log
 from metareg.connectors import build_connector
 from metareg.connectors.base import Connector
+from metareg.db.sums import joined, unit_sums
 from metareg.db.tables.index import Action, Holding
 from metareg.db.tables.sync import SyncReconciliation
 from metareg.db.upsert import upsert
@@ -48,7 +49,7 @@ class ReconcileReport:
 
 
 def index_totals(connection: Connection, registry_id: str) -> dict[TotalsKey, tuple[int, int]]:
-    units = func.sum(_actions.c.last_id - _actions.c.first_id + 1)
+    units = unit_sums(_actions.c.last_id - _actions.c.first_id + 1)  # exact past 2**63
     out: dict[TotalsKey, tuple[int, int]] = {}
     rows = connection.execute(
         select(
@@ -56,21 +57,21 @@ def index_totals(connection: Connection, registry_id: str) -> dict[TotalsKey, tu
             _actions.c.vintage,
             _actions.c.action_type,
             func.count(),
-            units,
+            *units,
         )
         .where(_actions.c.registry_id == registry_id)
         .group_by(_actions.c.cooperative_approach_id, _actions.c.vintage, _actions.c.action_type)
     )
-    for ca, vintage, action_type, blocks, total in rows:
-        out[("action", ca, int(vintage), action_type)] = (int(blocks), int(total or 0))
-    held_units = func.sum(_holdings.c.last_id - _holdings.c.first_id + 1)
+    for ca, vintage, action_type, blocks, high, low in rows:
+        out[("action", ca, int(vintage), action_type)] = (int(blocks), joined(high, low))
+    held_units = unit_sums(_holdings.c.last_id - _holdings.c.first_id + 1)
     rows = connection.execute(
-        select(_holdings.c.cooperative_approach_id, _holdings.c.vintage, func.count(), held_units)
+        select(_holdings.c.cooperative_approach_id, _holdings.c.vintage, func.count(), *held_units)
         .where(_holdings.c.registry_id == registry_id)
         .group_by(_holdings.c.cooperative_approach_id, _holdings.c.vintage)
     )
-    for ca, vintage, blocks, total in rows:
-        out[("holding", ca, int(vintage), None)] = (int(blocks), int(total or 0))
+    for ca, vintage, blocks, high, low in rows:
+        out[("holding", ca, int(vintage), None)] = (int(blocks), joined(high, low))
     return out
 
 

@@ -13,10 +13,11 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Date, String, and_, bindparam, func, select
+from sqlalchemy import Connection, Date, String, and_, bindparam, select
 
 from metareg.db.driver import DriverSelect
 from metareg.db.json_params import json_rows
+from metareg.db.sums import joined, unit_sums
 from metareg.db.upsert import batched, json_text
 from metareg.detection.read.blocks import execute_chunk
 from metareg.detection.read.columns import (
@@ -33,10 +34,11 @@ from metareg.index import query
 
 IDENTITY_CHUNK = 500  # uids per lookup by identity
 
-_UNITS = func.sum(actions.c.last_id - actions.c.first_id + 1)
+# Block sizes summed exactly, past 2**63 too (`db.sums`): select both, then `joined`.
+_UNITS = unit_sums(actions.c.last_id - actions.c.first_id + 1)
 # Built once: the full check sums each key's first transfers, the authorization check
 # reads one key's versions per request; building these costs more than running them.
-_FIRST_TRANSFERRED = select(_UNITS).where(
+_FIRST_TRANSFERRED = select(*_UNITS).where(
     actions.c.cooperative_approach_id == bindparam("ca"),
     actions.c.authorization_id == bindparam("aid"),
     actions.c.action_type == COUNTED,
@@ -129,11 +131,11 @@ def actions_naming(
 def first_transfer_totals(connection: Connection) -> list[tuple[str, str, int]]:
     """(ca, authorization id, units first transferred under it) for every key."""
     rows = connection.execute(
-        select(actions.c.cooperative_approach_id, actions.c.authorization_id, _UNITS)
+        select(actions.c.cooperative_approach_id, actions.c.authorization_id, *_UNITS)
         .where(actions.c.action_type == COUNTED, actions.c.authorization_id.is_not(None))
         .group_by(actions.c.cooperative_approach_id, actions.c.authorization_id)
     )
-    return [(ca, aid, int(total)) for ca, aid, total in rows]
+    return [(ca, aid, joined(high, low)) for ca, aid, high, low in rows]
 
 
 def actions_with(
@@ -195,7 +197,7 @@ def first_transferred(
         return 0
     if before is None and excluding is None:
         found = connection.execute(_FIRST_TRANSFERRED, {"ca": ca, "aid": authorization_id})
-        return int(found.scalar() or 0)
+        return joined(*found.one())
     conditions = _first_transfers_of(ca, authorization_id)
     if excluding is not None:
         conditions.append(
@@ -203,7 +205,7 @@ def first_transferred(
         )
     if before is not None:
         conditions.append(actions.c.action_date < date.fromisoformat(before))
-    return int(connection.execute(select(_UNITS).where(*conditions)).scalar() or 0)
+    return joined(*connection.execute(select(*_UNITS).where(*conditions)).one())
 
 
 # The incremental check's reads of a key's first transfers around the date its changes
@@ -215,7 +217,7 @@ _OF_KEY = (
     actions.c.action_type == COUNTED,
 )
 _FIRST_TRANSFERS_SINCE = select(*action_columns()).where(*_OF_KEY, actions.c.action_date >= _DAY)
-_FIRST_TRANSFERRED_BEFORE = select(_UNITS).where(*_OF_KEY, actions.c.action_date < _DAY)
+_FIRST_TRANSFERRED_BEFORE = select(*_UNITS).where(*_OF_KEY, actions.c.action_date < _DAY)
 
 
 def first_transfers_since(
@@ -278,4 +280,4 @@ def first_transferred_before(
     if not before:
         return 0
     params = {"ca": ca, "aid": authorization_id, "day": date.fromisoformat(before)}
-    return int(connection.execute(_FIRST_TRANSFERRED_BEFORE, params).scalar() or 0)
+    return joined(*connection.execute(_FIRST_TRANSFERRED_BEFORE, params).one())
