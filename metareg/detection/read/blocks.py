@@ -1,7 +1,7 @@
 """Reading the blocks for the checks: only the columns the rules need, streamed.
 
 Blocks are read per (cooperative approach, originating registry), in `first_id`
-order, through the (ca, registry, first_id) index of each table; actions and
+order, through the (ca, registry, first_id, last_id) index of each table; actions and
 holdings are merged in Python. Grouping never relies on how the database collates
 text, so SQLite and PostgreSQL give the same result.
 """
@@ -68,7 +68,8 @@ def _in_pair(table: Table) -> list[Any]:
 
 def _in_range(table: Table) -> list[Any]:
     """Blocks intersecting [first, last]: they start within [first - max span, last]
-    (an index range on (ca, registry, first_id)) and end at or after `first`."""
+    (an index range on (ca, registry, first_id, last_id), whose entries say where
+    each ends) and end at or after `first`."""
     return [
         *_in_pair(table),
         table.c.first_id >= bindparam("low"),
