@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, bindparam, func, select
 
 from metareg import log
 from metareg.connectors import build_connector
 from metareg.connectors.base import Connector
-from metareg.db.sums import joined, unit_sums
+from metareg.db.sums import UnitsSelect
 from metareg.db.tables.index import Action, Holding
 from metareg.db.tables.sync import SyncReconciliation
 from metareg.db.upsert import upsert
@@ -48,30 +48,39 @@ class ReconcileReport:
         return len(self.totals) + self.block_differences
 
 
-def index_totals(connection: Connection, registry_id: str) -> dict[TotalsKey, tuple[int, int]]:
-    units = unit_sums(_actions.c.last_id - _actions.c.first_id + 1)  # exact past 2**63
-    out: dict[TotalsKey, tuple[int, int]] = {}
-    rows = connection.execute(
+# Per (approach, vintage[, action type]): blocks and units, the units exact past 2**63
+# (`db.sums.UnitsSelect`: a registry's blocks may hold up to 10**18 units each).
+_ACTION_TOTALS = UnitsSelect(
+    lambda sums: (
         select(
             _actions.c.cooperative_approach_id,
             _actions.c.vintage,
             _actions.c.action_type,
             func.count(),
-            *units,
+            *sums,
         )
-        .where(_actions.c.registry_id == registry_id)
+        .where(_actions.c.registry_id == bindparam("registry"))
         .group_by(_actions.c.cooperative_approach_id, _actions.c.vintage, _actions.c.action_type)
-    )
-    for ca, vintage, action_type, blocks, high, low in rows:
-        out[("action", ca, int(vintage), action_type)] = (int(blocks), joined(high, low))
-    held_units = unit_sums(_holdings.c.last_id - _holdings.c.first_id + 1)
-    rows = connection.execute(
-        select(_holdings.c.cooperative_approach_id, _holdings.c.vintage, func.count(), *held_units)
-        .where(_holdings.c.registry_id == registry_id)
+    ),
+    _actions.c.last_id - _actions.c.first_id + 1,
+)
+_HOLDING_TOTALS = UnitsSelect(
+    lambda sums: (
+        select(_holdings.c.cooperative_approach_id, _holdings.c.vintage, func.count(), *sums)
+        .where(_holdings.c.registry_id == bindparam("registry"))
         .group_by(_holdings.c.cooperative_approach_id, _holdings.c.vintage)
-    )
-    for ca, vintage, blocks, high, low in rows:
-        out[("holding", ca, int(vintage), None)] = (int(blocks), joined(high, low))
+    ),
+    _holdings.c.last_id - _holdings.c.first_id + 1,
+)
+
+
+def index_totals(connection: Connection, registry_id: str) -> dict[TotalsKey, tuple[int, int]]:
+    out: dict[TotalsKey, tuple[int, int]] = {}
+    params = {"registry": registry_id}
+    for ca, vintage, action_type, blocks, total in _ACTION_TOTALS.rows(connection, params):
+        out[("action", ca, int(vintage), action_type)] = (int(blocks), total)
+    for ca, vintage, blocks, total in _HOLDING_TOTALS.rows(connection, params):
+        out[("holding", ca, int(vintage), None)] = (int(blocks), total)
     return out
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Date, String, and_, bindparam, select
 
 from metareg.db.driver import DriverSelect
 from metareg.db.json_params import json_rows
-from metareg.db.sums import joined, unit_sums
+from metareg.db.sums import UnitsSelect
 from metareg.db.upsert import batched, json_text
 from metareg.detection.read.blocks import execute_chunk
 from metareg.detection.read.columns import (
@@ -34,14 +34,25 @@ from metareg.index import query
 
 IDENTITY_CHUNK = 500  # uids per lookup by identity
 
-# Block sizes summed exactly, past 2**63 too (`db.sums`): select both, then `joined`.
-_UNITS = unit_sums(actions.c.last_id - actions.c.first_id + 1)
+# Block sizes, summed exactly past 2**63 too (`db.sums.UnitsSelect`).
+_SIZE = actions.c.last_id - actions.c.first_id + 1
 # Built once: the full check sums each key's first transfers, the authorization check
 # reads one key's versions per request; building these costs more than running them.
-_FIRST_TRANSFERRED = select(*_UNITS).where(
-    actions.c.cooperative_approach_id == bindparam("ca"),
-    actions.c.authorization_id == bindparam("aid"),
-    actions.c.action_type == COUNTED,
+_FIRST_TRANSFERRED = UnitsSelect(
+    lambda sums: select(*sums).where(
+        actions.c.cooperative_approach_id == bindparam("ca"),
+        actions.c.authorization_id == bindparam("aid"),
+        actions.c.action_type == COUNTED,
+    ),
+    _SIZE,
+)
+_TOTALS = UnitsSelect(
+    lambda sums: (
+        select(actions.c.cooperative_approach_id, actions.c.authorization_id, *sums)
+        .where(actions.c.action_type == COUNTED, actions.c.authorization_id.is_not(None))
+        .group_by(actions.c.cooperative_approach_id, actions.c.authorization_id)
+    ),
+    _SIZE,
 )
 _VERSIONS_OF_KEY = (
     versions_select()
@@ -130,12 +141,7 @@ def actions_naming(
 
 def first_transfer_totals(connection: Connection) -> list[tuple[str, str, int]]:
     """(ca, authorization id, units first transferred under it) for every key."""
-    rows = connection.execute(
-        select(actions.c.cooperative_approach_id, actions.c.authorization_id, *_UNITS)
-        .where(actions.c.action_type == COUNTED, actions.c.authorization_id.is_not(None))
-        .group_by(actions.c.cooperative_approach_id, actions.c.authorization_id)
-    )
-    return [(ca, aid, joined(high, low)) for ca, aid, high, low in rows]
+    return [(str(ca), str(aid), total) for ca, aid, total in _TOTALS.rows(connection)]
 
 
 def actions_with(
@@ -196,8 +202,7 @@ def first_transferred(
     if before == "":
         return 0
     if before is None and excluding is None:
-        found = connection.execute(_FIRST_TRANSFERRED, {"ca": ca, "aid": authorization_id})
-        return joined(*found.one())
+        return _FIRST_TRANSFERRED.total(connection, {"ca": ca, "aid": authorization_id})
     conditions = _first_transfers_of(ca, authorization_id)
     if excluding is not None:
         conditions.append(
@@ -205,7 +210,7 @@ def first_transferred(
         )
     if before is not None:
         conditions.append(actions.c.action_date < date.fromisoformat(before))
-    return joined(*connection.execute(select(*_UNITS).where(*conditions)).one())
+    return UnitsSelect(lambda sums: select(*sums).where(*conditions), _SIZE).total(connection)
 
 
 # The incremental check's reads of a key's first transfers around the date its changes
@@ -217,7 +222,9 @@ _OF_KEY = (
     actions.c.action_type == COUNTED,
 )
 _FIRST_TRANSFERS_SINCE = select(*action_columns()).where(*_OF_KEY, actions.c.action_date >= _DAY)
-_FIRST_TRANSFERRED_BEFORE = select(*_UNITS).where(*_OF_KEY, actions.c.action_date < _DAY)
+_FIRST_TRANSFERRED_BEFORE = UnitsSelect(
+    lambda sums: select(*sums).where(*_OF_KEY, actions.c.action_date < _DAY), _SIZE
+)
 
 
 def first_transfers_since(
@@ -280,4 +287,4 @@ def first_transferred_before(
     if not before:
         return 0
     params = {"ca": ca, "aid": authorization_id, "day": date.fromisoformat(before)}
-    return joined(*connection.execute(_FIRST_TRANSFERRED_BEFORE, params).one())
+    return _FIRST_TRANSFERRED_BEFORE.total(connection, params)
