@@ -15,8 +15,8 @@ from typing import Any
 from metareg.checks.runner import run_checks
 from metareg.records.identifiers import MAX_SERIAL
 from metareg.sync.reconcile import index_totals
-from tests.api.conftest import AUTH_ID, Api
-from tests.helpers import action, authorization
+from tests.api.conftest import AUTH_ID, Api, idn_records
+from tests.helpers import action
 
 
 def _first_transfers(numbers: range) -> list[dict[str, Any]]:
@@ -38,13 +38,7 @@ def test_first_transfers_past_64_bits_are_judged_answered_and_reconciled(api: Ap
     api.ingest(
         "IDN01",
         [
-            authorization(
-                AUTH_ID,
-                authorization_date="2024-01-10",
-                authorized_quantity=200000,
-                purposes=["NDC"],
-                authorized_party_ids=["JPN"],
-            ),
+            idn_records()[0],  # the API world's authorization: 200,000 units, NDC, JPN
             action("ISS-1", 1, MAX_SERIAL, action_date="2024-02-01"),
             *_first_transfers(range(10)),
         ],
