@@ -58,12 +58,12 @@ def test_covering_a_single_serial(loaded: Engine) -> None:
         assert query.covering(c, "CA0009", "IDN01", 1) == []
 
 
-def test_the_incremental_checks_hulls_read_no_row_and_its_regions_test_the_end_on_the_index(
+def test_the_incremental_checks_hulls_are_read_from_the_block_index_alone(
     loaded: Engine,
 ) -> None:
     """Migration 0026: the block indexes hold `last_id`, so the hull of the blocks
-    meeting a range (min first_id, max last_id) is read from the index alone, and the
-    blocks read for a range are tested for their end before their row is read."""
+    meeting a range (least first_id, greatest last_id) is read from the index alone,
+    and the hulls and the blocks meeting them are what they were."""
     if loaded.dialect.name != "sqlite":
         pytest.skip("PostgreSQL's plans depend on its statistics and visibility map")
     with loaded.connect() as c:
