@@ -32,6 +32,14 @@ def _halves(count: Any) -> list[Any]:
     ]
 
 
+def joined_in_sql(count: str) -> str:
+    """The same two sums of the SQL expression `count`, put together in SQL with `*` and
+    `+`: exact where the total fits in 64 bits, a float past it on SQLite (its `+` turns
+    an overflow into a float where `sum()` raises), for a total kept as SQLite's own
+    arithmetic leaves it (`index.first_transferred`)."""
+    return f"sum(({count}) >> {_LOW_BITS}) * {1 << _LOW_BITS} + sum(({count}) & {_LOW_MASK})"
+
+
 def _overflowed(error: OperationalError) -> bool:
     return "integer overflow" in str(error.orig)
 

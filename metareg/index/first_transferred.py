@@ -27,6 +27,7 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from metareg.db import triggers
+from metareg.db.sums import joined_in_sql
 
 TABLE = "authorization_first_transferred"
 COUNTED = "First transfer"  # RULES.md DC09: the first transfers count
@@ -72,13 +73,11 @@ def kept(connection: Connection) -> bool:
     return connection.dialect.name == "sqlite"
 
 
-# Each first transfer's units summed as high and low 32 bits (neither partial sum can
-# pass 2**63 below 2**31 rows a key), then put together with `*` and `+`, which, unlike
-# SQLite's `sum()` (it raises), turn a total past 2**63 into a float, as the triggers'
-# `+` does: exact where it fits, never answered where it does not (`units`).
-_UNITS_SUM = (
-    "sum((last_id - first_id + 1) >> 32) * 4294967296 + sum((last_id - first_id + 1) & 4294967295)"
-)
+# Each first transfer's units summed in two halves and put together in SQL
+# (`db.sums.joined_in_sql`): a total past 2**63 becomes a float, as the triggers' `+`
+# leaves it, where SQLite's `sum()` raises: exact where it fits, never answered where it
+# does not (`units`).
+_UNITS_SUM = joined_in_sql("last_id - first_id + 1")
 
 
 def rebuild(connection: Connection) -> None:
