@@ -99,6 +99,8 @@ def test_every_figure_is_measured_beside_its_baseline(
     assert set(planted) == set(RULES)
     assert not [rule for rule in planted if not first["extra"]["open_alerts"].get(rule)]
     assert by_metric[checks.INCREMENTAL]["runs"][0]["value"]["was_full"] is False
+    corrected = by_metric[checks.CORRECTED]["runs"][0]["value"]
+    assert (corrected["was_full"], corrected["opened"], corrected["resolved"]) == (False, 0, 0)
     ingest = by_metric[FIGURES["ingest"].INGEST]["runs"][0]["value"]
     assert ingest["records"] > 3 * SIZE  # about 3.5 records a block
     for row in rows:

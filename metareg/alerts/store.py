@@ -39,7 +39,7 @@ from metareg.alerts.events import EventItem, record_events, serialize_writers
 from metareg.db.driver import DriverSelect
 from metareg.db.json_params import json_values
 from metareg.db.tables.alerts import Alert
-from metareg.db.upsert import batched, collector_paused, json_text, upsert, write_rows
+from metareg.db.upsert import batched, collector_paused, json_text, write_rows
 from metareg.findings import CATALOGUE, Finding
 
 ALERT_FIELDS = (
@@ -324,7 +324,8 @@ class Existing:
     id: str
     status: str
     rule: str
-    # What a refresh would rewrite (None: not read, refresh it all).
+    # What a refresh would rewrite (None: not read; `reconcile` reads it if a finding
+    # confirms the alert).
     content: tuple[Any, ...] | None = None
 
 
@@ -341,10 +342,6 @@ CONTENT = (
     "scope",
     "details",
 )
-
-
-def _content(values: dict[str, Any] | Any) -> tuple[Any, ...]:
-    return tuple(values[name] for name in CONTENT)
 
 
 _EXISTING = select(
@@ -395,6 +392,14 @@ def _lookup(connection: Connection, fingerprints: list[str]) -> dict[str, Existi
     for chunk in batched(fingerprints, LOOKUP_CHUNK):
         found.update(_existing(connection.execute(statement, {"fingerprints": json_text(chunk)})))
     return found
+
+
+def _finding_content(finding: Finding) -> tuple[Any, ...]:
+    """The `CONTENT` its alert's row (`_row`) would be written with."""
+    return tuple(
+        finding.evidence_dicts() if name == "evidence" else getattr(finding, name)
+        for name in CONTENT
+    )
 
 
 def _row(finding: Finding, fingerprint: str, now: datetime) -> dict[str, Any]:
@@ -468,7 +473,11 @@ def reconcile(
     by_fp: dict[str, Finding] = {}
     for finding in findings:
         by_fp.setdefault(finding.fingerprint, finding)
-    unknown = [fp for fp in by_fp if fp not in in_scope]
+    # The stored alerts of the findings not in scope, and the content of those in scope
+    # read without it (an incremental check's reads): each one look-up by fingerprint.
+    unknown = [
+        fp for fp in by_fp if (current := in_scope.get(fp)) is None or current.content is None
+    ]
     known = {**in_scope, **_lookup(connection, unknown)} if unknown else in_scope
 
     result = Reconciled({}, {}, {})
@@ -480,14 +489,13 @@ def reconcile(
             new.append((fp, finding))
             result.opened[finding.rule] = result.opened.get(finding.rule, 0) + 1
             continue
-        row = _row(finding, fp, at)
         if current.status == "resolved":
-            reopened.append(row)
+            reopened.append(_row(finding, fp, at))
             result.reopened[finding.rule] = result.reopened.get(finding.rule, 0) + 1
-        elif current.content is not None and current.content == _content(row):
+        elif current.content == _finding_content(finding):
             seen.append(current.id)  # confirmed as it stands: only last_seen moves
         else:
-            refreshed.append(row)
+            refreshed.append(_row(finding, fp, at))
     gone: list[str] = []
     for fp, existing in in_scope.items():
         if fp not in by_fp and existing.status != "resolved":
@@ -495,8 +503,8 @@ def reconcile(
             result.resolved[existing.rule] = result.resolved.get(existing.rule, 0) + 1
 
     opened = _open(connection, new, at)
-    upsert(connection, alerts_table, refreshed, key=("fingerprint",), update=REFRESHED)
-    upsert(connection, alerts_table, reopened, key=("fingerprint",), update=REOPENED)
+    _rewrite(connection, refreshed, REFRESHED)
+    _rewrite(connection, reopened, REOPENED)
     for chunk in batched(seen, LOOKUP_CHUNK):
         connection.execute(
             update(alerts_table).where(alerts_table.c.id.in_(chunk)).values(last_seen=at)
@@ -607,6 +615,24 @@ def _open(
         json_columns=JSON_COLUMNS,
     )
     return alerts
+
+
+def _rewrite(connection: Connection, rows: list[dict[str, Any]], columns: Sequence[str]) -> None:
+    """Update these `columns` of the stored alerts of the rows (`_row`, by fingerprint),
+    on the fast path: their JSON serialized once by orjson, as `_open` writes it."""
+    write_rows(
+        connection,
+        alerts_table,
+        OPENED_COLUMNS,
+        [tuple(_stored(row, name) for name in OPENED_COLUMNS) for row in rows],
+        key=("fingerprint",),
+        update=columns,
+        json_columns=JSON_COLUMNS,
+    )
+
+
+def _stored(row: dict[str, Any], name: str) -> Any:
+    return json_text(row[name]) if name in JSON_COLUMNS else row[name]
 
 
 def _snapshots(connection: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:

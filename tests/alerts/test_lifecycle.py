@@ -11,7 +11,7 @@ from metareg.alerts import store
 from metareg.alerts.events import events_page
 from metareg.alerts.operational import raise_operational, resolve_operational
 from tests.alerts.conftest import Index
-from tests.helpers import action, holding
+from tests.helpers import action, authorization, holding
 
 RULES_FIELDS = {
     "id",
@@ -240,3 +240,76 @@ def test_a_checks_summary_counts_the_alerts_by_rule_and_status(index: Index) -> 
     assert summary.open == {"DC12": 1}
     assert summary.acknowledged == {"DC01": 1}
     assert summary.resolved == {"DC01": 1}
+
+
+def _log_rewrites(index: Index) -> None:
+    """Note every alert whose stored content an UPDATE sets (even to the same values)."""
+    content = "message, evidence, details, registries, first_id, last_id"
+    with index.engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE rewritten (alert_id VARCHAR(16))")
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql(
+                f"CREATE TRIGGER note_rewrite AFTER UPDATE OF {content} ON alert "
+                "BEGIN INSERT INTO rewritten VALUES (new.id); END"
+            )
+        else:
+            connection.exec_driver_sql(
+                "CREATE FUNCTION note_rewrite() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN INSERT INTO rewritten VALUES (NEW.id); RETURN NEW; END $$"
+            )
+            connection.exec_driver_sql(
+                f"CREATE TRIGGER note_rewrite AFTER UPDATE OF {content} ON alert "
+                "FOR EACH ROW EXECUTE FUNCTION note_rewrite()"
+            )
+
+
+def _rewritten(index: Index) -> set[str]:
+    with index.engine.connect() as connection:
+        return {row[0] for row in connection.exec_driver_sql("SELECT alert_id FROM rewritten")}
+
+
+def test_an_incremental_check_confirms_the_alerts_it_judges_again_without_rewriting_them(
+    index: Index,
+) -> None:
+    """A change re-judges its ranges and keys; the alerts there that the incremental
+    check finds as they stand (a block rule's, an authorization rule's) only move
+    `last_seen`, as a full check's do. A finding that says something new still rewrites
+    its alert."""
+    _conflict(index)  # DC01 on ISS-1 and ISS-9
+    transfer = action(
+        "TRF-1", 20, 30, "First transfer", authorization_id="IDN-NONE", acquiring_party_id="JPN"
+    )
+    to_kor = action(
+        "TRF-2",
+        40,
+        50,
+        "First transfer",
+        authorization_id="IDN-2023-0001",
+        acquiring_party_id="KOR",
+    )
+    index.put("IDN01", authorization())  # for JPN only
+    index.put("IDN01", transfer, to_kor)  # DC07: no registry reports IDN-NONE; DC09: KOR
+    index.check()
+    before = {a["id"]: a for a in index.alerts()}
+    assert {a["rule"] for a in before.values()} >= {"DC01", "DC07", "DC09"}
+    _log_rewrites(index)
+
+    # Changes the findings do not depend on: both alerts' ranges and key are judged again.
+    index.put("IDN01", action("ISS-1", 1, 100, sectors=["energy"]))
+    index.put("IDN01", *({**record, "sectors": ["energy"]} for record in (transfer, to_kor)))
+    summary = index.check()
+    assert not summary.full
+    after = {a["id"]: a for a in index.alerts()}
+    assert after.keys() == before.keys()
+    for alert_id, alert in after.items():
+        assert alert["last_seen"] > before[alert_id]["last_seen"], alert["rule"]
+        assert {k: v for k, v in alert.items() if k != "last_seen"} == {
+            k: v for k, v in before[alert_id].items() if k != "last_seen"
+        }
+    assert {after[a]["rule"] for a in _rewritten(index)} == set()
+
+    index.put("JPN01", action("ISS-9", 60, 150))  # DC01 now says 60-100: rewritten
+    index.check()
+    [dc01] = [a for a in index.alerts() if a["rule"] == "DC01"]
+    assert (dc01["first_id"], dc01["last_id"]) == (60, 100)
+    assert _rewritten(index) == {dc01["id"]}
