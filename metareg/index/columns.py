@@ -15,17 +15,25 @@ transferring; `party_code`) and the reporting registry (`registry_key`). A recor
 whose text the encoding cannot hold is stored flagged `BAD`, and `load` then refuses
 (`Unencodable`): the check sweeps every block, as before this copy existed.
 
-How it stays right: SQLite triggers on `actions` and `holdings` note every inserted,
-updated or deleted row id in `index_columns_dirty`, whichever code wrote (the index
-writer, a snapshot's supersession, a plain SQL statement). `fold` encodes those rows
-and rewrites the segments (`SEGMENT` ids each, one BLOB per segment) that hold them,
-then empties the table: the index writer folds at the end of each batch, in its
-transaction; `load` folds whatever is left first. The rows the index writer upserted
-it hands to its fold (`Written`), matched to their ids through the notes its write
-left, in order; every other noted row (and any of those a later statement changed)
-is read back. The copy therefore commits or rolls
-back with the rows it copies, and is never read stale. `load` also checks that the
-triggers exist (else it creates them and rebuilds the copy).
+How it stays right: SQLite triggers on `actions` and `holdings` note every updated or
+deleted row id in `index_columns_dirty`, whichever code wrote (the index writer, a
+snapshot's supersession, a plain SQL statement); an inserted row is found by its id,
+past the largest id the copy has folded (`db.triggers.folded`: an insert trigger cost
+each inserted row about a third of its insert). `fold` encodes the noted and the new
+rows and rewrites the segments (`SEGMENT` ids each, one BLOB per segment) that hold
+them, empties the notes and moves the mark to the table's largest id: the index writer
+folds at the end of each batch, in its transaction; `load` folds whatever is left
+first. The rows the index writer wrote it hands to its fold (`Written`): the rows it
+inserted with the ids it gave them, the rows it updated matched to their ids through
+the notes their update left, in order; every other row (and any of those a later
+statement changed) is read back. The copy therefore commits or rolls back with the
+rows it copies, and is never read stale. `load` also checks that the triggers exist
+(else it creates them and rebuilds the copy).
+
+A deleted row's id can be given again to the next insert (SQLite gives the largest id
+plus one): if the copy folded the delete, the mark moved down with the table's largest
+id, so the insert lands past it; if not, the delete's note makes the fold read that id
+again.
 
 PostgreSQL keeps no copy: there the screen aggregates in the server, in parallel.
 """
@@ -354,17 +362,23 @@ def trigger_names() -> list[str]:
     return [f"{STORE}_{name}_{event}" for name in TABLES.values() for event in EVENTS]
 
 
-EVENTS = ("insert", "update", "delete")
+EVENTS = ("update", "delete")
+# Named by the migrations that drop them (0027): inserts are found by their ids now.
+FORMER_EVENTS = ("insert",)
+
+
+def mark_name(kind: int) -> str:
+    """The copy's mark of its table's rows folded (`db.triggers.folded`)."""
+    return f"{STORE}:{TABLES[kind]}"
 
 
 def trigger_statements() -> list[str]:
-    """The SQLite triggers that note every changed row id of `actions` and `holdings`."""
+    """The SQLite triggers that note every updated or deleted row id of `actions` and
+    `holdings` (an inserted one is found by its id)."""
     statements = []
     for kind, name in TABLES.items():
         note = f"INSERT INTO {DIRTY} (kind, row_id) VALUES ({kind}, %s.id);"
         statements += [
-            f"CREATE TRIGGER IF NOT EXISTS {STORE}_{name}_insert AFTER INSERT ON {name} "
-            f"BEGIN {note % 'NEW'} END",
             f"CREATE TRIGGER IF NOT EXISTS {STORE}_{name}_update "
             f"AFTER UPDATE OF {TRIGGERED_COLUMNS[kind]} ON {name} "
             f"BEGIN {note % 'OLD'} {note % 'NEW'} END",
@@ -396,15 +410,19 @@ def _segments(connection: Connection, kind: int, segments: Iterable[int]) -> dic
 
 @dataclass(frozen=True)
 class Written:
-    """Rows the index writer wrote to `TABLES[kind]` with one bulk upsert: tuples in the
-    order of `names`, in the order written. `after` and `until` bound the `DIRTY` rowids
-    its triggers noted them under (`mark` before and after the write)."""
+    """Rows the index writer wrote to `TABLES[kind]` with one bulk statement: tuples in
+    the order of `names`, in the order written. `until`: the last `DIRTY` rowid when the
+    write ended (`mark`: a later note of one of its rows means a later statement changed
+    it). Inserted rows come with the ids the writer gave them (`ids`); upserted ones
+    without, and `after` (`mark` before the write) and `until` bound the rowids their
+    update triggers noted them under."""
 
     kind: int
     names: Sequence[str]
     rows: Sequence[Sequence[Any]]
     after: int
     until: int
+    ids: Sequence[int] | None = None
 
 
 def _driver_rows(connection: Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
@@ -428,14 +446,18 @@ def _known(kind: int, noted: Any, written: Written) -> Any | None:
     its rows cannot be matched to their row ids (then they are read back).
 
     `noted` holds (rowid, row id) of every `DIRTY` entry of the kind, in rowid order.
-    Each upserted row noted its id once (inserted) or twice in a row (updated), so the
-    entries of the write, with repeats collapsed, are the rows' ids in the order
-    written: unless their number is the number of rows, nothing is assumed. A row
-    noted again after the write (a later statement changed it) is left to be read."""
+    Inserted rows come with their ids. Each upserted row noted its id twice in a row
+    (updated; an upsert that inserted notes nothing), so the entries of the write, with
+    repeats collapsed, are the rows' ids in the order written: unless their number is
+    the number of rows, nothing is assumed. A row noted again after the write (a later
+    statement changed it) is left to be read."""
     rowids, ids = noted[:, 0], noted[:, 1]
-    during = ids[(rowids > written.after) & (rowids <= written.until)]
-    if during.shape[0]:
-        during = during[np.concatenate(([True], during[1:] != during[:-1]))]
+    if written.ids is not None:
+        during = np.asarray(written.ids, dtype=np.int64)
+    else:
+        during = ids[(rowids > written.after) & (rowids <= written.until)]
+        if during.shape[0]:
+            during = during[np.concatenate(([True], during[1:] != during[:-1]))]
     if during.shape[0] != len(written.rows):
         return None
     records = encode_written(kind, during, written.names, written.rows)
@@ -478,21 +500,35 @@ def _noted(connection: Connection) -> Any:
     return marks[np.argsort(marks[:, 0], kind="stable")]
 
 
+def _inserted(connection: Connection, kind: int, after: int) -> Any:
+    """The ids of the kind's rows past `after` (inserted since the copy last folded)."""
+    text = _driver_rows(
+        connection, f"SELECT group_concat(id) FROM {TABLES[kind]} WHERE id > ?", (after,)
+    )[0][0]
+    if text is None:
+        return np.zeros(0, dtype=np.int64)
+    return np.fromstring(text, dtype=np.int64, sep=",")
+
+
 def fold(connection: Connection, written: Sequence[Written] = ()) -> int:
-    """Bring the copy up to date with the rows the triggers noted; the number of row ids
-    folded. Runs in the caller's transaction. `written`: rows the index writer wrote
-    in it, which it has in hand and need not be read back (only those still as
-    written; every other noted row is read)."""
+    """Bring the copy up to date with the rows inserted since it last folded and the
+    rows the triggers noted; the number of row ids folded. Runs in the caller's
+    transaction. `written`: rows the index writer wrote in it, which it has in hand and
+    need not be read back (only those still as written; every other row is read)."""
     if not kept(connection):
         return 0
     marks = _noted(connection)
-    if not marks.shape[0]:
-        return 0
+    folded = 0
     for kind in TABLES:
         of_kind = marks[marks[:, 1] == kind][:, [0, 2]]
-        ids = np.unique(of_kind[:, 1])
+        after = triggers.folded(connection, mark_name(kind))
+        inserted = _inserted(connection, kind, after)
+        ids = np.union1d(of_kind[:, 1], inserted)
+        # The mark follows the table's largest id, down too (rows at the top deleted).
+        triggers.fold_to(connection, mark_name(kind), TABLES[kind])
         if not ids.shape[0]:
             continue
+        folded += int(ids.shape[0])
         parts = [
             records
             for write in written
@@ -501,10 +537,12 @@ def fold(connection: Connection, written: Sequence[Written] = ()) -> int:
         known = np.unique(np.concatenate([p["id"] for p in parts])) if parts else ids[:0]
         rest = np.setdiff1d(ids, known, assume_unique=True)
         if rest.shape[0]:
-            parts.append(_read(connection, kind, rest, every=rest.shape[0] == ids.shape[0]))
+            every = not inserted.shape[0] and rest.shape[0] == ids.shape[0]  # every note
+            parts.append(_read(connection, kind, rest, every=every))
         _rewrite(connection, kind, ids, np.concatenate(parts))
-    connection.exec_driver_sql(f"DELETE FROM {DIRTY}")
-    return int(marks.shape[0])
+    if marks.shape[0]:
+        connection.exec_driver_sql(f"DELETE FROM {DIRTY}")
+    return folded
 
 
 def _last_id(data: bytes) -> int:
@@ -554,7 +592,9 @@ def rebuild(connection: Connection) -> None:
     """Build the copy from every current row (the migration; a copy found wrong)."""
     connection.exec_driver_sql(f"DELETE FROM {STORE}")
     connection.exec_driver_sql(f"DELETE FROM {DIRTY}")
+    triggers.ensure_marks(connection)
     for kind in TABLES:
+        triggers.fold_to(connection, mark_name(kind), TABLES[kind])
         after = -1
         while True:
             rows = connection.exec_driver_sql(

@@ -28,7 +28,7 @@ from sqlalchemy import Connection, Table, func, insert, literal, select, tuple_
 from metareg.db.locks import share_index_log
 from metareg.db.tables.index import CURRENT_TABLES, BlockSpan, Holding, RecordVersion
 from metareg.db.upsert import batched, collector_paused, upsert, write_rows
-from metareg.index import columns
+from metareg.index import columns, first_transferred
 from metareg.index.counts import Counts
 from metareg.index.unitrange import NO_UNITS, status_columns, unit_columns
 from metareg.records.canonical import dumps
@@ -265,6 +265,8 @@ class IndexWriter:
         # The columnar copy, in this transaction (SQLite), given the rows written here.
         written, self._written = self._written, []
         columns.fold(self.connection, written)
+        if first_transferred.kept(self.connection):
+            first_transferred.fold(self.connection)  # the first transfers inserted here
         return counts
 
     # -- the generic path -------------------------------------------------------------
@@ -342,7 +344,13 @@ class IndexWriter:
             elif start[0] == "current":
                 deletes.append(uid)
 
-        self._write(record_type, table, history, self._current_rows(record_type, stored))
+        self._write(
+            record_type,
+            table,
+            history,
+            [op for op in stored if op.uid not in current],
+            [op for op in stored if op.uid in current],
+        )
         for chunk in batched(deletes, LOOKUP_CHUNK):
             self.connection.execute(
                 table.delete().where(
@@ -358,22 +366,21 @@ class IndexWriter:
         where the current content is the same, else a correction."""
         current = self._current_hashes(table, [op.uid for op in ops])
         history: list[tuple[Any, ...]] = []
-        changed: list[Incoming] = []
+        new: list[Incoming] = []
+        corrected: list[Incoming] = []
         for op in ops:
             known = current.get(op.uid)
             if known is None:
-                change = "new"
+                history.append(self._history_row(op, "new", None))
+                new.append(op)
             elif known == op.content_hash:
                 counts.unchanged += 1
-                continue
             else:
-                change = "correction"
-            history.append(self._history_row(op, change, known))
-            changed.append(op)
-        corrected = sum(1 for row in history if row[3] == "correction")
-        counts.corrected += corrected
-        counts.accepted += len(history) - corrected
-        self._write(record_type, table, history, self._current_rows(record_type, changed))
+                history.append(self._history_row(op, "correction", known))
+                corrected.append(op)
+        counts.corrected += len(corrected)
+        counts.accepted += len(new)
+        self._write(record_type, table, history, new, corrected)
 
     def _current_rows(self, record_type: str, ops: Sequence[Incoming]) -> list[tuple[Any, ...]]:
         """`_current_row` of each record (on SQLite, block rows in the driver's form)."""
@@ -386,10 +393,14 @@ class IndexWriter:
         record_type: str,
         table: Table,
         history: list[tuple[Any, ...]],
-        upserts: list[tuple[Any, ...]],
+        new: Sequence[Incoming],
+        corrected: Sequence[Incoming],
     ) -> None:
-        """Write a batch's history rows and current rows (upserted; on SQLite both in
-        the driver's form), and hand the block rows to the columnar copy."""
+        """Write a batch's history rows and current rows (on SQLite both in the driver's
+        form), and hand the block rows to the columnar copy. On SQLite the block records
+        whose identity is not current are inserted with ids given here, past the table's
+        largest (no trigger notes an insert: the copy takes them by id); every other
+        current row is upserted."""
         driver = self._driver
         stored_time: tuple[str, ...] = ()
         if driver is not None:  # history's received_at in its stored text, as the driver takes it
@@ -404,27 +415,59 @@ class IndexWriter:
             batch_size=WRITE_BATCH,
             converted=stored_time,
         )
-        if not upserts:
-            return
         names = self._columns[record_type]
         kind = COPIED.get(record_type)
         converted = driver.converted[record_type] if driver is not None and kind is not None else ()
-        marked = None if kind is None else columns.mark(self.connection)
+        inserted: list[tuple[Any, ...]] = []
+        if new and kind is not None and columns.kept(self.connection):
+            inserted = self._current_rows(record_type, new)
+            self._insert(kind, table, names, inserted, converted)
+        else:
+            corrected = [*new, *corrected]
+        upserts = self._current_rows(record_type, corrected) if corrected else []
+        if upserts:
+            marked = None if kind is None else columns.mark(self.connection)
+            write_rows(
+                self.connection,
+                table,
+                names,
+                upserts,
+                key=("registry_id", "uid"),
+                batch_size=WRITE_BATCH,
+                converted=converted,
+            )
+            if kind is not None and marked is not None:
+                until = columns.mark(self.connection)
+                assert until is not None
+                self._written.append(columns.Written(kind, names, upserts, marked, until))
+        if kind is not None and (inserted or upserts):
+            self._widen_spans(names, [*inserted, *upserts])
+
+    def _insert(
+        self,
+        kind: int,
+        table: Table,
+        names: list[str],
+        rows: list[tuple[Any, ...]],
+        converted: tuple[str, ...],
+    ) -> None:
+        """Insert new block rows with the ids following the table's largest (this
+        transaction writes already, so no other writer adds rows meanwhile), and hand
+        them to the copy with those ids."""
+        top = self.connection.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table.name}")
+        first = int(top.scalar_one()) + 1
+        ids = range(first, first + len(rows))
         write_rows(
             self.connection,
             table,
-            names,
-            upserts,
-            key=("registry_id", "uid"),
+            ("id", *names),
+            [(n, *row) for n, row in zip(ids, rows, strict=True)],
             batch_size=WRITE_BATCH,
             converted=converted,
         )
-        if kind is not None and marked is not None:
-            until = columns.mark(self.connection)
-            assert until is not None
-            self._written.append(columns.Written(kind, names, upserts, marked, until))
-        if kind is not None:
-            self._widen_spans(names, upserts)
+        until = columns.mark(self.connection)
+        assert until is not None
+        self._written.append(columns.Written(kind, names, rows, until, until, ids))
 
     def _current_hashes(self, table: Table, uids: Iterable[str]) -> dict[str, str]:
         """The content hash of each of `uids` that is current, one statement per chunk

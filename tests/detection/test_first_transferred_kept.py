@@ -11,11 +11,13 @@ back and rebuilds the table. On PostgreSQL nothing is kept: the answer is summed
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from metareg.checks.runner import run_checks
 from metareg.db import triggers
+from metareg.db.tables.index import Action
 from metareg.detection.read import authorizations, cached_totals
 from metareg.index import first_transferred
 from tests.detection.test_cached_totals import _clear, _first_transfer, _write
@@ -98,3 +100,75 @@ def test_a_total_past_what_an_integer_holds_is_never_answered_rounded(engine: En
         stored = f"SELECT typeof(units) FROM {first_transferred.TABLE}"
         assert connection.exec_driver_sql(stored).scalar() == "real"
         assert first_transferred.units(connection, "CA0001", "AUTH-1") is None
+
+
+def _exact(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(
+            connection.exec_driver_sql(
+                "SELECT coalesce(sum(last_id - first_id + 1), 0) FROM actions "
+                "WHERE action_type = 'First transfer' AND cooperative_approach_id = 'CA0001' "
+                "AND authorization_id = 'AUTH-1'"
+            ).scalar_one()
+        )
+
+
+def _kept(engine: Engine) -> int | None:
+    with engine.connect() as connection:
+        return first_transferred.units(connection, "CA0001", "AUTH-1")
+
+
+def _copy_row(connection: Any, number: int, first: int, last: int) -> None:
+    """A first transfer inserted with plain SQL (not through the writer)."""
+    names = [c.name for c in Action.columns if c.name not in ("id", "uid", "action_id")]
+    names = [n for n in names if n not in ("first_id", "last_id")]
+    listed = ", ".join(names)
+    connection.execute(
+        text(
+            f"INSERT INTO actions ({listed}, uid, action_id, first_id, last_id) "
+            f"SELECT {listed}, :uid, :uid, :first, :last FROM actions WHERE action_id = 'A1'"
+        ),
+        {"uid": f"SQL-{number}", "first": first, "last": last},
+    )
+
+
+def test_rows_inserted_past_the_writer_and_ids_given_again_are_counted(engine: Engine) -> None:
+    """No trigger counts an insert: the writer's batch counts the rows past the mark.
+    A row inserted with plain SQL is never answered from a stale total (the answer is
+    summed until the next fold counts it), nor one that takes the id of a deleted row
+    at the top (SQLite gives that id again)."""
+    _clear(engine)
+    with engine.begin() as connection:
+        _write(connection, [_first_transfer(1, 1, 10), _first_transfer(2, 11, 15)])
+    sqlite = engine.dialect.name == "sqlite"
+    assert _total(engine) == _exact(engine) == 15
+    assert _kept(engine) == (15 if sqlite else None)
+
+    with engine.begin() as connection:
+        _copy_row(connection, 1, 101, 105)  # +5, past the writer
+    assert _total(engine) == _exact(engine) == 20
+    assert _kept(engine) is None  # not counted yet: not answered from the table
+    with engine.begin() as connection:
+        _write(connection, [_first_transfer(3, 21, 30)])  # +10; the writer counts both
+    assert _total(engine) == _exact(engine) == 30
+    assert _kept(engine) == (30 if sqlite else None)
+
+    # The top row deleted and its id given again, in one transaction, then folded.
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DELETE FROM actions WHERE id = (SELECT max(id) FROM actions)")
+        _copy_row(connection, 2, 201, 300)  # +100 where 10 were
+    assert _total(engine) == _exact(engine) == 120
+    assert _kept(engine) in (None, 120)
+    with engine.begin() as connection:
+        _write(connection, [_first_transfer(4, 31, 31)])  # +1
+    assert _total(engine) == _exact(engine) == 121
+    assert _kept(engine) == (121 if sqlite else None)
+
+    # Deleted and folded by a write, then the id given again by the writer itself.
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DELETE FROM actions WHERE id = (SELECT max(id) FROM actions)")
+    assert _total(engine) == _exact(engine) == 120
+    with engine.begin() as connection:
+        _write(connection, [_first_transfer(5, 41, 42)])  # +2
+    assert _total(engine) == _exact(engine) == 122
+    assert _kept(engine) == (122 if sqlite else None)

@@ -350,3 +350,113 @@ def test_rows_the_writer_cannot_vouch_for_are_read_back(sqlite_engine: Engine) -
         connection.rollback()
     assert len(kept) == 4
     assert np.array_equal(np.sort(kept.records), np.sort(fresh.records))
+
+
+def _top_id(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.exec_driver_sql("SELECT max(id) FROM actions").scalar_one())
+
+
+def _id_of(engine: Engine, action_id: str) -> int:
+    with engine.connect() as connection:
+        return int(
+            connection.execute(
+                text("SELECT id FROM actions WHERE action_id = :a"), {"a": action_id}
+            ).scalar_one()
+        )
+
+
+def test_an_id_given_again_after_the_top_row_is_deleted_is_copied(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """No trigger notes an insert: the copy takes the rows past the largest id it has
+    folded. SQLite gives a deleted top row's id to the next insert, and the copy holds
+    that new row whether it folded the delete first or not, whoever inserts it."""
+    index = Index(engine, tmp_path)
+    index.put("IDN01", action("ISS-1", 1, 100), action("ISS-2", 201, 300))
+    with engine.begin() as connection:
+        _insert_copy(connection, "SQL-1", 400, 500)  # the top row
+    top = _top_id(engine)
+    assert "DC01" not in _screened_rules(engine)
+
+    # Deleted and its id given again, in one transaction (no fold between).
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM actions WHERE action_id = 'SQL-1'"))
+        _insert_copy(connection, "SQL-2", 50, 60)  # overlaps ISS-1
+    if engine.dialect.name == "sqlite":
+        assert _id_of(engine, "SQL-2") == top
+    assert "DC01" in _screened_rules(engine)
+
+    # Deleted, folded by the writer's next batch, then its id given again.
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM actions WHERE action_id = 'SQL-2'"))
+    index.put("IDN01", action("ISS-0", 1001, 1100))  # the writer folds (and commits)
+    assert "DC01" not in _screened_rules(engine)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM actions WHERE action_id = 'ISS-0'"))
+    index.put("IDN01", action("ISS-9", 2001, 2100))
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM actions WHERE action_id = 'ISS-9'"))
+    index.put("KOR01", holding("K", 1, 10))  # folds the deletes: the copy's mark moves down
+    with engine.begin() as connection:
+        _insert_copy(connection, "SQL-3", 60, 70)  # overlaps ISS-1
+    if engine.dialect.name == "sqlite":
+        assert _id_of(engine, "SQL-3") == top
+    assert "DC01" in _screened_rules(engine)
+
+    # The writer withdraws the top row and inserts the next: it gives the same id.
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM actions WHERE action_id = 'SQL-3'"))
+    index.put("IDN01", action("ISS-4", 70, 80))  # overlaps ISS-1
+    if engine.dialect.name == "sqlite":
+        assert _id_of(engine, "ISS-4") == top
+    assert "DC01" in _screened_rules(engine)
+    index.put("IDN01", withdrawal({"record_type": "action", "action_id": "ISS-4"}))
+    index.put("IDN01", action("ISS-5", 3001, 3100))
+    assert "DC01" not in _screened_rules(engine)
+
+
+def test_inserts_carry_no_trigger_and_the_migration_keeps_what_the_old_ones_kept(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    """A database whose copies were kept by insert triggers (before 0027): after the
+    upgrade no insert carries a trigger, and the copy and the totals are still exactly
+    what the rows say, before and after further writes."""
+    engine = sqlite_engine
+    index = Index(engine, tmp_path)
+    index.put("IDN01", action("ISS-1", 1, 100))
+    config = migrate.alembic_config(engine)
+    command.downgrade(config, "0025_first_transferred_kept")
+    assert "0027_inserts_untriggered" not in migrate.applied(engine)
+    with engine.begin() as connection:
+        # The insert triggers as 0016 and 0025 made them.
+        connection.exec_driver_sql(
+            f"CREATE TRIGGER {columns.STORE}_actions_insert AFTER INSERT ON actions "
+            f"BEGIN INSERT INTO {columns.DIRTY} (kind, row_id) VALUES (0, NEW.id); END"
+        )
+        connection.exec_driver_sql(
+            f"CREATE TRIGGER {first_transferred.TABLE}_insert AFTER INSERT ON actions BEGIN "
+            f"INSERT INTO {first_transferred.TABLE} (cooperative_approach_id, "
+            "authorization_id, units) SELECT NEW.cooperative_approach_id, "
+            "NEW.authorization_id, NEW.last_id - NEW.first_id + 1 "
+            "WHERE NEW.action_type = 'First transfer' AND NEW.authorization_id IS NOT NULL "
+            "ON CONFLICT (cooperative_approach_id, authorization_id) "
+            "DO UPDATE SET units = units + excluded.units; END"
+        )
+        _insert_copy(connection, "SQL-1", 50, 60)  # noted by the old trigger
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        names = set(
+            connection.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+            ).scalars()
+        )
+    assert names == {*columns.trigger_names(), *first_transferred.trigger_names()}
+    assert not any(name.endswith("_insert") for name in names)
+    assert "DC01" in _screened_rules(engine)
+    index.put("IDN01", action("ISS-2", 500, 600), action("ISS-3", 550, 650))
+    assert _noted(engine) == 0  # nothing noted the inserts
+    assert "DC01" in _screened_rules(engine)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM actions WHERE action_id IN ('SQL-1', 'ISS-3')"))
+    assert "DC01" not in _screened_rules(engine)
