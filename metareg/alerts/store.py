@@ -36,10 +36,11 @@ from sqlalchemy import (
 )
 
 from metareg.alerts.events import EventItem, record_events, serialize_writers
+from metareg.db.collector import collector_paused
 from metareg.db.driver import DriverSelect
 from metareg.db.json_params import json_values
 from metareg.db.tables.alerts import Alert
-from metareg.db.upsert import batched, collector_paused, json_text, write_rows
+from metareg.db.upsert import batched, json_text, write_rows
 from metareg.findings import CATALOGUE, Finding
 
 ALERT_FIELDS = (

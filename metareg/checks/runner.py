@@ -26,10 +26,11 @@ from metareg.alerts import store
 from metareg.checks.first_transfer_totals import keep as keep_totals
 from metareg.checks.in_scope import alerts_in
 from metareg.checks.operational import judge_operational
+from metareg.db.collector import collector_paused
 from metareg.db.locks import index_snapshot, serialize_writers
 from metareg.db.tables.alerts import DetectionState
 from metareg.db.tables.index import Action, Holding, RecordVersion, Registry, SyncState
-from metareg.db.upsert import collector_paused, upsert
+from metareg.db.upsert import upsert
 from metareg.detection.passes.full import find_all
 from metareg.detection.passes.incremental import Judged, Since, find_changed
 from metareg.detection.passes.scope import Detected
@@ -234,7 +235,8 @@ def run_checks(
                 update(state_table).where(state_table.c.name == STATE_NAME).values(checked_at=at)
             )
         serialize_writers(connection)
-        first_transferred.ensure(connection)  # its triggers, if a migration dropped them
+        # Its triggers, if a migration dropped them; rows inserted past its mark counted.
+        first_transferred.ensure(connection)
         judge_operational(connection, at)
         # The index as it stood at one instant: on PostgreSQL a snapshot taken when no
         # index writer was in flight (writers go on while the check reads it).

@@ -51,9 +51,12 @@ def folded(connection: Connection, name: str) -> int:
     return 0 if found is None else int(found[0])
 
 
-def fold_to(connection: Connection, name: str, table: str) -> int:
-    """Mark the copy `name` folded up to the largest row id `table` holds now."""
+def fold_to(connection: Connection, name: str, table: str, folded: int | None = None) -> int:
+    """Mark the copy `name` folded up to the largest row id `table` holds now (written
+    only where that differs from `folded`, the mark as the caller read it)."""
     top = int(connection.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar_one())
+    if top == folded:
+        return top
     connection.exec_driver_sql(
         f"INSERT INTO {MARKS} (name, last_id) VALUES (?, ?) "
         "ON CONFLICT (name) DO UPDATE SET last_id = excluded.last_id",

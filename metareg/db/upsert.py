@@ -13,10 +13,8 @@ assembly, about a third of an ingest's time when profiled, never enters the hot 
 
 from __future__ import annotations
 
-import gc
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import islice, repeat
@@ -29,23 +27,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 DEFAULT_BATCH = 2_000
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector (a context manager or a decorator).
-
-    Building rows in bulk allocates a few containers per row, none in a cycle, and each
-    allocation burst triggers collections that walk every live object again: a sixth
-    of the time of writing a first check's alerts. What it frees is freed by reference
-    counting anyway; the collector resumes (if it ran before) at the end."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def json_text(value: Any) -> str:

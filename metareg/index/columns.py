@@ -525,7 +525,7 @@ def fold(connection: Connection, written: Sequence[Written] = ()) -> int:
         inserted = _inserted(connection, kind, after)
         ids = np.union1d(of_kind[:, 1], inserted)
         # The mark follows the table's largest id, down too (rows at the top deleted).
-        triggers.fold_to(connection, mark_name(kind), TABLES[kind])
+        triggers.fold_to(connection, mark_name(kind), TABLES[kind], after)
         if not ids.shape[0]:
             continue
         folded += int(ids.shape[0])

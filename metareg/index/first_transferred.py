@@ -127,7 +127,7 @@ def fold(connection: Connection) -> None:
         f"ON CONFLICT ({_KEY}) DO UPDATE SET units = units + excluded.units",
         (after,),
     )
-    triggers.fold_to(connection, MARK, "actions")
+    triggers.fold_to(connection, MARK, "actions", after)
 
 
 def ensure(connection: Connection) -> None:

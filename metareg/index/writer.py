@@ -25,9 +25,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, func, insert, literal, select, tuple_
 
+from metareg.db.collector import collector_paused
 from metareg.db.locks import share_index_log
 from metareg.db.tables.index import CURRENT_TABLES, BlockSpan, Holding, RecordVersion
-from metareg.db.upsert import batched, collector_paused, upsert, write_rows
+from metareg.db.upsert import batched, upsert, write_rows
 from metareg.index import columns, first_transferred
 from metareg.index.counts import Counts
 from metareg.index.unitrange import NO_UNITS, status_columns, unit_columns

@@ -43,6 +43,7 @@ from metareg import log
 from metareg.connectors import build_connector
 from metareg.connectors.base import SCOPE_RECORDS, Connector, Item, Page
 from metareg.connectors.errors import ConnectorError, CursorExpired, ErrorClass
+from metareg.db.collector import collector_paused
 from metareg.db.tables.index import RecordVersion
 from metareg.index.approaches import store_approaches
 from metareg.index.counts import Counts
@@ -253,6 +254,7 @@ class SyncEngine:
             if close is not None:
                 close()
 
+    @collector_paused()  # a page's records: containers per item, none in a cycle
     def _convert(
         self, items: list[Item], settings: SyncSettings, result: SyncResult
     ) -> tuple[list[Operation], list[Rejected]]:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from metareg.db.collector import collector_paused
 from metareg.index.counts import Counts
 from metareg.index.quarantine import quarantine
 from metareg.index.statistics import note_written
@@ -149,7 +150,9 @@ def prepared_batches(
             for packed, rejected, lines, consumed in read:
                 if progress is not None and consumed:
                     progress(consumed)
-                yield unpack(packed), rejected, lines
+                with collector_paused():  # an operation and its record per line
+                    ops = unpack(packed)
+                yield ops, rejected, lines
         return
     last_lines = identity_index(path)
     batches = file_batches(path, validator, last_lines, batch_size, progress)

@@ -31,6 +31,8 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Generic, TypeVar
 
+from metareg.db.collector import collector_paused
+
 # Pages fetched ahead of the ones being written (memory: this many pages more). More than
 # one lets pages queue up while a transaction is written, so the next one can take them
 # (the sync engine commits up to GROUP_ITEMS items of waiting pages together).
@@ -124,6 +126,7 @@ _CHILD = (
     "from metareg.sync.prefetch import _child_main; _child_main()"
 )
 _FRAME = struct.Struct("<Q")  # each message to the parent: its length, then the pickle
+_END = object()  # the end of a job's items, in the child
 
 
 def _child_main() -> None:
@@ -147,7 +150,14 @@ def _child_main() -> None:
             return
         try:
             produce = getattr(importlib.import_module(module), name)
-            for item in produce(*args):
+            items = iter(produce(*args))
+            while True:
+                # Each item (an ingest's batch: containers per line, none in a cycle)
+                # made with the collector paused; it runs between items.
+                with collector_paused():
+                    item = next(items, _END)
+                if item is _END:
+                    break
                 send(("item", item))
             send(("end", None))
         except BrokenPipeError:  # the parent stopped listening
@@ -263,8 +273,11 @@ class ProcessPrefetcher(Generic[T]):
     def __iter__(self) -> Iterator[T]:
         while True:
             (size,) = _FRAME.unpack(self._child.read(_FRAME.size))
-            # Our own child, over a pipe no one else holds: not untrusted data.
-            kind, value = pickle.loads(self._child.read(size))  # noqa: S301
+            data = self._child.read(size)
+            # Our own child, over a pipe no one else holds: not untrusted data. A batch
+            # of records is thousands of containers, none in a cycle.
+            with collector_paused():
+                kind, value = pickle.loads(data)  # noqa: S301
             if kind == "item":
                 yield value
             elif kind == "end":
