@@ -68,3 +68,22 @@ def withdrawal(of: dict[str, Any]) -> dict[str, Any]:
 def write_jsonl(path: Path, records: list[Any]) -> Path:
     path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records))
     return path
+
+
+def insert_action_copy(connection: Any, source: str, uid: str, first: int, last: int) -> None:
+    """An action written with plain SQL (not through the index writer): a copy of the
+    action `source` (its action_id) under another identity and range."""
+    from sqlalchemy import text
+
+    from metareg.db.tables.index import Action
+
+    names = [c.name for c in Action.columns if c.name not in ("id", "uid", "action_id")]
+    names = [n for n in names if n not in ("first_id", "last_id")]
+    listed = ", ".join(names)
+    connection.execute(
+        text(
+            f"INSERT INTO actions ({listed}, uid, action_id, first_id, last_id) "
+            f"SELECT {listed}, :uid, :uid, :first, :last FROM actions WHERE action_id = :source"
+        ),
+        {"uid": uid, "first": first, "last": last, "source": source},
+    )

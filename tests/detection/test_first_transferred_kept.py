@@ -13,14 +13,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from metareg.checks.runner import run_checks
 from metareg.db import triggers
-from metareg.db.tables.index import Action
 from metareg.detection.read import authorizations, cached_totals
 from metareg.index import first_transferred
 from tests.detection.test_cached_totals import _clear, _first_transfer, _write
+from tests.helpers import insert_action_copy
 
 
 def _total(engine: Engine) -> int:
@@ -120,16 +120,7 @@ def _kept(engine: Engine) -> int | None:
 
 def _copy_row(connection: Any, number: int, first: int, last: int) -> None:
     """A first transfer inserted with plain SQL (not through the writer)."""
-    names = [c.name for c in Action.columns if c.name not in ("id", "uid", "action_id")]
-    names = [n for n in names if n not in ("first_id", "last_id")]
-    listed = ", ".join(names)
-    connection.execute(
-        text(
-            f"INSERT INTO actions ({listed}, uid, action_id, first_id, last_id) "
-            f"SELECT {listed}, :uid, :uid, :first, :last FROM actions WHERE action_id = 'A1'"
-        ),
-        {"uid": f"SQL-{number}", "first": first, "last": last},
-    )
+    insert_action_copy(connection, "A1", f"SQL-{number}", first, last)
 
 
 def test_rows_inserted_past_the_writer_and_ids_given_again_are_counted(engine: Engine) -> None:

@@ -24,7 +24,7 @@ from metareg.index.writer import IndexWriter
 from metareg.records.operations import Incoming
 from tests.detection.conftest import Index
 from tests.detection.test_prefilter_blocks import _both
-from tests.helpers import action, holding, withdrawal
+from tests.helpers import action, holding, insert_action_copy, withdrawal
 
 AS_OF = date(2025, 6, 30)
 
@@ -79,16 +79,7 @@ def test_the_screen_follows_corrections_withdrawals_and_snapshots(
 def _insert_copy(connection: Any, uid: str, first: int, last: int) -> None:
     """An issuance written with plain SQL (not through the writer): a copy of ISS-1
     under another identity and range."""
-    names = [c.name for c in Action.columns if c.name not in ("id", "uid", "action_id")]
-    names = [n for n in names if n not in ("first_id", "last_id")]
-    listed = ", ".join(names)
-    connection.execute(
-        text(
-            f"INSERT INTO actions ({listed}, uid, action_id, first_id, last_id) "
-            f"SELECT {listed}, :uid, :uid, :first, :last FROM actions WHERE action_id = 'ISS-1'"
-        ),
-        {"uid": uid, "first": first, "last": last},
-    )
+    insert_action_copy(connection, "ISS-1", uid, first, last)
 
 
 def test_the_screen_follows_writes_that_bypass_the_writer(engine: Engine, tmp_path: Path) -> None:
