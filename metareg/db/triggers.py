@@ -28,7 +28,8 @@ def all_present(connection: Connection, names: Sequence[str]) -> bool:
 # (`folded`) and, when it folds, takes every row past it and moves it to the table's
 # largest id. SQLite gives a row inserted without an id the largest id plus one, so
 # each insert lands past the mark unless rows at the top were deleted since (a deleted
-# row's id is then given again): each copy's delete trigger accounts for that.
+# row's id is then given again): the columnar copy's delete notes make it read such an
+# id again, and the totals' delete trigger lowers their mark (`mark_lowered`).
 
 MARKS = "index_folded"
 _MARKS_TABLE = (
