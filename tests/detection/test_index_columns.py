@@ -385,9 +385,6 @@ def test_an_id_given_again_after_the_top_row_is_deleted_is_copied(
     assert "DC01" not in _screened_rules(engine)
     with engine.begin() as connection:
         connection.execute(text("DELETE FROM actions WHERE action_id = 'ISS-0'"))
-    index.put("IDN01", action("ISS-9", 2001, 2100))
-    with engine.begin() as connection:
-        connection.execute(text("DELETE FROM actions WHERE action_id = 'ISS-9'"))
     index.put("KOR01", holding("K", 1, 10))  # folds the deletes: the copy's mark moves down
     with engine.begin() as connection:
         _insert_copy(connection, "SQL-3", 60, 70)  # overlaps ISS-1
