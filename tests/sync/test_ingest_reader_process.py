@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -20,7 +21,7 @@ from metareg.db.engine import make_engine
 from metareg.records.files import MAX_LINE_BYTES
 from metareg.sync import ingest
 from metareg.sync.ingest import ingest_files
-from metareg.sync.prefetch import ProcessPrefetcher, ReaderProcessEnded
+from metareg.sync.prefetch import PROCESS_DEPTH, ProcessPrefetcher, ReaderProcessEnded
 from tests.connectors.test_aef import HOLDING
 from tests.reliability.test_lying_files import AUTHORIZATION, action, quarantined
 from tests.sync.index_state import current, history
@@ -148,6 +149,19 @@ def items(count: int, fail_at: int = -1, die_at: int = -1, odd_at: int = -1) -> 
         yield n
 
 
+def noted_items(count: int, size: int, notes: str) -> Iterator[bytes]:
+    """`count` items of `size` bytes each, each noted in the file `notes` as the child
+    makes it (before handing it over)."""
+    for n in range(count):
+        with open(notes, "a") as out:
+            out.write(f"{n}\n")
+        yield n.to_bytes(4, "big") * (size // 4)
+
+
+def made(notes: Path) -> int:
+    return len(notes.read_text().split()) if notes.exists() else 0
+
+
 def taken(prefetcher: ProcessPrefetcher[int], into: list[int]) -> None:
     for item in prefetcher:
         into.append(item)
@@ -156,6 +170,26 @@ def taken(prefetcher: ProcessPrefetcher[int], into: list[int]) -> None:
 def test_the_child_hands_over_every_item_in_order() -> None:
     with ProcessPrefetcher(items, 2_000) as read:
         assert list(read) == list(range(2_000))
+
+
+def test_the_child_reads_ahead_while_the_consumer_holds_an_item(tmp_path: Path) -> None:
+    """While the writer writes a long batch, the child goes on reading the next ones (up
+    to `PROCESS_DEPTH` are taken off its pipe), instead of waiting on a full pipe for
+    the writer to ask: each item here is larger than a pipe's buffer."""
+    notes = tmp_path / "made.txt"
+    size = 1 << 20
+    count = PROCESS_DEPTH + 6
+    with ProcessPrefetcher(noted_items, count, size, str(notes)) as read:
+        got = iter(read)
+        first = next(got)  # the consumer holds this one and asks for nothing more
+        deadline = time.monotonic() + 30
+        while made(notes) < PROCESS_DEPTH + 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        ahead = made(notes)
+        rest = list(got)
+    assert ahead >= PROCESS_DEPTH + 2  # the one held, PROCESS_DEPTH taken, one more read
+    assert [item[:4] for item in [first, *rest]] == [n.to_bytes(4, "big") for n in range(count)]
+    assert all(len(item) == size for item in [first, *rest])
 
 
 def test_an_error_in_the_child_surfaces_after_the_items_before_it() -> None:
