@@ -7,7 +7,9 @@ far apart the file has them (a record on line 1, its tombstone on line 5,101). A
 pass over the file builds an identity index (each identity's last line, as a hash:
 not the file in memory); the second pass holds an operation back until its identity's
 last line and hands them over together. An identity the file names once (the usual
-case) is handed over at once.
+case) is handed over at once. The first pass over a large JSON Lines file can be made
+in two halves at once (`middle_line`, `named_in`, `named_from`, `repeated_lines`): the
+writer has nothing to write until it ends.
 
 Nothing here writes, and nothing here imports above the records layer: a large file is
 read in a child process (`read_packed`), which imports only what reading needs.
@@ -16,11 +18,12 @@ read in a child process (`read_packed`), which imports only what reading needs.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from metareg.records.canonical import normalize, record_uid
-from metareg.records.files import Progress, line_reader, to_operation
+from metareg.records.files import JSON_SUFFIXES, Progress, line_reader, to_operation
 from metareg.records.operations import Operation, Packed, Rejected, pack
 from metareg.records.schemas import WITHDRAWAL
 from metareg.records.validate import Problem, RecordValidator
@@ -122,6 +125,97 @@ def identity_index(path: Path) -> dict[int, int]:
     return {key: last[key] for key in repeated}
 
 
+# -- the first pass in two halves -------------------------------------------------------
+# A hash of a string differs from one process to another, so the halves name their
+# identities in full; only the identities named more than once, usually none, reach the
+# reading process, which hashes them as `identity_index` does.
+
+Identity = tuple[str, str]
+
+
+@dataclass
+class Named:
+    """The identities a part of a file names: each one's last line (counted from the
+    part's first line, 1), those it names more than once, and the part's lines."""
+
+    last: dict[Identity, int] = field(default_factory=dict)
+    repeated: set[Identity] = field(default_factory=set)
+    lines: int = 0
+
+
+def middle_line(path: Path) -> int | None:
+    """Where a line of a JSON Lines file starts near its middle (the byte after a line
+    feed), or None: not JSON Lines, or no line starts in its second half."""
+    if path.suffix.lower() not in JSON_SUFFIXES:
+        return None
+    size = path.stat().st_size
+    with path.open("rb") as stream:
+        position = stream.seek(size // 2)
+        while chunk := stream.read(1 << 16):
+            found = chunk.find(b"\n")
+            if found >= 0:
+                start = position + found + 1
+                return start if start < size else None
+            position += len(chunk)
+    return None
+
+
+class _Until:
+    """A binary stream's bytes up to `stop`, read by lines as `json_lines` reads them;
+    `lines` counts the lines handed out (a line feed ends each)."""
+
+    def __init__(self, stream: BinaryIO, stop: int) -> None:
+        self.stream, self.left, self.lines = stream, stop - stream.tell(), 0
+
+    def readline(self, size: int = -1) -> bytes:
+        if self.left <= 0:
+            return b""
+        line = self.stream.readline(self.left if size < 0 else min(size, self.left))
+        self.left -= len(line)
+        self.lines += line.endswith(b"\n")
+        return line
+
+
+def _named(values: Iterator[tuple[int, str, Any]], named: Named) -> Named:
+    for number, _raw, value in values:
+        found = identity_of(value) if isinstance(value, dict) else None
+        if found is None:
+            continue
+        if found in named.last:
+            named.repeated.add(found)
+        named.last[found] = number
+    return named
+
+
+def named_in(path: Path, stop: int) -> Named:
+    """The identities the lines before byte `stop` (a line's start) name."""
+    named = Named()
+    with path.open("rb") as stream:
+        part = _Until(stream, stop)
+        _named(line_reader(path)(part, None), named)  # type: ignore[arg-type]
+    named.lines = part.lines
+    return named
+
+
+def named_from(path_name: str, start: int) -> Iterator[Named]:
+    """In the reading process: the identities the lines from byte `start` (a line's
+    start) to the end name, as one item."""
+    path = Path(path_name)
+    with path.open("rb") as stream:
+        stream.seek(start)
+        yield _named(line_reader(path)(stream, None), Named())
+
+
+def repeated_lines(first: Named, second: Named) -> dict[Identity, int]:
+    """The identities the two halves of a file name more than once in all, each with
+    its last line in the file (`second` starting at `first`'s end)."""
+    repeated = first.repeated | second.repeated | (first.last.keys() & second.last.keys())
+    return {
+        key: first.lines + second.last[key] if key in second.last else first.last[key]
+        for key in repeated
+    }
+
+
 def net_operations(
     path: Path,
     stream: Any,
@@ -149,19 +243,25 @@ def net_operations(
 
 
 def read_packed(
-    path_name: str, batch_size: int
+    path_name: str, batch_size: int, repeated: dict[Identity, int] | None = None
 ) -> Iterator[tuple[list[Packed], list[Rejected], int, int]]:
     """In the reading process: the file's batches with their operations packed (see
     `records.operations.pack`) and the bytes read for each (the parent reports them).
-    Both passes run here: the identity index holds hashes of strings, which differ
-    from one process to another."""
+    The identity index is made here (it holds hashes of strings, which differ from one
+    process to another): by the first pass, or from `repeated` (`repeated_lines`) when
+    the first pass was made already."""
     path = Path(path_name)
     consumed = [0]
 
     def count(size: int) -> None:
         consumed[0] += size
 
-    batches = file_batches(path, RecordValidator(), identity_index(path), batch_size, count)
+    last_lines = (
+        identity_index(path)
+        if repeated is None
+        else {hash(key): line for key, line in repeated.items()}
+    )
+    batches = file_batches(path, RecordValidator(), last_lines, batch_size, count)
     for ops, rejected, lines in batches:
         yield pack(ops), rejected, lines, consumed[0]
         consumed[0] = 0
