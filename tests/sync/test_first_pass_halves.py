@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from metareg.records.batches import (
     identity_index,
     middle_line,
@@ -17,6 +19,7 @@ from metareg.records.batches import (
     repeated_lines,
 )
 from metareg.records.files import MAX_LINE_BYTES
+from metareg.sync import ingest
 from metareg.sync.ingest import first_pass
 from tests.reliability.test_lying_files import AUTHORIZATION, action
 
@@ -88,7 +91,12 @@ def test_the_file_is_split_at_a_line_near_its_middle(tmp_path: Path) -> None:
     assert {hash(key): line for key, line in repeated.items()} == identity_index(path)
 
 
-def test_a_file_that_does_not_split_is_read_whole_by_the_child(tmp_path: Path) -> None:
+def test_a_file_that_does_not_split_is_read_whole_by_the_child(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    large = tangled(tmp_path / "tangled.jsonl")  # past the size the halves are made to
+    monkeypatch.setattr(ingest, "SPLIT_BYTES", large.stat().st_size - 1)
+    assert first_pass(large) is None
     csv = tmp_path / "rows.csv"
     csv.write_text("record_type,action_id\naction,A-1\naction,A-1\n")
     one_line = tmp_path / "one.jsonl"
