@@ -17,6 +17,7 @@ from typing import Any
 _SECRETS: set[str] = set()
 # The settings of the last `configure`, applied to structlog when it is first needed.
 _pending: tuple[bool, str] | None = None
+_configured: tuple[bool, str] | None = None  # the last `configure`'s settings
 _level = logging.INFO
 
 
@@ -73,8 +74,9 @@ def _stderr_logger(*_args: Any) -> StderrLogger:
 def configure(json_logs: bool = False, level: str = "INFO") -> None:
     """Log JSON lines (`json_logs`) or readable lines, from `level` on. Applied now when
     structlog is loaded, else on the first `get_logger`."""
-    global _pending, _level
+    global _pending, _level, _configured
     _level = logging.getLevelName(level)
+    _configured = (json_logs, level)
     if "structlog" in sys.modules:
         _pending = None
         _apply(json_logs, level)
@@ -101,6 +103,35 @@ def _apply(json_logs: bool, level: str) -> None:
         logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
+
+
+# What a child process needs to log as this one does (`snapshot`, `adopt`).
+Snapshot = tuple[tuple[bool, str] | None, list[str], dict[str, Any]]
+
+
+def snapshot() -> Snapshot:
+    """This process's logging as a child process should take it on (`adopt`): the
+    settings of `configure`, the secrets to mask, the fields bound to the context."""
+    bound: dict[str, Any] = {}
+    if "structlog" in sys.modules:
+        import structlog
+
+        bound = structlog.contextvars.get_contextvars()
+    return _configured, sorted(_SECRETS), bound
+
+
+def adopt(state: Snapshot) -> None:
+    """In a child process: log as the process that took `state` (`snapshot`) does."""
+    settings, secrets, bound = state
+    for secret in secrets:
+        register_secret(secret)
+    if settings is not None:
+        configure(*settings)
+    if bound:
+        import structlog
+
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(**bound)
 
 
 def enabled(level: str) -> bool:

@@ -88,6 +88,10 @@ class Connector(ABC):
     """Subclasses set `kind` and implement `pages`; reconciliation is optional."""
 
     kind: ClassVar[str]
+    # Whether a large sync may read the rest of its pages in a child process, where the
+    # connector is built again and resumes from a cursor (`sync.reading`): true for a
+    # paged API; a file export would be fetched and parsed again from its start.
+    reads_in_child: ClassVar[bool] = False
 
     def __init__(self, config: ConnectorConfig, http: HttpClient) -> None:
         self.config = config

@@ -31,6 +31,7 @@ HOLDINGS_TABLE = "t4"
 
 class CadtConnector(Connector):
     kind = "cadt"
+    reads_in_child = True  # a paged API: a cursor resumes it at its table and page
 
     def _tables(self, profile: Profile) -> list[tuple[str, str]]:
         """(table, endpoint) in reading order: records first, holdings last."""

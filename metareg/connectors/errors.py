@@ -16,6 +16,7 @@ here; the sync engine acts on the class, never on status codes:
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 import httpx
 
@@ -76,12 +77,24 @@ class ConnectorError(Exception):
         self.status = status
         self.url = url
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled as its class, arguments and attributes whatever its `__init__` takes:
+        # a sync reading in a child process raises its errors in the parent.
+        return _restore, (type(self), self.args, self.__dict__)
+
     def __str__(self) -> str:
         where = f" ({self.url})" if self.url else ""
         code = f" HTTP {self.status}" if self.status else ""
         # A registry may quote our credentials back in its error body: the message goes
         # into the stored sync state and the API, not only the (masked) logs.
         return mask_secrets(f"{self.kind}{code}: {self.args[0]}{where}")
+
+
+def _restore(cls: type[ConnectorError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = Exception.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigurationError(ConnectorError):

@@ -54,6 +54,7 @@ def _check_page(body: Any, url: str, list_key: str = "items") -> dict[str, Any]:
 
 class ExchangeConnector(Connector):
     kind = "exchange"
+    reads_in_child = True  # a paged API: a cursor resumes it with one request
 
     @property
     def base(self) -> str:

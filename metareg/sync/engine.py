@@ -14,11 +14,11 @@ A cursor the registry no longer accepts (410) or a page asking for `reset` start
 resync from the beginning; the full listing is a pass (`passes.py`) that also withdraws
 what the registry no longer lists, so it reconciles instead of duplicating.
 
-Pages are fetched, validated and normalized ahead on a thread (`PagePrefetcher`)
-while the current pages are written, so the registry's work, our parsing and SQLite's
-writing (which releases the GIL) overlap. Nothing that writes moves to the thread: pages
-are committed in order, in the calling thread, so a page prepared but not yet committed
-is simply fetched again after a crash.
+Pages are fetched, validated and normalized ahead of the writer (`reading.py`): on a
+thread, and once a sync has taken `reading.PROCESS_AFTER` records from a paged API, in a
+child process that resumes from the cursor after the last page handed over. Nothing that
+writes moves: pages are committed in order, in the calling thread, so a page prepared
+but not yet committed is simply fetched again after a crash.
 
 Pages that have already arrived when a transaction starts share it (up to
 GROUP_ITEMS items): each page is still applied on its own, exactly as if it had its own
@@ -32,31 +32,27 @@ next transaction, and a failed fetch surfaces after the pages before it are comm
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
 from metareg import log
 from metareg.connectors import build_connector
-from metareg.connectors.base import SCOPE_RECORDS, Connector, Item, Page
+from metareg.connectors.base import SCOPE_RECORDS, Connector, Page
 from metareg.connectors.errors import ConnectorError, CursorExpired, ErrorClass
-from metareg.db.collector import collector_paused
 from metareg.db.tables.index import RecordVersion
 from metareg.index.approaches import store_approaches
 from metareg.index.counts import Counts
 from metareg.index.quarantine import quarantine
 from metareg.index.statistics import note_written
 from metareg.index.writer import IndexWriter
-from metareg.records.files import to_operation
-from metareg.records.operations import Operation, Rejected
-from metareg.records.schemas import RECORD_TYPES, load_schema
-from metareg.records.validate import Problem, RecordValidator
+from metareg.records.operations import Operation
+from metareg.records.validate import RecordValidator
 from metareg.registries import RegistryConfig, ensure_registry
 from metareg.sync import holds, passes, state
-from metareg.sync.prefetch import PagePrefetcher
+from metareg.sync.reading import Prepared, PreparedPages
 from metareg.sync.settings import DEFAULT_QUARANTINE_ALERT_SHARE, SyncSettings
 
 _log = log.get_logger("metareg.sync")
@@ -73,23 +69,23 @@ Progress = Callable[[int], None]  # called with the number of items of each comm
 GROUP_ITEMS = 10_000
 
 
-Prepared = tuple[Page, list[Operation], list[Rejected]]  # a page, its operations, its rejects
-
-
 def _items(group: list[Prepared]) -> int:
-    return sum(len(page.items) for page, _, _ in group)
+    return sum(done.received for done in group)
 
 
-def _groups(pages: PagePrefetcher[Prepared], limit: int | None = None) -> Iterator[list[Prepared]]:
+def _groups(
+    pages: PreparedPages, limit: int | None = None
+) -> Generator[list[Prepared], None, None]:
     """The prepared pages in order, in groups to commit together: a group takes the
     pages that have already arrived (never waiting for one), up to `limit` items. The
     pages before a reset, or before a failed fetch, are handed over as a group first;
     then the reset (CursorExpired) or the failure is raised."""
     limit = limit or GROUP_ITEMS
     group: list[Prepared] = []
+    items = iter(pages)
     try:
-        for item in pages:
-            if item[0].reset:
+        for item in items:
+            if item.page.reset:
                 if group:
                     done, group = group, []
                     yield done
@@ -103,6 +99,8 @@ def _groups(pages: PagePrefetcher[Prepared], limit: int | None = None) -> Iterat
             done, group = group, []
             yield done
         raise
+    finally:
+        items.close()  # the reading ahead stops (its thread, its child)
     if group:
         yield group
 
@@ -132,25 +130,6 @@ class SyncResult:
     def quarantining(self) -> bool:
         """More of a page was quarantined than the registry's quarantine_alert_share."""
         return self.quarantine_share > self.quarantine_alert_share
-
-
-def _known_fields() -> dict[str, frozenset[str]]:
-    return {name: frozenset(load_schema(name).get("properties", {})) for name in RECORD_TYPES}
-
-
-_KNOWN = _known_fields()
-
-
-def strip_unknown(value: Any) -> tuple[Any, list[str]]:
-    """A record without top-level fields the canonical schema does not list (they stay in
-    the raw payload kept in history), and the names removed."""
-    if not isinstance(value, dict):
-        return value, []
-    known = _KNOWN.get(str(value.get("record_type")))
-    if known is None or known.issuperset(value):  # the usual case, decided in C
-        return value, []
-    extra = sorted(k for k in value if k not in known)
-    return {k: v for k, v in value.items() if k in known}, extra
 
 
 class SyncEngine:
@@ -186,7 +165,18 @@ class SyncEngine:
         try:
             if connector is None:
                 connector = build_connector(registry, heartbeat=heartbeat)
-            lag = self._run(registry.id, connector, settings, result, guard, progress, clock)
+            lag = self._run(
+                registry,
+                connector,
+                settings,
+                result,
+                guard,
+                progress,
+                clock,
+                # a connector built here can be built again in a child process
+                movable=own_connector,
+                heartbeat=heartbeat,
+            )
             result.ok = True
         except LeaseLost as error:
             result.error, result.error_kind = str(error), "lease-lost"
@@ -207,27 +197,42 @@ class SyncEngine:
 
     def _run(
         self,
-        registry_id: str,
+        registry: RegistryConfig,
         connector: Connector,
         settings: SyncSettings,
         result: SyncResult,
         guard: PageGuard | None,
         progress: Progress | None,
         clock: Callable[[], datetime],
+        *,
+        movable: bool = False,
+        heartbeat: Callable[[], None] | None = None,
     ) -> float | None:
+        registry_id = registry.id
         with self.engine.connect() as connection:
             cursor = state.read_cursor(connection, registry_id)
         lag: float | None = None
         while True:
+            pages = PreparedPages(
+                connector,
+                cursor,
+                settings.unknown_fields,
+                self.validator,
+                registry=registry if movable else None,
+                heartbeat=heartbeat,
+            )
+            groups = _groups(pages)
             try:
-                prepared = self._prepared(connector.pages(cursor), settings, result)
-                with PagePrefetcher(prepared) as pages:
-                    for group in _groups(pages):
-                        self._commit_pages(registry_id, group, result, guard, clock(), settings)
-                        for page, _, _ in group:
-                            lag = page.lag_seconds if page.lag_seconds is not None else lag
-                            if progress:
-                                progress(len(page.items))
+                for group in groups:
+                    self._commit_pages(registry_id, group, result, guard, clock(), settings)
+                    for done in group:
+                        page = done.page
+                        lag = page.lag_seconds if page.lag_seconds is not None else lag
+                        for where, fields in done.unknown:
+                            result.unknown_fields += 1
+                            _log.info("unknown fields kept in raw", location=where, fields=fields)
+                        if progress:
+                            progress(done.received)
                 return lag
             except CursorExpired as error:
                 if result.full_resync:
@@ -237,49 +242,8 @@ class SyncEngine:
                 _log.warning("full resync", registry=registry_id, reason=str(error))
                 result.full_resync = True
                 cursor = None
-
-    def _prepared(
-        self, pages: Iterator[Page], settings: SyncSettings, result: SyncResult
-    ) -> Iterator[Prepared]:
-        """Each page with its operations and rejects (run on the prefetch thread)."""
-        try:
-            for page in pages:
-                if page.reset:  # its items are ignored: the loop starts a full resync
-                    yield page, [], []
-                    continue
-                ops, rejected = self._convert(page.items, settings, result)
-                yield page, ops, rejected
-        finally:
-            close = getattr(pages, "close", None)
-            if close is not None:
-                close()
-
-    @collector_paused()  # a page's records: containers per item, none in a cycle
-    def _convert(
-        self, items: list[Item], settings: SyncSettings, result: SyncResult
-    ) -> tuple[list[Operation], list[Rejected]]:
-        ops: list[Operation] = []
-        rejected: list[Rejected] = []
-        for item in items:
-            if item.problems:
-                reasons = [Problem("$", problem) for problem in item.problems]
-                rejected.append(Rejected(item.location, item.raw, reasons, item.origin))
-                continue
-            value = item.value
-            if settings.unknown_fields == "keep-raw":
-                value, extra = strip_unknown(value)
-                if extra:
-                    result.unknown_fields += 1
-                    _log.info("unknown fields kept in raw", location=item.location, fields=extra)
-            if not isinstance(value, dict):
-                rejected.append(Rejected(item.location, item.raw, [Problem("$", "not an object")]))
-                continue
-            outcome = to_operation(value, item.raw, item.location, self.validator)
-            if isinstance(outcome, Rejected):
-                rejected.append(replace(outcome, origin=item.origin))
-            else:
-                ops.append(outcome)
-        return ops, rejected
+            finally:
+                groups.close()
 
     def _commit_pages(
         self,
@@ -304,7 +268,8 @@ class SyncEngine:
         with self.engine.begin() as connection:
             if guard:
                 guard(connection)
-            for page, ops, rejected in group:
+            for done in group:
+                page, ops, rejected = done.page, done.ops, done.rejected
                 # A writer per page, as with a transaction per page: nothing it caches
                 # (the latest holdings snapshot) is carried from one page to the next.
                 writer = IndexWriter(connection, registry_id, source, now)
@@ -315,11 +280,11 @@ class SyncEngine:
                 )
                 changed.update(writer.changed)
                 counts.quarantined += quarantine(connection, registry_id, source, rejected, now)
-                store_approaches(connection, (n for item in page.items for n in item.approaches))
-                received += len(page.items)
+                store_approaches(connection, done.approaches)
+                received += done.received
                 quarantined += len(rejected)
-                if page.items:
-                    share = min(1.0, len(rejected) / len(page.items))
+                if done.received:
+                    share = min(1.0, len(rejected) / done.received)
                     result.quarantine_share = max(result.quarantine_share, share)
                 lag = page.lag_seconds if page.lag_seconds is not None else lag
             state.commit_cursor(
@@ -327,7 +292,7 @@ class SyncEngine:
                 registry_id,
                 # Withdrawals held back (holds.py): the next poll lists from the start
                 # again, so a registry that means it can repeat the very same listing.
-                None if result.held else group[-1][0].cursor,
+                None if result.held else group[-1].page.cursor,
                 now=now,
                 received=received,
                 quarantined=quarantined,

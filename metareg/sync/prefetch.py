@@ -71,6 +71,7 @@ class PagePrefetcher(Generic[T]):
     def __init__(self, pages: Iterable[T], depth: int = PREFETCH_DEPTH) -> None:
         self._handover: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=max(1, depth))
         self._stop = threading.Event()
+        self.ended = False  # `rest` met the end of the iteration
         # The thread runs in a copy of the caller's context, so log fields bound there
         # (structlog contextvars) still reach what the fetch and the parsing log.
         context = contextvars.copy_context()
@@ -111,6 +112,25 @@ class PagePrefetcher(Generic[T]):
         taking it will not block."""
         return not self._handover.empty()
 
+    def rest(self) -> Iterator[T]:
+        """Stops reading ahead and iterates what was already handed over, in order,
+        without waiting for more (an error handed over is raised where it stands).
+        `ended` says afterwards whether the iteration's end was among it: if not, what
+        follows the last item was never handed over, and is read again from there."""
+        self.close()
+        while True:
+            try:
+                kind, value = self._handover.get_nowait()
+            except queue.Empty:
+                return
+            if kind == "page":
+                yield value
+            elif kind == "end":
+                self.ended = True
+                return
+            else:
+                raise value
+
     def close(self) -> None:
         self._stop.set()
         self._thread.join(_JOIN_SECONDS)
@@ -135,10 +155,22 @@ _CHILD = (
     "import pickle, sys; sys.path[:] = pickle.load(sys.stdin.buffer); "
     "from metareg.sync.prefetch import _child_main; _child_main()"
 )
-# Each message to the parent: its length and whether it is the job's last (the end or
-# an error: the parent's reading thread stops there), then the pickle.
+# Each message to the parent: its length and its kind (an item; the job's last, the end
+# or an error, where the parent's reading thread stops; or a beat, `beat()`), then the
+# pickle (empty for a beat).
 _FRAME = struct.Struct("<QB")
+_ITEM, _LAST, _BEAT = 0, 1, 2
 _END = object()  # the end of a job's items, in the child
+# In a child: writes one frame to the parent (None elsewhere).
+_write_frame: Callable[[int, bytes], None] | None = None
+
+
+def beat() -> None:
+    """In a child's job: tell the parent that the job is alive although it hands over
+    nothing yet (a fetch waiting to retry). The parent's reading thread calls the
+    prefetcher's `on_beat` at once, whatever the consumer is doing. Elsewhere: nothing."""
+    if _write_frame is not None:
+        _write_frame(_BEAT, b"")
 
 
 def _child_main() -> None:
@@ -146,14 +178,20 @@ def _child_main() -> None:
     hand over each item of `module.name(*args)` on standard output, then the end, or
     the error the iteration raised (the child's traceback as a note); then wait for the
     next job, until standard input ends. Anything the child prints goes to stderr."""
+    global _write_frame
     jobs, out = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr
 
-    def send(message: tuple[str, Any]) -> None:
-        blob = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-        out.write(_FRAME.pack(len(blob), message[0] != "item"))
+    def write(kind: int, blob: bytes) -> None:
+        out.write(_FRAME.pack(len(blob), kind))
         out.write(blob)
         out.flush()
+
+    def send(message: tuple[str, Any]) -> None:
+        blob = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        write(_ITEM if message[0] == "item" else _LAST, blob)
+
+    _write_frame = write
 
     while True:
         try:
@@ -214,10 +252,10 @@ class _Child:
             )
         return data
 
-    def message(self) -> tuple[bool, bytes]:
-        """The next message's pickle, and whether it is its job's last."""
-        size, last = _FRAME.unpack(self.read(_FRAME.size))
-        return bool(last), self.read(size)
+    def message(self) -> tuple[int, bytes]:
+        """The next message's kind (`_ITEM`, `_LAST`, `_BEAT`) and its pickle."""
+        size, kind = _FRAME.unpack(self.read(_FRAME.size))
+        return kind, self.read(size)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -271,12 +309,18 @@ class ProcessPrefetcher(Generic[T]):
     in order, as `PagePrefetcher` does. A thread of this process takes the child's
     messages off the pipe as they come, up to `depth` ahead of the consumer, so the
     child reads on while the consumer writes a long batch; the consumer unpickles
-    them. `close()` stops the child if the iteration did not end; a child whose
-    iteration ended waits for the next `ProcessPrefetcher` of this process."""
+    them. A `beat()` of the job calls `on_beat` on that thread at once. `close()` stops
+    the child if the iteration did not end; a child whose iteration ended waits for the
+    next `ProcessPrefetcher` of this process."""
 
     def __init__(
-        self, produce: Callable[..., Iterable[T]], *args: Any, depth: int = PROCESS_DEPTH
+        self,
+        produce: Callable[..., Iterable[T]],
+        *args: Any,
+        depth: int = PROCESS_DEPTH,
+        on_beat: Callable[[], None] | None = None,
     ) -> None:
+        self._on_beat = on_beat
         self._child = _take_child()
         self._child.start((produce.__module__, produce.__qualname__, args))
         self._ended = False  # the consumer took the end or the error
@@ -289,8 +333,12 @@ class ProcessPrefetcher(Generic[T]):
         """On the thread: each message's pickle into the queue, until the job's last."""
         try:
             while True:
-                last, data = self._child.message()
-                if not _put(self._messages, self._stop, (False, data)) or last:
+                kind, data = self._child.message()
+                if kind == _BEAT:
+                    if self._on_beat is not None:
+                        self._on_beat()
+                    continue
+                if not _put(self._messages, self._stop, (False, data)) or kind == _LAST:
                     return
         except BaseException as error:  # the child ended early: raised to the consumer
             _put(self._messages, self._stop, (True, error))
@@ -303,6 +351,10 @@ class ProcessPrefetcher(Generic[T]):
     def running(self) -> bool:
         """Whether the child process is still alive (a kept one is)."""
         return self._child.process.poll() is None
+
+    def ready(self) -> bool:
+        """Whether the next item (or the end, or the error) is already waiting."""
+        return not self._messages.empty()
 
     def __iter__(self) -> Iterator[T]:
         while True:

@@ -26,6 +26,7 @@ from metareg.sync import engine as sync_engine
 from metareg.sync import state
 from metareg.sync.engine import SyncEngine, _groups, sync_registry
 from metareg.sync.prefetch import PagePrefetcher
+from metareg.sync.reading import Prepared
 from tests.sync.feeds import exchange_registry, populated
 from tests.sync.index_state import current, history
 from tests.sync.loopback import serve
@@ -53,12 +54,12 @@ class Ready:
         return True
 
 
-def _page(n: int, items: int = 5, reset: bool = False) -> tuple[Page, list[Any], list[Any]]:
-    return Page([None] * items, f"c{n}", reset=reset), [], []  # type: ignore[list-item]
+def _page(n: int, items: int = 5, reset: bool = False) -> Prepared:
+    return Prepared(Page([], f"c{n}", reset=reset), [], [], items, [], [])
 
 
-def _cursors(groups: list[list[Any]]) -> list[list[str | None]]:
-    return [[page.cursor for page, _, _ in group] for group in groups]
+def _cursors(groups: list[list[Prepared]]) -> list[list[str | None]]:
+    return [[done.page.cursor for done in group] for group in groups]
 
 
 def test_groups_take_ready_pages_up_to_the_limit() -> None:
