@@ -42,6 +42,7 @@ from metareg import log
 from metareg.connectors import build_connector
 from metareg.connectors.base import SCOPE_RECORDS, Connector, Page
 from metareg.connectors.errors import ConnectorError, CursorExpired, ErrorClass
+from metareg.db.collector import collector_paused
 from metareg.db.tables.index import RecordVersion
 from metareg.index.approaches import store_approaches
 from metareg.index.counts import Counts
@@ -223,8 +224,16 @@ class SyncEngine:
             )
             groups = _groups(pages)
             try:
-                for group in groups:
-                    self._commit_pages(registry_id, group, result, guard, clock(), settings)
+                while True:
+                    # The collector paused from taking a group (its pages unpickled, the
+                    # group before it freed) to its commit: each group's allocations and
+                    # the frees of the one before then nearly cancel out, where resuming
+                    # it between them started collections that walked every new record.
+                    with collector_paused():
+                        group = next(groups, None)
+                        if group is None:
+                            return lag
+                        self._commit_pages(registry_id, group, result, guard, clock(), settings)
                     for done in group:
                         page = done.page
                         lag = page.lag_seconds if page.lag_seconds is not None else lag
@@ -233,7 +242,6 @@ class SyncEngine:
                             _log.info("unknown fields kept in raw", location=where, fields=fields)
                         if progress:
                             progress(done.received)
-                return lag
             except CursorExpired as error:
                 if result.full_resync:
                     raise ConnectorError(

@@ -7,18 +7,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import orjson
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 
-from metareg.db.tables.sync import SyncSeen
+from metareg.db.tables.sync import SyncListed, SyncSeen
 from metareg.exchange import create_exchange_app
+from metareg.index.writer import IndexWriter
 from metareg.records.operations import Incoming, Withdrawal
 from metareg.registries import ensure_registry
 from metareg.sync import engine as sync_engine
 from metareg.sync import passes
 from metareg.sync.engine import sync_registry
 from metareg.sync.prefetch import PagePrefetcher
-from tests.sync.feeds import exchange_registry, populated
+from tests.sync.feeds import exchange_registry, issuance, populated
 from tests.sync.index_state import current, history
 from tests.sync.loopback import serve
 
@@ -27,15 +29,31 @@ def _incoming(record_type: str, uid: str) -> Incoming:
     return Incoming(record_type, uid, {}, "hash", "{}")
 
 
-def _seen(engine: Engine) -> set[tuple[str, str, str, str]]:
+def _listed(engine: Engine) -> set[tuple[str, str, str, str]]:
+    """What a tracking pass noted as listed: (registry, scope, record type, uid)."""
     with engine.connect() as connection:
         rows = connection.execute(
-            select(SyncSeen.c.registry_id, SyncSeen.c.scope, SyncSeen.c.record_type, SyncSeen.c.uid)
+            select(
+                SyncListed.c.registry_id,
+                SyncListed.c.scope,
+                SyncListed.c.record_type,
+                SyncListed.c.uids,
+            )
+        ).all()
+    return {(r[0], r[1], r[2], uid) for r in rows for uid in orjson.loads(r[3])}
+
+
+def _seen(engine: Engine) -> set[tuple[str, str, str, str]]:
+    """What a staged pass noted (its latest operation per identity)."""
+    seen = SyncSeen
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(seen.c.registry_id, seen.c.scope, seen.c.record_type, seen.c.uid)
         ).all()
     return {(r[0], r[1], r[2], r[3]) for r in rows}
 
 
-def test_a_tracking_pass_notes_each_listed_identity_once(engine: Engine) -> None:
+def test_a_tracking_pass_notes_each_listed_identity(engine: Engine) -> None:
     odd = 'IDN01-"quoted"-\\-é-' + "x" * 300  # JSON escapes, non-ASCII, a long uid
     page = [
         _incoming("action", "IDN01-A-1"),
@@ -52,7 +70,7 @@ def test_a_tracking_pass_notes_each_listed_identity_once(engine: Engine) -> None
         again = [_incoming("holding", odd), _incoming("action", "IDN01-A-2")]
         passes.note_seen(connection, "IDN01", "records", again, staged=False)
         passes.note_seen(connection, "IDN01", "records", [], staged=False)
-    assert _seen(engine) == {
+    assert _listed(engine) == {
         ("IDN01", "records", "action", "IDN01-A-1"),
         ("IDN01", "records", "holding", odd),
         ("IDN01", "records", "authorization", "IDN01-AUTH-1"),
@@ -87,7 +105,7 @@ def test_a_staged_resync_in_one_transaction_writes_no_old_versions(
         again = sync_registry(engine, registry)
     assert again.ok and again.full_resync, again.error
     assert (current(engine), history(engine)) == before
-    assert _seen(engine) == set()  # both passes closed
+    assert _seen(engine) == _listed(engine) == set()  # both passes closed
 
 
 def test_a_listing_in_one_transaction_ends_like_page_by_page(
@@ -119,3 +137,32 @@ def test_a_listing_in_one_transaction_ends_like_page_by_page(
     assert history(engine) == history(apart)
     assert [row[3] for row in history(engine)].count("withdrawal") >= 1
     apart.dispose()
+
+
+def test_the_end_of_a_tracking_pass_withdraws_what_neither_noting_listed(engine: Engine) -> None:
+    """Identities noted per page (`sync_listed`) and, for a pass begun before migration
+    0028, per identity (`sync_seen`) both count as listed; the rest is withdrawn."""
+    now = datetime.now(UTC)
+    records = [issuance("IDN01", n) for n in range(1, 6)]
+    ops = [Incoming.from_record(record, orjson.dumps(record).decode()) for record in records]
+    with engine.begin() as connection:
+        ensure_registry(connection, "IDN01")
+        IndexWriter(connection, "IDN01", "sync:IDN01", now).apply(ops)
+        passes.open_pass(connection, "IDN01", "records", now, staged=False)
+        passes.note_seen(connection, "IDN01", "records", ops[:2], staged=False)
+        connection.execute(  # what the pass noted before the upgrade
+            insert(SyncSeen),
+            [
+                {
+                    "registry_id": "IDN01",
+                    "scope": "records",
+                    "record_type": "action",
+                    "uid": ops[3].uid,
+                }
+            ],
+        )
+        absent = passes.unlisted(connection, "IDN01", "records")
+    assert sorted((w.record_type, w.uid) for w in absent) == [
+        ("action", ops[2].uid),
+        ("action", ops[4].uid),
+    ]

@@ -4,18 +4,20 @@
   taken with `SELECT ... FOR UPDATE SKIP LOCKED`; an expired lease is free to take.
 - `sync_withdrawal_hold`: withdrawals a complete listing would make that exceed the
   registry's allowed share, held back until confirmed or repeated (`sync/holds.py`).
-- `sync_pass` / `sync_seen`: a complete listing in progress (a full resync, a holdings
-  snapshot, a file export) and the identities it listed so far, written with each page
-  so that a crash mid-listing loses nothing; when the listing ends, current records of
-  its scope that it did not list are withdrawn, and the rows are cleared. A full resync
-  over an index that already holds the registry is *staged*: its pages only fill
-  `sync_seen` (latest operation per identity), and the net result is applied at the end,
-  so replaying a feed from its beginning does not replay old states into history.
+- `sync_pass` / `sync_listed` / `sync_seen`: a complete listing in progress (a full
+  resync, a holdings snapshot, a file export) and the identities it listed so far,
+  written with each page so that a crash mid-listing loses nothing; when the listing
+  ends, current records of its scope that it did not list are withdrawn, and the rows
+  are cleared. A *tracking* pass writes each page's identities as one row per record
+  type (`sync_listed`, a JSON array). A full resync over an index that already holds
+  the registry is *staged*: its pages only fill `sync_seen` (latest operation per
+  identity), and the net result is applied at the end, so replaying a feed from its
+  beginning does not replay old states into history.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Float, Integer, String, Text
+from sqlalchemy import Boolean, Column, Float, Index, Integer, String, Text
 
 from metareg.db.tables.base import table
 from metareg.db.types import UtcDateTime
@@ -40,6 +42,17 @@ SyncSeen = table(
     Column("payload", Text),
     Column("raw", Text),
     Column("location", String(200)),
+)
+
+# A tracking pass's identities, one row per page and record type (migration 0028).
+SyncListed = table(
+    "sync_listed",
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("registry_id", String(16), nullable=False),
+    Column("scope", String(40), nullable=False),
+    Column("record_type", String(16), nullable=False),
+    Column("uids", Text, nullable=False),  # JSON array of the uids the page listed
+    Index("ix_sync_listed_scope", "registry_id", "scope", "record_type"),
 )
 
 # A complete listing in progress for (registry, scope).
