@@ -192,13 +192,35 @@ def _driver_forms(connection: Connection) -> _DriverForms:
 _FORMS: dict[type, _DriverForms] = {}
 
 
+def fold_copies(connection: Connection, written: Sequence[columns.Written] = ()) -> None:
+    """Bring the copies kept at write time up to date, in the caller's transaction: the
+    columnar copy (SQLite), given the rows written in it (`IndexWriter.unfolded`), and
+    the first transfers' totals (the first transfers inserted in it). Once a
+    transaction does for all its writers: each fold rewrites the copy's last segment."""
+    columns.fold(connection, written)
+    if first_transferred.kept(connection):
+        first_transferred.fold(connection)
+
+
 class IndexWriter:
     """Applies batches of operations from one reporting registry inside a transaction."""
 
     def __init__(
-        self, connection: Connection, registry_id: str, source: str, now: datetime | None = None
+        self,
+        connection: Connection,
+        registry_id: str,
+        source: str,
+        now: datetime | None = None,
+        *,
+        fold: bool = True,
     ) -> None:
+        """`fold`: bring the copies kept at write time up to date after each `apply`;
+        without, the rows written gather in `unfolded`, for the caller's `fold_copies`
+        once its transaction's writers are done (a sync writes many pages, each with a
+        writer of its own, in one transaction)."""
         self.connection = connection
+        self._fold = fold
+        self.unfolded: list[columns.Written] = []
         self.registry_id = registry_id
         self.source = source[:1000]
         self.now = now or datetime.now(UTC)
@@ -263,11 +285,11 @@ class IndexWriter:
             if changed := counts.changed - before:
                 for name in (CURRENT_TABLES[record_type].name, _history.name):
                     self.changed[name] = self.changed.get(name, 0) + changed
-        # The columnar copy, in this transaction (SQLite), given the rows written here.
         written, self._written = self._written, []
-        columns.fold(self.connection, written)
-        if first_transferred.kept(self.connection):
-            first_transferred.fold(self.connection)  # the first transfers inserted here
+        if self._fold:
+            fold_copies(self.connection, written)
+        else:
+            self.unfolded.extend(written)
         return counts
 
     # -- the generic path -------------------------------------------------------------

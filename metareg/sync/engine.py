@@ -45,10 +45,11 @@ from metareg.connectors.errors import ConnectorError, CursorExpired, ErrorClass
 from metareg.db.collector import collector_paused
 from metareg.db.tables.index import RecordVersion
 from metareg.index.approaches import store_approaches
+from metareg.index.columns import Written
 from metareg.index.counts import Counts
 from metareg.index.quarantine import quarantine
 from metareg.index.statistics import note_written
-from metareg.index.writer import IndexWriter
+from metareg.index.writer import IndexWriter, fold_copies
 from metareg.records.operations import Operation
 from metareg.records.validate import RecordValidator
 from metareg.registries import RegistryConfig, ensure_registry
@@ -273,6 +274,7 @@ class SyncEngine:
         # and closes the registry's passes while it runs (the lease, or the caller's
         # one sync at a time), and `_apply_page` keeps it up to date when it does.
         modes: dict[str, str | None] = {}
+        unfolded: list[Written] = []  # the pages' rows, for the copies' one fold
         with self.engine.begin() as connection:
             if guard:
                 guard(connection)
@@ -280,13 +282,15 @@ class SyncEngine:
                 page, ops, rejected = done.page, done.ops, done.rejected
                 # A writer per page, as with a transaction per page: nothing it caches
                 # (the latest holdings snapshot) is carried from one page to the next.
-                writer = IndexWriter(connection, registry_id, source, now)
+                # The copies kept at write time are folded once, at the end.
+                writer = IndexWriter(connection, registry_id, source, now, fold=False)
                 counts.add(
                     self._apply_page(
                         connection, writer, registry_id, page, ops, now, result, settings, modes
                     )
                 )
                 changed.update(writer.changed)
+                unfolded.extend(writer.unfolded)
                 counts.quarantined += quarantine(connection, registry_id, source, rejected, now)
                 store_approaches(connection, done.approaches)
                 received += done.received
@@ -295,6 +299,7 @@ class SyncEngine:
                     share = min(1.0, len(rejected) / done.received)
                     result.quarantine_share = max(result.quarantine_share, share)
                 lag = page.lag_seconds if page.lag_seconds is not None else lag
+            fold_copies(connection, unfolded)
             state.commit_cursor(
                 connection,
                 registry_id,

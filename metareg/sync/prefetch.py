@@ -21,6 +21,7 @@ import atexit
 import contextlib
 import contextvars
 import importlib
+import os
 import pickle
 import queue
 import struct
@@ -165,6 +166,18 @@ _END = object()  # the end of a job's items, in the child
 _write_frame: Callable[[int, bytes], None] | None = None
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    """Write all of `data` to the pipe `fd`, write after write.
+
+    Not through a buffered stream: a write into a full pipe that a stop signal cuts
+    short (SIGSTOP and SIGCONT: a debugger or profiler attaching, a container paused
+    and resumed) returns the bytes it wrote, and the buffered stream went on as if it
+    had written them all. The bytes lost misframed every message after them."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def beat() -> None:
     """In a child's job: tell the parent that the job is alive although it hands over
     nothing yet (a fetch waiting to retry). The parent's reading thread calls the
@@ -179,13 +192,12 @@ def _child_main() -> None:
     the error the iteration raised (the child's traceback as a note); then wait for the
     next job, until standard input ends. Anything the child prints goes to stderr."""
     global _write_frame
-    jobs, out = sys.stdin.buffer, sys.stdout.buffer
+    jobs, out = sys.stdin.buffer, sys.stdout.fileno()
     sys.stdout = sys.stderr
 
     def write(kind: int, blob: bytes) -> None:
-        out.write(_FRAME.pack(len(blob), kind))
-        out.write(blob)
-        out.flush()
+        _write_all(out, _FRAME.pack(len(blob), kind))
+        _write_all(out, blob)
 
     def send(message: tuple[str, Any]) -> None:
         blob = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
@@ -237,11 +249,9 @@ class _Child:
 
     def start(self, job: Any) -> None:
         """Hand the child its import path (first) or a job."""
-        try:
-            self.stdin.write(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
-            self.stdin.flush()
-        except OSError:  # already gone: reading finds the end of its output, and says so
-            pass
+        # OSError: already gone; reading finds the end of its output, and says so.
+        with contextlib.suppress(OSError):
+            _write_all(self.stdin.fileno(), pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
 
     def read(self, size: int) -> bytes:
         data = self.stdout.read(size)

@@ -20,8 +20,8 @@ from metareg.db import migrate
 from metareg.db.tables.index import Action
 from metareg.detection.prefilter import blocks as screen
 from metareg.index import columns, first_transferred
-from metareg.index.writer import IndexWriter
-from metareg.records.operations import Incoming
+from metareg.index.writer import IndexWriter, fold_copies
+from metareg.records.operations import Incoming, Operation, Withdrawal
 from tests.detection.conftest import Index
 from tests.detection.test_prefilter_blocks import _both
 from tests.helpers import action, holding, insert_action_copy, withdrawal
@@ -288,6 +288,57 @@ def test_the_writers_rows_and_plain_sql_in_one_transaction_both_land(
     assert "DC01" in _screened_rules(engine)
     with engine.begin() as connection:
         connection.execute(text("DELETE FROM actions WHERE action_id IN ('SQL-1', 'ISS-4')"))
+    assert "DC01" not in _screened_rules(engine)
+
+
+def test_writers_of_one_transaction_fold_once_at_its_end(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sync's pages share a transaction, a writer each (`fold=False`), and the copies
+    are folded once at its end with every writer's rows: a later page's correction and
+    withdrawal of an earlier page's rows land as one write per page would have left
+    them, and none of the writers' own rows is read back."""
+    index = Index(engine, tmp_path)
+    index.put("IDN01", action("ISS-0", 1, 100))
+    read = _reading(monkeypatch)
+    pages: list[list[Operation]] = [
+        [
+            Incoming.from_record(action("ISS-1", 201, 300), ""),
+            Incoming.from_record(action("ISS-2", 401, 500), ""),
+            Incoming.from_record(action("ISS-3", 601, 700), ""),
+        ],
+        [Incoming.from_record(action("ISS-2", 50, 500), "")],  # corrected to overlap ISS-0
+        [Withdrawal("action", "ISS-3"), Incoming.from_record(holding("H", 1, 20), "")],
+    ]
+    folds: list[int] = []
+    fold = columns.fold
+
+    def counted(connection: Any, written: Any = ()) -> int:
+        folds.append(len(written))
+        return fold(connection, written)
+
+    monkeypatch.setattr(columns, "fold", counted)
+    with engine.begin() as connection:
+        unfolded: list[columns.Written] = []
+        for ops in pages:
+            writer = IndexWriter(connection, "IDN01", "test", fold=False)
+            writer.apply(ops)
+            unfolded.extend(writer.unfolded)
+        assert folds == []
+        fold_copies(connection, unfolded)
+    assert folds == [len(unfolded)] and (engine.dialect.name != "sqlite" or len(unfolded) >= 3)
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            present = {
+                row_id
+                for (row_id,) in connection.execute(
+                    text("SELECT id FROM actions UNION ALL SELECT id FROM holdings")
+                )
+            }
+        assert _noted(engine) == 0 and len(read) == 1 and not set(read) & present
+    assert _screened_rules(engine) >= {"DC01"}  # the corrected ISS-2 overlaps ISS-0
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM actions WHERE action_id = 'ISS-2'"))
     assert "DC01" not in _screened_rules(engine)
 
 
