@@ -350,8 +350,8 @@ class ProcessPrefetcher(Generic[T]):
                     continue
                 if not _put(self._messages, self._stop, (False, data)) or kind == _LAST:
                     return
-        except BaseException as error:  # the child ended early: raised to the consumer
-            _put(self._messages, self._stop, (True, error))
+        except BaseException as error:  # the child ended early, or `on_beat` raised
+            _put(self._messages, self._stop, (True, error))  # raised to the consumer
 
     @property
     def process_id(self) -> int:
