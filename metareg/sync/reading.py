@@ -25,13 +25,13 @@ order, after the pages before them.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
 from metareg import log
 from metareg.connectors import build_connector
-from metareg.connectors.base import Connector, Item, Page
+from metareg.connectors.base import Connector, Page
 from metareg.db.collector import collector_paused
 from metareg.records.files import to_operation
 from metareg.records.operations import Operation, Packed, Rejected, pack, unpack
@@ -39,6 +39,8 @@ from metareg.records.schemas import RECORD_TYPES, load_schema
 from metareg.records.validate import Problem, RecordValidator
 from metareg.registries import RegistryConfig
 from metareg.sync.prefetch import PagePrefetcher, ProcessPrefetcher, beat
+
+_log = log.get_logger("metareg.sync")
 
 # Records a sync takes on the thread before the rest is read in a child process: two of
 # the engine's transactions (GROUP_ITEMS), twenty pages of the exchange API's largest.
@@ -162,7 +164,7 @@ class PreparedPages:
         validator: RecordValidator,
         *,
         registry: RegistryConfig | None = None,
-        heartbeat: Any = None,
+        heartbeat: Callable[[], None] | None = None,
     ) -> None:
         self._connector = connector
         self._cursor = cursor
@@ -172,7 +174,6 @@ class PreparedPages:
         self._registry = registry if movable else None
         self._heartbeat = heartbeat
         self._ahead: PagePrefetcher[Prepared] | ProcessPrefetcher[Crossing] | None = None
-        self.in_child = False  # whether the reading moved into a child process
 
     def ready(self) -> bool:
         return self._ahead is not None and self._ahead.ready()
@@ -212,11 +213,13 @@ class PreparedPages:
             on_beat=self._heartbeat,
         ) as child:
             self._ahead = child
-            self.in_child = True
+            _log.info(
+                "sync reads on in a child process", registry=registry.id, pid=child.process_id
+            )
             for page, packed, rejected, received, approaches, unknown in child:
                 with collector_paused():  # an operation and its record per item
                     ops = unpack(packed)
                 yield Prepared(page, ops, rejected, received, approaches, unknown)
 
 
-__all__ = ["PROCESS_AFTER", "Item", "Prepared", "PreparedPages", "prepare", "strip_unknown"]
+__all__ = ["PROCESS_AFTER", "Prepared", "PreparedPages", "prepare", "strip_unknown"]
