@@ -217,6 +217,8 @@ def test_the_rest_of_a_stopped_prefetcher_is_what_it_had_handed_over() -> None:
 
 
 def test_the_child_logs_as_the_parent_does(capfd: pytest.CaptureFixture[str]) -> None:
+    """The child logs with the parent's settings, secrets and bound fields, and a kept
+    child's next job does not carry the fields the job before it was given."""
     import structlog
 
     secret = "tok-7f3a9c51e2"
@@ -228,9 +230,14 @@ def test_the_child_logs_as_the_parent_does(capfd: pytest.CaptureFixture[str]) ->
         capfd.readouterr()
         with ProcessPrefetcher(child_jobs.log_as_parent, log.snapshot(), secret) as child:
             assert list(child) == ["logged"]
+        structlog.contextvars.unbind_contextvars("registry")
+        with ProcessPrefetcher(child_jobs.log_as_parent, log.snapshot(), secret) as again:
+            assert list(again) == ["logged"]
+        assert again.process_id == child.process_id  # the same child, kept
     finally:
         structlog.contextvars.unbind_contextvars("registry")
         log.configure()
     err = capfd.readouterr().err
-    line = next(line for line in err.splitlines() if "child speaks" in line)
-    assert '"registry": "IDN01"' in line and '"token": "***"' in line and secret not in err
+    first, second = [line for line in err.splitlines() if "child speaks" in line]
+    assert '"registry": "IDN01"' in first and '"token": "***"' in first and secret not in err
+    assert "registry" not in second and '"token": "***"' in second
