@@ -3,10 +3,12 @@ generic path (row values converted by the column types' bind processors) stores 
 
 from __future__ import annotations
 
-from datetime import date
+import pickle
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import Engine, select
 
@@ -15,8 +17,8 @@ from metareg.db.migrate import upgrade
 from metareg.db.tables.index import CURRENT_TABLES, RecordVersion
 from metareg.db.upsert import write_rows
 from metareg.index import columns
-from metareg.index.writer import HISTORY_COLUMNS, IndexWriter
-from metareg.records.operations import Incoming, Operation, Withdrawal
+from metareg.index.writer import HISTORY_COLUMNS, IndexWriter, reader_rows
+from metareg.records.operations import Incoming, Operation, Withdrawal, pack, unpack
 from metareg.registries import ensure_registry
 
 BLOCK = {
@@ -157,3 +159,67 @@ def test_a_date_that_is_no_date_is_refused_as_before(tmp_path: Path) -> None:
     engine = _engine(tmp_path / "bad.db")
     with pytest.raises(ValueError), engine.begin() as connection:
         IndexWriter(connection, "IDN01", "test").apply(_ops([record]))
+
+
+def _crossed(ops: list[Operation]) -> list[Operation]:
+    """`ops` as a reading process hands them over: rows made there, packed, pickled."""
+    reader_rows("IDN01", ops)
+    return unpack(pickle.loads(pickle.dumps(pack(ops))))
+
+
+def _unset(op: Operation) -> bool:
+    """Whether the normal form's slot is still unset (nobody asked for it)."""
+    try:
+        Incoming.normal.__get__(op, Incoming)  # type: ignore[attr-defined]
+    except AttributeError:
+        return True
+    return False
+
+
+def test_rows_made_by_a_reading_process_store_what_the_writer_stores(tmp_path: Path) -> None:
+    """A reading process makes each block record's row and its columnar record ahead of
+    the writer (`reader_rows`); the records cross without their normal form. New rows,
+    corrections, a snapshot that supersedes another, an identity named twice with a
+    withdrawal, and a record the copy cannot encode land exactly as the writer's own."""
+    records = _records()
+    odd = {**records[1], "action_id": "FT-3", "acquiring_party_id": "JPÑ"}  # not encodable
+    batches = [
+        [*records, odd],
+        [
+            {**records[0], "quantity_tco2e": 1624},  # a correction
+            {**records[2], "as_of": "2026-09-30"},  # a newer snapshot
+        ],
+        [*records[:2], {**records[1], "last_id": 12}],  # FT-2 twice, then withdrawn
+    ]
+    withdrawals: list[list[Operation]] = [[], [], [Withdrawal("action", "FT-2")]]
+    own, crossed = _engine(tmp_path / "own.db"), _engine(tmp_path / "crossed.db")
+    now = datetime(2026, 12, 6, tzinfo=UTC)
+    for batch, withdrawn in zip(batches, withdrawals, strict=True):
+        for engine, shape in ((own, False), (crossed, True)):
+            ops = _ops(batch)
+            if shape:
+                ops = _crossed(ops)
+                assert all(type(op) is Incoming and op.row is not None for op in ops)
+            with engine.begin() as connection:
+                IndexWriter(connection, "IDN01", "test", now).apply([*ops, *withdrawn])
+            if shape:  # the writer took the rows: no action's normal form was made again
+                assert all(_unset(op) for op in ops if op.record_type == "action")
+    for table in ("actions", "holdings", "record_version", "index_columns"):
+        assert _stored(crossed, table) == _stored(own, table), table
+    # And the copy is the one made afresh from the rows (its odd record flagged BAD).
+    kept = _stored(crossed, "index_columns")
+    with crossed.begin() as connection:
+        columns.rebuild(connection)
+    assert _stored(crossed, "index_columns") == kept
+    flags = np.frombuffer(b"".join(data for _, _, data in kept), dtype=columns.RECORD)["flags"]
+    assert np.count_nonzero(flags & columns.BAD) == 1  # FT-3
+
+
+def test_a_record_that_crossed_without_its_normal_form_gives_it_back_exactly() -> None:
+    ops = _ops(_records())
+    (back, *_) = _crossed(ops)
+    assert _unset(back)
+    assert back.normal == ops[0].normal and back == ops[0]  # made from its payload
+    assert not _unset(back)  # and kept
+    with pytest.raises(AttributeError):
+        back.nothing  # type: ignore[attr-defined]

@@ -415,7 +415,8 @@ class Written:
     write ended (`mark`: a later note of one of its rows means a later statement changed
     it). Inserted rows come with the ids the writer gave them (`ids`); upserted ones
     without, and `after` (`mark` before the write) and `until` bound the rowids their
-    update triggers noted them under."""
+    update triggers noted them under. `records`: the rows' records (of `RECORD`, row
+    ids 0, in the same order) when a reading process made them (`encode_written`)."""
 
     kind: int
     names: Sequence[str]
@@ -423,6 +424,7 @@ class Written:
     after: int
     until: int
     ids: Sequence[int] | None = None
+    records: Any | None = None
 
 
 def _driver_rows(connection: Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
@@ -460,9 +462,13 @@ def _known(kind: int, noted: Any, written: Written) -> Any | None:
             during = during[np.concatenate(([True], during[1:] != during[:-1]))]
     if during.shape[0] != len(written.rows):
         return None
-    records = encode_written(kind, during, written.names, written.rows)
-    if records is None:
-        return None
+    if written.records is not None:
+        records = written.records.copy()
+        records["id"] = during
+    else:
+        records = encode_written(kind, during, written.names, written.rows)
+        if records is None:
+            return None
     later = ids[rowids > written.until]
     return records[~np.isin(records["id"], later)] if later.shape[0] else records
 

@@ -12,12 +12,13 @@ in two halves at once (`middle_line`, `named_in`, `named_from`, `repeated_lines`
 writer has nothing to write until it ends.
 
 Nothing here writes, and nothing here imports above the records layer: a large file is
-read in a child process (`read_packed`), which imports only what reading needs.
+read in a child process (`read_packed`), which imports only what reading needs (and
+what the `shape` its caller hands it needs: the writer's rows made ahead of it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -243,10 +244,14 @@ def net_operations(
 
 
 def read_packed(
-    path_name: str, batch_size: int, repeated: dict[Identity, int] | None = None
+    path_name: str,
+    batch_size: int,
+    repeated: dict[Identity, int] | None = None,
+    shape: Callable[[list[Operation]], None] | None = None,
 ) -> Iterator[tuple[list[Packed], list[Rejected], int, int]]:
     """In the reading process: the file's batches with their operations packed (see
-    `records.operations.pack`) and the bytes read for each (the parent reports them).
+    `records.operations.pack`), each given to `shape` first (the writer's work done
+    ahead of it), and the bytes read for each (the parent reports them).
     The identity index is made here (it holds hashes of strings, which differ from one
     process to another): by the first pass, or from `repeated` (`repeated_lines`) when
     the first pass was made already."""
@@ -263,5 +268,7 @@ def read_packed(
     )
     batches = file_batches(path, RecordValidator(), last_lines, batch_size, count)
     for ops, rejected, lines in batches:
+        if shape is not None:
+            shape(ops)
         yield pack(ops), rejected, lines, consumed[0]
         consumed[0] = 0

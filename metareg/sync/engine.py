@@ -49,7 +49,7 @@ from metareg.index.columns import Written
 from metareg.index.counts import Counts
 from metareg.index.quarantine import quarantine
 from metareg.index.statistics import note_written
-from metareg.index.writer import IndexWriter, fold_copies
+from metareg.index.writer import IndexWriter, fold_copies, shaped_for
 from metareg.records.operations import Operation
 from metareg.records.validate import RecordValidator
 from metareg.registries import RegistryConfig, ensure_registry
@@ -222,6 +222,7 @@ class SyncEngine:
                 self.validator,
                 registry=registry if movable else None,
                 heartbeat=heartbeat,
+                shape=shaped_for(self.engine, registry_id),
             )
             groups = _groups(pages)
             try:

@@ -20,7 +20,7 @@ order, so a crash leaves exactly the batches committed before it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from metareg.db.collector import collector_paused
 from metareg.index.counts import Counts
 from metareg.index.quarantine import quarantine
 from metareg.index.statistics import note_written
-from metareg.index.writer import IndexWriter
+from metareg.index.writer import IndexWriter, shaped_for
 from metareg.records.batches import (
     Batch,
     Identity,
@@ -146,7 +146,10 @@ def ingest_files(
         report.files += 1
         source = str(path)
         start = report.start_file()
-        for ops, rejected, lines in prepared_batches(path, validator, batch_size, progress):
+        batches = prepared_batches(
+            path, validator, batch_size, progress, shaped_for(engine, registry_id)
+        )
+        for ops, rejected, lines in batches:
             report.lines += lines
             write_batch(engine, registry_id, source, ops, rejected, report)
         report.end_file(source, start)
@@ -170,14 +173,20 @@ def first_pass(path: Path) -> dict[Identity, int] | None:
 
 
 def prepared_batches(
-    path: Path, validator: RecordValidator, batch_size: int, progress: Progress | None
+    path: Path,
+    validator: RecordValidator,
+    batch_size: int,
+    progress: Progress | None,
+    shape: Callable[[list[Operation]], None] | None = None,
 ) -> Iterator[Batch]:
     """The file's batches (`file_batches`), each read and validated while the caller
-    writes the one before: in a child process for a file of `PROCESS_BYTES` or more,
-    on a thread otherwise. Either way the caller sees the same batches, in order, and
-    an error where reading met it."""
+    writes the one before: in a child process for a file of `PROCESS_BYTES` or more
+    (which also gives each batch to `shape`: `index.writer.shaped_for`), on a thread
+    otherwise. Either way the caller sees the same batches, in order, and an error
+    where reading met it."""
     if path.stat().st_size >= PROCESS_BYTES:
-        with ProcessPrefetcher(read_packed, str(path), batch_size, first_pass(path)) as read:
+        job = (str(path), batch_size, first_pass(path), shape)
+        with ProcessPrefetcher(read_packed, *job) as read:
             for packed, rejected, lines, consumed in read:
                 if progress is not None and consumed:
                     progress(consumed)

@@ -127,9 +127,14 @@ Crossing = tuple[Page, list[Packed], list[Rejected], int, list[Any], list[tuple[
 
 
 def read_pages(
-    registry: RegistryConfig, cursor: str | None, unknown_fields: str, logging: log.Snapshot
+    registry: RegistryConfig,
+    cursor: str | None,
+    unknown_fields: str,
+    logging: log.Snapshot,
+    shape: Callable[[list[Operation]], None] | None = None,
 ) -> Iterator[Crossing]:
-    """In the child process: the registry's pages after `cursor`, prepared."""
+    """In the child process: the registry's pages after `cursor`, prepared (and given
+    to `shape`, the writer's work done ahead: `index.writer.reader_rows`)."""
     log.adopt(logging)
     connector = build_connector(registry, heartbeat=beat)
     validator = RecordValidator()
@@ -137,6 +142,8 @@ def read_pages(
         for page in connector.pages(cursor):
             done = prepare(page, unknown_fields, validator)
             with collector_paused():
+                if shape is not None:
+                    shape(done.ops)
                 packed = pack(done.ops)
             yield (
                 replace(page, items=[]),
@@ -153,8 +160,10 @@ def read_pages(
 class PreparedPages:
     """The prepared pages of `connector.pages(cursor)`, in order, read ahead of the
     consumer: on a thread, then (past `PROCESS_AFTER` records, when `registry` is
-    given and its connector reads a paged API) in a child process. `ready()` says
-    whether the next page (or the end, or the error) has already arrived."""
+    given and its connector reads a paged API) in a child process, which also calls
+    `shape` on each page's operations (for the writer: `index.writer.reader_rows`).
+    `ready()` says whether the next page (or the end, or the error) has already
+    arrived."""
 
     def __init__(
         self,
@@ -165,6 +174,7 @@ class PreparedPages:
         *,
         registry: RegistryConfig | None = None,
         heartbeat: Callable[[], None] | None = None,
+        shape: Callable[[list[Operation]], None] | None = None,
     ) -> None:
         self._connector = connector
         self._cursor = cursor
@@ -173,6 +183,7 @@ class PreparedPages:
         movable = registry is not None and type(connector).reads_in_child
         self._registry = registry if movable else None
         self._heartbeat = heartbeat
+        self._shape = shape  # a picklable function: it runs in the child
         self._ahead: PagePrefetcher[Prepared] | ProcessPrefetcher[Crossing] | None = None
 
     def ready(self) -> bool:
@@ -210,6 +221,7 @@ class PreparedPages:
             cursor,
             self._unknown_fields,
             log.snapshot(),
+            self._shape,
             on_beat=self._heartbeat,
         ) as child:
             self._ahead = child

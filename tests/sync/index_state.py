@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, select
 
 from metareg.db.tables.index import CURRENT_TABLES, RecordVersion
+from metareg.index import columns
 
 
 def current(engine: Engine) -> set[tuple[str, str, str, str]]:
@@ -34,3 +35,17 @@ def history(engine: Engine) -> list[tuple[str, str, str, str, str | None]]:
             )
         ).all()
     return sorted((r[0], r[1], r[2], r[3], r[4]) for r in rows)
+
+
+def copy_as_rebuilt(engine: Engine) -> bool:
+    """Whether the columnar copy (SQLite) is byte for byte the one made afresh from the
+    rows (PostgreSQL keeps none: trivially so)."""
+    if engine.dialect.name != "sqlite":
+        return True
+    read = f"SELECT kind, segment, data FROM {columns.STORE} ORDER BY kind, segment"
+    with engine.connect() as connection:
+        kept = connection.exec_driver_sql(read).all()
+        columns.rebuild(connection)
+        fresh = connection.exec_driver_sql(read).all()
+        connection.rollback()
+    return bool(kept) and kept == fresh

@@ -26,7 +26,7 @@ from metareg.sync.ingest import ingest_files
 from metareg.sync.prefetch import PROCESS_DEPTH, ProcessPrefetcher, ReaderProcessEnded
 from tests.connectors.test_aef import HOLDING
 from tests.reliability.test_lying_files import AUTHORIZATION, action, quarantined
-from tests.sync.index_state import current, history
+from tests.sync.index_state import copy_as_rebuilt, current, history
 
 
 class Children(ProcessPrefetcher[Any]):
@@ -120,6 +120,7 @@ def test_a_file_read_in_a_child_process_ingests_exactly_as_on_a_thread(
     assert current(engine) == current(reference)
     assert history(engine) == history(reference)
     assert quarantined(engine) == quarantined(reference)
+    assert copy_as_rebuilt(engine)  # the rows and records the child made for the writer
     assert not any(uid == "A-1" for _, _, uid, _ in current(engine))  # withdrawn
     # The progress bar reaches the same total: every byte of every file.
     total = sum(path.stat().st_size for path in files)

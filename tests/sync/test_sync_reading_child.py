@@ -23,7 +23,7 @@ from metareg.sync.engine import LeaseLost, SyncEngine, sync_registry
 from metareg.sync.prefetch import PagePrefetcher, ProcessPrefetcher
 from tests.sync import child_jobs
 from tests.sync.feeds import exchange_registry, populated
-from tests.sync.index_state import current, history
+from tests.sync.index_state import copy_as_rebuilt, current, history
 from tests.sync.loopback import serve
 
 PAGE_SIZE = 10
@@ -114,6 +114,7 @@ def test_a_large_sync_reads_on_in_a_child_and_writes_what_a_thread_writes(
     assert _received(engine) == _received(clean)
     assert current(engine) == current(clean)
     assert history(engine) == history(clean)
+    assert copy_as_rebuilt(engine)  # the rows and records the child made for the writer
     clean.dispose()
 
 
@@ -177,6 +178,7 @@ def test_an_error_in_the_child_comes_after_the_pages_before_it(
         clean = _on_a_thread(url, tmp_path)
     assert current(engine) == current(clean)
     assert history(engine) == history(clean)
+    assert copy_as_rebuilt(engine)  # the rows and records the child made for the writer
     clean.dispose()
 
 
