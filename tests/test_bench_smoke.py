@@ -101,6 +101,12 @@ def test_every_figure_is_measured_beside_its_baseline(
     assert by_metric[checks.INCREMENTAL]["runs"][0]["value"]["was_full"] is False
     corrected = by_metric[checks.CORRECTED]["runs"][0]["value"]
     assert (corrected["was_full"], corrected["opened"], corrected["resolved"]) == (False, 0, 0)
+    api = FIGURES["api"]
+    get = by_metric[api.GET]
+    # The GET row says what the machine allows: the generator's and the machine's CPU per
+    # request, and the highest ratio the cores allow a server that only ran the query.
+    assert get["runs"][0]["value"]["generator_cpu_ms"] > 0
+    assert "a ratio of at most" in get["note"] and "the generator" in get["note"], get
     ingest = by_metric[FIGURES["ingest"].INGEST]["runs"][0]["value"]
     assert ingest["records"] > 3 * SIZE  # about 3.5 records a block
     for row in rows:

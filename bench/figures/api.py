@@ -18,6 +18,14 @@ endpoint starts from, closed loop in a child, without HTTP, keys, alerts or JSON
 own floor is a row too: the same lookups in plain SQL on the driver connection
 (`bench.jobs.raw_lookups`), so the report shows both where the API's time goes and
 how far the query layer is from the driver.
+
+What the machine allows: the generator shares the machine's cores with the server, so
+each capacity row also measures the CPU the generator spent per request (this process)
+and the CPU every process spent per request (`/proc/stat`), and the GET row's note says
+the most the cores could answer if the server spent on a request no more than the
+range query itself costs on one connection (1 / its lookups/s): cores / (generator +
+query) requests/s, and so the highest GET / range query ratio this machine can show
+with this generator. Where that bound is under the goal, no server could meet it here.
 """
 
 from __future__ import annotations
@@ -29,7 +37,18 @@ import time
 from collections import Counter
 from typing import Any
 
-from bench.harness import Context, Point, Row, Target, job, load_average, point
+from bench.harness import (
+    Context,
+    Point,
+    Row,
+    Target,
+    busy_since,
+    cpu_count,
+    job,
+    load_average,
+    machine_cpu,
+    point,
+)
 from bench.loadgen import Connection, ProtocolError, drive, encode, host_of
 from bench.serve import serving
 from bench.world import loaded
@@ -215,11 +234,21 @@ def measure(ctx: Context, target: Target, run: int) -> dict[str, Point]:
     with serving(target, "api", url, "/healthz") as base:
         for method in ("GET", "POST"):
             drive(closed_loop(base, token, requests[method][:50], CALLERS))  # warm up
+            machine, generator, started = machine_cpu(), time.process_time(), time.perf_counter()
             (latencies, errors, rate), load = _timed(
                 lambda m=method: drive(closed_loop(base, token, requests[m], CALLERS))
             )
+            count = len(requests[method])
+            busy = busy_since(machine, time.perf_counter() - started)
             measured[method] = Point(
-                rate, load, {"p99_ms": percentile(latencies, 0.99), "errors": errors}
+                rate,
+                load,
+                {
+                    "p99_ms": percentile(latencies, 0.99),
+                    "errors": errors,
+                    "generator_cpu_ms": (time.process_time() - generator) * 1000 / count,
+                    "machine_cpu_ms": busy["busy_cpu_seconds"] * 1000 / count if busy else None,
+                },
             )
     for method in ("GET", "POST"):
         rate = measured[method].value / 2
@@ -241,6 +270,32 @@ def measure(ctx: Context, target: Target, run: int) -> dict[str, Point]:
             },
         )
     return measured
+
+
+def machine_bound(runs: list[dict[str, Any]]) -> str:
+    """The GET row's note on what this machine allows (medians of the runs): the CPU
+    per request of the generator and of every process, and the highest GET capacity
+    and ratio the cores allow if the server cost no more than the range query."""
+    measured = [run for run in runs if "generator_cpu_ms" in run["GET"].extra]
+    if not measured:
+        return ""
+    generator = statistics.median(run["GET"].extra["generator_cpu_ms"] for run in measured)
+    query = statistics.median(1000 / run["index"].value for run in measured)
+    rate = statistics.median(run["index"].value for run in measured)
+    cores = cpu_count()
+    bound = cores / (generator + query) * 1000
+    machine = [run["GET"].extra["machine_cpu_ms"] for run in measured]
+    spent = (
+        f", every process {statistics.median(machine):.2f} ms (the server's part about "
+        f"{statistics.median(machine) - generator:.2f})"
+        if None not in machine
+        else ""
+    )
+    return (
+        f"CPU per GET: the generator {generator:.2f} ms{spent}; the range query alone "
+        f"{query:.3f} ms, so these {cores} cores allow at most {bound:,.0f} req/s even if "
+        f"the server did nothing but the query: a ratio of at most {bound / rate:.2f}"
+    )
 
 
 def rows(ctx: Context, target: Target, runs: list[dict[str, Any]]) -> list[Row]:
@@ -274,6 +329,8 @@ def rows(ctx: Context, target: Target, runs: list[dict[str, Any]]) -> list[Row]:
                 f"the generator sent 99% of its requests within {late:.2g} ms"
                 " of their due time (median of runs)"
             )
+        if key == "GET":
+            notes.append(machine_bound(runs))
         failed: Counter[str] = Counter()
         for run in runs:
             failed.update(run[key].extra["errors"])

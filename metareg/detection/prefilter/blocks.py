@@ -508,36 +508,49 @@ def read(connection: Connection, approaches: Collection[str] | None = None) -> R
     return records
 
 
+# Records of the copy converted at a time: their rows stay in the cache while each
+# column is taken from them (the copy is one array of structures; one whole-array pass
+# per column read the full copy from memory a dozen times).
+CONVERT_RECORDS = 16_384
+
+
 def _from_columns(stored: columns.Columns) -> Records:
     """The columnar copy's rule-neutral records as the screen's (kinds, packed column)."""
     r, holding = stored.records, stored.holding
-    codes = r["type"].astype(np.intp)
-    kind = np.where(holding, _KIND_OF_ACCOUNT_CODE[codes], _KIND_OF_ACTION_CODE[codes])
-    metric = r["metric"].astype(np.int64)
-    mismatch = ((r["flags"] & columns.MISMATCH) != 0) & (metric == _DC12_METRIC)
-    packed = (
-        mismatch.astype(np.int64)
-        | (kind.astype(np.int64) << 2)
-        | (metric << 5)
-        | (r["mitigation"].astype(np.int64) << 7)
-        | (r["vintage"] << 10)
-    )
-    parties = np.stack(
-        [r["ftp"], r["reporting_party"], r["acquiring"], r["transferring"]], axis=1, dtype=np.int32
-    )
-    pair = r["pair"].copy()
-    return Records(
-        ids=r["id"].copy(),
+    n = int(r.shape[0])
+    out = Records(
+        ids=np.empty(n, np.int64),
         holding=holding,
-        pair=pair,
-        first=r["first"].copy(),
-        last=r["last"].copy(),
-        day=r["day"].copy(),
-        packed=packed,
-        parties=parties,
-        reporting=r["reporting"].astype(np.int64),
-        originating=pair % REGISTRY_KEYS,
+        pair=np.empty(n, np.int64),
+        first=np.empty(n, np.int64),
+        last=np.empty(n, np.int64),
+        day=np.empty(n, np.int32),
+        packed=np.empty(n, np.int64),
+        parties=np.empty((n, 4), np.int32),
+        reporting=np.empty(n, np.int64),
+        originating=np.empty(n, np.int64),
     )
+    for start in range(0, n, CONVERT_RECORDS):
+        part = slice(start, start + CONVERT_RECORDS)
+        c = r[part]
+        codes = c["type"].astype(np.intp)
+        kind = np.where(holding[part], _KIND_OF_ACCOUNT_CODE[codes], _KIND_OF_ACTION_CODE[codes])
+        metric = c["metric"].astype(np.int64)
+        mismatch = ((c["flags"] & columns.MISMATCH) != 0) & (metric == _DC12_METRIC)
+        out.packed[part] = (
+            mismatch.astype(np.int64)
+            | (kind.astype(np.int64) << 2)
+            | (metric << 5)
+            | (c["mitigation"].astype(np.int64) << 7)
+            | (c["vintage"] << 10)
+        )
+        for column, name in enumerate(("ftp", "reporting_party", "acquiring", "transferring")):
+            out.parties[part, column] = c[name]
+        out.ids[part], out.pair[part] = c["id"], c["pair"]
+        out.first[part], out.last[part] = c["first"], c["last"]
+        out.day[part], out.reporting[part] = c["day"], c["reporting"]
+        out.originating[part] = out.pair[part] % REGISTRY_KEYS
+    return out
 
 
 def _dense_pairs(connection: Connection, keys: Any) -> Any:
