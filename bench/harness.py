@@ -423,6 +423,20 @@ class Context:
         self._made.add(url)
         return url
 
+    def free_bytes(self) -> int | None:
+        """The free disk where this run's indexes live: the work folder (SQLite), or the
+        PostgreSQL server's data directory when it is on this machine; None if unknown."""
+        if self.backend == "sqlite":
+            return shutil.disk_usage(self.workdir).free
+        try:
+            with admin(self.db) as connection:
+                folder = connection.execute(text("SHOW data_directory")).scalar()
+        except Exception:  # not allowed to ask, or no server: unknown
+            return None
+        if not folder or not os.path.isdir(str(folder)):  # a server elsewhere
+            return None
+        return shutil.disk_usage(str(folder)).free
+
     def copy_of(self, url: str, tag: str) -> str:
         """A throw-away copy of a loaded index (for figures that write to it)."""
         if self.backend == "sqlite":

@@ -19,11 +19,11 @@ from typing import Any
 
 import pytest
 
-from bench import adapter, goals
+from bench import adapter, goals, world
 from bench.cli import main
 from bench.figures import FIGURES
 from bench.generator import RULES, generate
-from bench.harness import BENCH_ROOT
+from bench.harness import BENCH_ROOT, Context
 
 SIZE = 2_000  # seeded: plants at least one conflict of every DC rule
 # A figure may be unavailable when metareg lacks what it needs, and only then: today
@@ -198,3 +198,21 @@ def test_the_programmes_world_planted_in_bulk_is_the_ingested_one(tmp_path: Path
     assert len(found["actions"]) == blocks and len(found["unit_statuses"]) == ranges
     assert all(row[-1] is not None for row in found["unit_statuses"])  # ranges parsed
     assert found == expected
+
+
+def test_an_index_the_disk_cannot_hold_twice_is_refused_before_it_is_loaded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checks run on a copy of an index loaded once: where the disk cannot hold both,
+    the figure fails at once with what to do, before the load (at 10M, hours)."""
+    loads: list[str] = []
+    monkeypatch.setattr(Context, "free_bytes", lambda self: 10**6)
+    monkeypatch.setattr(world, "job", lambda target, name, **kw: loads.append(name))
+    out = tmp_path / "bench.json"
+    with pytest.raises(SystemExit, match="some figures failed"):
+        main(["--size", "300", "--only", "checks", "--runs", "1", "--json", str(out)])
+    (row, *_) = [r for r in json.loads(out.read_text())["rows"] if r["figure"] == "checks"]
+    assert row["status"] == "failed", row
+    assert "need about 3.5 MB of disk, 1.0 MB are free" in row["reason"], row
+    assert "--only ingest" in row["reason"], row
+    assert loads == []  # nothing was loaded
