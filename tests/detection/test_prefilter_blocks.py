@@ -19,11 +19,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 
 from bench.generator import generate
 from metareg.checks import runner
 from metareg.db.engine import make_engine
+from metareg.db.tables.index import Action, Holding
 from metareg.detection.passes.full import find_all
 from metareg.detection.prefilter import blocks as screen
 from metareg.detection.rules.kinds import CheckContext
@@ -314,6 +315,19 @@ def test_screen_finds_every_planted_conflict_of_the_bench_world(
         pieces = screen.read(connection)
     for name in ("ids", "holding", "pair", "first", "last", "day", "packed", "parties"):
         assert (getattr(pieces, name) == getattr(whole, name)).all(), name
+    # Each record's date as the screen read it (on PostgreSQL from the day numbers its
+    # aggregates list, on SQLite from the copy) is the date stored.
+    with engine.connect() as connection:
+        stored = {
+            (False, i): d for i, d in connection.execute(select(Action.c.id, Action.c.action_date))
+        }
+        stored |= {
+            (True, i): d for i, d in connection.execute(select(Holding.c.id, Holding.c.as_of))
+        }
+    read = zip(whole.holding.tolist(), whole.ids.tolist(), whole.day.tolist(), strict=True)
+    assert {(h, i): day for h, i, day in read} == {
+        key: screen.date_key(day) for key, day in stored.items()
+    }
     found = {line.split("rule='")[1][:4] for line in screened}
     planted_block_rules = {
         rule
