@@ -31,6 +31,9 @@ PLACES: dict[str, tuple[str, ...]] = {
     "create_key": ("metareg.oversight.keys:create_key", "metareg.api.keys:create_key"),
     "range_query": ("metareg.index.query:intersecting",),
     "create_app": ("metareg.web.app:create_app", "metareg.api.app:create_app"),
+    # How `metareg serve` runs uvicorn's HTTP protocol (answers written once); a
+    # revision without it runs uvicorn's own.
+    "http_protocol": ("metareg.web.serving:http_protocol",),
     "registry_config": ("metareg.registries:RegistryConfig",),
     "sync_registry": ("metareg.sync.engine:sync_registry",),
     "sync_worker": ("metareg.sync.worker:Worker",),

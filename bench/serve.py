@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from bench.adapter import locate
+from bench.adapter import Missing, locate
 from bench.harness import Target, quiet_logs
 
 
@@ -80,6 +80,15 @@ def _api_app(url: str) -> Any:
     return locate("create_app")(locate("make_engine")(url))
 
 
+def _api_options(options: dict[str, Any]) -> dict[str, Any]:
+    """uvicorn's options as `metareg serve` sets them (its HTTP protocol) where the
+    target has them."""
+    try:
+        return {**options, "http": locate("http_protocol")()}
+    except Missing:
+        return options
+
+
 def _listening_socket(port: int) -> socket.socket:
     """One listening socket for every worker. Made here, not by uvicorn's `workers=`:
     uvicorn opens it without `IPPROTO_TCP`, so asyncio leaves Nagle on for accepted
@@ -109,7 +118,7 @@ def _serve_api(url: str, port: int, workers: int, options: dict[str, Any]) -> No
                 ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
             break
         children.append(pid)
-    server = uvicorn.Server(uvicorn.Config(_api_app(url), **options))
+    server = uvicorn.Server(uvicorn.Config(_api_app(url), **_api_options(options)))
     try:
         server.run(sockets=[sock])
     finally:
@@ -162,8 +171,10 @@ def main(argv: list[str]) -> None:
     if kind == "api" and workers > 1:
         _serve_api(target, int(port), workers, {"log_level": "warning", "access_log": False})
         return
-    app = _api_app(target) if kind == "api" else _exchange_app(target)
-    uvicorn.run(app, **options)
+    if kind == "api":
+        uvicorn.run(_api_app(target), **_api_options(options))
+    else:
+        uvicorn.run(_exchange_app(target), **options)
 
 
 if __name__ == "__main__":

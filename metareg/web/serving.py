@@ -7,6 +7,11 @@ in `ApiSettings.trusted_proxies` (none by default). uvicorn's own default believ
 from 127.0.0.1, which let any caller reaching the API through loopback (a local proxy
 passing the header on, a tunnel, another process) pick a fresh rate-limit bucket per
 request.
+
+Each answer goes out in one write (`http_protocol`): uvicorn's httptools protocol sends
+the status line and headers, then the body, each as its own system call and, with
+Nagle off, its own TCP segment; its transport here gathers the writes of one turn of
+the event loop into one.
 """
 
 from __future__ import annotations
@@ -25,5 +30,66 @@ def uvicorn_config(app: Any, settings: ApiSettings, **options: Any) -> Any:
         app,
         proxy_headers=bool(trusted),
         forwarded_allow_ips=trusted or [],
-        **options,
+        **{"http": http_protocol(), **options},
     )
+
+
+class _CoalescedWrites:
+    """A transport whose writes of one event-loop turn go out in one system call, at
+    the start of the next turn (every other call goes to the transport itself, after
+    what is pending where order matters)."""
+
+    __slots__ = ("_loop", "_pending", "_transport")
+
+    def __init__(self, transport: Any, loop: Any) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._pending:
+            self._loop.call_soon(self._flush)
+        self._pending.append(data)
+
+    def writelines(self, lines: Any) -> None:
+        for data in lines:
+            self.write(data)
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        if pending and not self._transport.is_closing():
+            self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def write_eof(self) -> None:
+        self._flush()
+        self._transport.write_eof()
+
+    def abort(self) -> None:
+        self._pending = []
+        self._transport.abort()
+
+    def get_write_buffer_size(self) -> int:
+        return int(self._transport.get_write_buffer_size()) + sum(map(len, self._pending))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+def http_protocol() -> Any:
+    """uvicorn's httptools protocol, its writes coalesced (`_CoalescedWrites`); uvicorn's
+    own choice where httptools is not installed."""
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:
+        return "auto"
+
+    class CoalescedHttpTools(HttpToolsProtocol):
+        def connection_made(self, transport: Any) -> None:
+            coalesced: Any = _CoalescedWrites(transport, self.loop)
+            super().connection_made(coalesced)
+
+    return CoalescedHttpTools
