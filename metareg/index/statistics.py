@@ -27,7 +27,8 @@ changed, table by table, and analyse
   4,096 identities costs it more than 4,096 descents of the unique index, whatever
   the registry grows to, so one analysis per registry and table is enough.
 
-The writers also VACUUM `actions` (the tables in `VACUUMED`) each time the rows written
+The writers also VACUUM `actions` (the tables in `VACUUMED`, and the first transfers'
+parts with it) each time the rows written
 there exceed `BASE_RECORDS` plus `VACUUM_SHARE` of the rows it held at its last
 vacuum. The full check reads its authorization filters, DC09's sums and DC03's parsed
 units from indexes alone (`ix_action_authorization_chain`, `ix_action_unit_range`),
@@ -55,6 +56,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from metareg import log
 from metareg.db.tables.index import CURRENT_TABLES, BlockSpan, RecordVersion
+from metareg.index import first_transferred
 
 _log = log.get_logger("metareg.index.statistics")
 
@@ -68,6 +70,9 @@ GROWTH = 1.0
 # the rows they held at their last vacuum that the rows written since must exceed.
 VACUUMED = ("actions",)
 VACUUM_SHARE = 0.1
+# Vacuumed with them: the first transfers' parts, whose rows each writer's batch notes
+# and gathers again (`index.first_transferred`), leaving as many dead.
+WITH_VACUUMED = (first_transferred.PARTS,)
 TABLES = tuple(
     sorted({table.name for table in CURRENT_TABLES.values()} | {RecordVersion.name, BlockSpan.name})
 )
@@ -196,7 +201,7 @@ def _vacuum(engine: Engine, tally: _Tally) -> bool:
         with engine.connect() as connection:
             connection = connection.execution_options(isolation_level="AUTOCOMMIT")
             quote = connection.dialect.identifier_preparer.quote
-            for name in VACUUMED:
+            for name in (*VACUUMED, *WITH_VACUUMED):
                 connection.exec_driver_sql(f"VACUUM (SKIP_LOCKED) {quote(name)}")
             tally.vacuumed = _rows(connection, VACUUMED)
     except SQLAlchemyError as error:  # the records are committed; only the reads wait

@@ -247,6 +247,8 @@ def fold_copies(connection: Connection, written: Sequence[columns.Written] = ())
     columns.fold(connection, written)
     if first_transferred.kept(connection):
         first_transferred.fold(connection)
+    else:
+        first_transferred.gather_own(connection)
 
 
 class IndexWriter:

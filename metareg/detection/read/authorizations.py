@@ -30,6 +30,7 @@ from metareg.detection.read.columns import (
 from metareg.detection.rules import UNNAMED_ACTIONS
 from metareg.detection.rules.dc09_authorization_exceeded import COUNTED
 from metareg.detection.rules.terms import AuthorizationVersion, BlockRecord
+from metareg.index import first_transferred as kept_at_write
 from metareg.index import query
 
 IDENTITY_CHUNK = 500  # uids per lookup by identity
@@ -198,10 +199,14 @@ def first_transferred(
 ) -> int:
     """Units first transferred under one authorization key (block sizes), all of them
     or only those dated before `before` (ISO; "": none), but for the action
-    `excluding` (an identity), summed in SQL."""
+    `excluding` (an identity), summed in SQL; all of them as the index keeps them at
+    write time where it does (`metareg.index.first_transferred.units`)."""
     if before == "":
         return 0
     if before is None and excluding is None:
+        kept = kept_at_write.units(connection, ca, authorization_id)
+        if kept is not None:
+            return kept
         return _FIRST_TRANSFERRED.total(connection, {"ca": ca, "aid": authorization_id})
     conditions = _first_transfers_of(ca, authorization_id)
     if excluding is not None:

@@ -35,7 +35,8 @@ def upgrade() -> None:
         sa.Column("units", Serial, nullable=False),
         sa.PrimaryKeyConstraint("cooperative_approach_id", "authorization_id"),
     )
-    first_transferred.ensure(op.get_bind())  # SQLite: the triggers, the table from `actions`
+    if first_transferred.kept(op.get_bind()):  # SQLite: the triggers, the table from `actions`
+        first_transferred.ensure(op.get_bind())
 
 
 def downgrade() -> None:
