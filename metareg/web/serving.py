@@ -10,8 +10,8 @@ request.
 
 Each answer goes out in one write (`http_protocol`): uvicorn's httptools protocol sends
 the status line and headers, then the body, each as its own system call and, with
-Nagle off, its own TCP segment; its transport here gathers the writes of one turn of
-the event loop into one.
+Nagle off, its own TCP segment; its transport here holds the headers until the body
+comes and writes them together.
 """
 
 from __future__ import annotations
@@ -35,9 +35,10 @@ def uvicorn_config(app: Any, settings: ApiSettings, **options: Any) -> Any:
 
 
 class _CoalescedWrites:
-    """A transport whose writes of one event-loop turn go out in one system call, at
-    the start of the next turn (every other call goes to the transport itself, after
-    what is pending where order matters)."""
+    """A transport that holds a write until the next one or the next turn of the event
+    loop, whichever comes first: an answer's headers go out with its body, at once,
+    and a lone write at the next turn (every other call goes to the transport itself,
+    after what is pending where order matters)."""
 
     __slots__ = ("_loop", "_pending", "_transport")
 
@@ -47,9 +48,11 @@ class _CoalescedWrites:
         self._pending: list[bytes] = []
 
     def write(self, data: bytes) -> None:
-        if not self._pending:
-            self._loop.call_soon(self._flush)
         self._pending.append(data)
+        if len(self._pending) > 1:
+            self._flush()  # an answer's headers and its body: out at once, together
+        else:
+            self._loop.call_soon(self._flush)
 
     def writelines(self, lines: Any) -> None:
         for data in lines:
