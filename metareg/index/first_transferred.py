@@ -1,4 +1,5 @@
-"""The units first transferred under each authorization, kept at write time (SQLite).
+"""The units first transferred under each authorization, kept at write time (SQLite's
+table, PostgreSQL's parts).
 
 `POST /v1/checks/authorization` reports how much of an authorization is left: the sum
 of the first transfers under its key (cooperative approach, authorization id; DC09's
@@ -149,7 +150,7 @@ def fold(connection: Connection) -> None:
 def ensure(connection: Connection) -> None:
     """On SQLite, the triggers in place, and the table rebuilt if they were not (the
     caller holds the write lock; its transaction commits both or neither); then what
-    was inserted past the mark counted."""
+    was inserted past the mark counted. On PostgreSQL, `_ensure_parts`."""
     if _postgres(connection):
         _ensure_parts(connection)
         return
@@ -165,8 +166,8 @@ def ensure(connection: Connection) -> None:
 
 def units(connection: Connection, ca: str, authorization_id: str) -> int | None:
     """The units first transferred under the key, as the connection's snapshot holds
-    them; None where the table is not kept up to date (PostgreSQL, or the triggers are
-    missing, or the total passed what an integer holds): the caller sums. Read in the
+    them; None where it is not kept up to date (the triggers are missing, or on SQLite
+    rows wait past the mark or the total passed what an integer holds): the caller sums. Read in the
     caller's transaction, so the triggers' check and the total see the same snapshot."""
     if _postgres(connection):
         if not _parts_triggers_present(connection):
@@ -237,7 +238,7 @@ _PARTS_UNITS = (
 )
 _PARTS_PRESENT = (
     "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'actions'::regclass "
-    "AND tgenabled <> 'D' AND tgname IN (%s, %s, %s, %s)"
+    f"AND tgenabled <> 'D' AND tgname IN ({', '.join(['%s'] * len(PARTS_TRIGGERS))})"
 )
 # Every row nobody holds (a writer's open transaction holds those it gathers) into one
 # row per key of process 0 (no server process has that id).

@@ -242,7 +242,8 @@ def _reader_records(ops: Sequence[Incoming]) -> Any | None:
 def fold_copies(connection: Connection, written: Sequence[columns.Written] = ()) -> None:
     """Bring the copies kept at write time up to date, in the caller's transaction: the
     columnar copy (SQLite), given the rows written in it (`IndexWriter.unfolded`), and
-    the first transfers' totals (the first transfers inserted in it). Once a
+    the first transfers' totals (SQLite: those inserted in it; PostgreSQL: the rows its
+    triggers noted, gathered one per key). Once a
     transaction does for all its writers: each fold rewrites the copy's last segment."""
     columns.fold(connection, written)
     if first_transferred.kept(connection):
