@@ -37,7 +37,9 @@ into the key's row of process 0 (no server process has that id) and, where the
 triggers are missing, creates them and rebuilds the table. A TRUNCATE of `actions`
 empties it. At 10M blocks the full check summed every first transfer of each key from
 `ix_action_authorization_chain`: about 30 s of its 95 s read from the disk on the first
-check after a load, 7 s from the cache on the next (stop 39's profile).
+check after a load, 7 s from the cache on the next (stop 39's profile); with the parts
+the 10M first check took 10.7 times the 1M one in the same run, against 15.7 before
+(docs/benchmarks.md, stop 40).
 """
 
 from __future__ import annotations
@@ -167,8 +169,9 @@ def ensure(connection: Connection) -> None:
 def units(connection: Connection, ca: str, authorization_id: str) -> int | None:
     """The units first transferred under the key, as the connection's snapshot holds
     them; None where it is not kept up to date (the triggers are missing, or on SQLite
-    rows wait past the mark or the total passed what an integer holds): the caller sums. Read in the
-    caller's transaction, so the triggers' check and the total see the same snapshot."""
+    rows wait past the mark or the total passed what an integer holds): the caller
+    sums. Read in the caller's transaction, so the triggers' check and the total see
+    the same snapshot."""
     if _postgres(connection):
         if not _parts_triggers_present(connection):
             return None
