@@ -15,6 +15,7 @@ Its result equals a full check's (tested with hypothesis).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -24,16 +25,16 @@ from sqlalchemy import Connection, Engine, func, select, union, update
 
 from metareg.alerts import store
 from metareg.checks.first_transfer_totals import keep as keep_totals
-from metareg.checks.in_scope import alerts_in
+from metareg.checks.in_scope import Existing, alerts_in
 from metareg.checks.operational import judge_operational
 from metareg.db.collector import collector_paused
-from metareg.db.locks import index_snapshot, serialize_writers
+from metareg.db.locks import index_snapshot, reader_elsewhere, serialize_writers, shared_reader
 from metareg.db.tables.alerts import DetectionState
 from metareg.db.tables.index import Action, Holding, RecordVersion, Registry, SyncState
 from metareg.db.upsert import upsert
-from metareg.detection.passes.full import find_all
+from metareg.detection.passes.full import Others, find_all, judge_others
 from metareg.detection.passes.incremental import Judged, Since, find_changed
-from metareg.detection.passes.scope import Detected
+from metareg.detection.passes.scope import Detected, JudgedScope
 from metareg.detection.read.blocks import distinct_values
 from metareg.detection.rules.kinds import CheckContext
 from metareg.detection.rules.terms import party_of
@@ -41,6 +42,7 @@ from metareg.findings import CATALOGUE, DETECTION_RULES
 from metareg.index import first_transferred
 from metareg.log import get_logger
 from metareg.registries import acts_for as registries_acts_for
+from metareg.sync.prefetch import ProcessAnswer
 
 DEFAULT_GRACE_DAYS = 30
 STATE_NAME = "detection"
@@ -155,12 +157,71 @@ def _incremental(state: Any, full: bool) -> bool:
     return not full and state is not None and state.cutoff is not None
 
 
+# What a full check reads beside the blocks: the authorization and units findings with
+# DC09's totals, and every detection alert.
+FullReads = tuple[Others, Existing]
+
+
+def full_check_reads(url: str, snapshot: str | None) -> Iterator[FullReads]:
+    """In a reading process (`ProcessAnswer`), on a connection seeing what the check's
+    index connection sees (`db.locks.shared_reader`): the authorization and units
+    rules (`detection.passes.full.judge_others`), then every detection alert. The
+    check judges the blocks meanwhile: in this process they would queue for one
+    interpreter lock (a thread saved nothing over judging them one after the other).
+    No writer of alerts commits before the check does (it holds the event lock, or
+    SQLite's write lock), so the alerts read here are the ones it reconciles."""
+    totals: dict[tuple[str, str], int] = {}
+    with shared_reader(url, snapshot) as reader:
+        found = judge_others(reader, totals)
+        existing = alerts_in(reader, JudgedScope(everything=True))
+    yield (found, totals), existing
+
+
+def _full_check_reads(index: Connection) -> ProcessAnswer[FullReads] | None:
+    """`full_check_reads` started in a reading process (None where no other process can
+    see the database: SQLite in memory)."""
+    reader = reader_elsewhere(index)
+    return None if reader is None else ProcessAnswer(full_check_reads, *reader)
+
+
+def _others(reads: ProcessAnswer[FullReads] | None) -> Callable[[], Others | None] | None:
+    """`find_all`'s `others` from the reading process's answer."""
+    if reads is None:
+        return None
+
+    def others() -> Others | None:
+        answer = reads.result()
+        if answer is None:
+            log.warning("judging authorizations and units here", reason=reads.problem)
+            return None
+        return answer[0]
+
+    return others
+
+
+def _alerts_in(
+    connection: Connection, scope: JudgedScope, reads: ProcessAnswer[FullReads] | None
+) -> Existing:
+    """The alerts lying in the scope detection judged: those the reading process read
+    (a full check), else read here."""
+    answer = None if reads is None else reads.result()
+    if answer is not None and scope.everything:
+        return answer[1]
+    return alerts_in(connection, scope)
+
+
 def _detect(
-    index: Connection, state: Any, *, full: bool, cutoff: date, grace_days: int
+    index: Connection,
+    state: Any,
+    *,
+    full: bool,
+    cutoff: date,
+    grace_days: int,
+    reads: ProcessAnswer[FullReads] | None,
 ) -> tuple[Detected, int, list[str], dict[str, list[str]], bool]:
     """Detection over `index` (the check's view of the index): findings and their scope,
     the watermark they reach, the synced registries and their `acts_for`, and whether
-    the check was incremental."""
+    the check was incremental. `reads`: a full check's reads in a reading process."""
     upto = int(index.execute(select(func.max(history.c.id))).scalar() or 0)
     watermark = int(state.watermark) if state else 0
     incremental = _incremental(state, full)
@@ -186,7 +247,7 @@ def _detect(
         )
         detected = find_changed(index, Since.between(judged, upto, registries, acting), context)
     else:
-        detected = find_all(index, context)
+        detected = find_all(index, context, others=_others(reads))
     return detected, upto, registries, acting, incremental
 
 
@@ -241,15 +302,20 @@ def run_checks(
         # The index as it stood at one instant: on PostgreSQL a snapshot taken when no
         # index writer was in flight (writers go on while the check reads it).
         with index_snapshot(connection) as index:
+            reads = None if _incremental(state, full) else _full_check_reads(index)
+            if reads is not None:
+                paused.callback(reads.close)
             detected, upto, registries, acting, incremental = _detect(
-                index, state, full=full, cutoff=cutoff, grace_days=grace_days
+                index, state, full=full, cutoff=cutoff, grace_days=grace_days, reads=reads
             )
+            if reads is not None:
+                reads.result()  # read while the snapshot it imports is still there
         summary = CheckSummary(
             full=not incremental, as_of=as_of, grace_days=grace_days, watermark=upto
         )
         since = int(state.watermark) if incremental and state is not None else None
         keep_totals(connection, detected, since, upto)
-        existing = alerts_in(connection, detected.scope)
+        existing = _alerts_in(connection, detected.scope, reads)
         result = store.reconcile(connection, detected.findings, existing, at)
         summary.opened, summary.reopened, summary.resolved = (
             result.opened,

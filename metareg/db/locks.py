@@ -29,7 +29,10 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.pool import NullPool
+
+from metareg.db.engine import make_engine
 
 INDEX_LOG_KEY = 0x6D657461  # "meta": writers of record_version, shared among themselves
 EVENT_LOG_KEY = 0x6D657476  # "metv": writers of the alert event log, one at a time
@@ -103,8 +106,48 @@ def snapshot_reader(connection: Connection) -> Iterator[Connection]:
     `connection` is a `index_snapshot`, one importing its snapshot; otherwise a
     plain connection of the same engine (the caller keeps writers out, e.g. SQLite's
     write lock held by `connection`)."""
-    engine = connection.engine
     snapshot = connection.info.get(SNAPSHOT_KEY) if _postgres(connection) else None
+    with _reading(connection.engine, snapshot) as reader:
+        yield reader
+
+
+def reader_elsewhere(connection: Connection) -> tuple[str, str | None] | None:
+    """What another process needs to see what `connection` sees (`shared_reader`): the
+    database's URL, password included (handed over a pipe, never logged), and the
+    PostgreSQL snapshot it imports; None where no other process can see the database
+    (SQLite in memory)."""
+    url = connection.engine.url
+    if url.get_backend_name() == "sqlite":
+        database = url.database or ""
+        if database in ("", ":memory:") or "mode=memory" in str(url):
+            return None
+    snapshot = connection.info.get(SNAPSHOT_KEY) if _postgres(connection) else None
+    return url.render_as_string(hide_password=False), snapshot
+
+
+# A process reading for another keeps its engine from one job to the next on the same
+# database, but no connection: each job connects afresh (a connection kept open would
+# go on reading a file that was since replaced by another of the same name).
+_ENGINES: dict[str, Engine] = {}
+
+
+@contextmanager
+def shared_reader(url: str, snapshot: str | None) -> Iterator[Connection]:
+    """In another process: a new connection seeing what the connection
+    `reader_elsewhere` described sees."""
+    engine = _ENGINES.get(url)
+    if engine is None:
+        for other in _ENGINES.values():
+            other.dispose()
+        _ENGINES.clear()
+        engine = _ENGINES[url] = make_engine(url, poolclass=NullPool)
+    with _reading(engine, snapshot) as reader:
+        yield reader
+
+
+@contextmanager
+def _reading(engine: Engine, snapshot: str | None) -> Iterator[Connection]:
+    """A connection of `engine`: importing the PostgreSQL `snapshot`, or plain."""
     if snapshot is None:
         with engine.connect() as plain:
             yield plain

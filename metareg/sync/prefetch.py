@@ -398,3 +398,40 @@ class ProcessPrefetcher(Generic[T]):
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+class ProcessAnswer(Generic[T]):
+    """One answer computed in a reading process while the caller does other work:
+    `produce(*args)` (a module-level generator function) yields it once. `result()`
+    waits for it; it is None where no process could be started or the process ended
+    before answering, and the caller then computes the answer itself (an error the
+    job raised is raised). The process, its job done, waits for the next job of this
+    process, as a `ProcessPrefetcher`'s does."""
+
+    def __init__(self, produce: Callable[..., Iterable[T]], *args: Any) -> None:
+        self.problem: str | None = None  # why there is no answer, when there is none
+        self._answer: T | None = None
+        self._job: ProcessPrefetcher[T] | None = None
+        try:
+            self._job = ProcessPrefetcher(produce, *args)
+        except OSError as why:
+            self.problem = f"no reading process could be started: {why}"
+
+    def result(self) -> T | None:
+        """The answer (waiting for it the first time), or None (see `problem`)."""
+        if self._job is None:
+            return self._answer
+        try:
+            answers = list(self._job)  # to its end: the process is then kept for the next job
+        except ReaderProcessEnded as why:
+            self.problem = str(why)
+            answers = []
+        finally:
+            self.close()
+        self._answer = answers[0] if answers else None
+        return self._answer
+
+    def close(self) -> None:
+        if self._job is not None:
+            self._job.close()
+            self._job = None

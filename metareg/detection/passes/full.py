@@ -12,12 +12,10 @@ issuance: the reference the screened finding is tested against.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Collection
 
 from sqlalchemy import Connection
 
-from metareg.db.locks import snapshot_reader
 from metareg.detection.pages import ordinary_pages
 from metareg.detection.passes import authorization, programmes, units
 from metareg.detection.passes.scope import Detected, JudgedScope
@@ -31,14 +29,24 @@ from metareg.log import get_logger
 log = get_logger("metareg.detection")
 
 
+Others = tuple[list[Finding], dict[tuple[str, str], int]]
+
+
 @ordinary_pages()
 def find_all(
-    connection: Connection, context: CheckContext, *, exhaustive: bool = False
+    connection: Connection,
+    context: CheckContext,
+    *,
+    exhaustive: bool = False,
+    others: Callable[[], Others | None] | None = None,
 ) -> Detected:
     """Every finding of the index, screened or, when `exhaustive` or when the screen
-    cannot read the index, by judging everything."""
+    cannot read the index, by judging everything. `others`: the authorization and
+    units findings and DC09's totals (`judge_others`) made elsewhere meanwhile (in a
+    reading process, `checks.runner`), asked for once the blocks are judged; without
+    it, or when it answers None, they are judged here."""
     totals: dict[tuple[str, str], int] = {}
-    findings = _findings(connection, context, exhaustive, totals)
+    findings = _findings(connection, context, exhaustive, totals, others)
     return Detected(findings, JudgedScope(everything=True), first_transferred=totals)
 
 
@@ -47,6 +55,7 @@ def _findings(
     context: CheckContext,
     exhaustive: bool,
     totals: dict[tuple[str, str], int],
+    others: Callable[[], Others | None] | None,
 ) -> list[Finding]:
     """The findings; `totals` receives DC09's totals the authorization pass summed."""
     if exhaustive:
@@ -56,39 +65,22 @@ def _findings(
     except screen.ScreenUnavailable as why:
         log.warning("screen unavailable, sweeping every block", reason=str(why))
         return _exhaustive(connection, context)
-    if not screen.parallel(connection):
-        return [
-            *_screened_blocks(connection, context, records),
-            *_authorizations_and_units(connection, totals),
-        ]
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # The screen's read keeps the cores busy with its own readers; the units and
-        # authorization rules (mostly database time, on a reader connection of their
-        # own) run after it, while this thread screens and sweeps.
-        others = pool.submit(_authorizations_and_units, connection, totals)
-        findings = _screened_blocks(connection, context, records)
-        findings += others.result()
-    return findings
+    findings = _screened_blocks(connection, context, records)
+    answer = None if others is None else others()
+    if answer is None:
+        return findings + judge_others(connection, totals)
+    found, summed = answer
+    totals.update(summed)
+    return findings + found
 
 
-def _authorizations_and_units(
-    connection: Connection, totals: dict[tuple[str, str], int]
-) -> list[Finding]:
-    """The authorization and units rules, screened, on another connection when the
-    database allows (the check holds the write lock, so every connection sees the
-    same index)."""
-    if not screen.parallel(connection):
-        return [
-            *authorization.full_pass(connection, totals=totals),
-            *units.find(connection),
-            *programmes.find(connection),
-        ]
-    with snapshot_reader(connection) as reader:
-        return [
-            *authorization.full_pass(reader, totals=totals),
-            *units.find(reader),
-            *programmes.find(reader),
-        ]
+def judge_others(connection: Connection, totals: dict[tuple[str, str], int]) -> list[Finding]:
+    """The authorization and units rules, screened; `totals` receives DC09's totals."""
+    return [
+        *authorization.full_pass(connection, totals=totals),
+        *units.find(connection),
+        *programmes.find(connection),
+    ]
 
 
 def _exhaustive(connection: Connection, context: CheckContext) -> list[Finding]:
