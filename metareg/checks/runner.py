@@ -10,7 +10,9 @@ it (a full check, `detection.passes.full`), or, by default, only what changed si
 the last check's watermark (`record_version` id) can affect
 (`detection.passes.incremental`); it reads the alerts lying in that part
 (`checks.in_scope`) and reconciles them with the findings (`alerts.store.reconcile`).
-Its result equals a full check's (tested with hypothesis).
+Its result equals a full check's (tested with hypothesis). A full check judges the
+authorization and units rules and reads every alert in a reading process while it
+judges the blocks (`full_check_reads`), or itself where no such process can run.
 """
 
 from __future__ import annotations
