@@ -306,6 +306,13 @@ def _keep_child(child: _Child) -> None:
         _idle.append(child)
 
 
+def child_waiting() -> bool:
+    """Whether a reading process of this process waits for its next job (a job handed
+    to it costs no interpreter's start)."""
+    with _idle_lock:
+        return any(child.process.poll() is None for child in _idle)
+
+
 @atexit.register
 def _end_idle_children() -> None:
     with _idle_lock:

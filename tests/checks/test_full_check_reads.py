@@ -1,11 +1,14 @@
-"""A full check reads the authorization and units rules' findings and every alert in a
-reading process while it judges the blocks (`checks.runner.full_check_reads`).
+"""A full check of a large index reads the authorization and units rules' findings and
+every alert in a reading process while it judges the blocks
+(`checks.runner.full_check_reads`); a small index's check does it all itself unless a
+reading process is already waiting.
 
 What a user would notice: the alerts are those of one check judging everything
 itself, whatever becomes of that process (it ends before answering: the check judges
 them itself; its job fails: the check fails and changes nothing), and the process
 reads exactly the index the check judges (PostgreSQL: the check's snapshot, not what
-writers commit meanwhile).
+writers commit meanwhile). The test worlds are small: `as_large` makes the check take
+them for large ones.
 """
 
 from __future__ import annotations
@@ -36,6 +39,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
     return generate(tmp_path_factory.mktemp("world"), SIZE)
 
 
+@pytest.fixture
+def as_large(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every index is large enough for a reading process."""
+    monkeypatch.setattr(runner, "READING_PROCESS_FROM_ROWS", 0)
+
+
 def _unchanged_by_a_full_check(engine: Engine) -> None:
     summary = run_checks(engine, full=True, as_of=AS_OF, now=NOW)
     assert not any(summary.opened.values()), summary.opened
@@ -44,7 +53,7 @@ def _unchanged_by_a_full_check(engine: Engine) -> None:
 
 
 def test_a_reading_process_that_ends_before_answering_leaves_the_check_whole(
-    engine: Engine, world: Manifest, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, world: Manifest, monkeypatch: pytest.MonkeyPatch, as_large: None
 ) -> None:
     load(engine, world)
     with monkeypatch.context() as patched:
@@ -61,18 +70,34 @@ def test_a_reading_process_that_ends_before_answering_leaves_the_check_whole(
 
 
 def test_a_failing_reading_process_fails_the_check_and_changes_nothing(
-    engine: Engine, world: Manifest, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, world: Manifest, monkeypatch: pytest.MonkeyPatch, as_large: None
 ) -> None:
     load(engine, world)
-    monkeypatch.setattr(runner, "full_check_reads", reading_jobs.fails)
-    with pytest.raises(RuntimeError, match="could not read the index"):
-        run_checks(engine, full=True, as_of=AS_OF, now=NOW)
+    with monkeypatch.context() as patched:
+        patched.setattr(runner, "full_check_reads", reading_jobs.fails)
+        with pytest.raises(RuntimeError, match="could not read the index"):
+            run_checks(engine, full=True, as_of=AS_OF, now=NOW)
     assert open_alerts(engine) == {}
     with engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(DetectionState)).scalar() == 0
-    monkeypatch.undo()
     run_checks(engine, full=True, as_of=AS_OF, now=NOW)
     assert open_alerts(engine)
+
+
+@pytest.mark.parametrize("waiting", [False, True])
+def test_a_small_index_is_checked_without_starting_a_reading_process(
+    engine: Engine, world: Manifest, monkeypatch: pytest.MonkeyPatch, waiting: bool
+) -> None:
+    load(engine, world)
+    # A reading process would fail this check: it is used only where one is waiting.
+    monkeypatch.setattr(runner, "full_check_reads", reading_jobs.fails)
+    monkeypatch.setattr(runner, "child_waiting", lambda: waiting)
+    if waiting:
+        with pytest.raises(RuntimeError, match="could not read the index"):
+            run_checks(engine, full=True, as_of=AS_OF, now=NOW)
+    else:
+        run_checks(engine, full=True, as_of=AS_OF, now=NOW)
+        assert {"DC01", "DC03", "DC07"} <= set(open_alerts(engine).values())
 
 
 def test_no_reading_process_where_no_other_process_sees_the_database(tmp_path: Path) -> None:
