@@ -12,12 +12,12 @@ the last check's watermark (`record_version` id) can affect
 (`checks.in_scope`) and reconciles them with the findings (`alerts.store.reconcile`).
 Its result equals a full check's (tested with hypothesis). A full check judges the
 authorization and units rules and reads every alert in a reading process while it
-judges the blocks (`full_check_reads`), or itself where no such process can run.
+judges the blocks (`checks.full_reads`), or itself where none can run or the index is
+small.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -27,16 +27,16 @@ from sqlalchemy import Connection, Engine, func, select, union, update
 
 from metareg.alerts import store
 from metareg.checks.first_transfer_totals import keep as keep_totals
-from metareg.checks.in_scope import Existing, alerts_in
+from metareg.checks.full_reads import FullReads, alerts_of, others_of, start_full_reads
 from metareg.checks.operational import judge_operational
 from metareg.db.collector import collector_paused
-from metareg.db.locks import index_snapshot, reader_elsewhere, serialize_writers, shared_reader
+from metareg.db.locks import index_snapshot, serialize_writers
 from metareg.db.tables.alerts import DetectionState
 from metareg.db.tables.index import Action, Holding, RecordVersion, Registry, SyncState
 from metareg.db.upsert import upsert
-from metareg.detection.passes.full import Others, find_all, judge_others
+from metareg.detection.passes.full import find_all
 from metareg.detection.passes.incremental import Judged, Since, find_changed
-from metareg.detection.passes.scope import Detected, JudgedScope
+from metareg.detection.passes.scope import Detected
 from metareg.detection.read.blocks import distinct_values
 from metareg.detection.rules.kinds import CheckContext
 from metareg.detection.rules.terms import party_of
@@ -44,7 +44,7 @@ from metareg.findings import CATALOGUE, DETECTION_RULES
 from metareg.index import first_transferred
 from metareg.log import get_logger
 from metareg.registries import acts_for as registries_acts_for
-from metareg.sync.prefetch import ProcessAnswer, child_waiting
+from metareg.sync.prefetch import ProcessAnswer
 
 DEFAULT_GRACE_DAYS = 30
 STATE_NAME = "detection"
@@ -159,81 +159,6 @@ def _incremental(state: Any, full: bool) -> bool:
     return not full and state is not None and state.cutoff is not None
 
 
-# What a full check reads beside the blocks: the authorization and units findings with
-# DC09's totals, and every detection alert.
-FullReads = tuple[Others, Existing]
-
-
-def full_check_reads(url: str, snapshot: str | None) -> Iterator[FullReads]:
-    """In a reading process (`ProcessAnswer`), on a connection seeing what the check's
-    index connection sees (`db.locks.shared_reader`): the authorization and units
-    rules (`detection.passes.full.judge_others`), then every detection alert. The
-    check judges the blocks meanwhile: in this process they would queue for one
-    interpreter lock (a thread saved nothing over judging them one after the other).
-    No writer of alerts commits before the check does (it holds the event lock, or
-    SQLite's write lock), so the alerts read here are the ones it reconciles."""
-    totals: dict[tuple[str, str], int] = {}
-    with shared_reader(url, snapshot) as reader:
-        found = judge_others(reader, totals)
-        existing = alerts_in(reader, JudgedScope(everything=True))
-    yield (found, totals), existing
-
-
-# A reading process takes about half a second to start (an interpreter and metareg's
-# imports): a full check of fewer block rows than this is over sooner without one,
-# unless one is already waiting. Measured at the bench's 100k world (355k rows): the
-# first check 0.66 s with a new process against 0.45 s without; at 1M (3.5M rows) the
-# first 3.08 s against 3.83 s.
-READING_PROCESS_FROM_ROWS = 1_000_000
-
-
-def _full_check_reads(index: Connection) -> ProcessAnswer[FullReads] | None:
-    """`full_check_reads` started in a reading process; None where no other process can
-    see the database (SQLite in memory), or where the index is small and no reading
-    process is waiting (starting one would cost more than it saves)."""
-    reader = reader_elsewhere(index)
-    if reader is None:
-        return None
-    if not child_waiting() and _block_rows_about(index) < READING_PROCESS_FROM_ROWS:
-        return None
-    return ProcessAnswer(full_check_reads, *reader)
-
-
-def _block_rows_about(index: Connection) -> int:
-    """About how many block rows the index holds: the largest row id of the actions and
-    of the holdings (an index seek each; deleted rows counted)."""
-    return sum(
-        int(index.execute(select(func.max(table.c.id))).scalar() or 0)
-        for table in (Action, Holding)
-    )
-
-
-def _others(reads: ProcessAnswer[FullReads] | None) -> Callable[[], Others | None] | None:
-    """`find_all`'s `others` from the reading process's answer."""
-    if reads is None:
-        return None
-
-    def others() -> Others | None:
-        answer = reads.result()
-        if answer is None:
-            log.warning("judging authorizations and units here", reason=reads.problem)
-            return None
-        return answer[0]
-
-    return others
-
-
-def _alerts_in(
-    connection: Connection, scope: JudgedScope, reads: ProcessAnswer[FullReads] | None
-) -> Existing:
-    """The alerts lying in the scope detection judged: those the reading process read
-    (a full check), else read here."""
-    answer = None if reads is None else reads.result()
-    if answer is not None and scope.everything:
-        return answer[1]
-    return alerts_in(connection, scope)
-
-
 def _detect(
     index: Connection,
     state: Any,
@@ -271,7 +196,7 @@ def _detect(
         )
         detected = find_changed(index, Since.between(judged, upto, registries, acting), context)
     else:
-        detected = find_all(index, context, others=_others(reads))
+        detected = find_all(index, context, others=others_of(reads))
     return detected, upto, registries, acting, incremental
 
 
@@ -326,7 +251,7 @@ def run_checks(
         # The index as it stood at one instant: on PostgreSQL a snapshot taken when no
         # index writer was in flight (writers go on while the check reads it).
         with index_snapshot(connection) as index:
-            reads = None if _incremental(state, full) else _full_check_reads(index)
+            reads = None if _incremental(state, full) else start_full_reads(index)
             if reads is not None:
                 paused.callback(reads.close)
             detected, upto, registries, acting, incremental = _detect(
@@ -339,7 +264,7 @@ def run_checks(
         )
         since = int(state.watermark) if incremental and state is not None else None
         keep_totals(connection, detected, since, upto)
-        existing = _alerts_in(connection, detected.scope, reads)
+        existing = alerts_of(connection, detected.scope, reads)
         result = store.reconcile(connection, detected.findings, existing, at)
         summary.opened, summary.reopened, summary.resolved = (
             result.opened,

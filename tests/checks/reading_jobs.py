@@ -1,5 +1,5 @@
 """Jobs a full check's reading process runs in tests (the process imports them by
-module, as it imports `checks.runner.full_check_reads`)."""
+module, as it imports `checks.full_reads.full_check_reads`)."""
 
 from __future__ import annotations
 

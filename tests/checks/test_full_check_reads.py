@@ -1,6 +1,6 @@
 """A full check of a large index reads the authorization and units rules' findings and
 every alert in a reading process while it judges the blocks
-(`checks.runner.full_check_reads`); a small index's check does it all itself unless a
+(`checks.full_reads`); a small index's check does it all itself unless a
 reading process is already waiting.
 
 What a user would notice: the alerts are those of one check judging everything
@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from bench.generator import Manifest, generate
-from metareg.checks import runner
+from metareg.checks import full_reads
 from metareg.checks.runner import run_checks
 from metareg.db.engine import make_engine
 from metareg.db.locks import index_snapshot, reader_elsewhere, shared_reader
@@ -42,7 +42,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
 @pytest.fixture
 def as_large(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every index is large enough for a reading process."""
-    monkeypatch.setattr(runner, "READING_PROCESS_FROM_ROWS", 0)
+    monkeypatch.setattr(full_reads, "READING_PROCESS_FROM_ROWS", 0)
 
 
 def _unchanged_by_a_full_check(engine: Engine) -> None:
@@ -57,7 +57,7 @@ def test_a_reading_process_that_ends_before_answering_leaves_the_check_whole(
 ) -> None:
     load(engine, world)
     with monkeypatch.context() as patched:
-        patched.setattr(runner, "full_check_reads", reading_jobs.dies)
+        patched.setattr(full_reads, "full_check_reads", reading_jobs.dies)
         run_checks(engine, full=True, as_of=AS_OF, now=NOW)
     judged_here = open_alerts(engine)
     # Block rules, authorization rules and units rules: all judged without the process.
@@ -65,7 +65,7 @@ def test_a_reading_process_that_ends_before_answering_leaves_the_check_whole(
     _unchanged_by_a_full_check(engine)  # with its reading process
     assert open_alerts(engine) == judged_here
     with monkeypatch.context() as patched:
-        patched.setattr(runner, "full_check_reads", reading_jobs.dies)
+        patched.setattr(full_reads, "full_check_reads", reading_jobs.dies)
         _unchanged_by_a_full_check(engine)
 
 
@@ -74,7 +74,7 @@ def test_a_failing_reading_process_fails_the_check_and_changes_nothing(
 ) -> None:
     load(engine, world)
     with monkeypatch.context() as patched:
-        patched.setattr(runner, "full_check_reads", reading_jobs.fails)
+        patched.setattr(full_reads, "full_check_reads", reading_jobs.fails)
         with pytest.raises(RuntimeError, match="could not read the index"):
             run_checks(engine, full=True, as_of=AS_OF, now=NOW)
     assert open_alerts(engine) == {}
@@ -90,8 +90,8 @@ def test_a_small_index_is_checked_without_starting_a_reading_process(
 ) -> None:
     load(engine, world)
     # A reading process would fail this check: it is used only where one is waiting.
-    monkeypatch.setattr(runner, "full_check_reads", reading_jobs.fails)
-    monkeypatch.setattr(runner, "child_waiting", lambda: waiting)
+    monkeypatch.setattr(full_reads, "full_check_reads", reading_jobs.fails)
+    monkeypatch.setattr(full_reads, "child_waiting", lambda: waiting)
     if waiting:
         with pytest.raises(RuntimeError, match="could not read the index"):
             run_checks(engine, full=True, as_of=AS_OF, now=NOW)
