@@ -43,8 +43,8 @@ def find_all(
     """Every finding of the index, screened or, when `exhaustive` or when the screen
     cannot read the index, by judging everything. `others`: the authorization and
     units findings and DC09's totals (`judge_others`) made elsewhere meanwhile (in a
-    reading process, `checks.runner`), asked for once the blocks are judged; without
-    it, or when it answers None, they are judged here."""
+    reading process, `checks.full_reads`), asked for once the blocks are judged;
+    without it, or when it answers None, they are judged here."""
     totals: dict[tuple[str, str], int] = {}
     findings = _findings(connection, context, exhaustive, totals, others)
     return Detected(findings, JudgedScope(everything=True), first_transferred=totals)
