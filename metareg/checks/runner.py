@@ -18,6 +18,7 @@ small.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -27,14 +28,14 @@ from sqlalchemy import Connection, Engine, func, select, union, update
 
 from metareg.alerts import store
 from metareg.checks.first_transfer_totals import keep as keep_totals
-from metareg.checks.full_reads import FullReads, alerts_of, others_of, start_full_reads
+from metareg.checks.full_reads import alerts_of, others_of, start_full_reads
 from metareg.checks.operational import judge_operational
 from metareg.db.collector import collector_paused
 from metareg.db.locks import index_snapshot, serialize_writers
 from metareg.db.tables.alerts import DetectionState
 from metareg.db.tables.index import Action, Holding, RecordVersion, Registry, SyncState
 from metareg.db.upsert import upsert
-from metareg.detection.passes.full import find_all
+from metareg.detection.passes.full import Others, find_all
 from metareg.detection.passes.incremental import Judged, Since, find_changed
 from metareg.detection.passes.scope import Detected
 from metareg.detection.read.blocks import distinct_values
@@ -44,7 +45,6 @@ from metareg.findings import CATALOGUE, DETECTION_RULES
 from metareg.index import first_transferred
 from metareg.log import get_logger
 from metareg.registries import acts_for as registries_acts_for
-from metareg.sync.prefetch import ProcessAnswer
 
 DEFAULT_GRACE_DAYS = 30
 STATE_NAME = "detection"
@@ -166,11 +166,12 @@ def _detect(
     full: bool,
     cutoff: date,
     grace_days: int,
-    reads: ProcessAnswer[FullReads] | None,
+    others: Callable[[], Others | None] | None,
 ) -> tuple[Detected, int, list[str], dict[str, list[str]], bool]:
     """Detection over `index` (the check's view of the index): findings and their scope,
     the watermark they reach, the synced registries and their `acts_for`, and whether
-    the check was incremental. `reads`: a full check's reads in a reading process."""
+    the check was incremental. `others`: a full check's authorization and units findings
+    made elsewhere (`find_all`)."""
     upto = int(index.execute(select(func.max(history.c.id))).scalar() or 0)
     watermark = int(state.watermark) if state else 0
     incremental = _incremental(state, full)
@@ -196,7 +197,7 @@ def _detect(
         )
         detected = find_changed(index, Since.between(judged, upto, registries, acting), context)
     else:
-        detected = find_all(index, context, others=others_of(reads))
+        detected = find_all(index, context, others=others)
     return detected, upto, registries, acting, incremental
 
 
@@ -255,7 +256,12 @@ def run_checks(
             if reads is not None:
                 paused.callback(reads.close)
             detected, upto, registries, acting, incremental = _detect(
-                index, state, full=full, cutoff=cutoff, grace_days=grace_days, reads=reads
+                index,
+                state,
+                full=full,
+                cutoff=cutoff,
+                grace_days=grace_days,
+                others=others_of(reads),
             )
             if reads is not None:
                 reads.result()  # read while the snapshot it imports is still there
