@@ -13,7 +13,8 @@ the last check's watermark (`record_version` id) can affect
 Its result equals a full check's (tested with hypothesis). A full check judges the
 authorization and units rules and reads every alert in a reading process while it
 judges the blocks (`checks.full_reads`), or itself where none can run or the index is
-small.
+small; an incremental check of many changes hands the blocks of some touched pairs to
+a reading process already waiting (`checks.changed_reads`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select, union, update
 
 from metareg.alerts import store
+from metareg.checks.changed_reads import blocks_elsewhere
 from metareg.checks.first_transfer_totals import keep as keep_totals
 from metareg.checks.full_reads import alerts_of, others_of, start_full_reads
 from metareg.checks.operational import judge_operational
@@ -36,7 +38,7 @@ from metareg.db.tables.alerts import DetectionState
 from metareg.db.tables.index import Action, Holding, RecordVersion, Registry, SyncState
 from metareg.db.upsert import upsert
 from metareg.detection.passes.full import Others, find_all
-from metareg.detection.passes.incremental import Judged, Since, find_changed
+from metareg.detection.passes.incremental import BlocksElsewhere, Judged, Since, find_changed
 from metareg.detection.passes.scope import Detected
 from metareg.detection.read.blocks import distinct_values
 from metareg.detection.rules.kinds import CheckContext
@@ -167,11 +169,13 @@ def _detect(
     cutoff: date,
     grace_days: int,
     others: Callable[[], Others | None] | None,
+    elsewhere: BlocksElsewhere | None,
 ) -> tuple[Detected, int, list[str], dict[str, list[str]], bool]:
     """Detection over `index` (the check's view of the index): findings and their scope,
     the watermark they reach, the synced registries and their `acts_for`, and whether
     the check was incremental. `others`: a full check's authorization and units findings
-    made elsewhere (`find_all`)."""
+    made elsewhere (`find_all`); `elsewhere`: where an incremental check can judge some
+    pairs' blocks meanwhile (`find_changed`)."""
     upto = int(index.execute(select(func.max(history.c.id))).scalar() or 0)
     watermark = int(state.watermark) if state else 0
     incremental = _incremental(state, full)
@@ -195,7 +199,8 @@ def _detect(
         judged = Judged(
             watermark, state.cutoff, tuple(state.synced_registries or ()), state.acts_for or {}
         )
-        detected = find_changed(index, Since.between(judged, upto, registries, acting), context)
+        since = Since.between(judged, upto, registries, acting)
+        detected = find_changed(index, since, context, elsewhere=elsewhere)
     else:
         detected = find_all(index, context, others=others)
     return detected, upto, registries, acting, incremental
@@ -252,9 +257,11 @@ def run_checks(
         # The index as it stood at one instant: on PostgreSQL a snapshot taken when no
         # index writer was in flight (writers go on while the check reads it).
         with index_snapshot(connection) as index:
-            reads = None if _incremental(state, full) else start_full_reads(index)
+            incremental = _incremental(state, full)
+            reads = None if incremental else start_full_reads(index)
             if reads is not None:
                 paused.callback(reads.close)
+            elsewhere = blocks_elsewhere(index, paused) if incremental else None
             detected, upto, registries, acting, incremental = _detect(
                 index,
                 state,
@@ -262,6 +269,7 @@ def run_checks(
                 cutoff=cutoff,
                 grace_days=grace_days,
                 others=others_of(reads),
+                elsewhere=elsewhere,
             )
             if reads is not None:
                 reads.result()  # read while the snapshot it imports is still there

@@ -41,6 +41,19 @@ from metareg.detection.rules.versions import Versions
 from metareg.findings import Finding, Identity
 
 NamedKey = tuple[str, str]
+Pair = tuple[str, str]  # (cooperative approach, originating registry)
+PairIntervals = list[tuple[Pair, list[Interval]]]  # per pair, sorted disjoint intervals
+# Where some pairs' blocks can be judged meanwhile (`judge_blocks` on another process):
+# given them, a wait for their findings (None: judge them here after all).
+BlocksElsewhere = Callable[[PairIntervals, CheckContext], Callable[[], list[Finding] | None]]
+
+# Handing pairs to another process costs a few milliseconds (its connection, the
+# findings through a pipe): worth it only for many touched intervals (measured:
+# docs/benchmarks.md, stop 42).
+SPLIT_FROM_INTERVALS = 200
+# The share of the touched intervals handed away: the check itself also judges the
+# authorization and units rules meanwhile.
+SHARE_ELSEWHERE = 0.6
 
 
 @dataclass(frozen=True)
@@ -109,10 +122,16 @@ def meets(intervals: list[Interval], first: int | None, last: int | None) -> boo
 
 
 def find_changed(
-    connection: Connection, since: Since, context: CheckContext, within: Within | None = None
+    connection: Connection,
+    since: Since,
+    context: CheckContext,
+    within: Within | None = None,
+    elsewhere: BlocksElsewhere | None = None,
 ) -> Detected:
     """The findings the changes since the last check can affect, and where they lie;
-    `within`: only those of that part of the index (its scope lies there too)."""
+    `within`: only those of that part of the index (its scope lies there too);
+    `elsewhere`: where the blocks of some touched pairs can be judged meanwhile when
+    there are many (`split_pairs`)."""
     touched = changed_since(connection, since.watermark, since.upto)
     crossed_grace(connection, touched, since.cutoff, context.cutoff)
     parties_changed(connection, touched, since.parties)
@@ -121,24 +140,48 @@ def find_changed(
     if within is not None:
         touched.keep_only(within.approach, within.programme)
     scope = JudgedScope()
-    findings = _blocks(connection, touched, context, scope)
+    merged = sorted(touched.merged().items())
+    mine, theirs = split_pairs(merged) if elsewhere is not None else (merged, [])
+    waiting = elsewhere(theirs, context) if elsewhere is not None and theirs else None
+    blocks = judge_blocks(connection, mine, context)
+    scope.block_ranges.update(merged)
+    others: list[Finding] = []
     if touched.unit_registries:
-        findings += units.find(connection, touched.unit_registries)
-        findings += programmes.find(connection, touched.unit_registries)
+        others += units.find(connection, touched.unit_registries)
+        others += programmes.find(connection, touched.unit_registries)
         scope.unit_scopes = {unit_scope(u) for u in touched.unit_registries}
-    detected = Detected(findings, scope)
+    detected = Detected(others, scope)
     if touched.auth_keys:
-        detected.findings += _authorizations(connection, touched, since.watermark, detected)
+        others += _authorizations(connection, touched, since.watermark, detected)
+    if theirs:
+        found = None if waiting is None else waiting()
+        blocks += judge_blocks(connection, theirs, context) if found is None else found
+    detected.findings = blocks + others
     return detected
 
 
-def _blocks(
-    connection: Connection, touched: Touched, context: CheckContext, scope: JudgedScope
+def split_pairs(merged: PairIntervals) -> tuple[PairIntervals, PairIntervals]:
+    """The touched pairs in two runs of their order: the first for the check itself,
+    the second (`SHARE_ELSEWHERE` of the intervals) for another process; all in the
+    first when there are fewer than `SPLIT_FROM_INTERVALS` intervals."""
+    total = sum(len(intervals) for _, intervals in merged)
+    if total < SPLIT_FROM_INTERVALS:
+        return merged, []
+    kept = 0
+    for at, (_, intervals) in enumerate(merged):
+        if kept >= total * (1 - SHARE_ELSEWHERE):
+            return merged[:at], merged[at:]
+        kept += len(intervals)
+    return merged, []
+
+
+def judge_blocks(
+    connection: Connection, merged: PairIntervals, context: CheckContext
 ) -> list[Finding]:
-    """Every block meeting a touched interval, and every block meeting those (their
-    partners): enough to judge any alert whose range meets the interval. All pairs'
-    intervals are read together (`read.blocks.hulls_of_pairs`, `blocks_meeting_pairs`)."""
-    merged = sorted(touched.merged().items())
+    """The block findings meeting the pairs' touched intervals. Every block meeting a
+    touched interval, and every block meeting those (their partners), is read: enough
+    to judge any alert whose range meets the interval. All pairs' intervals are read
+    together (`read.blocks.hulls_of_pairs`, `blocks_meeting_pairs`)."""
     if not merged:
         return []
     found_spans = read_blocks.max_spans(connection)
@@ -157,7 +200,6 @@ def _blocks(
         for finding in sweep_group(ordered, context):
             if meets(intervals, finding.first_id, finding.last_id):
                 findings.append(finding)
-        scope.block_ranges[(ca, registry)] = intervals
     return findings
 
 
