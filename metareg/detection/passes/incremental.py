@@ -7,7 +7,9 @@ registries gaining or losing their synced status (DC17), and registries whose
 `read.changes` derives the block intervals, authorization keys and underlying
 registries those changes can affect; this pass re-judges exactly those and says so
 in its `JudgedScope`. Its findings there equal a full check's (tested with
-hypothesis: tests/detection/test_incremental.py).
+hypothesis: tests/detection/test_incremental.py). The touched pairs' blocks are
+independent of each other: after many changes the last pairs can be judged in another
+process meanwhile (`elsewhere`, `split_pairs`; `checks.changed_reads`).
 """
 
 from __future__ import annotations
@@ -142,21 +144,21 @@ def find_changed(
     scope = JudgedScope()
     merged = sorted(touched.merged().items())
     mine, theirs = split_pairs(merged) if elsewhere is not None else (merged, [])
+    # Their pairs judged elsewhere while the rest is judged here; then waited for.
     waiting = elsewhere(theirs, context) if elsewhere is not None and theirs else None
     blocks = judge_blocks(connection, mine, context)
     scope.block_ranges.update(merged)
-    others: list[Finding] = []
+    detected = Detected([], scope)
     if touched.unit_registries:
-        others += units.find(connection, touched.unit_registries)
-        others += programmes.find(connection, touched.unit_registries)
+        detected.findings += units.find(connection, touched.unit_registries)
+        detected.findings += programmes.find(connection, touched.unit_registries)
         scope.unit_scopes = {unit_scope(u) for u in touched.unit_registries}
-    detected = Detected(others, scope)
     if touched.auth_keys:
-        others += _authorizations(connection, touched, since.watermark, detected)
+        detected.findings += _authorizations(connection, touched, since.watermark, detected)
     if theirs:
         found = None if waiting is None else waiting()
         blocks += judge_blocks(connection, theirs, context) if found is None else found
-    detected.findings = blocks + others
+    detected.findings = blocks + detected.findings
     return detected
 
 
