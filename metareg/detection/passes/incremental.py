@@ -55,7 +55,7 @@ BlocksElsewhere = Callable[[PairIntervals, CheckContext], Callable[[], list[Find
 # after 200 or 400 records no faster, within the machine's noise.
 SPLIT_FROM_INTERVALS = 500
 # The share of the touched intervals handed away: the check itself also judges the
-# authorization and units rules meanwhile (with 0.6 it waited 1-25 ms for the answer
+# authorization and units rules meanwhile (with 0.6 it waited 3-26 ms for the answer
 # after 1,000 records).
 SHARE_ELSEWHERE = 0.6
 
