@@ -61,6 +61,14 @@ def _checked_then_changed(engine: Engine, world: Manifest, changes: Manifest) ->
     load(engine, changes)
 
 
+@pytest.fixture
+def changed(engine: Engine, world: Manifest, changes: Manifest) -> Engine:
+    """The world checked in full, then the changes loaded: the next check is
+    incremental."""
+    _checked_then_changed(engine, world, changes)
+    return engine
+
+
 def _incremental_opens_alerts(engine: Engine) -> dict[str, str]:
     summary = run_checks(engine, as_of=AS_OF, now=NOW)
     assert not summary.full
@@ -69,52 +77,41 @@ def _incremental_opens_alerts(engine: Engine) -> dict[str, str]:
 
 
 def test_pairs_judged_in_the_reading_process_give_a_full_checks_alerts(
-    engine: Engine, world: Manifest, changes: Manifest, split: None
+    changed: Engine, split: None
 ) -> None:
-    _checked_then_changed(engine, world, changes)
-    judged_in_two = _incremental_opens_alerts(engine)
+    judged_in_two = _incremental_opens_alerts(changed)
     assert {"DC01", "DC07"} <= set(judged_in_two.values())
-    assert_a_full_check_changes_nothing(engine)
-    assert open_alerts(engine) == judged_in_two
+    assert_a_full_check_changes_nothing(changed)
+    assert open_alerts(changed) == judged_in_two
 
 
 def test_a_reading_process_that_ends_before_answering_leaves_the_check_whole(
-    engine: Engine,
-    world: Manifest,
-    changes: Manifest,
-    split: None,
-    monkeypatch: pytest.MonkeyPatch,
+    changed: Engine, split: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _checked_then_changed(engine, world, changes)
-    monkeypatch.setattr(changed_reads, "changed_blocks", reading_jobs.dies)
-    judged_here = _incremental_opens_alerts(engine)
-    monkeypatch.undo()
-    assert_a_full_check_changes_nothing(engine)
-    assert open_alerts(engine) == judged_here
+    with monkeypatch.context() as patched:
+        patched.setattr(changed_reads, "changed_blocks", reading_jobs.dies)
+        judged_here = _incremental_opens_alerts(changed)
+    assert_a_full_check_changes_nothing(changed)
+    assert open_alerts(changed) == judged_here
 
 
 def test_a_failing_reading_process_fails_the_check_and_changes_nothing(
-    engine: Engine,
-    world: Manifest,
-    changes: Manifest,
-    split: None,
-    monkeypatch: pytest.MonkeyPatch,
+    changed: Engine, split: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _checked_then_changed(engine, world, changes)
-    before = open_alerts(engine)
+    before = open_alerts(changed)
     watermark = select(DetectionState.c.watermark)
-    with engine.connect() as connection:
+    with changed.connect() as connection:
         judged = connection.execute(watermark).scalar()
     with monkeypatch.context() as patched:
         patched.setattr(changed_reads, "changed_blocks", reading_jobs.fails)
         with pytest.raises(RuntimeError, match="could not read the index"):
-            run_checks(engine, as_of=AS_OF, now=NOW)
-    assert open_alerts(engine) == before
-    with engine.connect() as connection:
+            run_checks(changed, as_of=AS_OF, now=NOW)
+    assert open_alerts(changed) == before
+    with changed.connect() as connection:
         assert connection.execute(watermark).scalar() == judged
-    after = _incremental_opens_alerts(engine)
-    assert_a_full_check_changes_nothing(engine)
-    assert open_alerts(engine) == after
+    after = _incremental_opens_alerts(changed)
+    assert_a_full_check_changes_nothing(changed)
+    assert open_alerts(changed) == after
 
 
 @pytest.mark.parametrize("case", ["few changes", "no process waiting"])

@@ -13,7 +13,6 @@ them for large ones.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -27,11 +26,14 @@ from metareg.db.locks import index_snapshot, reader_elsewhere, shared_reader
 from metareg.db.tables.alerts import DetectionState
 from metareg.db.tables.index import Action
 from tests.checks import reading_jobs
-from tests.checks.test_partitions import load, open_alerts
-
-AS_OF = date(2025, 6, 30)
-NOW = datetime(2025, 6, 30, 12, tzinfo=UTC)
-SIZE = 2_000
+from tests.checks.test_partitions import (
+    AS_OF,
+    NOW,
+    SIZE,
+    assert_a_full_check_changes_nothing,
+    load,
+    open_alerts,
+)
 
 
 @pytest.fixture(scope="module")
@@ -45,13 +47,6 @@ def as_large(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(full_reads, "READING_PROCESS_FROM_ROWS", 0)
 
 
-def _unchanged_by_a_full_check(engine: Engine) -> None:
-    summary = run_checks(engine, full=True, as_of=AS_OF, now=NOW)
-    assert not any(summary.opened.values()), summary.opened
-    assert not any(summary.reopened.values()), summary.reopened
-    assert not any(summary.resolved.values()), summary.resolved
-
-
 def test_a_reading_process_that_ends_before_answering_leaves_the_check_whole(
     engine: Engine, world: Manifest, monkeypatch: pytest.MonkeyPatch, as_large: None
 ) -> None:
@@ -62,11 +57,11 @@ def test_a_reading_process_that_ends_before_answering_leaves_the_check_whole(
     judged_here = open_alerts(engine)
     # Block rules, authorization rules and units rules: all judged without the process.
     assert {"DC01", "DC03", "DC07"} <= set(judged_here.values())
-    _unchanged_by_a_full_check(engine)  # with its reading process
+    assert_a_full_check_changes_nothing(engine)  # with its reading process
     assert open_alerts(engine) == judged_here
     with monkeypatch.context() as patched:
         patched.setattr(full_reads, "full_check_reads", reading_jobs.dies)
-        _unchanged_by_a_full_check(engine)
+        assert_a_full_check_changes_nothing(engine)
 
 
 def test_a_failing_reading_process_fails_the_check_and_changes_nothing(
