@@ -15,13 +15,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine, select
 
-from bench.generator import Manifest, generate, increment
+from bench.generator import Manifest, increment
 from metareg.checks import changed_reads
 from metareg.checks.runner import run_checks
 from metareg.db.tables.alerts import DetectionState
 from metareg.detection.passes import incremental
 from tests.checks import reading_jobs
-from tests.checks.test_partitions import (
+from tests.checks.generated import (
     AS_OF,
     NOW,
     SIZE,
@@ -29,11 +29,6 @@ from tests.checks.test_partitions import (
     load,
     open_alerts,
 )
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
-    return generate(tmp_path_factory.mktemp("world"), SIZE)
 
 
 @pytest.fixture(scope="module")

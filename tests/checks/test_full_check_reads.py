@@ -26,19 +26,13 @@ from metareg.db.locks import index_snapshot, reader_elsewhere, shared_reader
 from metareg.db.tables.alerts import DetectionState
 from metareg.db.tables.index import Action
 from tests.checks import reading_jobs
-from tests.checks.test_partitions import (
+from tests.checks.generated import (
     AS_OF,
     NOW,
-    SIZE,
     assert_a_full_check_changes_nothing,
     load,
     open_alerts,
 )
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
-    return generate(tmp_path_factory.mktemp("world"), SIZE)
 
 
 @pytest.fixture

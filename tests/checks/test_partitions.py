@@ -12,7 +12,7 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError
 
-from bench.generator import Manifest, generate, increment
+from bench.generator import Manifest, increment
 from metareg.checks.partitions import (
     APPROACHES,
     PROGRAMMES,
@@ -34,27 +34,25 @@ from metareg.checks.partitions import (
 from metareg.checks.runner import run_checks
 from metareg.db.engine import make_engine
 from metareg.db.locks import index_snapshot, serialize_writers, share_index_log
-from metareg.db.tables.alerts import Alert
 from metareg.db.tables.partitions import DetectionPartition
 from metareg.sync.engine import LeaseLost
-from metareg.sync.ingest import ingest_files
 from metareg.sync.leases import Leases
+from tests.checks.generated import (
+    AS_OF,
+    NOW,
+    SIZE,
+    assert_a_full_check_changes_nothing,
+    load,
+    open_alerts,
+)
 from tests.conftest import _empty_postgres
 from tests.detection.test_incremental import History
 from tests.detection.test_incremental import _alerts as every_alert
 from tests.detection.test_incremental import _apply as apply_step
 from tests.detection.test_incremental import steps as incremental_steps
 
-AS_OF = date(2025, 6, 30)
-NOW = datetime(2025, 6, 30, 12, tzinfo=UTC)
 TTL = timedelta(minutes=5)
-SIZE = 2_000
 partition_table = DetectionPartition
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
-    return generate(tmp_path_factory.mktemp("world"), SIZE)
 
 
 @pytest.fixture
@@ -63,28 +61,6 @@ def pg_engine(postgres_url: str) -> Iterator[Engine]:
     engine = make_engine(postgres_url)
     yield engine
     engine.dispose()
-
-
-def load(engine: Engine, world: Manifest) -> None:
-    for registry, path in sorted(world.files.items()):
-        report = ingest_files(engine, [Path(path)], registry)
-        assert report.counts.quarantined == 0, report.problems
-
-
-def open_alerts(engine: Engine) -> dict[str, str]:
-    alerts = Alert
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(alerts.c.fingerprint, alerts.c.rule).where(alerts.c.status != "resolved")
-        )
-        return {fingerprint: rule for fingerprint, rule in rows}
-
-
-def assert_a_full_check_changes_nothing(engine: Engine) -> None:
-    summary = run_checks(engine, full=True, as_of=AS_OF, now=NOW)
-    assert not any(summary.opened.values()), summary.opened
-    assert not any(summary.reopened.values()), summary.reopened
-    assert not any(summary.resolved.values()), summary.resolved
 
 
 def run(engine: Engine, holder: str, now: datetime = NOW, **kw: Any) -> Any:
