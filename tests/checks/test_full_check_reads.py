@@ -41,10 +41,17 @@ def as_large(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(full_reads, "READING_PROCESS_FROM_ROWS", 0)
 
 
-def test_a_reading_process_that_ends_before_answering_leaves_the_check_whole(
-    engine: Engine, world: Manifest, monkeypatch: pytest.MonkeyPatch, as_large: None
-) -> None:
+@pytest.fixture
+def loaded(engine: Engine, world: Manifest) -> Engine:
+    """The world loaded, never checked."""
     load(engine, world)
+    return engine
+
+
+def test_a_reading_process_that_ends_before_answering_leaves_the_check_whole(
+    loaded: Engine, monkeypatch: pytest.MonkeyPatch, as_large: None
+) -> None:
+    engine = loaded
     with monkeypatch.context() as patched:
         patched.setattr(full_reads, "full_check_reads", reading_jobs.dies)
         run_checks(engine, full=True, as_of=AS_OF, now=NOW)
@@ -59,9 +66,9 @@ def test_a_reading_process_that_ends_before_answering_leaves_the_check_whole(
 
 
 def test_a_failing_reading_process_fails_the_check_and_changes_nothing(
-    engine: Engine, world: Manifest, monkeypatch: pytest.MonkeyPatch, as_large: None
+    loaded: Engine, monkeypatch: pytest.MonkeyPatch, as_large: None
 ) -> None:
-    load(engine, world)
+    engine = loaded
     with monkeypatch.context() as patched:
         patched.setattr(full_reads, "full_check_reads", reading_jobs.fails)
         with pytest.raises(RuntimeError, match="could not read the index"):
@@ -75,9 +82,9 @@ def test_a_failing_reading_process_fails_the_check_and_changes_nothing(
 
 @pytest.mark.parametrize("waiting", [False, True])
 def test_a_small_index_is_checked_without_starting_a_reading_process(
-    engine: Engine, world: Manifest, monkeypatch: pytest.MonkeyPatch, waiting: bool
+    loaded: Engine, monkeypatch: pytest.MonkeyPatch, waiting: bool
 ) -> None:
-    load(engine, world)
+    engine = loaded
     # A reading process would fail this check: it is used only where one is waiting.
     monkeypatch.setattr(full_reads, "full_check_reads", reading_jobs.fails)
     monkeypatch.setattr(full_reads, "child_waiting", lambda: waiting)
