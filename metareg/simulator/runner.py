@@ -53,6 +53,10 @@ class SimulatorServer:
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((host, base_port + number if base_port else 0))
+            # Listening from here on: a client that connects before the servers accept
+            # (`metareg simulate` has printed their URLs already) waits in the backlog
+            # instead of being refused.
+            sock.listen(socket.SOMAXCONN)
             self.sockets[registry] = sock
         self._servers: list[uvicorn.Server] = []
         self._thread: threading.Thread | None = None

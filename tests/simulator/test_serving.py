@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from dataclasses import replace
 from datetime import date
@@ -183,6 +184,25 @@ def test_faults_hit_the_same_requests_for_the_same_seed() -> None:
             server.stop()
     assert runs[0] == runs[1]
     assert set(runs[0]) == {200, 500}
+
+
+def test_a_registry_answers_a_client_that_connected_before_the_servers_started() -> None:
+    # `metareg simulate` prints each registry's URL before its servers run: a client
+    # that connects then is answered once they do, never refused.
+    world = _world()
+    server = SimulatorServer(world, SimClock.frozen_at(world.scenario.end))
+    early = socket.create_connection(server.sockets["IDN01"].getsockname(), timeout=10)
+    try:
+        server.start()
+        early.sendall(b"GET /exchange/v1/info HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := early.recv(65536):
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200")
+        assert b'"registry_id":"IDN01"' in answer
+    finally:
+        early.close()
+        server.stop()
 
 
 def test_the_registries_config_points_the_sync_at_each_registry() -> None:
