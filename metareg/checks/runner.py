@@ -170,12 +170,12 @@ def _detect(
     grace_days: int,
     others: Callable[[], Others | None] | None,
     elsewhere: BlocksElsewhere | None,
-) -> tuple[Detected, int, list[str], dict[str, list[str]], bool]:
+) -> tuple[Detected, int, list[str], dict[str, list[str]]]:
     """Detection over `index` (the check's view of the index): findings and their scope,
-    the watermark they reach, the synced registries and their `acts_for`, and whether
-    the check was incremental. `others`: a full check's authorization and units findings
-    made elsewhere (`find_all`); `elsewhere`: where an incremental check can judge some
-    pairs' blocks meanwhile (`find_changed`)."""
+    the watermark they reach, and the synced registries and their `acts_for`. `others`:
+    a full check's authorization and units findings made elsewhere (`find_all`);
+    `elsewhere`: where an incremental check can judge some pairs' blocks meanwhile
+    (`find_changed`)."""
     upto = int(index.execute(select(func.max(history.c.id))).scalar() or 0)
     watermark = int(state.watermark) if state else 0
     incremental = _incremental(state, full)
@@ -203,7 +203,7 @@ def _detect(
         detected = find_changed(index, since, context, elsewhere=elsewhere)
     else:
         detected = find_all(index, context, others=others)
-    return detected, upto, registries, acting, incremental
+    return detected, upto, registries, acting
 
 
 def run_checks(
@@ -262,7 +262,7 @@ def run_checks(
             if reads is not None:
                 paused.callback(reads.close)
             elsewhere = blocks_elsewhere(index, paused) if incremental else None
-            detected, upto, registries, acting, incremental = _detect(
+            detected, upto, registries, acting = _detect(
                 index,
                 state,
                 full=full,

@@ -106,8 +106,7 @@ def snapshot_reader(connection: Connection) -> Iterator[Connection]:
     `connection` is a `index_snapshot`, one importing its snapshot; otherwise a
     plain connection of the same engine (the caller keeps writers out, e.g. SQLite's
     write lock held by `connection`)."""
-    snapshot = connection.info.get(SNAPSHOT_KEY) if _postgres(connection) else None
-    with _reading(connection.engine, snapshot) as reader:
+    with _reading(connection.engine, _snapshot_of(connection)) as reader:
         yield reader
 
 
@@ -121,8 +120,12 @@ def reader_elsewhere(connection: Connection) -> tuple[str, str | None] | None:
         database = url.database or ""
         if database in ("", ":memory:") or "mode=memory" in str(url):
             return None
-    snapshot = connection.info.get(SNAPSHOT_KEY) if _postgres(connection) else None
-    return url.render_as_string(hide_password=False), snapshot
+    return url.render_as_string(hide_password=False), _snapshot_of(connection)
+
+
+def _snapshot_of(connection: Connection) -> str | None:
+    """The PostgreSQL snapshot `connection` exported (an `index_snapshot`), or None."""
+    return connection.info.get(SNAPSHOT_KEY) if _postgres(connection) else None
 
 
 # A process reading for another keeps its engine from one job to the next on the same
