@@ -27,10 +27,8 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
-    and_,
     bindparam,
     func,
-    or_,
     select,
     update,
 )
@@ -42,6 +40,7 @@ from metareg.db.json_params import json_values
 from metareg.db.tables.alerts import Alert
 from metareg.db.upsert import batched, json_text, write_rows
 from metareg.findings import CATALOGUE, Finding
+from metareg.index.query import lowest_first
 
 ALERT_FIELDS = (
     "id",
@@ -235,6 +234,11 @@ def _touching_statement(status: str | None) -> Any:
     conditions = [
         alerts_table.c.cooperative_approach_id == bindparam("ca"),
         alerts_table.c.party_registry_id == bindparam("registry"),
+        # An alert's range lies within a block of its pair, so the scan of the
+        # (approach, registry, first_id) index starts at the pair's longest block before
+        # the range, not at the pair's first alert (a GET of an ITMO read every alert of
+        # its pair up to its range: 0.049 of its 0.187 ms on the 1M bench index).
+        alerts_table.c.first_id >= lowest_first(bindparam("first_id")),
         alerts_table.c.first_id <= bindparam("last_id"),
         alerts_table.c.last_id >= bindparam("first_id"),
     ]
@@ -361,23 +365,6 @@ def existing_in(connection: Connection, *conditions: Any) -> dict[str, Existing]
 
 def _existing(rows: Iterable[Any]) -> dict[str, Existing]:
     return {row[0]: Existing(row[1], row[2], row[3], tuple(row[4:])) for row in rows}
-
-
-def block_scope_conditions(
-    rules: Sequence[str], ca: str, registry: str, intervals: Sequence[tuple[int, int]]
-) -> list[Any]:
-    """Alerts of block rules in (ca, registry) whose range meets one of the intervals."""
-    return [
-        alerts_table.c.rule.in_(rules),
-        alerts_table.c.cooperative_approach_id == ca,
-        alerts_table.c.party_registry_id == registry,
-        or_(
-            *(
-                and_(alerts_table.c.first_id <= last, alerts_table.c.last_id >= first)
-                for first, last in intervals
-            )
-        ),
-    ]
 
 
 # Each fingerprint one look-up in the unique index; the statement is small and built once.

@@ -99,6 +99,15 @@ _SPAN = select(_spans.c.max_span).where(
 )
 
 
+def lowest_first(first: Any) -> Any:
+    """The lowest `first_id` a block of the pair (the parameters `ca`, `registry`) meeting
+    [first, ...] can have: `first` less the pair's longest block (`block_span`), read in
+    the statement that uses it (NULL where the pair never held a block: nothing then
+    matches). Whatever lies within a block the pair held starts there or later too: an
+    alert's range (`detection.rules.terms.make_finding`)."""
+    return first - _SPAN.scalar_subquery()
+
+
 def _intersecting_statement(record_type: str, low: Any = None) -> Any:
     """The current rows of `record_type` meeting [first, last], starting at or after
     `low` (default: the parameter `low`, first - the pair's longest block)."""
@@ -128,7 +137,7 @@ def _with_history_statement(record_type: str) -> Any:
     first; one row per version, the record's columns repeated), bounded by the pair's
     longest block read in the same statement: no rows when the pair has none."""
     table = _table(record_type)
-    meeting = _intersecting_statement(record_type, low=bindparam("first") - _SPAN.scalar_subquery())
+    meeting = _intersecting_statement(record_type, low=lowest_first(bindparam("first")))
     versions = _history.c
     return (
         meeting.add_columns(*VERSION_COLUMNS)

@@ -153,6 +153,36 @@ def test_list_filters_and_counts(index: Index) -> None:
             store.list_alerts(connection, status="closed")
 
 
+def test_the_alerts_touching_a_range_include_one_as_long_as_the_pairs_longest_block(
+    index: Index,
+) -> None:
+    """What an ITMO's page and the authorization check list: every unresolved alert on
+    the range, the one that starts a whole longest block before it included, and those
+    of the pair's other blocks left out."""
+    index.put("IDN01", action("ISS-1", 1, 1000))  # the pair's longest block, issued twice
+    index.put("JPN01", action("ISS-9", 1, 1000))
+    for n in range(4):  # short blocks further on, each issued twice
+        first = 2000 + 100 * n
+        index.put("IDN01", action(f"ISS-S{n}", first, first + 9))
+        index.put("JPN01", action(f"ISS-T{n}", first, first + 9))
+    index.check()
+
+    def touching(first: int, last: int) -> list[tuple[str, int, int]]:
+        with index.engine.connect() as connection:
+            found = store.alerts_touching(connection, "CA0001", "IDN01", first, last)
+        return [(a["rule"], a["first_id"], a["last_id"]) for a in found]
+
+    assert touching(1000, 1000) == [("DC01", 1, 1000)]
+    assert touching(999, 2000) == [("DC01", 1, 1000), ("DC01", 2000, 2009)]
+    assert touching(2105, 2305) == [
+        ("DC01", 2100, 2109),
+        ("DC01", 2200, 2209),
+        ("DC01", 2300, 2309),
+    ]
+    assert touching(1001, 1999) == []
+    assert touching(2310, 5000) == []
+
+
 def test_operational_alerts_one_per_code_and_registry(index: Index) -> None:
     t0 = datetime(2025, 1, 1, tzinfo=UTC)
     t1 = datetime(2025, 1, 2, tzinfo=UTC)
