@@ -118,6 +118,20 @@ def test_every_figure_is_measured_beside_its_baseline(
     assert "Issue 18's goals" in table and "Ratios to the baselines" in table
 
 
+def test_the_api_alone_is_measured_on_an_index_with_its_alerts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--only api` serves the index the checks left, as a whole run does: each GET and
+    authorization check reads the alerts on its units, so an index without them would
+    measure less work than a service does."""
+    _, document = _run(tmp_path, capsys, "--size", str(SIZE), "--only", "api")
+    by_metric = {r["metric"]: r for r in document["rows"]}
+    api = FIGURES["api"]
+    for metric in (api.GET, api.POST):
+        (run,) = by_metric[metric]["runs"]
+        assert run["value"]["open_alerts"] > 0, metric
+
+
 @pytest.mark.slow
 def test_compare_runs_the_other_revisions_code_side_by_side(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
